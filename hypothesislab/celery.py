@@ -1,0 +1,31 @@
+"""The Celery app. Queue names live here and nowhere else; tasks are named explicitly
+and routed by name, so a test can pin the registered set."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hypothesislab.settings")
+
+DEFAULT_QUEUE = "default"
+ANALYTICS_QUEUE = "analytics"
+
+app = Celery("hypothesislab")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_queues=[Queue(DEFAULT_QUEUE), Queue(ANALYTICS_QUEUE)],
+    task_default_queue=DEFAULT_QUEUE,
+    task_routes={"analytics.*": {"queue": ANALYTICS_QUEUE}},
+    # The job row is the truth; a task is acknowledged only once it has finished, and a
+    # worker that dies mid-task gets its message redelivered to another worker.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={"visibility_timeout": 3600},
+    worker_hijack_root_logger=False,
+    beat_schedule={},
+)
+app.autodiscover_tasks()

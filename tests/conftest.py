@@ -1,0 +1,53 @@
+"""The cast every team-scoped test needs: an owner, a teammate and an outsider."""
+
+import os
+
+import pytest
+
+from accounts.models import Membership, Team, User
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip with a reason on a machine without a service; fail in CI, where it must exist."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "data"
+    settings.TASKS_IN_BACKGROUND_THREAD = False
+
+
+def make_user(email: str, name: str = "", password: str = "correct-horse-battery") -> User:
+    return User.objects.create_user(
+        username=email, email=email, password=password, display_name=name
+    )
+
+
+@pytest.fixture
+def owner(db) -> User:
+    return make_user("olivia@example.com", "Olivia Owner")
+
+
+@pytest.fixture
+def teammate(db) -> User:
+    return make_user("tom@example.com", "Tom Teammate")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return make_user("oscar@example.com", "Oscar Outsider")
+
+
+@pytest.fixture
+def team(owner, teammate) -> Team:
+    team = Team.objects.create(name="Acme Growth", slug="acme-growth")
+    Membership.objects.create(team=team, user=owner, role=Membership.Role.OWNER)
+    Membership.objects.create(team=team, user=teammate, role=Membership.Role.MEMBER)
+    return team
