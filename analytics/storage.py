@@ -3,15 +3,19 @@ it) and the engine (which reads it).
 
     <dataset dir>/v<N>/               one immutable, published version
         events/part-*.parquet         _uid BIGINT, event VARCHAR, timestamp TIMESTAMPTZ (UTC),
-                                      then one column per event property
-        users.parquet                 _uid BIGINT, user_id VARCHAR, then one column per user
-                                      property; one row for every user of the population
-                                      (users seen only in events have null properties)
+                                      then one column per event property; always at least
+                                      one file (with 0 rows for a users-only dataset)
+        users.parquet                 _uid BIGINT, user_id VARCHAR, _first_seen TIMESTAMPTZ
+                                      (earliest event, null without events), then one column
+                                      per user property; one row for every user of the
+                                      population (users seen only in events have null
+                                      properties)
         schema.json                   DatasetSchema below
         cache/                        per-user tables and other derived files (disposable)
 
-`_uid` is a dense integer id given at import (0..n_users-1), so that per-user work groups
-by integers, which is faster than grouping by text. A version directory never changes
+`_uid` is a unique integer id per user given at import (a dense numbering, or the source
+id itself when every source id is an integer), so that per-user work groups by integers,
+which is faster than grouping by text; `user_id` keeps the id as the team knows it. A version directory never changes
 once published (it is written under a temporary name, checked, then renamed), so caches
 keyed by it never go stale; a new import or an append makes a new version.
 """
@@ -25,7 +29,8 @@ from pathlib import Path
 SCHEMA_FORMAT = 1
 UID = "_uid"
 RESERVED_EVENT_COLUMNS = (UID, "event", "timestamp")
-RESERVED_USER_COLUMNS = (UID, "user_id")
+FIRST_SEEN = "_first_seen"
+RESERVED_USER_COLUMNS = (UID, "user_id", FIRST_SEEN)
 PROPERTY_TYPES = ("integer", "float", "boolean", "text", "timestamp")
 
 
