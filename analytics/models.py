@@ -1,0 +1,153 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .storage import DatasetSchema, DatasetVersion, version_dir
+
+
+class Dataset(models.Model):
+    """A team's events and users. Its data lives as Parquet under DATA_DIR, one immutable
+    directory per version; `current_version` is the one analyses read."""
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="datasets")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    current_version = models.PositiveIntegerField(null=True, blank=True)
+    # A copy of the current version's schema.json, so that forms and validation never
+    # read files in a request.
+    schema = models.JSONField(null=True, blank=True)
+    is_demo = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="dataset_name_unique_in_team")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def directory(self) -> Path:
+        return Path(settings.DATA_DIR) / "datasets" / str(self.pk)
+
+    @property
+    def is_ready(self) -> bool:
+        return self.current_version is not None
+
+    def version(self, number: int | None = None) -> DatasetVersion:
+        number = self.current_version if number is None else number
+        if number is None:
+            raise ValueError(f"dataset {self.pk} has no published version yet")
+        return DatasetVersion(version_dir(self.directory, number))
+
+    def schema_object(self) -> DatasetSchema | None:
+        return DatasetSchema(**self.schema) if self.schema else None
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class JobFields(models.Model):
+    """What every background job row has. The row, not the broker, is the truth about a
+    job: a worker claims it with a conditional UPDATE and keeps a heartbeat while it runs,
+    so a redelivered or duplicated message is harmless and a dead worker's job is picked
+    up again."""
+
+    status = models.CharField(
+        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class DatasetImport(JobFields):
+    """One import (a new dataset or a new version from appended events)."""
+
+    class Kind(models.TextChoices):
+        CREATE = "create", "New dataset"
+        APPEND = "append", "Appended events"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="imports")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CREATE)
+    version = models.PositiveIntegerField()
+    mapping = models.JSONField(default=dict)
+    # Staged files: [{"role": "events"|"users", "path": "...", "name": "original.csv"}]
+    files = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    idempotency_key = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "version"], name="one_import_per_version"),
+            models.UniqueConstraint(
+                fields=["dataset", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="import_idempotency_key_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} v{self.version} ({self.status})"
+
+
+class AnalysisJob(JobFields):
+    """One analysis: a criterion or breakdown test, or a discovery run, over one version of
+    a dataset. `result` holds the engine's JSON exactly as the CLI prints it."""
+
+    class Kind(models.TextChoices):
+        ANALYZE = "analyze", "Test"
+        DISCOVER = "discover", "Discovery"
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="jobs")
+    dataset_version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ANALYZE)
+    success = models.JSONField()
+    criterion = models.JSONField(null=True, blank=True)
+    breakdown = models.JSONField(null=True, blank=True)
+    # unsuccessful, population_filter, within_days, top
+    options = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"

@@ -1,0 +1,27 @@
+"""Reads of the analytics app, always scoped to a team."""
+
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Team
+
+from .models import AnalysisJob, Dataset
+
+
+def datasets_of(team: Team):
+    return Dataset.objects.filter(team=team).order_by("-created_at")
+
+
+def ready_datasets_of(team: Team):
+    return datasets_of(team).filter(current_version__isnull=False)
+
+
+def dataset_of(team: Team, dataset_id: int) -> Dataset:
+    return get_object_or_404(Dataset, team=team, pk=dataset_id)
+
+
+def job_of(team: Team, job_id: int) -> AnalysisJob:
+    return get_object_or_404(AnalysisJob.objects.select_related("dataset"), team=team, pk=job_id)
+
+
+def latest_import(dataset: Dataset):
+    return dataset.imports.order_by("-version").first()

@@ -1,0 +1,217 @@
+"""Writes of the analytics app: datasets, imports and analysis jobs. Views, the API and
+the CLI call these; the heavy work runs in tasks (analytics/tasks.py), never here."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import Team, User
+from hypothesislab.tasks_runner import enqueue
+
+from .models import AnalysisJob, Dataset, DatasetImport, JobStatus
+
+log = logging.getLogger(__name__)
+
+
+class DatasetRefused(ValueError):
+    """A dataset request that cannot be honoured, with a message for people."""
+
+
+def engine_settings():
+    from .analysis import EngineSettings
+
+    return EngineSettings(memory_limit=settings.DUCKDB_MEMORY_LIMIT, threads=settings.DUCKDB_THREADS)
+
+
+def staging_dir() -> Path:
+    path = Path(settings.DATA_DIR) / "staging" / uuid.uuid4().hex
+    path.mkdir(parents=True)
+    return path
+
+
+def stage_upload(directory: Path, uploaded, *, role: str) -> dict:
+    """Stream an uploaded file to the staging directory (never whole into memory)."""
+    name = Path(uploaded.name).name or f"{role}.csv"
+    target = directory / f"{role}-{uuid.uuid4().hex[:8]}-{name}"
+    with target.open("wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    return {"role": role, "path": str(target), "name": name}
+
+
+def stage_path(directory: Path, source: Path, *, role: str) -> dict:
+    target = directory / f"{role}-{uuid.uuid4().hex[:8]}-{source.name}"
+    shutil.copyfile(source, target)
+    return {"role": role, "path": str(target), "name": source.name}
+
+
+def dataset_create(*, team: Team, name: str, created_by: User | None, files: list[dict],
+                   mapping: dict, description: str = "", is_demo: bool = False) -> DatasetImport:
+    """Create a dataset and queue the import of its staged files (see stage_upload)."""
+    name = name.strip()
+    if not name:
+        raise DatasetRefused("Give the dataset a name.")
+    if not any(f["role"] == "events" for f in files) and not any(
+        f["role"] == "users" for f in files
+    ):
+        raise DatasetRefused("Add at least one events file or a users file.")
+    try:
+        with transaction.atomic():
+            dataset = Dataset.objects.create(
+                team=team, name=name, description=description, created_by=created_by,
+                is_demo=is_demo,
+            )
+            job = DatasetImport.objects.create(
+                dataset=dataset, version=1, mapping=mapping, files=files, created_by=created_by
+            )
+            from .tasks import run_import
+
+            enqueue(run_import, job.pk)
+    except IntegrityError as error:
+        raise DatasetRefused(f"The team already has a dataset named “{name}”.") from error
+    return job
+
+
+def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dict],
+                   mapping: dict, idempotency_key: str = "") -> tuple[DatasetImport, bool]:
+    """Queue a new version made of the current events plus the staged ones. With an
+    idempotency key, a retried call returns the first call's import and adds nothing."""
+    if idempotency_key:
+        existing = DatasetImport.objects.filter(
+            dataset=dataset, idempotency_key=idempotency_key
+        ).first()
+        if existing:
+            return existing, False
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        last = locked.imports.aggregate(last=Max("version"))["last"] or 0
+        try:
+            with transaction.atomic():
+                job = DatasetImport.objects.create(
+                    dataset=locked, kind=DatasetImport.Kind.APPEND, version=last + 1,
+                    mapping=mapping, files=files, created_by=created_by,
+                    idempotency_key=idempotency_key,
+                )
+        except IntegrityError:
+            existing = DatasetImport.objects.get(dataset=dataset, idempotency_key=idempotency_key)
+            return existing, False
+        from .tasks import run_import
+
+        enqueue(run_import, job.pk)
+    return job, True
+
+
+def import_execute(job: DatasetImport) -> None:
+    """Run a claimed import: write the version, then publish it on the dataset row."""
+    from .importer import ColumnMapping, ImportRefused, append_events, import_dataset
+
+    dataset = job.dataset
+    target = dataset.version(job.version).path
+    events = [Path(f["path"]) for f in job.files if f["role"] == "events"]
+    users = next((Path(f["path"]) for f in job.files if f["role"] == "users"), None)
+    mapping = ColumnMapping(**job.mapping)
+    if target.exists():
+        # A previous attempt published the files but died before recording it.
+        shutil.rmtree(target)
+    try:
+        if job.kind == DatasetImport.Kind.APPEND:
+            base = dataset.version()
+            schema = append_events(previous=base, events=events, mapping=mapping, dest=target,
+                                   memory_limit=settings.DUCKDB_MEMORY_LIMIT,
+                                   threads=settings.DUCKDB_THREADS)
+        else:
+            schema = import_dataset(events=events, users=users, mapping=mapping, dest=target,
+                                    memory_limit=settings.DUCKDB_MEMORY_LIMIT,
+                                    threads=settings.DUCKDB_THREADS)
+    except ImportRefused as refusal:
+        from .jobs import finish
+
+        finish(job, status=JobStatus.FAILED, error=str(refusal))
+        return
+    from dataclasses import asdict
+
+    from .jobs import finish
+
+    with transaction.atomic():
+        if finish(job, status=JobStatus.DONE):
+            Dataset.objects.filter(pk=dataset.pk).update(
+                current_version=job.version, schema=asdict(schema)
+            )
+    staged_dirs = {Path(f["path"]).parent for f in job.files}
+    for directory in staged_dirs:
+        if directory.parent.name == "staging":
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: dict | None = None,
+                    breakdown: dict | None = None, kind: str = AnalysisJob.Kind.ANALYZE,
+                    options: dict | None = None, created_by: User | None = None) -> AnalysisJob:
+    """Validate the definitions against the dataset's schema (no data is read) and queue
+    the job. Raises definitions.DefinitionError with a message for people."""
+    from .definitions import validate_breakdown, validate_criterion, validate_success
+
+    if dataset.team_id != team.pk:
+        raise DatasetRefused("That dataset belongs to another team.")
+    schema = dataset.schema_object()
+    if schema is None:
+        raise DatasetRefused("The dataset has no imported data yet.")
+    options = dict(options or {})
+    success = validate_success(success, schema)
+    if criterion is not None:
+        criterion = validate_criterion(criterion, schema)
+    if breakdown is not None:
+        breakdown = validate_breakdown(breakdown, schema)
+    if options.get("population_filter") is not None:
+        options["population_filter"] = validate_criterion(options["population_filter"], schema)
+    if kind == AnalysisJob.Kind.ANALYZE and (criterion is None) == (breakdown is None):
+        raise DatasetRefused("A test needs either a criterion or a breakdown.")
+    with transaction.atomic():
+        job = AnalysisJob.objects.create(
+            team=team, dataset=dataset, dataset_version=dataset.current_version, kind=kind,
+            success=success, criterion=criterion, breakdown=breakdown, options=options,
+            created_by=created_by,
+        )
+        from .tasks import run_analysis
+
+        enqueue(run_analysis, job.pk)
+    return job
+
+
+def analysis_execute(job: AnalysisJob) -> None:
+    """Run a claimed analysis job with the engine and record its result."""
+    from .definitions import DefinitionError
+    from .jobs import finish
+
+    version = job.dataset.version(job.dataset_version)
+    options = job.options or {}
+    started = timezone.now()
+    try:
+        if job.kind == AnalysisJob.Kind.DISCOVER:
+            from .discovery import discover
+
+            result = discover(
+                version, job.success, within_days=options.get("within_days"),
+                top=options.get("top", 20), unsuccessful=bool(options.get("unsuccessful")),
+                settings=engine_settings(),
+            )
+        else:
+            from .analysis import analyze
+
+            result = analyze(
+                version, job.success, criterion=job.criterion, breakdown=job.breakdown,
+                population_filter=options.get("population_filter"),
+                unsuccessful=bool(options.get("unsuccessful")), settings=engine_settings(),
+            )
+    except DefinitionError as error:
+        finish(job, status=JobStatus.FAILED, error=str(error))
+        return
+    result["elapsed_ms"] = round((timezone.now() - started).total_seconds() * 1000, 1)
+    finish(job, status=JobStatus.DONE, result=result)
