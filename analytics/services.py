@@ -54,7 +54,8 @@ def stage_path(directory: Path, source: Path, *, role: str) -> dict:
 
 
 def dataset_create(*, team: Team, name: str, created_by: User | None, files: list[dict],
-                   mapping: dict, description: str = "", is_demo: bool = False) -> DatasetImport:
+                   mapping: dict, description: str = "", is_demo: bool = False,
+                   start: bool = True) -> DatasetImport:
     """Create a dataset and queue the import of its staged files (see stage_upload)."""
     name = name.strip()
     if not name:
@@ -72,11 +73,29 @@ def dataset_create(*, team: Team, name: str, created_by: User | None, files: lis
             job = DatasetImport.objects.create(
                 dataset=dataset, version=1, mapping=mapping, files=files, created_by=created_by
             )
-            from .tasks import run_import
+            if start:
+                from .tasks import run_import
 
-            enqueue(run_import, job.pk)
+                enqueue(run_import, job.pk)
     except IntegrityError as error:
         raise DatasetRefused(f"The team already has a dataset named “{name}”.") from error
+    return job
+
+
+def import_now(*, team: Team, name: str, events: list[Path], users: Path | None, mapping: dict,
+               created_by: User | None = None, is_demo: bool = False) -> DatasetImport:
+    """Create a dataset from files on this machine and import it in this process (for the
+    import_dataset command and the demo), returning the finished import."""
+    directory = staging_dir()
+    files = [stage_path(directory, path, role="events") for path in events]
+    if users is not None:
+        files.append(stage_path(directory, users, role="users"))
+    job = dataset_create(team=team, name=name, created_by=created_by, files=files,
+                         mapping=mapping, is_demo=is_demo, start=False)
+    from .tasks import run_import
+
+    run_import(job.pk)
+    job.refresh_from_db()
     return job
 
 
