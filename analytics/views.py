@@ -1,0 +1,106 @@
+import shutil
+import uuid
+from pathlib import Path
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts.decorators import team_member_required
+
+from . import selectors, services
+from .forms import MappingForm, UploadForm
+
+DRAFTS_KEY = "dataset_upload_drafts"
+
+
+@team_member_required
+def dataset_list(request, team_slug: str):
+    datasets = selectors.datasets_of(request.team).prefetch_related("imports")
+    return render(request, "analytics/dataset_list.html", {"datasets": datasets})
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def dataset_upload(request, team_slug: str):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        from .importer import ImportRefused, guess_mapping
+
+        directory = services.staging_dir()
+        files = [services.stage_upload(directory, f, role="events") for f in form.cleaned_data["events"]]
+        if form.cleaned_data["users"]:
+            files.append(services.stage_upload(directory, form.cleaned_data["users"], role="users"))
+        events = [Path(f["path"]) for f in files if f["role"] == "events"]
+        users = next((Path(f["path"]) for f in files if f["role"] == "users"), None)
+        try:
+            # Reads only the files' headers and first rows, never the data as a whole.
+            guess = guess_mapping(events, users)
+        except ImportRefused as refusal:
+            shutil.rmtree(directory, ignore_errors=True)
+            form.add_error(None, str(refusal))
+        else:
+            token = uuid.uuid4().hex
+            drafts = request.session.get(DRAFTS_KEY, {})
+            drafts[token] = {
+                "team": request.team.pk, "name": form.cleaned_data["name"], "files": files,
+                "mapping": guess.mapping.__dict__, "columns": _columns_by_role(guess, files),
+                "notes": list(getattr(guess, "notes", []) or []),
+            }
+            request.session[DRAFTS_KEY] = drafts
+            return redirect("analytics:dataset_mapping", team_slug=team_slug, token=token)
+    return render(request, "analytics/dataset_upload.html", {"form": form})
+
+
+def _columns_by_role(guess, files: list[dict]) -> dict[str, list[str]]:
+    """The columns found in the events files and in the users file."""
+    found = {"events": [], "users": []}
+    columns = getattr(guess, "columns", {}) or {}
+    for f in files:
+        for key, names in columns.items():
+            if str(key) in (f["path"], Path(f["path"]).name, f["role"]):
+                for name in names:
+                    if name not in found[f["role"]]:
+                        found[f["role"]].append(name)
+    return found
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def dataset_mapping(request, team_slug: str, token: str):
+    drafts = request.session.get(DRAFTS_KEY, {})
+    draft = drafts.get(token)
+    if draft is None or draft["team"] != request.team.pk:
+        messages.error(request, "That upload has expired; please upload the files again.")
+        return redirect("analytics:dataset_upload", team_slug=team_slug)
+    form = MappingForm(
+        request.POST or None, initial=draft["mapping"],
+        event_columns=draft["columns"]["events"], user_columns=draft["columns"]["users"],
+    )
+    if request.method == "POST" and form.is_valid():
+        mapping = {**draft["mapping"], **form.cleaned_data}
+        try:
+            job = services.dataset_create(
+                team=request.team, name=draft["name"], created_by=request.user,
+                files=draft["files"], mapping=mapping,
+            )
+        except services.DatasetRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            drafts.pop(token)
+            request.session[DRAFTS_KEY] = drafts
+            return redirect("analytics:dataset_detail", team_slug=team_slug, dataset_id=job.dataset_id)
+    return render(request, "analytics/dataset_mapping.html", {"form": form, "draft": draft})
+
+
+@team_member_required
+def dataset_detail(request, team_slug: str, dataset_id: int):
+    dataset = selectors.dataset_of(request.team, dataset_id)
+    latest = selectors.latest_import(dataset)
+    context = {"dataset": dataset, "latest": latest, "schema": dataset.schema,
+               "status_url": reverse("analytics:dataset_detail",
+                                     kwargs={"team_slug": team_slug, "dataset_id": dataset.pk})}
+    if request.htmx and request.htmx.target == "import-status":
+        return render(request, "analytics/dataset_detail.html#import_status", context)
+    return render(request, "analytics/dataset_detail.html", context)
