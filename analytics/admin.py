@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AnalysisJob, Dataset, DatasetImport
+from .models import AnalysisJob, Dataset, DatasetImport, SuccessDefinition
 
 
 @admin.register(Dataset)
@@ -20,3 +20,10 @@ class DatasetImportAdmin(admin.ModelAdmin):
 class AnalysisJobAdmin(admin.ModelAdmin):
     list_display = ("pk", "team", "dataset", "kind", "status", "attempts", "created_at")
     list_filter = ("status", "kind")
+
+
+@admin.register(SuccessDefinition)
+class SuccessDefinitionAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "version", "is_current", "created_at")
+    list_filter = ("is_current",)
+    search_fields = ("name", "description")

@@ -1,3 +1,4 @@
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -151,3 +152,41 @@ class AnalysisJob(JobFields):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+class SuccessDefinition(models.Model):
+    """What counts as success for a team (definitions.md section 2), by name. Editing one
+    that results already used makes a new version (a new row in the same lineage), so
+    every result keeps pointing at the exact definition it was computed with."""
+
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, related_name="success_definitions"
+    )
+    lineage = models.UUIDField(default=uuid.uuid4, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    name = models.CharField(max_length=120)
+    definition = models.JSONField()
+    description = models.CharField(max_length=500, blank=True)  # in plain words
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["lineage", "version"], name="one_row_per_version"),
+            models.UniqueConstraint(
+                fields=["lineage"], condition=models.Q(is_current=True),
+                name="one_current_version_per_lineage",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name if self.version == 1 else f"{self.name} (v{self.version})"
+
+    @property
+    def window_days(self) -> int | None:
+        return self.definition.get("within_days") if isinstance(self.definition, dict) else None

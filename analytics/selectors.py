@@ -25,3 +25,15 @@ def job_of(team: Team, job_id: int) -> AnalysisJob:
 
 def latest_import(dataset: Dataset):
     return dataset.imports.order_by("-version").first()
+
+
+def success_definitions_of(team: Team):
+    from .models import SuccessDefinition
+
+    return SuccessDefinition.objects.filter(team=team, is_current=True).order_by("name")
+
+
+def success_definition_of(team: Team, definition_id: int):
+    from .models import SuccessDefinition
+
+    return get_object_or_404(SuccessDefinition, team=team, pk=definition_id)

@@ -234,3 +234,37 @@ def analysis_execute(job: AnalysisJob) -> None:
         return
     result["elapsed_ms"] = round((timezone.now() - started).total_seconds() * 1000, 1)
     finish(job, status=JobStatus.DONE, result=result)
+
+
+def success_definition_create(*, team: Team, name: str, definition: dict,
+                              created_by: User | None, dataset: Dataset | None = None):
+    """Save a named success definition, checked against a dataset's schema when given."""
+    from .definitions import describe_success, validate_success
+    from .models import SuccessDefinition
+
+    if dataset is not None and dataset.schema_object() is not None:
+        definition = validate_success(definition, dataset.schema_object())
+    return SuccessDefinition.objects.create(
+        team=team, name=name.strip() or "Success", definition=definition,
+        description=describe_success(definition)[:500], created_by=created_by,
+    )
+
+
+def success_definition_revise(*, current, definition: dict, name: str | None = None,
+                              created_by: User | None, dataset: Dataset | None = None):
+    """A new version of the definition; the old row stays, for the results that used it."""
+    from .definitions import describe_success, validate_success
+    from .models import SuccessDefinition
+
+    if dataset is not None and dataset.schema_object() is not None:
+        definition = validate_success(definition, dataset.schema_object())
+    with transaction.atomic():
+        locked = SuccessDefinition.objects.select_for_update().get(pk=current.pk)
+        if not locked.is_current:
+            raise DatasetRefused("Someone changed this definition meanwhile; reload and retry.")
+        SuccessDefinition.objects.filter(pk=locked.pk).update(is_current=False)
+        return SuccessDefinition.objects.create(
+            team=locked.team, lineage=locked.lineage, version=locked.version + 1,
+            name=(name or locked.name).strip(), definition=definition,
+            description=describe_success(definition)[:500], created_by=created_by,
+        )
