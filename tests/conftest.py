@@ -51,3 +51,15 @@ def team(owner, teammate) -> Team:
     Membership.objects.create(team=team, user=owner, role=Membership.Role.OWNER)
     Membership.objects.create(team=team, user=teammate, role=Membership.Role.MEMBER)
     return team
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    """A real worker process through Redis (PostgreSQL + Redis needed; fails in CI without
+    them, skips elsewhere). Rows must be committed for it to see them: transactional_db."""
+    from tests.celery_worker import running_worker, worker_available
+
+    available, reason = worker_available()
+    require(available, reason)
+    with running_worker(tmp_path / "worker.log") as process:
+        yield process
