@@ -208,27 +208,12 @@ def analysis_execute(job: AnalysisJob) -> None:
     """Run a claimed analysis job with the engine and record its result."""
     from .definitions import DefinitionError
     from .jobs import finish
+    from .runners import RUNNERS
 
     version = job.dataset.version(job.dataset_version)
-    options = job.options or {}
     started = timezone.now()
     try:
-        if job.kind == AnalysisJob.Kind.DISCOVER:
-            from .discovery import discover
-
-            result = discover(
-                version, job.success, within_days=options.get("within_days"),
-                top=options.get("top", 20), unsuccessful=bool(options.get("unsuccessful")),
-                settings=engine_settings(),
-            )
-        else:
-            from .analysis import analyze
-
-            result = analyze(
-                version, job.success, criterion=job.criterion, breakdown=job.breakdown,
-                population_filter=options.get("population_filter"),
-                unsuccessful=bool(options.get("unsuccessful")), settings=engine_settings(),
-            )
+        result = RUNNERS[job.kind](version, job, engine_settings())
     except DefinitionError as error:
         finish(job, status=JobStatus.FAILED, error=str(error))
         return
