@@ -28,7 +28,8 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) -m analytics.bench
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 loadtest: $(STAMP)
 	$(PY) -m tests.load.run

@@ -1,0 +1,112 @@
+"""One measured step of the benchmark, run in its own process so that its peak memory is
+its own: `python -m bench.step NAME DATA_DIR`. Prints {"seconds", "peak_mb", "detail"}."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import django
+
+SUCCESS = {"events": ["purchase"], "within_days": 14}
+CRITERION = {"all": [
+    {"kind": "event_count", "event": "login", "op": ">=", "value": 3, "within_days": 7},
+    {"kind": "did_event", "event": "export"},
+    {"kind": "property", "property": "plan", "op": "in", "value": ["pro", "business"]},
+]}
+BREAKDOWN = {"property": "company_size"}
+
+
+def engine_settings():
+    from analytics.analysis import EngineSettings
+
+    return EngineSettings(memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", "1GB"),
+                          threads=int(os.environ.get("DUCKDB_THREADS", 2)))
+
+
+def version(data: Path):
+    from analytics.storage import DatasetVersion
+
+    return DatasetVersion(data / "imported" / "v1")
+
+
+def clear_cache(data: Path) -> None:
+    shutil.rmtree(version(data).cache_dir, ignore_errors=True)
+
+
+def run(name: str, data: Path) -> object:
+    from analytics import duck
+
+    if name == "copy_csv":
+        target = data / "copy.parquet"
+        con = duck.connect(memory_limit="1GB", threads=2)
+        con.execute(f"COPY (SELECT * FROM read_csv('{data / 'events.csv'}')) TO '{target}' "
+                    "(FORMAT parquet, COMPRESSION zstd)")
+        target.unlink()
+        return None
+    if name == "import":
+        from analytics.importer import ColumnMapping, import_dataset
+
+        dest = data / "import-run" / "v1"
+        shutil.rmtree(dest.parent, ignore_errors=True)
+        schema = import_dataset(events=[data / "events.csv"], users=data / "users.csv",
+                                mapping=ColumnMapping(), dest=dest,
+                                memory_limit="1GB", threads=2)
+        published = version(data).path
+        if not published.exists():
+            published.parent.mkdir(parents=True, exist_ok=True)
+            dest.rename(published)
+        shutil.rmtree(dest.parent, ignore_errors=True)
+        return {"users": schema.n_users, "events": schema.n_events}
+    if name == "scan":
+        con = duck.connect(memory_limit="1GB", threads=2)
+        return con.execute(
+            "SELECT min(_uid), max(event), max(timestamp) FROM read_parquet(?)",
+            [version(data).events_glob],
+        ).fetchone()[0]
+    if name in ("peruser", "test_cached", "breakdown"):
+        from analytics.analysis import analyze
+
+        if name == "peruser":
+            clear_cache(data)
+        if name == "breakdown":
+            result = analyze(version(data), SUCCESS, breakdown=BREAKDOWN, settings=engine_settings())
+            return {"buckets": len(result["buckets"]), "p": result["p_value"]}
+        result = analyze(version(data), SUCCESS, criterion=CRITERION, settings=engine_settings())
+        return {"group": result["group"]["users"], "lift": result["lift"]}
+    if name == "discovery":
+        from analytics.discovery import discover
+
+        clear_cache(data)
+        result = discover(version(data), SUCCESS, within_days=7, top=20, settings=engine_settings())
+        return {"shown": len(result["characteristics"]), "tried": result.get("tried")}
+    if name == "pandas":
+        from bench.baselines import pandas_peruser
+
+        return pandas_peruser(version(data).events_glob, version(data).users_path)
+    if name == "polars":
+        from bench.baselines import polars_peruser
+
+        return polars_peruser(version(data).events_glob, version(data).users_path)
+    raise SystemExit(f"unknown step {name}")
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hypothesislab.settings")
+    os.environ.setdefault("HYPOTHESISLAB_TESTING", "1")
+    django.setup()
+    name, data = sys.argv[1], Path(sys.argv[2])
+    started = time.perf_counter()
+    detail = run(name, data)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "detail": detail}, default=str))
+
+
+if __name__ == "__main__":
+    main()
