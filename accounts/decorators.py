@@ -1,8 +1,12 @@
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 
 from .selectors import membership_for
+from .services import membership_visit
+
+SESSION_TEAM_KEY = "team_slug"
 
 
 def team_member_required(view):
@@ -15,7 +19,10 @@ def team_member_required(view):
         membership = membership_for(request.user, team_slug)
         request.membership = membership
         request.team = membership.team
-        request.session["team_slug"] = team_slug
+        if request.session.get(SESSION_TEAM_KEY) != team_slug:
+            # Only on switching teams, so that a page view does not cost a write.
+            request.session[SESSION_TEAM_KEY] = team_slug
+            membership_visit(membership=membership)
         return view(request, team_slug, *args, **kwargs)
 
     return wrapper
@@ -24,7 +31,6 @@ def team_member_required(view):
 def team_owner_required(view):
     """Like team_member_required, and only owners may go on (others get 404 as well, so
     that the page's existence is not revealed to a member probing owner actions)."""
-    from django.http import Http404
 
     @team_member_required
     @wraps(view)

@@ -50,6 +50,9 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(default=timezone.now)
+    # When the member last switched into this team: "/" sends them back to it after they
+    # sign in again. Written on switching, not on every page view.
+    last_visited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -89,10 +92,32 @@ class Invitation(models.Model):
         related_name="+",
     )
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # Revoked links are kept (not deleted) so that whoever opens one later is told it was
+    # withdrawn instead of getting a puzzling "unknown link".
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    class Meta:
+        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Invitation to {self.team}"
 
     @property
+    def status(self) -> "Invitation.Status":
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
     def is_usable(self) -> bool:
-        return self.accepted_at is None and self.expires_at > timezone.now()
+        return self.status == self.Status.PENDING

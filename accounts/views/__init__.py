@@ -1,0 +1,1 @@
+"""Thin views: read with selectors, write with services, answer with templates."""

@@ -1,0 +1,143 @@
+"""Browser tests: Playwright's sync API driving Debian's Chromium against pytest-django's
+live_server. Several people at once = several browser contexts (separate cookies).
+
+Fixtures
+  browser      one headless Chromium for the whole run (skips without /usr/bin/chromium,
+               fails in CI)
+  new_page     factory: new_page(viewport=LAPTOP) -> a Page in a NEW context, with
+               base_url = live_server.url, so page.goto("/signup/") works. Uncaught
+               JavaScript errors and failed /static/ requests fail the test.
+  sign_up      sign_up(page, live_server, email, name, password=PASSWORD): fills the sign-up
+               form (going to /signup/ unless already there) and waits to leave it.
+  log_in       log_in(page, live_server, email, password=PASSWORD)
+  shot         shot(page, name): a full-page screenshot to $E2E_SCREENSHOTS/<name>.png when
+               that variable is set (e.g. E2E_SCREENSHOTS=/tmp/shots), else nothing.
+
+Mark browser tests with @pytest.mark.browser."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+
+# Playwright's sync API runs an event loop in this thread, which trips Django's "no ORM
+# calls from async code" guard in test code that reads the database.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "a-long-test-passphrase-42"
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default hasher is slow on purpose; browser tests sign up and log in a lot.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def _playwright():
+    require(CHROMIUM.exists(), f"browser tests need Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    browser = _playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    contexts = []
+    problems: list[str] = []
+
+    def factory(viewport: dict | None = None, **context_options):
+        context = browser.new_context(
+            viewport=viewport or LAPTOP,
+            base_url=live_server.url,
+            # The invite link's Copy button writes to the clipboard; tests read it back.
+            permissions=["clipboard-read", "clipboard-write"],
+            **context_options,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+        page.on(
+            "response",
+            lambda response: problems.append(f"{response.status} {response.url}")
+            if "/static/" in response.url and response.status >= 400
+            else None,
+        )
+        return page
+
+    yield factory
+    for context in contexts:
+        context.close()
+    assert not problems, problems
+
+
+def _sign_up(page, live_server, email: str, name: str, password: str = PASSWORD):
+    if "/signup/" not in page.url:
+        page.goto(f"{live_server.url}/signup/")
+    page.get_by_label("Work email").fill(email)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password again").fill(password)
+    page.get_by_role("button", name=re.compile(r"^Create account")).click()
+    page.wait_for_url(lambda url: "/signup/" not in url)
+    return page
+
+
+def _log_in(page, live_server, email: str, password: str = PASSWORD):
+    if "/login/" not in page.url:
+        page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    return page
+
+
+def _shot(page, name: str) -> None:
+    folder = os.environ.get("E2E_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def sign_up():
+    return _sign_up
+
+
+@pytest.fixture
+def log_in():
+    return _log_in
+
+
+@pytest.fixture
+def shot():
+    return _shot
