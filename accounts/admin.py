@@ -57,6 +57,10 @@ class UserAdmin(DjangoUserAdmin):
     ]
     inlines = [UserMembershipInline]
 
+    def get_inlines(self, request, obj):
+        # Teams are added once the person exists.
+        return self.inlines if obj is not None else []
+
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):

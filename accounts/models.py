@@ -2,9 +2,23 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
+
+
+class EmailUserManager(UserManager):
+    """create_user / create_superuser by email; the username Django still keeps defaults to
+    the email, so `createsuperuser` and pytest-django's admin_user need nothing more."""
+
+    def _create_user(self, username, email, password, **extra_fields):
+        return super()._create_user(username or email, email, password, **extra_fields)
+
+    def create_user(self, username=None, email=None, password=None, **extra_fields):
+        return super().create_user(username or email, email, password, **extra_fields)
+
+    def create_superuser(self, username=None, email=None, password=None, **extra_fields):
+        return super().create_superuser(username or email, email, password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -14,7 +28,9 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=80, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS = ["username"]
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = EmailUserManager()
 
     def __str__(self) -> str:
         return self.display_name or self.email

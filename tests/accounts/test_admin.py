@@ -1,0 +1,38 @@
+import pytest
+from django.urls import reverse
+
+from accounts import services
+from accounts.models import Invitation, Membership, Team, User
+
+MODELS = [User, Team, Membership, Invitation]
+
+
+@pytest.fixture
+def everything(team, owner):
+    services.invitation_create(team=team, created_by=owner, email="nina@example.com")
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_admin_pages_load(admin_client, everything, model):
+    prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+    changelist = admin_client.get(reverse(f"{prefix}_changelist"), {"q": "acme"})
+    assert changelist.status_code == 200
+    assert admin_client.get(reverse(f"{prefix}_add")).status_code == 200
+    obj = model.objects.first()
+    assert admin_client.get(reverse(f"{prefix}_change", args=[obj.pk])).status_code == 200
+
+
+def test_admin_lists_every_accounts_model():
+    from django.contrib import admin
+
+    assert {m for m in admin.site._registry if m._meta.app_label == "accounts"} == set(MODELS)
+
+
+def test_admin_creates_a_user_by_email(admin_client, db):
+    response = admin_client.post(reverse("admin:accounts_user_add"), {
+        "email": "new@example.com", "username": "new@example.com", "display_name": "New",
+        "usable_password": "true", "password1": "a-long-passphrase-9",
+        "password2": "a-long-passphrase-9",
+    })
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert User.objects.get(email="new@example.com").check_password("a-long-passphrase-9")
