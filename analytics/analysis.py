@@ -1,0 +1,146 @@
+"""analyze(): one criterion (group vs rest) or one breakdown (bucket by bucket) against a
+success definition, with the statistics of definitions.md section 5, in the JSON shape of
+section 6. evaluate_criteria(): many criteria in one pass, for discovery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from analytics import duck, stats
+from analytics.breakdowns import breakdown_result
+from analytics.compiler import compile_criterion
+from analytics.definitions import (
+    DefinitionError,
+    validate_breakdown,
+    validate_criterion,
+    validate_success,
+)
+from analytics.features import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature, features_of
+from analytics.peruser import peruser_source
+from analytics.sql import Sql
+from analytics.storage import DatasetVersion
+
+
+@dataclass
+class EngineSettings:
+    memory_limit: str = "1GB"
+    threads: int = 2
+
+
+@contextmanager
+def engine_connection(settings: EngineSettings | None) -> Iterator[duck.Connection]:
+    settings = settings or EngineSettings()
+    con = duck.connect(memory_limit=settings.memory_limit, threads=settings.threads)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@dataclass
+class Population:
+    """Where counting starts: the per-user table, the users it keeps and their outcome."""
+
+    source: Sql
+    keep: Sql  # the population filter (true without one)
+    outcome: str  # SQL: the success flag, or its negation for the unsuccessful side
+
+
+def _population(con: duck.Connection, version: DatasetVersion, success: dict,
+                features: list[Feature], population_filter: dict | None, schema,
+                unsuccessful: bool) -> Population:
+    source = peruser_source(con, version, schema, success, features)
+    keep = compile_criterion(population_filter, schema) if population_filter else Sql("true")
+    success_flag = duck.quote_identifier(SUCCESS_COLUMN)
+    outcome = f"(NOT {success_flag})" if unsuccessful else success_flag
+    return Population(source, keep, outcome)
+
+
+def _count(con: duck.Connection, population: Population, counts: list[Sql]) -> list[int]:
+    """count_if of each expression over the kept, complete-window users; one scan."""
+    included = duck.quote_identifier(INCLUDED_COLUMN)
+    select = Sql.join([
+        Sql(f"count_if(NOT {included})"),
+        Sql(f"count_if({included})"),
+        Sql(f"count_if({included} AND {population.outcome})"),
+        *(c.wrap(f"count_if({included} AND (", "))") for c in counts),
+    ])
+    text = f"SELECT {select.text} FROM {population.source.text} WHERE {population.keep.text}"  # noqa: S608
+    row = con.execute(text, [*select.params, *population.source.params,
+                             *population.keep.params]).fetchone()
+    return [int(v or 0) for v in row]
+
+
+def _and_outcome(expression: Sql, population: Population) -> Sql:
+    return expression.wrap("(", f") AND {population.outcome}")
+
+
+def population_summary(users: int, successes: int, excluded: int) -> dict:
+    return {"users": users, "successes": successes, "rate": stats.rate(successes, users),
+            "excluded_incomplete": excluded}
+
+
+def group_vs_rest(x1: int, n1: int, x: int, n: int) -> dict:
+    """The statistics of a group against the rest of a population of n users (x succeeded)."""
+    return {"group": stats.side_summary(x1, n1), "rest": stats.side_summary(x - x1, n - n1),
+            **stats.compare(x1, n1, x - x1, n - n1)}
+
+
+def analyze(version: DatasetVersion, success: dict, *, criterion: dict | None = None,
+            breakdown: dict | None = None, population_filter: dict | None = None,
+            unsuccessful: bool = False, settings: EngineSettings | None = None) -> dict:
+    if (criterion is None) == (breakdown is None):
+        raise DefinitionError("an analysis needs either a criterion or a breakdown (not both)")
+    schema = version.schema()
+    success = validate_success(success, schema)
+    features: list[Feature] = []
+    if population_filter is not None:
+        population_filter = validate_criterion(population_filter, schema)
+        features += features_of(population_filter)
+    if criterion is not None:
+        criterion = validate_criterion(criterion, schema)
+        features += features_of(criterion)
+    else:
+        breakdown = validate_breakdown(breakdown, schema)
+        if "metric" in breakdown:
+            features.append(Feature.of(breakdown["metric"]))
+    features = list(dict.fromkeys(features))
+
+    with engine_connection(settings) as con:
+        population = _population(con, version, success, features, population_filter, schema,
+                                 unsuccessful)
+        if breakdown is not None:
+            excluded, n, x = _count(con, population, [])
+            return breakdown_result(con, population, breakdown, schema,
+                                    population_summary(n, x, excluded))
+        expression = compile_criterion(criterion, schema)
+        excluded, n, x, n1, x1 = _count(
+            con, population, [expression, _and_outcome(expression, population)])
+    return {"population": population_summary(n, x, excluded), **group_vs_rest(x1, n1, x, n)}
+
+
+def evaluate_criteria(version: DatasetVersion, success: dict, criteria: list[dict], *,
+                      unsuccessful: bool = False, settings: EngineSettings | None = None
+                      ) -> tuple[dict, list[dict]]:
+    """The population summary and, per criterion, {"criterion", "group", "rest", "diff",
+    "lift", "lift_ci95", "p_value", "test"[, "note"]}: every criterion counted in one scan
+    of one per-user table holding all their features."""
+    schema = version.schema()
+    success = validate_success(success, schema)
+    criteria = [validate_criterion(c, schema) for c in criteria]
+    features = list(dict.fromkeys(f for c in criteria for f in features_of(c)))
+    with engine_connection(settings) as con:
+        population = _population(con, version, success, features, None, schema, unsuccessful)
+        counts: list[Sql] = []
+        for criterion in criteria:
+            expression = compile_criterion(criterion, schema)
+            counts.append(expression)
+            counts.append(_and_outcome(expression, population))
+        excluded, n, x, *pairs = _count(con, population, counts)
+    rows = []
+    for i, criterion in enumerate(criteria):
+        n1, x1 = pairs[2 * i], pairs[2 * i + 1]
+        rows.append({"criterion": criterion, **group_vs_rest(x1, n1, x, n)})
+    return population_summary(n, x, excluded), rows
