@@ -21,6 +21,8 @@ def connect(*, memory_limit: str = "1GB", threads: int = 2,
     con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET preserve_insertion_order = false")
+    # The CLI prints one JSON document on stdout and nothing else.
+    con.execute("SET enable_progress_bar = false")
     # Every timestamp is stored and compared in UTC; a day is 24 hours of absolute time.
     con.execute("SET TimeZone = 'UTC'")
     if temp_directory is not None:
