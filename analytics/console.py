@@ -1,0 +1,412 @@
+"""The SQL console's sandbox: one read-only SELECT over one dataset version, and nothing else.
+
+Two walls, either of which would stop the known escapes on its own:
+
+1. Before anything runs, the text is parsed with DuckDB's own parser. It must be exactly
+   one SELECT (WITH ..., VALUES, DESCRIBE and SUMMARIZE are SELECTs to DuckDB), and its
+   syntax tree may name only the tables `events`, `users`, `per_user` and its own CTEs,
+   only a few harmless table functions (range, unnest, ...), and no function that reads
+   settings, variables or files. So `read_csv('/etc/passwd')`, `FROM '/etc/passwd'`,
+   `duckdb_settings()`, `query('...')`, `information_schema.*` never reach the engine.
+2. The query runs on a fresh in-memory connection whose three views read this version's
+   files only; then external access is switched off (those exact files stay readable through
+   `allowed_paths`), extension loading and installing are off, spilling to disk is off, and
+   the configuration is locked, so no later statement can undo any of it. Memory and threads
+   are small, a timer thread interrupts the query at its time limit, and the result is cut
+   to a row cap, with long values cut inside DuckDB before they reach Python.
+
+Error messages never show file paths. Nothing here knows of Django."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analytics import duck
+from analytics.analysis import EngineSettings, engine_connection
+from analytics.definitions import validate_success
+from analytics.features import INCLUDED_COLUMN, SUCCESS_COLUMN
+from analytics.storage import DatasetVersion
+
+TABLES = ("events", "users", "per_user")
+# Table functions that make rows out of values only; everything else that can appear in a
+# FROM clause (read_*, glob, query, duckdb_*, pragma_*, parquet_*...) is refused.
+TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree"})
+# Scalar functions that would tell what the server is: its settings, variables, files.
+DENIED_FUNCTIONS = frozenset({
+    "current_setting", "getvariable", "getenv", "write_log", "which_secret", "current_query",
+    "current_query_id", "json_execute_serialized_sql", "sql_auto_complete", "pg_sleep",
+    "sleep_ms",
+})
+DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "sniff_", "glob", "query")
+# Result types that reach Python as they are; anything else (text, lists, structs, blobs,
+# JSON...) is cast to text and cut inside DuckDB, so a huge value never reaches Python.
+PLAIN_TYPES = ("boolean", "tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint",
+               "usmallint", "uinteger", "ubigint", "uhugeint", "float", "double", "decimal",
+               "date", "time", "timestamp", "timestamp with time zone", "timestamp_s",
+               "timestamp_ms", "timestamp_ns", "interval", "uuid", "time with time zone")
+# The per-user table's flags get readable names in the console.
+PER_USER_FLAGS = ((SUCCESS_COLUMN, "succeeded"), (INCLUDED_COLUMN, "window_complete"))
+
+
+class ConsoleRefused(ValueError):
+    """A query that is not allowed or cannot run, with a message for people."""
+
+
+class ConsoleStopped(ConsoleRefused):
+    """A query stopped by one of its limits (time or memory)."""
+
+
+@dataclass(frozen=True)
+class ConsoleLimits:
+    seconds: float = 10.0
+    memory_limit: str = "256MB"
+    threads: int = 1
+    max_rows: int = 1000
+    max_columns: int = 100
+    max_cell_chars: int = 500
+    max_sql_chars: int = 20_000
+
+
+@dataclass(frozen=True)
+class ConsoleSources:
+    """The files behind the three views: one dataset version, nothing else."""
+
+    events_files: tuple[str, ...]
+    users_file: str
+    per_user_file: str | None = None
+    hidden_roots: tuple[str, ...] = field(default=())  # paths never to show in messages
+
+    @classmethod
+    def of(cls, version: DatasetVersion, per_user_file: Path | None = None) -> ConsoleSources:
+        events = tuple(sorted(str(p) for p in version.events_dir.glob("*.parquet")))
+        return cls(events_files=events, users_file=str(version.users_path),
+                   per_user_file=str(per_user_file) if per_user_file else None,
+                   hidden_roots=(str(version.path.parent), str(version.path)))
+
+    @classmethod
+    def for_success(cls, version: DatasetVersion, success: dict,
+                    settings: EngineSettings | None = None) -> ConsoleSources:
+        """The sources with the per-user table of this success definition (built once and
+        cached like every analysis's, so asking again costs nothing)."""
+        from analytics.peruser import peruser_source
+
+        schema = version.schema()
+        success = validate_success(success, schema)
+        with engine_connection(settings) as con:
+            source = peruser_source(con, version, schema, success, [])
+        # A temporary table (the cache directory was not writable) dies with its connection.
+        per_user = Path(source.params[0]) if source.params else None
+        return cls.of(version, per_user)
+
+    @property
+    def files(self) -> list[str]:
+        extra = [self.per_user_file] if self.per_user_file else []
+        return [*self.events_files, self.users_file, *extra]
+
+
+# ---------------------------------------------------------------- checking the text
+
+
+def check_query(sql: str, limits: ConsoleLimits | None = None) -> str:
+    """The one SELECT statement of `sql`, or ConsoleRefused saying why not."""
+    limits = limits or ConsoleLimits()
+    if not isinstance(sql, str) or not sql.strip():
+        raise ConsoleRefused("Write a SELECT query.")
+    if len(sql) > limits.max_sql_chars:
+        raise ConsoleRefused(f"The query is longer than {limits.max_sql_chars:,} characters.")
+    if "\x00" in sql:
+        raise ConsoleRefused("The query contains a NUL character.")
+    parser = _parser_connection()
+    try:
+        statements = parser.extract_statements(sql)
+    except duck.Error as error:
+        raise ConsoleRefused(clean_message(str(error))) from None
+    if not statements:
+        raise ConsoleRefused("Write a SELECT query.")
+    if len(statements) > 1:
+        raise ConsoleRefused("One statement at a time: remove everything after the first ';'.")
+    statement = statements[0]
+    kind = str(statement.type).rsplit(".", 1)[-1]
+    if kind != "SELECT":
+        raise ConsoleRefused(
+            f"Only SELECT queries run here; {_statement_word(statement.query, kind)} is "
+            "not allowed. The console reads the dataset and changes nothing.")
+    try:
+        tree_text = parser.execute("SELECT json_serialize_sql(CAST(? AS VARCHAR))",
+                                   [statement.query]).fetchone()[0]
+    except duck.Error as error:
+        raise ConsoleRefused(clean_message(str(error))) from None
+    tree = json.loads(tree_text)
+    if tree.get("error"):
+        raise ConsoleRefused(clean_message(tree.get("error_message") or "This query cannot be "
+                                           "checked, so it does not run."))
+    for node in tree.get("statements", []):
+        _check_tree(node, frozenset())
+    return statement.query.strip().rstrip(";").strip()
+
+
+_parsers = threading.local()
+
+
+def _parser_connection() -> duck.Connection:
+    """A connection that only parses: no data, locked like the sandbox. One per thread and
+    kept, since making one costs a tenth of a second and parsing leaves nothing behind."""
+    con = getattr(_parsers, "connection", None)
+    if con is None:
+        con = duck.connect(memory_limit="64MB", threads=1)
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        _parsers.connection = con
+    return con
+
+
+def _statement_word(text: str, kind: str) -> str:
+    words = text.strip().split(None, 2)
+    if not words:
+        return kind
+    first = words[0].upper()
+    if first in ("CREATE", "DROP", "ALTER", "EXPORT", "IMPORT") and len(words) > 1:
+        return f"{first} {words[1].upper()}"
+    return first
+
+
+def _check_tree(node: Any, ctes: frozenset[str]) -> None:
+    """Walk DuckDB's syntax tree (json_serialize_sql) and refuse what the console does not
+    allow. `ctes` are the names of the common table expressions visible at this point."""
+    if isinstance(node, list):
+        for item in node:
+            _check_tree(item, ctes)
+        return
+    if not isinstance(node, dict):
+        return
+    cte_map = node.get("cte_map")
+    if isinstance(cte_map, dict) and cte_map.get("map"):
+        # A CTE sees itself (recursion) and the ones before it; the body sees them all.
+        visible = set(ctes)
+        for entry in cte_map["map"]:
+            visible.add(str(entry.get("key", "")).lower())
+            _check_tree(entry.get("value"), frozenset(visible))
+        ctes = frozenset(visible)
+    if "class" in node:
+        _check_expression(node)
+    else:
+        _check_table_ref(node, ctes)
+    for key, value in node.items():
+        if key != "cte_map" and isinstance(value, dict | list):
+            _check_tree(value, ctes)
+
+
+def _check_expression(node: dict) -> None:
+    kind = node.get("class")
+    if kind == "PARAMETER":
+        raise ConsoleRefused("Parameters ($1, ?) have no value here; write the values in.")
+    if kind == "FUNCTION":
+        name = str(node.get("function_name", "")).lower()
+        if node.get("schema") or node.get("catalog"):
+            raise ConsoleRefused(f"Call {name}() without a schema name.")
+        if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
+            if name not in TABLE_FUNCTIONS:
+                raise ConsoleRefused(f"{name}() is not available in the console: it reads the "
+                                     "server, not the dataset.")
+
+
+def _check_table_ref(node: dict, ctes: frozenset[str]) -> None:
+    kind = node.get("type")
+    if kind == "BASE_TABLE":
+        name = str(node.get("table_name", ""))
+        if node.get("schema_name") or node.get("catalog_name"):
+            raise ConsoleRefused(f"Only the tables {_tables()} can be read; "
+                                 "leave out schema and database names.")
+        if name.lower() not in TABLES and name.lower() not in ctes:
+            raise ConsoleRefused(f"Unknown table {clean_message(repr(name))}: the console reads "
+                                 f"{_tables()}"
+                                 " (and your own WITH ... AS tables).")
+        if node.get("at_clause"):
+            raise ConsoleRefused("AT (time travel) is not available in the console.")
+    elif kind == "TABLE_FUNCTION":
+        function = node.get("function") or {}
+        name = str(function.get("function_name", "")).lower()
+        if name not in TABLE_FUNCTIONS:
+            raise ConsoleRefused(f"{name}() cannot be used here: the console reads only "
+                                 f"{_tables()}; table functions allowed: "
+                                 f"{', '.join(sorted(TABLE_FUNCTIONS))}.")
+    elif kind == "SHOW_REF":
+        if node.get("show_type") not in ("DESCRIBE", "SUMMARY") or not node.get("query"):
+            raise ConsoleRefused("Use DESCRIBE events (or users, per_user) to see the columns.")
+
+
+def _tables() -> str:
+    return ", ".join(TABLES)
+
+
+# ---------------------------------------------------------------- running
+
+
+def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = None) -> dict:
+    """Run one checked SELECT in the sandbox. Returns {"columns": [{"name", "type"}],
+    "rows": [[...]], "row_count", "truncated", "cut_cells", "elapsed_ms", "limits"}.
+    Raises ConsoleRefused (not allowed, or an error in the query) or ConsoleStopped."""
+    limits = limits or ConsoleLimits()
+    statement = check_query(sql, limits)
+    started = time.perf_counter()
+    con = sandbox_connection(sources, limits)
+    timer = threading.Timer(limits.seconds, con.interrupt)
+    timer.daemon = True
+    try:
+        timer.start()
+        try:
+            relation = con.sql(statement)
+            if relation is None:  # not a query after all; never expected after the check
+                raise ConsoleRefused("Only SELECT queries run here.")
+            names = list(relation.columns)
+            types = [str(t) for t in relation.types]
+            if len(names) > limits.max_columns:
+                raise ConsoleRefused(f"The result has {len(names)} columns; the console shows "
+                                     f"at most {limits.max_columns}. Name the ones you need.")
+            shown = relation.project(_projection(types, limits)).limit(limits.max_rows + 1)
+            raw_rows = shown.fetchall()
+        except duck.InterruptException:
+            raise ConsoleStopped(f"Stopped: the query took longer than {limits.seconds:g} s. "
+                                 "Narrow it down (filter first, join less) and run it again."
+                                 ) from None
+        except duck.Error as error:
+            raise _refusal(error, sources, limits) from None
+    finally:
+        timer.cancel()
+        con.close()
+    truncated = len(raw_rows) > limits.max_rows
+    rows, cut_cells = _json_rows(raw_rows[: limits.max_rows], limits.max_cell_chars)
+    return {
+        "columns": [{"name": n, "type": t} for n, t in zip(names, types, strict=True)],
+        "rows": rows,
+        "row_count": len(rows),
+        "truncated": truncated,
+        "cut_cells": cut_cells,
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+        "limits": {"rows": limits.max_rows, "seconds": limits.seconds,
+                   "memory": limits.memory_limit},
+    }
+
+
+def sandbox_connection(sources: ConsoleSources, limits: ConsoleLimits) -> duck.Connection:
+    """A fresh connection with the three views, locked down (see the module's docstring)."""
+    con = duck.connect(memory_limit=limits.memory_limit, threads=limits.threads)
+    try:
+        # An empty temp directory means no spilling: the memory limit is a hard stop, and
+        # no query can fill the disk.
+        con.execute("SET temp_directory = ''")
+        con.execute("SET preserve_insertion_order = true")  # ORDER BY survives the row cap
+        if sources.events_files:
+            con.read_parquet(list(sources.events_files)).create_view("events")
+        con.read_parquet(sources.users_file).create_view("users")
+        if sources.per_user_file:
+            relation = con.read_parquet(sources.per_user_file)
+            columns = list(relation.columns)
+            renames = [(old, new) for old, new in PER_USER_FLAGS
+                       if old in columns and new not in columns]
+            if renames:
+                # Our own constant names only; no user text reaches this projection.
+                exclude = ", ".join(duck.quote_identifier(old) for old, _ in renames)
+                renamed = ", ".join(f"{duck.quote_identifier(old)} AS {new}"
+                                    for old, new in renames)
+                relation = relation.project(f"* EXCLUDE ({exclude}), {renamed}")
+            relation.create_view("per_user")
+        con.execute("SET allowed_paths = ?", [sources.files])
+        for statement in (
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            "SET allow_community_extensions = false",
+            "SET allow_extension_repositories = 'forbidden'",
+            "SET allow_persistent_secrets = false",
+            "SET python_enable_replacements = false",
+            "SET enable_external_access = false",
+            "SET lock_configuration = true",
+        ):
+            con.execute(statement)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _projection(types: list[str], limits: ConsoleLimits) -> str:
+    """Columns by position: plain types as they are, the rest as text cut to one character
+    more than shown (so that we know it was cut). Only our own text goes in here."""
+    parts = []
+    for i, kind in enumerate(types, start=1):
+        base = kind.lower().split("(", 1)[0].strip()
+        if base in PLAIN_TYPES:
+            parts.append(f"#{i}")
+        else:
+            parts.append(f"left(CAST(#{i} AS VARCHAR), {int(limits.max_cell_chars) + 1})")
+    return ", ".join(parts)
+
+
+def _refusal(error: Exception, sources: ConsoleSources, limits: ConsoleLimits) -> ConsoleRefused:
+    name = type(error).__name__
+    if name == "OutOfMemoryException" or str(error).startswith("Out of Memory"):
+        return ConsoleStopped(f"Stopped: the query needed more than {limits.memory_limit} of "
+                              "memory. Aggregate or filter before collecting so much.")
+    if name == "PermissionException":
+        return ConsoleRefused("Not allowed: the console reads only this dataset's tables "
+                              f"({_tables()}), no other files, no network, no settings.")
+    return ConsoleRefused(clean_message(str(error), sources.hidden_roots))
+
+
+# Absolute paths as DuckDB writes them in messages, quoted or not.
+_QUOTED_PATH = re.compile(r"""(["'])/[^"'\n]*\1""")
+_BARE_PATH = re.compile(r"(?<![\w)\]])/(?:[\w.\-~]+/)+[\w.\-*~]*")
+
+
+def clean_message(message: str, hidden: tuple[str, ...] = ()) -> str:
+    """A DuckDB message without any file path, and without its internal hints."""
+    for root in sorted(hidden, key=len, reverse=True):
+        if root:
+            message = message.replace(root, "<dataset>")
+    message = _QUOTED_PATH.sub(lambda m: f"{m.group(1)}<path>{m.group(1)}", message)
+    message = _BARE_PATH.sub("<path>", message)
+    return message.strip()[:2000]
+
+
+def _json_rows(rows: list[tuple], max_chars: int) -> tuple[list[list], int]:
+    out, cut = [], 0
+    for row in rows:
+        values = []
+        for value in row:
+            value = _json_value(value)
+            if isinstance(value, str) and len(value) > max_chars:
+                value = value[:max_chars] + "…"
+                cut += 1
+            values.append(value)
+        out.append(values)
+    return out, cut
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, decimal.Decimal):
+        number = float(value)
+        return number if math.isfinite(number) else str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta | uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+def result_csv_rows(result: dict) -> list[list[Any]]:
+    """The header and the rows of a console result, for a CSV file."""
+    return [[c["name"] for c in result["columns"]], *result["rows"]]

@@ -1,0 +1,235 @@
+"""The SQL console's sandbox. Every escape attempt is refused (or stopped) with a clear
+message that shows no file path, and the next query on the same process works."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics import console, duck
+from analytics.console import ConsoleLimits, ConsoleRefused, ConsoleSources, ConsoleStopped
+from tests.analytics.builders import build_dataset
+
+FAST = ConsoleLimits(seconds=0.5, memory_limit="128MB")
+SUCCESS = {"events": ["buy"]}
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("console")
+    events = [
+        {"user_id": "ann", "event": "login", "timestamp": "2024-01-01T08:00:00", "device": "mobile"},
+        {"user_id": "ann", "event": "buy", "timestamp": "2024-01-02T08:00:00", "device": "mobile"},
+        {"user_id": "bob", "event": "login", "timestamp": "2024-01-01T09:00:00", "device": "desktop"},
+    ]
+    users = [{"user_id": "ann", "plan": "pro"}, {"user_id": "bob", "plan": "free"},
+             {"user_id": "cid", "plan": "free"}]
+    ours = build_dataset(root, events, users, name="ours")
+    theirs = build_dataset(root, [{"user_id": "zed", "event": "secret", "timestamp":
+                                   "2024-01-01T00:00:00"}], [{"user_id": "zed",
+                                                              "salary": 99}], name="theirs")
+    return root, ours, theirs, ConsoleSources.for_success(ours, SUCCESS)
+
+
+@pytest.fixture
+def sources(datasets):
+    return datasets[3]
+
+
+def run(sources, sql, limits=FAST):
+    return console.run_query(sources, sql, limits)
+
+
+def assert_healthy(sources):
+    """The next query after a refusal or a stop runs normally."""
+    assert run(sources, "SELECT count(*) AS n FROM events")["rows"] == [[3]]
+
+
+# ---------------------------------------------------------------- what works
+
+
+def test_reads_the_three_tables(sources):
+    result = run(sources, "SELECT u.user_id, count(*) AS n FROM events e "
+                          "JOIN users u USING (_uid) GROUP BY ALL ORDER BY n DESC, 1")
+    assert result["columns"] == [{"name": "user_id", "type": "VARCHAR"},
+                                 {"name": "n", "type": "BIGINT"}]
+    assert result["rows"] == [["ann", 2], ["bob", 1]]
+    assert result["row_count"] == 2 and result["truncated"] is False
+    assert result["elapsed_ms"] >= 0
+    per_user = run(sources, "SELECT user_id, plan, succeeded, window_complete FROM per_user "
+                            "ORDER BY user_id")
+    assert per_user["rows"] == [["ann", "pro", True, True], ["bob", "free", False, True],
+                                ["cid", "free", False, True]]
+
+
+@pytest.mark.parametrize("sql", [
+    "WITH t AS (SELECT 1 AS x) SELECT * FROM t",
+    "DESCRIBE events",
+    "SUMMARIZE users",
+    "SELECT * FROM range(3)",
+    "SELECT * FROM unnest([1, 2])",
+    "select 1; ",
+    "SELECT 1 -- ; COPY x TO '/tmp/x'",
+    "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5) "
+    "SELECT max(n) FROM t",
+])
+def test_ordinary_queries_run(sources, sql):
+    assert run(sources, sql)["row_count"] >= 1
+
+
+def test_row_cap_says_the_result_was_cut(sources):
+    result = run(sources, "SELECT * FROM range(5000) ORDER BY range DESC",
+                 ConsoleLimits(max_rows=100))
+    assert result["row_count"] == 100 and result["truncated"] is True
+    assert result["rows"][0] == [4999]  # ORDER BY survives the cap
+
+
+def test_long_values_are_cut_inside_duckdb(sources):
+    result = run(sources, "SELECT repeat('x', 100000) AS s, [1, 2] AS l, 7 AS n")
+    value, listed, number = result["rows"][0]
+    assert len(value) == FAST.max_cell_chars + 1 and value.endswith("…")
+    assert listed == "[1, 2]" and number == 7
+    assert result["cut_cells"] == 1
+
+
+def test_values_become_json(sources):
+    row = run(sources, "SELECT TIMESTAMPTZ '2024-01-01 10:00:00+00' AS t, 1.5::DECIMAL(4,2) AS d,"
+                       " 'nan'::DOUBLE AS f, INTERVAL 1 DAY AS i, NULL AS z")["rows"][0]
+    assert row == ["2024-01-01T10:00:00+00:00", 1.5, "nan", "1 day, 0:00:00", None]
+
+
+def test_csv_rows_have_a_header(sources):
+    result = run(sources, "SELECT 1 AS a, 'x' AS b")
+    assert console.result_csv_rows(result) == [["a", "b"], [1, "x"]]
+
+
+# ---------------------------------------------------------------- escape attempts
+
+ESCAPES = [
+    ("SELECT * FROM read_csv('/etc/passwd')", "read_csv() cannot be used"),
+    ("SELECT * FROM read_csv_auto('/etc/passwd')", "cannot be used"),
+    ("SELECT * FROM read_text('/etc/passwd')", "read_text() cannot be used"),
+    ("SELECT * FROM read_blob('/etc/hostname')", "read_blob() cannot be used"),
+    ("SELECT * FROM '/etc/passwd'", "Unknown table"),
+    ("SELECT * FROM glob('{data}/*')", "glob() cannot be used"),
+    ("SELECT * FROM read_parquet('{theirs}')", "read_parquet() cannot be used"),
+    ("SELECT * FROM '{theirs}'", "Unknown table"),
+    ("SELECT * FROM parquet_metadata('{ours}')", "cannot be used"),
+    ("COPY (SELECT * FROM users) TO '/tmp/stolen.csv'", "COPY is not allowed"),
+    ("EXPORT DATABASE '/tmp/stolen'", "EXPORT DATABASE is not allowed"),
+    ("ATTACH '/tmp/other.duckdb' AS other", "ATTACH is not allowed"),
+    ("INSTALL httpfs", "INSTALL is not allowed"),
+    ("LOAD httpfs", "LOAD is not allowed"),
+    ("SET enable_external_access = true", "SET is not allowed"),
+    ("RESET enable_external_access", "RESET is not allowed"),
+    ("SET lock_configuration = false", "SET is not allowed"),
+    ("PRAGMA version", "PRAGMA is not allowed"),
+    ("CALL duckdb_settings()", "CALL is not allowed"),
+    ("CREATE TABLE t AS SELECT 1", "CREATE TABLE is not allowed"),
+    ("CREATE VIEW v AS SELECT 1", "CREATE VIEW is not allowed"),
+    ("CREATE MACRO m(x) AS x", "CREATE MACRO is not allowed"),
+    ("INSERT INTO users (user_id) VALUES ('x')", "INSERT is not allowed"),
+    ("DROP VIEW events", "DROP VIEW is not allowed"),
+    ("EXPLAIN ANALYZE SELECT 1", "EXPLAIN is not allowed"),
+    ("SELECT 1; COPY (SELECT 1) TO '/tmp/x.csv'", "One statement at a time"),
+    ("SELECT 1; SELECT 2", "One statement at a time"),
+    ("SELECT * FROM duckdb_settings()", "duckdb_settings() cannot be used"),
+    ("SELECT * FROM duckdb_views()", "duckdb_views() cannot be used"),
+    ("SELECT * FROM duckdb_views", "Unknown table"),
+    ("SELECT * FROM information_schema.tables", "leave out schema"),
+    ("SELECT * FROM pg_catalog.pg_settings", "leave out schema"),
+    ("SELECT current_setting('temp_directory')", "current_setting() is not available"),
+    ("SELECT getenv('HOME')", "getenv() is not available"),
+    ("SELECT * FROM query('SELECT * FROM read_csv(''/etc/passwd'')')", "query() cannot be used"),
+    ("SELECT * FROM json_execute_serialized_sql(json_serialize_sql('SELECT 1'))",
+     "cannot be used"),
+    ("SELECT * FROM (WITH pg_settings AS (SELECT 1) SELECT 1), pg_settings", "Unknown table"),
+    ("SELECT $1", "Parameters"),
+    ("SHOW TABLES", "DESCRIBE"),
+    ("", "Write a SELECT query"),
+]
+
+
+@pytest.mark.parametrize(("sql", "message"), ESCAPES)
+def test_escape_attempts_are_refused(datasets, sql, message):
+    root, ours, theirs, sources = datasets
+    sql = sql.format(data=root, theirs=theirs.users_path, ours=ours.users_path)
+    with pytest.raises(ConsoleRefused) as refused:
+        run(sources, sql)
+    text = str(refused.value)
+    assert message in text
+    assert str(root) not in text and "/etc" not in text and "/tmp" not in text
+    assert_healthy(sources)
+
+
+def test_never_ending_cross_join_is_stopped_by_the_time_limit(sources):
+    with pytest.raises(ConsoleStopped, match=r"took longer than 0.5 s"):
+        run(sources, "SELECT count(*) FROM range(1000000000000) a CROSS JOIN events b "
+                     "CROSS JOIN events c CROSS JOIN users d")
+    assert_healthy(sources)
+
+
+def test_never_ending_recursion_is_stopped(sources):
+    with pytest.raises(ConsoleStopped):
+        run(sources, "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) "
+                     "SELECT count(*) FROM t")
+    assert_healthy(sources)
+
+
+def test_unbounded_allocation_is_stopped_by_the_memory_limit(sources):
+    with pytest.raises(ConsoleStopped, match="needed more than 128MB of memory"):
+        run(sources, "SELECT list(repeat('x', 1000000)) FROM range(100000)")
+    with pytest.raises(ConsoleStopped, match="memory"):
+        run(sources, "SELECT string_agg(repeat('y', 100000), ',') FROM range(1000000)")
+    assert_healthy(sources)
+
+
+def test_too_long_and_too_wide_queries_are_refused(sources):
+    with pytest.raises(ConsoleRefused, match="longer than"):
+        run(sources, "SELECT 1" + " " * 30_000)
+    wide = "SELECT " + ", ".join(f"{i} AS c{i}" for i in range(150))
+    with pytest.raises(ConsoleRefused, match="at most 100"):
+        run(sources, wide)
+
+
+def test_errors_in_the_query_are_shown_without_paths(sources):
+    with pytest.raises(ConsoleRefused, match="Referenced column") as refused:
+        run(sources, "SELECT nope FROM events")
+    assert "/" not in str(refused.value).split("LINE")[0]
+
+
+# ---------------------------------------------------------------- the second wall alone
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_parquet('{theirs}')",
+    "SELECT * FROM glob('{data}/*')",
+    "COPY (SELECT 1) TO '{data}/out.csv'",
+    "ATTACH '{data}/x.duckdb'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "RESET enable_external_access",
+    "SET lock_configuration = false",
+    "SET allowed_directories = ['/']",
+    "SET temp_directory = '{data}'",
+])
+def test_the_locked_connection_refuses_even_without_the_checker(datasets, sql):
+    """Were the syntax check ever fooled, DuckDB's own settings still refuse."""
+    root, _ours, theirs, sources = datasets
+    con = console.sandbox_connection(sources, FAST)
+    try:
+        with pytest.raises(duck.Error):
+            con.execute(sql.format(data=root, theirs=theirs.users_path)).fetchall()
+        assert con.execute("SELECT count(*) FROM users").fetchone() == (3,)
+    finally:
+        con.close()
+    assert not (root / "out.csv").exists()
+
+
+def test_clean_message_removes_paths():
+    message = ('IO Error: No files found that match the pattern "/srv/data/datasets/7/v1/x" '
+               "and /root/.duckdb/extensions/v2.0.0 too; 10/2 stays")
+    cleaned = console.clean_message(message, ("/srv/data/datasets/7",))
+    assert "/srv" not in cleaned and "/root" not in cleaned
+    assert "10/2 stays" in cleaned
