@@ -131,6 +131,9 @@ class AnalysisJob(JobFields):
     class Kind(models.TextChoices):
         ANALYZE = "analyze", "Test"
         DISCOVER = "discover", "Discovery"
+        COMPARE = "compare", "Two groups"
+        STRATIFY = "stratify", "Confounding check"
+        SQL = "sql", "SQL query"
 
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="jobs")

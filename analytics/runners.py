@@ -29,7 +29,50 @@ def run_discover(version, job, settings) -> dict:
     )
 
 
+def run_compare(version, job, settings) -> dict:
+    from .explore import compare_groups
+
+    options = job.options or {}
+    return compare_groups(
+        version, job.success, group_a=job.criterion, group_b=options.get("group_b"),
+        population_filter=options.get("population_filter"),
+        unsuccessful=bool(options.get("unsuccessful")), settings=settings,
+    )
+
+
+def run_stratify(version, job, settings) -> dict:
+    from .explore import stratify
+
+    options = job.options or {}
+    return stratify(
+        version, job.success, criterion=job.criterion, strata=job.breakdown,
+        population_filter=options.get("population_filter"),
+        unsuccessful=bool(options.get("unsuccessful")), settings=settings,
+    )
+
+
+def run_sql(version, job, settings) -> dict:
+    from django.conf import settings as django_settings
+
+    from .console import ConsoleLimits, ConsoleRefused, ConsoleSources, run_query
+    from .definitions import DefinitionError
+
+    limits = ConsoleLimits(
+        seconds=float(getattr(django_settings, "CONSOLE_TIME_LIMIT", 10)),
+        memory_limit=str(getattr(django_settings, "CONSOLE_MEMORY_LIMIT", "256MB")),
+    )
+    try:
+        sources = ConsoleSources.for_success(version, job.success, settings)
+        return run_query(sources, (job.options or {}).get("sql", ""), limits)
+    except ConsoleRefused as refusal:
+        # A refused or stopped query fails its job with the console's message for people.
+        raise DefinitionError(str(refusal)) from None
+
+
 RUNNERS: dict[str, Callable] = {
     "analyze": run_analyze,
     "discover": run_discover,
+    "compare": run_compare,
+    "stratify": run_stratify,
+    "sql": run_sql,
 }
