@@ -57,7 +57,7 @@ class TeamNav:
                 {
                     "label": label,
                     "url": url,
-                    "active": in_team and match.namespace == namespace,
+                    "active": in_team and namespace in match.namespaces,
                 }
             )
         return items
