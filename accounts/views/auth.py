@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from ..forms import EmailAuthenticationForm, ProfileForm, SignUpForm
-from ..models import Invitation, User
+from ..models import Invitation, Membership, User
 from ..selectors import invitation_from_url
 from ..services import invitation_accept, user_create, user_rename
 from ._helpers import safe_next
@@ -22,12 +22,16 @@ def _join_after_auth(request: HttpRequest, invitation: Invitation | None, user: 
     the team. If the link went stale meanwhile, go back to it for the explanation."""
     if invitation is None:
         return None
-    try:
-        membership = invitation_accept(invitation=invitation, user=user)
-    except ValidationError:
-        return redirect("accounts:join", token=invitation.token)
-    messages.success(request, f"Welcome to {membership.team.name}!")
-    return redirect("accounts:team_home", team_slug=membership.team.slug)
+    team = invitation.team
+    if Membership.objects.filter(team=team, user=user).exists():
+        messages.info(request, f"You are already a member of {team.name}.")
+    else:
+        try:
+            invitation_accept(invitation=invitation, user=user)
+        except ValidationError:
+            return redirect("accounts:join", token=invitation.token)
+        messages.success(request, f"Welcome to {team.name}!")
+    return redirect("accounts:team_home", team_slug=team.slug)
 
 
 def signup(request: HttpRequest) -> HttpResponse:

@@ -191,3 +191,24 @@ def test_account_page_renames(client, owner):
     assert client.post(url, {"name": "Olivia O."}).status_code == 302
     owner.refresh_from_db()
     assert owner.display_name == "Olivia O."
+
+
+def test_a_member_logging_in_through_a_link_is_told_and_the_link_stays_unused(client, team,
+                                                                              owner, teammate):
+    invitation = services.invitation_create(team=team, created_by=owner)
+    join_url = reverse("accounts:join", args=[invitation.token])
+    response = client.post(reverse("accounts:login") + f"?next={join_url}",
+                           {"username": "tom@example.com", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("accounts:team_home", args=[team.slug])
+    assert "already a member of Acme Growth" in response.content.decode()
+    invitation.refresh_from_db()
+    assert invitation.is_usable
+
+
+def test_log_out_from_an_invitation_comes_back_to_it(client, team, owner, teammate):
+    invitation = services.invitation_create(team=team, created_by=owner)
+    join_url = reverse("accounts:join", args=[invitation.token])
+    client.force_login(teammate)
+    response = client.post(reverse("accounts:logout"), {"next": join_url})
+    assert response.url == join_url
+    assert not get_user(client).is_authenticated
