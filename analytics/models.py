@@ -134,6 +134,8 @@ class AnalysisJob(JobFields):
         COMPARE = "compare", "Two groups"
         STRATIFY = "stratify", "Confounding check"
         SQL = "sql", "SQL query"
+        TREND = "trend", "Dashboard trend"
+        PROFILE = "profile", "Column values"
 
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="jobs")

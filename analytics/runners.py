@@ -69,10 +69,25 @@ def run_sql(version, job, settings) -> dict:
         raise DefinitionError(str(refusal)) from None
 
 
+def run_trend(version, job, settings) -> dict:
+    from .trends import success_trends
+
+    return success_trends(version, job.success, (job.options or {}).get("segments", []),
+                          settings=settings)
+
+
+def run_profile(version, job, settings) -> dict:
+    from .trends import dataset_profile
+
+    return dataset_profile(version, settings=settings)
+
+
 RUNNERS: dict[str, Callable] = {
     "analyze": run_analyze,
     "discover": run_discover,
     "compare": run_compare,
     "stratify": run_stratify,
     "sql": run_sql,
+    "trend": run_trend,
+    "profile": run_profile,
 }
