@@ -53,6 +53,15 @@ def members_of(team: Team) -> QuerySet[Membership]:
     )
 
 
+def is_last_owner(membership: Membership) -> bool:
+    """Whether the team would have no owner without this membership's role."""
+    return membership.is_owner and not (
+        Membership.objects.filter(team_id=membership.team_id, role=Membership.Role.OWNER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
 def member_of_team(team: Team, membership_id: int) -> Membership:
     """A membership of this team by id, or 404 (an id from another team is not found)."""
     membership = (

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .models import Invitation, Membership, Team, User
+from .selectors import is_last_owner
 
 SLUG_MAX = Team._meta.get_field("slug").max_length
 
@@ -172,47 +173,45 @@ def _lock_team(team: Team) -> None:
     Team.objects.select_for_update().filter(pk=team.pk).first()
 
 
-def _other_owners(membership: Membership) -> int:
-    return (
-        Membership.objects.filter(team_id=membership.team_id, role=Membership.Role.OWNER)
-        .exclude(pk=membership.pk)
-        .count()
-    )
-
-
 def _reload(membership: Membership) -> Membership:
     return Membership.objects.select_related("team", "user").get(pk=membership.pk)
 
 
-LAST_OWNER = (
-    "A team needs at least one owner. Make someone else an owner first."
-)
+def _locked_for_owner(membership: Membership, by: Membership) -> Membership:
+    """Inside a transaction: lock the team, then check `by` as it is now (it may have been
+    demoted since the request loaded it) and return the target membership as it is now."""
+    _lock_team(membership.team)
+    current = Membership.objects.filter(pk=by.pk).first()
+    if current is None:  # removed from the team meanwhile
+        raise PermissionDenied("Only an owner of this team may do this.")
+    _require_owner(current, membership.team)
+    return _reload(membership)
+
+
+LAST_OWNER = "A team needs at least one owner. Make someone else an owner first."
 
 
 def member_remove(*, membership: Membership, by: Membership) -> None:
     """An owner removes someone from the team (themselves included, unless they are the
     last owner)."""
-    _require_owner(by, membership.team)
     with transaction.atomic():
-        _lock_team(membership.team)
-        membership = _reload(membership)
-        if membership.is_owner and _other_owners(membership) == 0:
+        membership = _locked_for_owner(membership, by)
+        if is_last_owner(membership):
             raise ValidationError(LAST_OWNER, code="last_owner")
         membership.delete()
 
 
 def member_promote(*, membership: Membership, by: Membership) -> Membership:
-    _require_owner(by, membership.team)
-    Membership.objects.filter(pk=membership.pk).update(role=Membership.Role.OWNER)
+    with transaction.atomic():
+        membership = _locked_for_owner(membership, by)
+        Membership.objects.filter(pk=membership.pk).update(role=Membership.Role.OWNER)
     return _reload(membership)
 
 
 def member_demote(*, membership: Membership, by: Membership) -> Membership:
-    _require_owner(by, membership.team)
     with transaction.atomic():
-        _lock_team(membership.team)
-        membership = _reload(membership)
-        if membership.is_owner and _other_owners(membership) == 0:
+        membership = _locked_for_owner(membership, by)
+        if is_last_owner(membership):
             raise ValidationError(LAST_OWNER, code="last_owner")
         Membership.objects.filter(pk=membership.pk).update(role=Membership.Role.MEMBER)
     return _reload(membership)
@@ -222,7 +221,7 @@ def member_leave(*, membership: Membership) -> None:
     with transaction.atomic():
         _lock_team(membership.team)
         membership = _reload(membership)
-        if membership.is_owner and _other_owners(membership) == 0:
+        if is_last_owner(membership):
             raise ValidationError(
                 "You are the last owner of this team. Make someone else an owner "
                 "before you leave.",

@@ -11,7 +11,13 @@ from django.views.decorators.http import require_POST
 
 from ..decorators import SESSION_TEAM_KEY, team_member_required, team_owner_required
 from ..forms import InvitationForm
-from ..selectors import invitation_of_team, member_of_team, members_of, pending_invitations
+from ..selectors import (
+    invitation_of_team,
+    is_last_owner,
+    member_of_team,
+    members_of,
+    pending_invitations,
+)
 from ..services import (
     invitation_create,
     invitation_revoke,
@@ -110,8 +116,5 @@ def leave(request: HttpRequest, team_slug: str) -> HttpResponse:
         request.session.pop(SESSION_TEAM_KEY, None)
         messages.success(request, f"You left {request.team.name}.")
         return redirect("accounts:home")
-    last_owner = request.membership.is_owner and not (
-        members_of(request.team).filter(role=request.membership.Role.OWNER)
-        .exclude(pk=request.membership.pk).exists()
-    )
-    return render(request, "accounts/leave.html", {"team": request.team, "last_owner": last_owner})
+    return render(request, "accounts/leave.html",
+                  {"team": request.team, "last_owner": is_last_owner(request.membership)})

@@ -170,3 +170,14 @@ def test_member_actions_need_an_owner_of_the_same_team(team, owner_membership,
     teammate_membership.refresh_from_db()
     owner_membership.refresh_from_db()
     assert owner_membership.is_owner and not teammate_membership.is_owner
+
+
+def test_an_owner_demoted_meanwhile_can_no_longer_act(team, owner_membership,
+                                                      teammate_membership):
+    services.member_promote(membership=teammate_membership, by=owner_membership)
+    stale_owner = Membership.objects.get(pk=owner_membership.pk)  # loaded as an owner
+    services.member_demote(membership=owner_membership, by=teammate_membership)
+    assert stale_owner.is_owner
+    with pytest.raises(PermissionDenied):
+        services.member_remove(membership=teammate_membership, by=stale_owner)
+    assert Membership.objects.filter(team=team).count() == 2
