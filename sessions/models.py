@@ -1,0 +1,289 @@
+"""The meeting's records: the session, who takes part, what they wrote, what was tested,
+found and decided, and the log of what happened when.
+
+Rules live in sessions/services.py; the only rule kept here is the one that must hold
+whatever code writes: at most three hypotheses (and three new ideas) per member, as a
+database constraint."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .steps import Step
+
+DEFAULT_DIG_DURATION = timedelta(minutes=20)
+MAX_ENTRIES_PER_KIND = 3
+
+
+class WorkingSession(models.Model):
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE,
+                             related_name="working_sessions")
+    dataset = models.ForeignKey("analytics.Dataset", on_delete=models.PROTECT,
+                                related_name="working_sessions")
+    # The exact version: results keep meaning what they meant when they were computed.
+    success_definition = models.ForeignKey("analytics.SuccessDefinition",
+                                           on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=200)
+    facilitator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    step = models.CharField(max_length=20, choices=Step.choices, default=Step.ALIGN)
+    step_changed_at = models.DateTimeField(default=timezone.now)
+    # Entries stay hidden from the others until the facilitator reveals them, so that
+    # nobody anchors on the first idea they read.
+    hide_entries = models.BooleanField(default=True)
+    # The "Test and learn" countdown, owned by the server: it started at dig_started_at
+    # and lasts dig_duration plus every extension granted since (logged as events).
+    dig_duration = models.DurationField(default=DEFAULT_DIG_DURATION)
+    dig_started_at = models.DateTimeField(null=True, blank=True)
+    dig_extension = models.DurationField(default=timedelta(0))
+    # Bumped by every write, so that a poll learns "nothing changed" from one small query.
+    revision = models.PositiveBigIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="session_team_recent")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_closed(self) -> bool:
+        return self.step == Step.CLOSED
+
+    @property
+    def step_label(self) -> str:
+        return Step(self.step).label
+
+    def dig_deadline(self) -> datetime | None:
+        """When the "Test and learn" step closes, or None before it has started."""
+        if self.dig_started_at is None:
+            return None
+        return self.dig_started_at + self.dig_duration + self.dig_extension
+
+    def dig_is_open(self, now: datetime | None = None) -> bool:
+        deadline = self.dig_deadline()
+        return deadline is not None and (now or timezone.now()) < deadline
+
+    def dig_remaining(self, now: datetime | None = None) -> timedelta | None:
+        deadline = self.dig_deadline()
+        if deadline is None:
+            return None
+        return max(deadline - (now or timezone.now()), timedelta(0))
+
+
+class Participant(models.Model):
+    session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE,
+                                related_name="participants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="session_participations")
+    joined_at = models.DateTimeField(default=timezone.now)
+    # Written by the live poll (at most every few seconds): who is in the room now.
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    # The success definition version this member confirmed; a change of definition makes
+    # the old confirmation no longer count, without touching these rows.
+    confirmed_definition = models.ForeignKey("analytics.SuccessDefinition", null=True,
+                                             blank=True, on_delete=models.SET_NULL,
+                                             related_name="+")
+
+    class Meta:
+        ordering = ["joined_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="one_participant_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.session}"
+
+
+class Hypothesis(models.Model):
+    class Kind(models.TextChoices):
+        HYPOTHESIS = "hypothesis", "Hypothesis"
+        IDEA = "idea", "New idea"
+
+    class Direction(models.TextChoices):
+        MORE = "more", "succeed more often"
+        LESS = "less", "succeed less often"
+
+    class Origin(models.TextChoices):
+        OWN = "own", "Own words"
+        CATALOG = "catalog", "Segment catalog"
+        SUGGESTED = "suggested", "Suggested by discovery"
+
+    CONFIDENCE_CHOICES = [(50, "A hunch (50%)"), (65, "Somewhat sure (65%)"),
+                          (80, "Fairly sure (80%)"), (95, "Very sure (95%)")]
+
+    session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE,
+                                related_name="hypotheses")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                               related_name="session_hypotheses")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.HYPOTHESIS)
+    # One of three places a member has per kind; the unique constraint below is what
+    # keeps a fourth out, even when two requests race. `rank` is the member's own order.
+    slot = models.PositiveSmallIntegerField()
+    rank = models.PositiveSmallIntegerField()
+    text = models.TextField(max_length=500)
+    criterion = models.JSONField(null=True, blank=True)
+    origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.OWN)
+    expected_direction = models.CharField(max_length=6, choices=Direction.choices, blank=True)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                  choices=CONFIDENCE_CHOICES)
+    revealed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "author_id", "rank", "pk"]
+        verbose_name_plural = "hypotheses"
+        constraints = [
+            models.UniqueConstraint(fields=["session", "author", "kind", "slot"],
+                                    name="at_most_three_per_member_and_kind"),
+            models.CheckConstraint(condition=models.Q(slot__gte=1, slot__lte=3),
+                                   name="hypothesis_slot_1_to_3"),
+            models.CheckConstraint(condition=models.Q(rank__gte=1, rank__lte=3),
+                                   name="hypothesis_rank_1_to_3"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class HypothesisTest(models.Model):
+    """One run of a hypothesis' criterion: every such test of a session belongs to the
+    session's Benjamini-Hochberg family, re-runs included (each is another look at the
+    data). The numbers live in the job's result; q-values are computed when read."""
+
+    session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE, related_name="tests")
+    hypothesis = models.ForeignKey(Hypothesis, on_delete=models.PROTECT, related_name="tests")
+    job = models.OneToOneField("analytics.AnalysisJob", on_delete=models.PROTECT,
+                               related_name="session_test")
+    criterion = models.JSONField()
+    success_definition = models.ForeignKey("analytics.SuccessDefinition",
+                                           on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Test of “{self.hypothesis}”"
+
+
+class Discovery(models.Model):
+    """A discovery run asked for in the session ("suggest", or the unsuccessful side)."""
+
+    session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE,
+                                related_name="discoveries")
+    job = models.OneToOneField("analytics.AnalysisJob", on_delete=models.PROTECT,
+                               related_name="session_discovery")
+    unsuccessful = models.BooleanField(default=False)
+    success_definition = models.ForeignKey("analytics.SuccessDefinition",
+                                           on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "discoveries"
+
+    def __str__(self) -> str:
+        side = "unsuccessful users" if self.unsuccessful else "suggestions"
+        return f"Discovery ({side}) in {self.session}"
+
+
+class Finding(models.Model):
+    class Kind(models.TextChoices):
+        INSIGHT = "insight", "Finding"
+        UNSUCCESSFUL = "unsuccessful", "Unsuccessful (still worth knowing)"
+        QUESTION = "question", "Open question"
+
+    session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE,
+                                related_name="findings")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                               related_name="session_findings")
+    step = models.CharField(max_length=20, choices=Step.choices)
+    kind = models.CharField(max_length=14, choices=Kind.choices, default=Kind.INSIGHT)
+    text = models.TextField(max_length=2000)
+    test = models.ForeignKey(HypothesisTest, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="findings")
+    # What the author saw, frozen: numbers and the definition that produced them, so the
+    # report shows it even if the data or the definitions change later. Shape in
+    # sessions/evidence.py.
+    evidence = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class NextStep(models.Model):
+    class Kind(models.TextChoices):
+        EXPERIMENT = "experiment", "Experiment to run"
+        INVESTIGATE = "investigate", "Area to investigate"
+
+    session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE,
+                                related_name="next_steps")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.EXPERIMENT)
+    text = models.TextField(max_length=1000)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                              related_name="session_next_steps")
+    due_date = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    # The later session in which it was marked done, when it was.
+    done_in = models.ForeignKey(WorkingSession, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+
+class SessionEvent(models.Model):
+    """The session's log: step moves, the timer, changes of definition, reveals."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Session created"
+        STEP = "step", "Step changed"
+        TIMER_STARTED = "timer_started", "Timer started"
+        TIMER_EXTENDED = "timer_extended", "Timer extended"
+        DURATION_SET = "duration_set", "Timer duration set"
+        DEFINITION_CHANGED = "definition_changed", "Success definition changed"
+        REVEALED = "revealed", "Entries revealed"
+        CLOSED = "closed", "Session closed"
+
+    session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%H:%M}"

@@ -1,0 +1,248 @@
+"""Reads of working sessions, always scoped to a team (or to a session of it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Team, User
+from analytics.models import JobStatus
+
+from .models import (
+    Discovery,
+    Finding,
+    Hypothesis,
+    HypothesisTest,
+    NextStep,
+    Participant,
+    SessionEvent,
+    WorkingSession,
+)
+from .results import expectation_outcome, family_verdicts, session_results
+
+# Someone whose page polled within this long is "here now".
+PRESENCE_WINDOW = timedelta(seconds=20)
+
+
+def sessions_of(team: Team, *, query: str = "") -> QuerySet[WorkingSession]:
+    """The team's sessions, newest first; `query` finds text in titles, hypotheses and
+    findings."""
+    sessions = WorkingSession.objects.filter(team=team).select_related(
+        "facilitator", "success_definition", "dataset")
+    query = (query or "").strip()
+    if query:
+        matching = (Q(title__icontains=query) | Q(hypotheses__text__icontains=query)
+                    | Q(findings__text__icontains=query)
+                    | Q(next_steps__text__icontains=query))
+        ids = WorkingSession.objects.filter(team=team).filter(matching).values("pk")
+        sessions = sessions.filter(pk__in=ids)
+    return sessions.annotate(
+        participant_count=Count("participants", distinct=True),
+    ).order_by("-created_at", "-pk")
+
+
+def recent_sessions(team: Team, limit: int = 5) -> list[WorkingSession]:
+    return list(sessions_of(team)[:limit])
+
+
+def session_of(team: Team, session_id: int) -> WorkingSession:
+    session = (WorkingSession.objects
+               .select_related("team", "dataset", "success_definition", "facilitator")
+               .filter(team=team, pk=session_id).first())
+    if session is None:
+        raise Http404("No such session")
+    return session
+
+
+def participant_of(session: WorkingSession, user: User) -> Participant | None:
+    return Participant.objects.filter(session=session, user=user).first()
+
+
+def participants_of(session: WorkingSession) -> list[Participant]:
+    """Everyone who joined, each marked `.is_present` and `.has_confirmed`."""
+    now = timezone.now()
+    found = list(Participant.objects.filter(session=session).select_related("user")
+                 .order_by("joined_at", "pk"))
+    for participant in found:
+        participant.is_present = (not session.is_closed
+                                  and now - participant.last_seen_at <= PRESENCE_WINDOW)
+        participant.has_confirmed = (participant.confirmed_definition_id
+                                     == session.success_definition_id)
+        participant.is_facilitator = participant.user_id == session.facilitator_id
+    return found
+
+
+@dataclass
+class Entries:
+    """What one member sees of a kind of entry: their own, and everyone's revealed ones."""
+
+    mine: list[Hypothesis] = field(default_factory=list)
+    visible: list[Hypothesis] = field(default_factory=list)
+    # author name -> how many of their entries are still hidden from this viewer
+    hidden: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def hidden_total(self) -> int:
+        return sum(self.hidden.values())
+
+
+def entries_for(session: WorkingSession, viewer: User, kind: str) -> Entries:
+    entries = Entries()
+    rows = (Hypothesis.objects.filter(session=session, kind=kind)
+            .select_related("author").order_by("author_id", "rank", "pk"))
+    for entry in rows:
+        if entry.author_id == viewer.pk:
+            entries.mine.append(entry)
+            entries.visible.append(entry)
+        elif entry.revealed_at is not None or session.is_closed:
+            entries.visible.append(entry)
+        else:
+            name = entry.author.name if entry.author else "a former member"
+            entries.hidden[name] = entries.hidden.get(name, 0) + 1
+    return entries
+
+
+def hidden_count(session: WorkingSession) -> int:
+    return Hypothesis.objects.filter(session=session, revealed_at__isnull=True).count()
+
+
+def findings_of(session: WorkingSession) -> list[Finding]:
+    return list(Finding.objects.filter(session=session)
+                .select_related("author", "test", "test__hypothesis").order_by("created_at", "pk"))
+
+
+def next_steps_of(session: WorkingSession) -> list[NextStep]:
+    return list(NextStep.objects.filter(session=session)
+                .select_related("owner", "done_by", "done_in").order_by("created_at", "pk"))
+
+
+def carried_next_steps(session: WorkingSession) -> list[NextStep]:
+    """Next steps from the team's earlier sessions that were still open when this one
+    started, or that were marked done in it: what the meeting starts by looking at."""
+    return list(
+        NextStep.objects.filter(session__team_id=session.team_id,
+                                session__created_at__lt=session.created_at)
+        .filter(Q(done_at__isnull=True) | Q(done_in=session))
+        .select_related("owner", "session", "done_by").order_by("due_date", "created_at", "pk")
+    )
+
+
+def latest_discovery(session: WorkingSession, *, unsuccessful: bool) -> Discovery | None:
+    return (Discovery.objects.filter(session=session, unsuccessful=unsuccessful,
+                                     success_definition=session.success_definition)
+            .exclude(job__status=JobStatus.FAILED)
+            .select_related("job").order_by("-created_at", "-pk").first())
+
+
+def unnamed_suggestions(session: WorkingSession, discovery: Discovery | None) -> list[dict]:
+    """The discovery's candidates that no entry of the session names yet, each with its
+    index in the job's result (what "adopt" refers to)."""
+    if discovery is None or discovery.job.status != JobStatus.DONE or not discovery.job.result:
+        return []
+    named = {_key(c) for c in Hypothesis.objects.filter(session=session, criterion__isnull=False)
+             .values_list("criterion", flat=True)}
+    suggestions = []
+    for index, candidate in enumerate(discovery.job.result.get("characteristics") or []):
+        if _key(candidate.get("criterion")) in named:
+            continue
+        suggestions.append({"index": index, **candidate})
+    return suggestions
+
+
+def _key(criterion) -> str:
+    import json
+
+    return json.dumps(criterion, sort_keys=True)
+
+
+def timer_log(session: WorkingSession) -> list[SessionEvent]:
+    return list(SessionEvent.objects.filter(session=session).select_related("actor")
+                .order_by("at", "pk"))
+
+
+def verdict_counts(sessions: list[WorkingSession]) -> dict[int, dict[str, int]]:
+    """Supported / contradicted / ... counts per session, from one query over their tests
+    (only the four numbers a verdict needs are read, not whole results)."""
+    counts: dict[int, dict[str, int]] = {s.pk: defaultdict(int) for s in sessions}
+    if not sessions:
+        return counts
+    rows = (HypothesisTest.objects.filter(session__in=[s.pk for s in sessions])
+            .order_by("session_id", "created_at", "pk")
+            .values_list("session_id", "hypothesis_id", "job__status", "job__result__p_value",
+                         "job__result__lift", "job__result__group__users",
+                         "job__result__rest__users"))
+    by_session: dict[int, list] = defaultdict(list)
+    for row in rows:
+        by_session[row[0]].append(row)
+    for session_id, tests in by_session.items():
+        numbers = [(p, lift, n1, n0) if status == JobStatus.DONE and n1 is not None
+                   else (None, None, None, None)
+                   for _, _, status, p, lift, n1, n0 in tests]
+        verdicts = family_verdicts(numbers)
+        latest: dict[int, str | None] = {}
+        for (_, hypothesis_id, *_rest), verdict in zip(tests, verdicts, strict=True):
+            latest[hypothesis_id] = verdict
+        for verdict in latest.values():
+            if verdict:
+                counts[session_id][verdict] += 1
+    return counts
+
+
+@dataclass
+class MemberRecord:
+    user: User
+    entries: list[dict] = field(default_factory=list)
+    right: int = 0
+    wrong: int = 0
+    unsettled: int = 0
+    no_expectation: int = 0
+    by_confidence: list[dict] = field(default_factory=list)
+
+    @property
+    def settled(self) -> int:
+        return self.right + self.wrong
+
+    @property
+    def share_right(self) -> float | None:
+        return self.right / self.settled if self.settled else None
+
+
+def member_record(team: Team, user: User) -> MemberRecord:
+    """How the member's expectations fared, over every session of the team: for each of
+    their tested entries, what they expected and what the latest test said."""
+    record = MemberRecord(user=user)
+    session_ids = list(Hypothesis.objects.filter(session__team=team, author=user)
+                       .values_list("session_id", flat=True).distinct())
+    sessions = {s.pk: s for s in WorkingSession.objects.filter(pk__in=session_ids)}
+    confidence: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for session_id in sorted(session_ids, key=lambda pk: sessions[pk].created_at, reverse=True):
+        session = sessions[session_id]
+        latest = session_results(session).latest_by_hypothesis()
+        for entry in (Hypothesis.objects.filter(session=session, author=user)
+                      .order_by("kind", "rank")):
+            row = latest.get(entry.pk)
+            verdict = row.verdict if row is not None else None
+            outcome = expectation_outcome(entry.expected_direction, verdict)
+            record.entries.append({"session": session, "hypothesis": entry, "result": row,
+                                   "verdict": verdict, "outcome": outcome})
+            if not entry.expected_direction:
+                record.no_expectation += 1
+            elif outcome is None:
+                record.unsettled += 1
+            else:
+                setattr(record, outcome, getattr(record, outcome) + 1)
+                if entry.confidence:
+                    confidence[entry.confidence][0 if outcome == "right" else 1] += 1
+    labels = dict(Hypothesis.CONFIDENCE_CHOICES)
+    record.by_confidence = [
+        {"confidence": level, "label": labels[level], "right": right, "wrong": wrong,
+         "share": right / (right + wrong)}
+        for level, (right, wrong) in sorted(confidence.items())
+    ]
+    return record
+

@@ -1,0 +1,79 @@
+"""Races, on PostgreSQL: members saving at the same moment, the same member from several
+tabs, a facilitator's double click. Threads start together behind a barrier, each on its
+own database connection."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from sessions import services
+from sessions.models import Hypothesis, SessionEvent
+from sessions.steps import Step
+from tests.conftest import require
+
+from .factories import make_session, move_to
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(n: int, action) -> list:
+    """Run action(i) in n threads at once; return each one's result or exception."""
+    barrier = threading.Barrier(n)
+    outcomes: list = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            outcomes[i] = action(i)
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes[i] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+@pytest.fixture
+def live_session(team, owner, teammate, third):
+    require(connection.vendor == "postgresql",
+            "needs PostgreSQL: set DATABASE_URL=postgres://...")
+    return move_to(make_session(team, owner, members=(teammate, third)), Step.HYPOTHESES)
+
+
+def test_eight_tabs_of_one_member_save_at_once_and_three_are_kept(live_session, teammate):
+    outcomes = race(8, lambda i: services.hypothesis_create(
+        session=live_session, author=teammate, text=f"tab {i}"))
+    kept = [o for o in outcomes if isinstance(o, Hypothesis)]
+    refused = [o for o in outcomes if isinstance(o, services.LimitReached)]
+    assert len(kept) == 3 and len(refused) == 5, outcomes
+    rows = Hypothesis.objects.filter(session=live_session, author=teammate)
+    assert sorted(rows.values_list("slot", flat=True)) == [1, 2, 3]
+
+
+def test_three_members_saving_together_lose_nothing(live_session, owner, teammate, third):
+    members = [owner, teammate, third] * 3
+    outcomes = race(9, lambda i: services.hypothesis_create(
+        session=live_session, author=members[i], text=f"entry {i}"))
+    assert all(isinstance(o, Hypothesis) for o in outcomes), outcomes
+    for member in (owner, teammate, third):
+        assert Hypothesis.objects.filter(author=member).count() == 3
+    live_session.refresh_from_db()
+    assert live_session.revision >= 1 + 2 + 9  # two joins and nine entries, each counted
+
+
+def test_a_double_clicked_next_moves_once_under_a_race(live_session, owner):
+    outcomes = race(4, lambda i: services.step_move(
+        session=live_session, by=owner, to=Step.TEST, expected=Step.HYPOTHESES))
+    moved = [o for o in outcomes if not isinstance(o, Exception)]
+    assert len(moved) == 1, outcomes
+    assert all(isinstance(o, services.StaleStep) for o in outcomes if o not in moved)
+    live_session.refresh_from_db()
+    assert live_session.step == Step.TEST
+    assert SessionEvent.objects.filter(session=live_session, kind="step",
+                                       data__to="test").count() == 1
