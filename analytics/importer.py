@@ -1,0 +1,294 @@
+"""Dataset import: events and users files (CSV, Parquet, NDJSON) to the stored Parquet
+form of analytics.storage, checked and published atomically.
+
+    schema = import_dataset(events=[Path("events.csv")], users=None,
+                            mapping=ColumnMapping(user_id="case_id", event="activity"),
+                            dest=dataset_dir / "v1")
+
+Bad input raises ImportRefused (naming file, line and column) and leaves nothing behind.
+The work is split over analytics/importing/: files (what a file is), sources (reading it
+with DuckDB), columns (types and names), events, users, uids and publish.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from analytics import duck
+from analytics.importing import columns as cols
+from analytics.importing.columns import q
+from analytics.importing.errors import ImportRefused
+from analytics.importing.events import (
+    EVENT_IDS_TABLE,
+    EventsPlan,
+    EventStats,
+    NotIntegerIds,
+    check_written,
+    collect_user_ids,
+    integer_ids_likely,
+    plan_events,
+    write_events,
+)
+from analytics.importing.publish import Publication
+from analytics.importing.sources import Source, open_source
+from analytics.importing.uids import (
+    OLD_UIDS,
+    UID_MAP,
+    UidAssignment,
+    assign_uids,
+    ids_are_integers,
+    integer_uids_from_events,
+)
+from analytics.importing.users import (
+    FIRST_SEEN_TABLE,
+    USERS_TABLE,
+    UserProperties,
+    compute_first_seen,
+    from_users_table,
+    stage_users,
+    write_users,
+)
+from analytics.mapping import ColumnMapping, MappingGuess, guess_mapping
+from analytics.storage import (
+    RESERVED_EVENT_COLUMNS,
+    RESERVED_USER_COLUMNS,
+    UID,
+    DatasetSchema,
+    DatasetVersion,
+)
+
+__all__ = ["ColumnMapping", "ImportRefused", "MappingGuess", "append_events",
+           "guess_mapping", "import_dataset"]
+
+log = logging.getLogger(__name__)
+
+
+def import_dataset(*, events: Sequence[Path], users: Path | None, mapping: ColumnMapping,
+                   dest: Path, memory_limit: str = "1GB", threads: int = 2,
+                   dense_ids: bool = False) -> DatasetSchema:
+    """Import events and/or users into the new version directory `dest` (which must not
+    exist). `dense_ids` numbers users densely even when every id is an integer (only
+    for measuring; the id itself is faster)."""
+    events = [Path(p) for p in events or ()]
+    if not events and users is None:
+        raise ImportRefused("an import needs an events file, a users file or both")
+    with Publication(Path(dest)) as pub:
+        con = duck.connect(memory_limit=memory_limit, threads=threads,
+                           temp_directory=pub.spill_dir)
+        try:
+            schema = _import(con, pub, events, Path(users) if users else None, mapping,
+                             dense_ids)
+        finally:
+            con.close()
+        pub.write_schema(schema)
+    return schema
+
+
+def _import(con: duck.Connection, pub: Publication, events: list[Path],
+            users: Path | None, mapping: ColumnMapping, dense_ids: bool) -> DatasetSchema:
+    version = pub.version
+    plan = _open_events(con, pub, events, mapping) if events else None
+    table = None
+    if users is not None:
+        source = open_source(con, users, workdir=pub.work, delimiter=mapping.csv_delimiter,
+                             stage_as="staged_users")
+        table = stage_users(con, source, mapping)
+        _log_renames(table.renamed, "users")
+    user_tables = [USERS_TABLE] if table else []
+
+    part = str(version.events_dir / "part-0.parquet")
+    assignment = None
+    if (plan is not None and not dense_ids and integer_ids_likely(con, plan)
+            and all(ids_are_integers(con, t) for t in user_tables)):
+        # Integer ids are their own `_uid`: one read of the events, no join.
+        try:
+            write_events(con, plan, part, integer_ids=True, uid_table=None)
+            assignment = UidAssignment(integer_ids=True)
+        except NotIntegerIds:
+            pass  # an id past DuckDB's sample is text: number the users instead
+    optimistic = assignment is not None
+    if assignment is None:
+        id_tables = list(user_tables)
+        if plan is not None:
+            collect_user_ids(con, plan)
+            id_tables.insert(0, EVENT_IDS_TABLE)
+        assignment = assign_uids(con, id_tables, force_dense=dense_ids)
+        if plan is not None:
+            write_events(con, plan, part, integer_ids=assignment.integer_ids,
+                         uid_table=UID_MAP)
+
+    stats = EventStats(0, {}, None, None)
+    if plan is not None:
+        stats = _checked_stats(con, plan, part)
+        compute_first_seen(con, part)
+    else:
+        _write_no_events(con, part)
+    if optimistic:
+        integer_uids_from_events(con, FIRST_SEEN_TABLE, user_tables)
+    n_users = write_users(con, str(version.users_path), uid_table=UID_MAP,
+                          with_events=plan is not None,
+                          properties=from_users_table(table) if table else None)
+    return DatasetSchema(
+        n_users=n_users, n_events=stats.n_events,
+        data_start=_iso(stats.data_start), data_end=_iso(stats.data_end),
+        events=stats.events,
+        event_properties=dict(plan.properties) if plan else {},
+        user_properties=dict(table.properties) if table else {},
+        user_id_type="integer" if assignment.integer_ids else "text",
+        source_files=[p.name for p in events] + ([users.name] if users else []),
+    )
+
+
+def append_events(*, previous: DatasetVersion, events: Sequence[Path],
+                  mapping: ColumnMapping, dest: Path, memory_limit: str = "1GB",
+                  threads: int = 2) -> DatasetSchema:
+    """A new version `dest` = the previous version's events plus these events, with the
+    same checks. Users and their properties are kept (earlier `_uid`s too, unless integer
+    ids are followed by text ids); users seen for the first time are added."""
+    events = [Path(p) for p in events or ()]
+    if not events:
+        raise ImportRefused("an append needs at least one events file")
+    before = previous.schema()
+    with Publication(Path(dest)) as pub:
+        con = duck.connect(memory_limit=memory_limit, threads=threads,
+                           temp_directory=pub.spill_dir)
+        try:
+            schema = _append(con, pub, previous, before, events, mapping)
+        finally:
+            con.close()
+        pub.write_schema(schema)
+    return schema
+
+
+def _append(con: duck.Connection, pub: Publication, previous: DatasetVersion,
+            before: DatasetSchema, events: list[Path], mapping: ColumnMapping) -> DatasetSchema:
+    version = pub.version
+    plan = _open_events(con, pub, events, mapping)
+    collect_user_ids(con, plan)
+    assignment = assign_uids(con, [EVENT_IDS_TABLE], previous_users=str(previous.users_path),
+                             previous_integer=before.user_id_type == "integer")
+    old_parts = sorted(previous.events_dir.glob("*.parquet"))
+    old_columns = _parquet_columns(con, previous.events_glob) if old_parts else {}
+    old_properties = {n: t for n, t in old_columns.items() if n not in RESERVED_EVENT_COLUMNS}
+    unified = {n: cols.property_type(t) for n, t in old_properties.items()}
+    for name, kind in plan.properties.items():
+        unified[name] = cols.common_type([unified[name], kind]) if name in unified else kind
+    plan.properties = unified
+
+    same_layout = (not assignment.renumbered and list(unified) == list(old_properties)
+                   and all(cols.STORAGE_TYPE[unified[n]] == _storage_name(t)
+                           for n, t in old_properties.items()))
+    if same_layout:
+        for part in old_parts:
+            _link(part, version.events_dir / part.name)
+    elif old_parts:
+        _rewrite_old_events(con, previous.events_glob, old_properties, unified,
+                            assignment, str(version.events_dir / "part-0.parquet"))
+    new_part = _free_part_name(version.events_dir)
+    write_events(con, plan, str(new_part), integer_ids=assignment.integer_ids,
+                 uid_table=UID_MAP)
+    added = _checked_stats(con, plan, str(new_part))
+
+    old_user_columns = _parquet_columns(con, str(previous.users_path))
+    user_properties = [n for n in old_user_columns if n not in RESERVED_USER_COLUMNS]
+    compute_first_seen(con, version.events_glob)
+    n_users = write_users(
+        con, str(version.users_path), uid_table=UID_MAP, with_events=True,
+        properties=UserProperties("read_parquet(?)", [str(previous.users_path)],
+                                  user_properties))
+    counts = dict(before.events)
+    for name, n in added.events.items():
+        counts[name] = counts.get(name, 0) + n
+    starts = [t for t in (before.data_start, _iso(added.data_start)) if t]
+    ends = [t for t in (before.data_end, _iso(added.data_end)) if t]
+    return DatasetSchema(
+        n_users=n_users, n_events=before.n_events + added.n_events,
+        data_start=min(starts, key=datetime.fromisoformat) if starts else None,
+        data_end=max(ends, key=datetime.fromisoformat) if ends else None,
+        events=dict(sorted(counts.items())), event_properties=unified,
+        user_properties=dict(before.user_properties),
+        user_id_type="integer" if assignment.integer_ids else "text",
+        source_files=list(before.source_files) + [p.name for p in events],
+    )
+
+
+def _open_events(con: duck.Connection, pub: Publication, paths: list[Path],
+                 mapping: ColumnMapping) -> EventsPlan:
+    sources: list[Source] = [
+        open_source(con, p, workdir=pub.work, delimiter=mapping.csv_delimiter,
+                    stage_as=f"staged_events_{i}")
+        for i, p in enumerate(paths)]
+    plan = plan_events(con, sources, mapping)
+    _log_renames(plan.renamed, "events")
+    return plan
+
+
+def _checked_stats(con: duck.Connection, plan: EventsPlan, part: str) -> EventStats:
+    stats = check_written(con, plan, part)
+    if stats.n_events == 0:
+        names = ", ".join(es.source.name for es in plan.sources)
+        raise ImportRefused(f"there are no events in {names} (a header but no rows)",
+                            file=plan.sources[0].source.name)
+    return stats
+
+
+def _write_no_events(con: duck.Connection, part: str) -> None:
+    # A users-only dataset still has an events file, with the required columns.
+    con.execute(f"COPY (SELECT NULL::BIGINT AS {q(UID)}, NULL::VARCHAR AS event, "
+                "NULL::TIMESTAMPTZ AS timestamp LIMIT 0) TO ? (FORMAT parquet, "
+                "COMPRESSION zstd)", [part])
+
+
+def _rewrite_old_events(con: duck.Connection, old_glob: str, old: dict[str, str],
+                        unified: dict[str, str], assignment: UidAssignment,
+                        out: str) -> None:
+    """Earlier events in the new layout: new property columns (null), widened types,
+    and new `_uid`s after a renumbering."""
+    uid, join = f"e.{q(UID)}", ""
+    if assignment.renumbered:
+        uid, join = "r._uid", f" JOIN {OLD_UIDS} AS r ON r.old_uid = e.{q(UID)}"
+    columns = [f"{uid} AS {q(UID)}", "e.event", "e.timestamp"]
+    for name, kind in unified.items():
+        value = (cols.stored_value(f"e.{q(name)}", old[name], kind) if name in old
+                 else f"CAST(NULL AS {cols.STORAGE_TYPE[kind]})")
+        columns.append(f"{value} AS {q(name)}")
+    con.execute(f"COPY (SELECT {', '.join(columns)} FROM read_parquet(?) AS e{join}) "  # noqa: S608
+                "TO ? (FORMAT parquet, COMPRESSION zstd)", [old_glob, out])
+
+
+def _parquet_columns(con: duck.Connection, glob: str) -> dict[str, str]:
+    rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [glob]).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _storage_name(duck_type: str) -> str:
+    return "TIMESTAMPTZ" if duck_type == "TIMESTAMP WITH TIME ZONE" else duck_type
+
+
+def _free_part_name(events_dir: Path) -> Path:
+    n = len(list(events_dir.glob("*.parquet")))
+    while (events_dir / f"part-{n}.parquet").exists():
+        n += 1
+    return events_dir / f"part-{n}.parquet"
+
+
+def _link(src: Path, dst: Path) -> None:
+    # Published versions never change, so a new version may share their files.
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _log_renames(renamed: list[cols.Renamed], what: str) -> None:
+    for r in renamed:
+        log.info("import: %s", r.note(what))

@@ -1,0 +1,348 @@
+"""Events: from source files to events/part-*.parquet.
+
+Each source file is read by DuckDB twice: once for its user ids alone (cheap: DuckDB
+parses only that column), then once to write the events with their `_uid`. Checks run on
+the written Parquet, which is fast to scan; only when a check fails are the sources read
+again, in order, to name the first bad row's line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analytics import duck
+from analytics.importing import columns as cols
+from analytics.importing.columns import q
+from analytics.importing.errors import ImportRefused, quoted_value
+from analytics.importing.sources import (
+    SAMPLE_ROWS,
+    Fragment,
+    Source,
+    conversion_column,
+    refusal_for,
+)
+from analytics.mapping import ID_SEPARATOR, ColumnMapping
+from analytics.storage import RESERVED_EVENT_COLUMNS, UID
+
+EVENT_IDS_TABLE = "event_user_ids"
+_MAX_TYPE_RETRIES = 20
+
+
+@dataclass
+class SourceColumn:
+    name: str  # as the file names it (for messages)
+    sql: str  # how to read it from the source aliased `s`
+    duck_type: str
+
+
+@dataclass
+class EventSource:
+    source: Source
+    ids: list[SourceColumn]
+    event: SourceColumn | None  # None: every row is mapping.event_name
+    time: SourceColumn
+    properties: dict[str, SourceColumn] = field(default_factory=dict)  # by stored name
+    sniffed_id_types: list[str] = field(default_factory=list)  # before reading ids as text
+
+
+class NotIntegerIds(Exception):
+    """A user id further down than DuckDB's sample is not an integer after all."""
+
+
+@dataclass
+class EventsPlan:
+    sources: list[EventSource]
+    properties: dict[str, str]  # stored name -> product type, over all sources
+    event_name: str | None
+    renamed: list[cols.Renamed] = field(default_factory=list)
+
+
+def plan_events(con: duck.Connection, sources: list[Source],
+                mapping: ColumnMapping) -> EventsPlan:
+    """Find the mapped columns in every source (refusing a missing one) and type the
+    properties over all sources."""
+    if mapping.event_name is not None and not mapping.event_name.strip():
+        raise ImportRefused("the event name given for every row is empty")
+    planned = [_plan_source(con, s, mapping) for s in sources]
+    stored: dict[str, list[str]] = {}
+    renamed: list[cols.Renamed] = []
+    for event_source in planned:
+        raw = event_source.properties
+        names, renames = cols.property_names(list(raw), RESERVED_EVENT_COLUMNS)
+        renamed.extend(r for r in renames if r not in renamed)
+        event_source.properties = {names[n]: c for n, c in raw.items()}
+        for name, column in event_source.properties.items():
+            stored.setdefault(name, []).append(cols.property_type(column.duck_type))
+    properties = {name: cols.common_type(types) for name, types in stored.items()}
+    return EventsPlan(planned, properties, mapping.event_name, renamed)
+
+
+def _plan_source(con: duck.Connection, source: Source, mapping: ColumnMapping) -> EventSource:
+    sniffed = [source.columns[find_column(source, n)] for n in mapping.event_id_columns()]
+    if source.fmt.kind == "csv":
+        # Ids and event names are text whatever they look like in the first rows.
+        for name in mapping.event_id_columns() + (
+                [] if mapping.event_name else [mapping.event]):
+            force_text(source, find_column(source, name))
+    ids = [_column(source, find_column(source, n)) for n in mapping.event_id_columns()]
+    event = None if mapping.event_name else _column(source, find_column(source, mapping.event))
+    time = _column(source, find_column(source, mapping.timestamp))
+    used = {c.name for c in ids} | {time.name} | ({event.name} if event else set())
+    properties: dict[str, SourceColumn] = {}
+    for name, duck_type in source.columns.items():
+        if name in used:
+            continue
+        if name == "properties" and source.fmt.kind == "json" and duck_type.startswith("STRUCT"):
+            properties.update(_struct_fields(con, source, name, set(source.columns)))
+        else:
+            properties[name] = _column(source, name)
+    return EventSource(source, ids, event, time, properties, sniffed)
+
+
+def _struct_fields(con: duck.Connection, source: Source, name: str,
+                   top_level: set[str]) -> dict[str, SourceColumn]:
+    """NDJSON rows' `properties` object: each key is an event property (a key that is
+    also a top-level field keeps the `properties.` prefix)."""
+    sql, params = source.table()
+    rows = con.execute(f"DESCRIBE SELECT unnest({q(name)}) FROM {sql} AS s", params).fetchall()  # noqa: S608
+    found = {}
+    for key, duck_type, *_ in rows:
+        stored = key if key not in top_level else f"{name}.{key}"
+        found[stored] = SourceColumn(f"{name}.{key}", f"s.{q(name)}.{q(key)}", duck_type)
+    return found
+
+
+def find_column(source: Source, wanted: str) -> str:
+    """The source's column with this name (exactly, else ignoring case), or a refusal
+    that names what the file has."""
+    if wanted in source.columns:
+        return wanted
+    folded = [c for c in source.columns if c.lower() == wanted.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    have = ", ".join(repr(c) for c in list(source.columns)[:30])
+    line = 1 if source.fmt.kind == "csv" else None
+    raise source.refusal(f"there is no such column (the file has {have})",
+                         line=line, column=wanted)
+
+
+def _column(source: Source, name: str) -> SourceColumn:
+    return SourceColumn(name, f"s.{q(name)}", source.columns[name])
+
+
+def force_text(source: Source, column: str) -> None:
+    """Read a CSV column as text (a forced type changes nothing else DuckDB detects)."""
+    source.overrides[column] = "VARCHAR"
+    source.columns[column] = "VARCHAR"
+
+
+# --- user ids --------------------------------------------------------------------------
+
+def id_sql(ids: list[SourceColumn]) -> str:
+    """The user id as text; NULL when it (or any part of a composite id) is empty."""
+    texts = [cols.text_value(c.sql, c.duck_type) for c in ids]
+    empty = " OR ".join(f"{t} IS NULL OR trim({t}) = ''" for t in texts)
+    joined = f" || '{ID_SEPARATOR}' || ".join(texts)
+    return f"CASE WHEN {empty} THEN NULL ELSE {joined} END"
+
+
+def collect_user_ids(con: duck.Connection, plan: EventsPlan) -> None:
+    """Table EVENT_IDS_TABLE of the distinct user ids of all sources; refuses the first
+    empty one."""
+    parts, params = [], []
+    for es in plan.sources:
+        sql, p = es.source.table()
+        parts.append(f"SELECT {id_sql(es.ids)} AS user_id FROM {sql} AS s")  # noqa: S608
+        params += p
+    union = " UNION ALL ".join(parts)
+    run_reading(con, plan, lambda: con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {EVENT_IDS_TABLE} AS "  # noqa: S608
+        f"SELECT DISTINCT user_id FROM ({union})", params))
+    has_empty = con.execute(
+        f"SELECT count(*) FROM {EVENT_IDS_TABLE} WHERE user_id IS NULL").fetchone()[0]  # noqa: S608
+    if has_empty:
+        raise first_bad_row(con, plan)
+
+
+def integer_ids_likely(con: duck.Connection, plan: EventsPlan) -> bool:
+    """Whether every source's user id looks like a plain integer: typed so by the file
+    (Parquet) or by DuckDB's sample (CSV, whose sampled ids must also read back the same,
+    so that '007' stays text)."""
+    for es in plan.sources:
+        if len(es.ids) != 1 or cols.property_type(es.sniffed_id_types[0]) != "integer":
+            return False
+        if es.source.fmt.kind == "csv":
+            sql, params = es.source.table()
+            column = es.ids[0].sql
+            canonical = con.execute(
+                f"SELECT {cols.all_integer_ids_sql(column)} FROM "  # noqa: S608
+                f"(SELECT {column} FROM {sql} AS s WHERE {column} IS NOT NULL "
+                f"LIMIT {SAMPLE_ROWS}) AS s", params).fetchone()[0]
+            if not canonical:
+                return False
+    return True
+
+
+# --- writing ---------------------------------------------------------------------------
+
+def write_events(con: duck.Connection, plan: EventsPlan, out_path: str, *,
+                 integer_ids: bool, uid_table: str | None) -> None:
+    """COPY every source's events into one zstd Parquet file. With integer ids `_uid` is
+    the id itself; otherwise it comes from `uid_table` (user_id -> _uid)."""
+    def attempt() -> None:
+        select, params = events_select(plan, integer_ids=integer_ids, uid_table=uid_table)
+        con.execute(f"COPY ({select}) TO ? (FORMAT parquet, COMPRESSION zstd)",
+                    params + [out_path])
+    run_reading(con, plan, attempt, integer_ids=integer_ids)
+
+
+def events_select(plan: EventsPlan, *, integer_ids: bool,
+                  uid_table: str | None) -> Fragment:
+    parts, params = [], []
+    for es in plan.sources:
+        sql, p = es.source.table(types=_id_types(es, integer_ids))
+        if integer_ids:
+            uid, join = f"CAST({es.ids[0].sql} AS BIGINT)", ""
+        else:
+            uid = "m._uid"
+            join = f" JOIN {uid_table} AS m ON m.user_id = ({id_sql(es.ids)})"
+        if es.event is None:
+            event, event_params = "CAST(? AS VARCHAR)", [plan.event_name]
+        else:
+            event, event_params = cols.text_value(es.event.sql, es.event.duck_type), []
+        columns = [f"{uid} AS {q(UID)}", f"{event} AS event",
+                   f"{cols.time_value(es.time.sql, es.time.duck_type)} AS timestamp"]
+        for name, kind in plan.properties.items():
+            column = es.properties.get(name)
+            value = (cols.stored_value(column.sql, column.duck_type, kind) if column
+                     else f"CAST(NULL AS {cols.STORAGE_TYPE[kind]})")
+            columns.append(f"{value} AS {q(name)}")
+        parts.append(f"SELECT {', '.join(columns)} FROM {sql} AS s{join}")  # noqa: S608
+        params += event_params + p
+    return " UNION ALL ".join(parts), params
+
+
+def _id_types(es: EventSource, integer_ids: bool) -> dict[str, str] | None:
+    if integer_ids and es.source.fmt.kind == "csv":
+        # Checked already: every id is a plain integer, so let the CSV reader parse it.
+        return {es.ids[0].name: "BIGINT"}
+    return None
+
+
+def run_reading(con: duck.Connection, plan: EventsPlan, action, *,
+                integer_ids: bool = False) -> None:
+    """Run a query that reads the sources. DuckDB types CSV columns from a sample; when a
+    later value does not fit, read that column as text and try again."""
+    for _ in range(_MAX_TYPE_RETRIES):
+        try:
+            action()
+            return
+        except duck.Error as exc:
+            source = source_of_error(plan.sources, exc)
+            column = conversion_column(exc)
+            if integer_ids and source is not None and column in {c.name for c in source.ids}:
+                raise NotIntegerIds(column) from None
+            if source is None or not _can_widen(source, column):
+                raise (refusal_for(con, source.source, exc) if source
+                       else ImportRefused(f"cannot be read ({exc})")) from None
+            force_text(source.source, column)
+            _replan_types(plan, source)
+    raise ImportRefused("too many columns change type after the first rows",
+                        file=plan.sources[0].source.name)
+
+
+def source_of_error(sources: list[EventSource], exc: duck.Error) -> EventSource | None:
+    text = str(exc)
+    for es in sources:
+        if f"file = {es.source.read_path}\n" in text or f'"{es.source.read_path}"' in text:
+            return es
+    return sources[0] if len(sources) == 1 else None
+
+
+def _can_widen(es: EventSource, column: str | None) -> bool:
+    return (es.source.fmt.kind == "csv" and column is not None
+            and column in es.source.columns
+            and es.source.overrides.get(column) != "VARCHAR")
+
+
+def _replan_types(plan: EventsPlan, es: EventSource) -> None:
+    for column in [*es.ids, es.event, es.time, *es.properties.values()]:
+        if column is not None and column.name in es.source.columns:
+            column.duck_type = es.source.columns[column.name]
+    stored: dict[str, list[str]] = {}
+    for other in plan.sources:
+        for name, column in other.properties.items():
+            stored.setdefault(name, []).append(cols.property_type(column.duck_type))
+    plan.properties = {name: cols.common_type(types) for name, types in stored.items()}
+
+
+# --- checks ----------------------------------------------------------------------------
+
+@dataclass
+class EventStats:
+    n_events: int
+    events: dict[str, int]
+    data_start: object
+    data_end: object
+
+
+def check_written(con: duck.Connection, plan: EventsPlan, parquet_glob: str) -> EventStats:
+    """Counts per event and the time range, from the written events; refuses (naming the
+    first bad row) when a user id, an event name or a time is missing."""
+    rows = con.execute(
+        "SELECT event, count(*), count_if(timestamp IS NULL OR _uid IS NULL), "
+        "min(timestamp), max(timestamp) FROM read_parquet(?) GROUP BY event ORDER BY event",
+        [parquet_glob]).fetchall()
+    if any(r[0] is None or not r[0].strip() or r[2] for r in rows):
+        raise first_bad_row(con, plan)
+    starts = [r[3] for r in rows]
+    ends = [r[4] for r in rows]
+    return EventStats(
+        n_events=sum(r[1] for r in rows),
+        events={r[0]: r[1] for r in rows},
+        data_start=min(starts) if starts else None,
+        data_end=max(ends) if ends else None,
+    )
+
+
+def first_bad_row(con: duck.Connection, plan: EventsPlan) -> ImportRefused:
+    """Read the sources again, in order, and name the first row with an empty user id,
+    an empty event name or a time that cannot be read."""
+    for es in plan.sources:
+        refusal = _first_bad_row_in(con, es)
+        if refusal is not None:
+            return refusal
+    return ImportRefused("some events have no user, event name or time",
+                         file=plan.sources[0].source.name)
+
+
+def _first_bad_row_in(con: duck.Connection, es: EventSource) -> ImportRefused | None:
+    sql, params = es.source.table(ordinality=True)
+    time_raw = cols.text_value(es.time.sql, es.time.duck_type)
+    event_raw = cols.text_value(es.event.sql, es.event.duck_type) if es.event else "'x'"
+    checks = {
+        "id": f"({id_sql(es.ids)}) IS NULL",
+        "event": f"({event_raw}) IS NULL OR trim({event_raw}) = ''",
+        "time": f"({cols.time_value(es.time.sql, es.time.duck_type)}) IS NULL",
+    }
+    select = ", ".join(f"{check} AS bad_{name}" for name, check in checks.items())
+    where = " OR ".join(f"({check})" for check in checks.values())
+    row = con.execute(
+        f"SELECT ordinality, {select}, {time_raw} AS time_raw FROM {sql} AS s "  # noqa: S608
+        f"WHERE {where} ORDER BY ordinality LIMIT 1", params).fetchone()
+    if row is None:
+        return None
+    ordinal, bad_id, bad_event, bad_time, raw_time = row
+    line = es.source.line_of(ordinal)
+    if bad_id:
+        column = next(c.name for c in es.ids)
+        if len(es.ids) > 1:
+            column = " + ".join(c.name for c in es.ids)
+        return es.source.refusal("the user id is empty", line=line, column=column)
+    if bad_event:
+        return es.source.refusal("the event name is empty", line=line, column=es.event.name)
+    if raw_time is None or not str(raw_time).strip():
+        return es.source.refusal("the time is empty", line=line, column=es.time.name)
+    return es.source.refusal(
+        f"cannot read {quoted_value(raw_time)} as a time (expected ISO 8601 or epoch "
+        "seconds)", line=line, column=es.time.name)

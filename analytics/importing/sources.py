@@ -1,0 +1,237 @@
+"""One input file as DuckDB sees it: its columns and types, the table function that reads
+it (with the path and options as bound parameters), and the translation of DuckDB's
+errors about it into refusals that name the file, the line and the column.
+
+Line numbers: a CSV row's line is its ordinal + 1 (the header is line 1); an NDJSON
+row's line is its ordinal. Both are exact for ordinary files and approximate when a
+quoted CSV field spans several lines or a file has blank lines, since DuckDB numbers
+rows, not physical lines. Parquet has rows, not lines: `unit` says "row".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analytics import duck
+from analytics.importing import files
+from analytics.importing.columns import q
+from analytics.importing.errors import ImportRefused, quoted_value
+
+Fragment = tuple[str, list]  # SQL text with `?` placeholders, and their values in order
+
+_DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+SAMPLE_ROWS = 20480  # DuckDB's CSV type-detection sample
+_JSON_OPTIONS = (
+    # Read every row to type the columns (an NDJSON batch may bring a key only late) and
+    # keep `properties` a STRUCT whatever its keys, so that they become columns.
+    "sample_size=-1, field_appearance_threshold=0, map_inference_threshold=-1"
+)
+
+
+@dataclass
+class Source:
+    path: Path  # as given by the caller (its name is what messages show)
+    fmt: files.FileFormat
+    read_path: Path  # what DuckDB reads (a decompressed copy for .parquet.gz)
+    delimiter: str | None = None  # CSV only; None lets DuckDB detect it
+    columns: dict[str, str] = field(default_factory=dict)  # name -> DuckDB type as read
+    overrides: dict[str, str] = field(default_factory=dict)  # CSV types forced by name
+    staged_table: str | None = None  # JSON is read once into this temporary table
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def unit(self) -> str:
+        return "row" if self.fmt.kind == "parquet" else "line"
+
+    def line_of(self, ordinal: int) -> int:
+        """The line (or Parquet row) of the row with this 1-based ordinal."""
+        return ordinal + 1 if self.fmt.kind == "csv" else ordinal
+
+    def refusal(self, message: str, *, line: int | None = None,
+                column: str | None = None) -> ImportRefused:
+        return ImportRefused(message, file=self.name, line=line, column=column, unit=self.unit)
+
+    def table(self, *, types: dict[str, str] | None = None,
+              ordinality: bool = False) -> Fragment:
+        """The FROM item that reads this file. `types` forces CSV column types (on top of
+        `overrides`); `ordinality` adds the 1-based row ordinal as column `ordinality`."""
+        if self.staged_table is not None:
+            # Staged JSON already carries its ordinal.
+            columns = "*" if ordinality else "* EXCLUDE (ordinality)"
+            return f"(SELECT {columns} FROM {self.staged_table})", []  # noqa: S608
+        suffix = " WITH ORDINALITY" if ordinality else ""
+        if self.fmt.kind == "parquet":
+            return f"read_parquet(?){suffix}", [str(self.read_path)]
+        if self.fmt.kind == "json":
+            fmt = "newline_delimited" if self.fmt.newline_delimited else "auto"
+            return (f"read_json(?, format = ?, {_JSON_OPTIONS}){suffix}",
+                    [str(self.read_path), fmt])
+        # The first line is the header: without skip = 0 DuckDB may skip rows it finds
+        # inconsistent, and name the columns after a later line.
+        sql, params = "read_csv(?, header = true, skip = 0", [str(self.read_path)]
+        if self.delimiter is not None:
+            sql += ", delim = ?"
+            params.append(self.delimiter)
+        forced = {**self.overrides, **(types or {})}
+        if forced:
+            sql += ", types = ?"
+            params.append(forced)
+        return sql + ")" + suffix, params
+
+
+def open_source(con: duck.Connection, path: Path, *, workdir: Path,
+                delimiter: str | None = None, stage_as: str = "staged_json") -> Source:
+    """Check a file and learn its columns. Refuses what cannot be read."""
+    path = Path(path)
+    fmt = files.file_format(path)
+    files.check_file(path, fmt)
+    read_path = path
+    if fmt.kind == "parquet" and fmt.gzip:
+        read_path = files.decompressed_copy(path, workdir)
+    source = Source(path=path, fmt=fmt, read_path=read_path,
+                    delimiter=delimiter if fmt.kind == "csv" else None)
+    try:
+        if fmt.kind == "json":
+            _stage_json(con, source, stage_as)
+        source.columns = describe(con, source)
+    except duck.Error as exc:
+        raise refusal_for(con, source, exc) from None
+    if fmt.kind == "csv" and len(source.columns) == 1:
+        _diagnose_single_column(con, source)
+    if fmt.kind == "csv":
+        _keep_yes_no_as_text(con, source)
+    return source
+
+
+def _keep_yes_no_as_text(con: duck.Connection, source: Source) -> None:
+    """DuckDB reads yes/no, y/n and t/f as booleans; a team writes `y = "yes"`, so only
+    true/false columns become booleans (judged on the rows DuckDB sampled)."""
+    booleans = [name for name, kind in source.columns.items() if kind == "BOOLEAN"]
+    if not booleans:
+        return
+    sql, params = source.table(types=dict.fromkeys(booleans, "VARCHAR"))
+    checks = ", ".join(
+        f"coalesce(bool_and({q(name)} IS NULL OR lower(trim({q(name)})) IN "
+        f"('true', 'false')), true)" for name in booleans)
+    try:
+        literal = con.execute(f"SELECT {checks} FROM (SELECT * FROM {sql} LIMIT {SAMPLE_ROWS})",  # noqa: S608
+                              params).fetchone()
+    except duck.Error as exc:
+        raise refusal_for(con, source, exc) from None
+    for name, is_literal in zip(booleans, literal, strict=True):
+        if not is_literal:
+            source.overrides[name] = "VARCHAR"
+            source.columns[name] = "VARCHAR"
+
+
+def describe(con: duck.Connection, source: Source, *,
+             types: dict[str, str] | None = None) -> dict[str, str]:
+    sql, params = source.table(types=types)
+    rows = con.execute(f"DESCRIBE SELECT * FROM {sql}", params).fetchall()  # noqa: S608
+    return {row[0]: row[1] for row in rows}
+
+
+def _stage_json(con: duck.Connection, source: Source, table: str) -> None:
+    sql, params = source.table(ordinality=True)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {sql}", params)  # noqa: S608
+    source.staged_table = table
+
+
+def _diagnose_single_column(con: duck.Connection, source: Source) -> None:
+    """DuckDB falls back to one column when it cannot agree on a layout, typically
+    because a row has more or fewer fields than the header. When the header plainly has
+    several fields, read with that layout so that DuckDB names the offending line."""
+    header_name = next(iter(source.columns))
+    counts = {d: header_name.count(d) for d in _DELIMITER_CANDIDATES}
+    delimiter = source.delimiter or max(counts, key=lambda d: counts[d])
+    if delimiter not in header_name:
+        return  # a genuine one-column file
+    names = next(csv.reader(io.StringIO(header_name), delimiter=delimiter))
+    strict = (
+        "read_csv(?, auto_detect = false, header = true, delim = ?, quote = '\"', "
+        "escape = '\"', columns = ?)"
+    )
+    params = [str(source.read_path), delimiter, dict.fromkeys(names, "VARCHAR")]
+    try:
+        with single_thread(con):
+            con.execute(f"SELECT count(*) FROM {strict}", params).fetchall()  # noqa: S608
+    except duck.Error as exc:
+        raise refusal_for(con, source, exc) from None
+    raise source.refusal(
+        "cannot work out the CSV layout (delimiter and quoting); check that every row "
+        "has the same fields as the header", line=1)
+
+
+class single_thread:
+    """Read in file order, so that the error DuckDB reports is the first one."""
+
+    def __init__(self, con: duck.Connection) -> None:
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
+        self.con.execute("SET threads = 1")
+
+    def __exit__(self, *exc_info) -> None:
+        self.con.execute(f"SET threads = {int(self.threads)}")
+
+
+# --- DuckDB errors -> refusals -------------------------------------------------------
+
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CONVERSION = re.compile(
+    r'Error when converting column "(?P<column>.*?)"\. Could not convert string '
+    r'"(?P<value>.*?)" to \'(?P<type>.*?)\''
+)
+_FIELD_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_JSON = re.compile(r"Malformed JSON in file .*?, at byte \d+ in line (\d+): ([^.\n]*)")
+_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
+
+
+def conversion_column(exc: duck.Error) -> str | None:
+    """The CSV column whose type DuckDB guessed from a sample and a later value broke."""
+    match = _CONVERSION.search(str(exc))
+    return match.group("column") if match else None
+
+
+def refusal_for(con: duck.Connection, source: Source, exc: duck.Error) -> ImportRefused:
+    """A refusal a person understands for a DuckDB error while reading `source`."""
+    text = str(exc)
+    line_match = _LINE.search(text)
+    line = int(line_match.group(1)) if line_match else None
+    if "Invalid unicode" in text or "not utf-8" in text.lower():
+        found = files.not_utf8_refusal(source.read_path, source.fmt.gzip)
+        if found is not None:
+            return found.located(file=source.name)
+        return source.refusal("is not UTF-8 text; save the file as UTF-8", line=line)
+    fields = _FIELD_COUNT.search(text)
+    if fields:
+        expected, found = fields.groups()
+        return source.refusal(
+            f"this row has {found} fields where the header has {expected}", line=line)
+    conversion = _CONVERSION.search(text)
+    if conversion:
+        return source.refusal(
+            f"cannot read {quoted_value(conversion['value'])} as "
+            f"{conversion['type'].lower()} like the rows before it",
+            line=line, column=conversion["column"])
+    malformed = _JSON.search(text)
+    if malformed:
+        return source.refusal(f"is not valid JSON ({malformed.group(2).strip()})",
+                              line=int(malformed.group(1)))
+    if source.fmt.kind == "parquet":
+        return source.refusal(f"is not a readable Parquet file ({_first_line(text)})")
+    return source.refusal(f"cannot be read as {source.fmt.label} ({_first_line(text)})",
+                          line=line)
+
+
+def _first_line(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return _PREFIX.sub("", first).strip().rstrip(".")
