@@ -6,7 +6,8 @@ Fixtures
                fails in CI)
   new_page     factory: new_page(viewport=LAPTOP) -> a Page in a NEW context, with
                base_url = live_server.url, so page.goto("/signup/") works. Uncaught
-               JavaScript errors and failed /static/ requests fail the test.
+               JavaScript errors, failed /static/ requests and anything the
+               Content-Security-Policy blocks fail the test.
   sign_up      sign_up(page, live_server, email, name, password=PASSWORD): fills the sign-up
                form (going to /signup/ unless already there) and waits to leave it.
   log_in       log_in(page, live_server, email, password=PASSWORD)
@@ -84,6 +85,13 @@ def new_page(browser, live_server):
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+        # Something the Content-Security-Policy blocked is something the page lacks.
+        page.on(
+            "console",
+            lambda message: problems.append(f"Blocked: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None,
+        )
         page.on(
             "response",
             lambda response: problems.append(f"{response.status} {response.url}")
