@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +46,12 @@ INSTALLED_APPS = [
     "accounts",
     "analytics",
     "sessions.apps.WorkSessionsConfig",
+    "ops",
+    # ninja only for its vendored Swagger UI files (the API docs page uses no CDN).
+    "ninja",
+    "api",
+    "dashboards",
+    "explore",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -107,6 +115,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a log-in attempt while its email or address has failed too often; the
+    # password itself is checked by ModelBackend, which signing up also names.
+    "accounts.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed log-ins allowed per window: for one email from one address, for one email from
+# anywhere, and from one address whatever the email.
+LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60))
+LOGIN_THROTTLE_PER_EMAIL_AND_ADDRESS = int(os.environ.get("LOGIN_THROTTLE_PER_EMAIL_AND_ADDRESS", 5))
+LOGIN_THROTTLE_PER_EMAIL = int(os.environ.get("LOGIN_THROTTLE_PER_EMAIL", 20))
+LOGIN_THROTTLE_PER_ADDRESS = int(os.environ.get("LOGIN_THROTTLE_PER_ADDRESS", 50))
+# Behind a reverse proxy every request comes from the proxy: name the request header that
+# carries the client's address (e.g. HTTP_X_REAL_IP), as set by the proxy, never by clients.
+LOGIN_THROTTLE_ADDRESS_HEADER = os.environ.get("LOGIN_THROTTLE_ADDRESS_HEADER", "REMOTE_ADDR")
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -158,12 +181,32 @@ CELERY_TASK_EAGER_PROPAGATES = TESTING
 # In the embedded default, tasks run on a background thread of the web process so that a
 # request never waits for an analysis; tests set this off to run them synchronously.
 TASKS_IN_BACKGROUND_THREAD = env_bool("TASKS_IN_BACKGROUND_THREAD", not REDIS_URL and not TESTING)
+TASKS_RUN_IMMEDIATELY = TESTING
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 600))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 660))
+# Redis redelivers a message that a worker took but never acknowledged (the worker died)
+# after this many seconds. It must exceed the longest task, or a slow job gets delivered
+# twice (harmless, the job row is claimed once, but wasteful); the fault tests shorten it.
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600))
 
 # DuckDB per job: the worker's share of the machine.
 DUCKDB_MEMORY_LIMIT = os.environ.get("DUCKDB_MEMORY_LIMIT", "1GB")
 DUCKDB_THREADS = int(os.environ.get("DUCKDB_THREADS", 2))
+
+# Content-Security-Policy (Django's own middleware): scripts, styles and everything else
+# only from this site, no inline script or style, no framing, forms post only here.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -1,15 +1,23 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api.api import api
+
 from . import views
 
 team_patterns = [
     path("data/", include("analytics.urls")),
+    path("sessions/", include("sessions.urls")),
+    path("dashboards/", include("dashboards.urls")),
+    path("success/", include("dashboards.success_urls")),
+    path("explore/", include("explore.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("account/tokens/", include("api.urls")),
     path("t/<slug:team_slug>/", include(team_patterns)),
     path("", include("accounts.urls")),
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ExploreConfig(AppConfig):
+    name = "explore"
+    verbose_name = "Test and learn tools"

@@ -1,0 +1,87 @@
+"""Writes of the explorer: ask a question (queue an AnalysisJob) and keep a result as a
+session finding with its evidence. Inside a working session both go through the sessions
+services, which refuse them once "Test and learn" is over (sessions.services.StepClosed)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import Team, User
+from analytics.console import check_query
+from analytics.models import AnalysisJob, JobStatus
+from analytics.services import analysis_submit
+
+from . import snapshots
+from .selectors import Where
+
+KINDS = ("breakdown", "compare", "stratify", "sql")
+
+
+class ExploreRefused(ValueError):
+    """A request the explorer cannot honour, with a message for people."""
+
+    status = 400
+
+
+def question_ask(*, team: Team, user: User, where: Where, kind: str, question: dict,
+                 unsuccessful: bool = False) -> AnalysisJob:
+    """Queue one explorer question as an AnalysisJob. Raises DefinitionError (a bad
+    definition), ConsoleRefused (SQL the console will not run), ExploreRefused, or
+    sessions.services.StepClosed (inside a session, once its Test and learn is over)."""
+    if kind not in KINDS:
+        raise ExploreRefused(f"Unknown kind of question {kind!r}.")
+    if not where.is_ready:
+        raise ExploreRefused("Pick a dataset with imported data and a success definition.")
+    options: dict = {"success_definition": where.success.pk}
+    if where.session is not None:
+        _ensure_dig_open(where.session)
+        options["session"] = where.session.pk
+    if unsuccessful:
+        options["unsuccessful"] = True
+    if question.get("population_filter") is not None:
+        options["population_filter"] = question["population_filter"]
+    submit = {"team": team, "dataset": where.dataset, "success": where.success.definition,
+              "created_by": user}
+    if kind == "breakdown":
+        return analysis_submit(**submit, breakdown=question["breakdown"], options=options)
+    if kind == "compare":
+        options["group_b"] = question["group_b"]
+        return analysis_submit(**submit, kind=AnalysisJob.Kind.COMPARE,
+                               criterion=question["group_a"], options=options)
+    if kind == "stratify":
+        return analysis_submit(**submit, kind=AnalysisJob.Kind.STRATIFY,
+                               criterion=question["criterion"], breakdown=question["strata"],
+                               options=options)
+    options["sql"] = check_query(question["sql"])
+    return analysis_submit(**submit, kind=AnalysisJob.Kind.SQL, options=options)
+
+
+def finding_from_result(*, job: AnalysisJob, where: Where, author: User, text: str,
+                        kind: str = "insight"):
+    """Keep a finished result as a finding of the session it was asked in, with a frozen
+    snapshot of its numbers and the definitions that produced them."""
+    from sessions import services as session_services
+    from sessions.steps import Step
+
+    if where.session is None:
+        raise ExploreRefused("Findings belong to a working session: open the explorer from "
+                             "the session's Test and learn step to keep one.")
+    if job.status != JobStatus.DONE or job.result is None:
+        raise ExploreRefused("Only a finished result can be kept as evidence.")
+    evidence = snapshots.evidence_of(job, where)
+    return session_services.finding_create(session=where.session, author=author, text=text,
+                                           step=Step.DIG, kind=kind, evidence=evidence)
+
+
+def _ensure_dig_open(session) -> None:
+    from sessions import services as session_services
+    from sessions.models import WorkingSession
+    from sessions.steps import Step
+
+    # Read the row again: the facilitator may have extended or closed the step meanwhile.
+    current = WorkingSession.objects.get(pk=session.pk)
+    session_services.ensure_step_open(current, Step.DIG)
+
+
+def jobs_of_session(session) -> QuerySet[AnalysisJob]:
+    return AnalysisJob.objects.filter(team_id=session.team_id, options__session=session.pk)

@@ -1,0 +1,240 @@
+"""The Test-and-learn pages: breakdown explorer, two groups, confounding check, SQL console,
+and one result page per question (polled with htmx while its job runs).
+
+Every page works inside a working session (?session=<id>: the session's dataset and
+success definition; new questions and findings only while its Test and learn is open) and
+outside one (?dataset=<id>&success=<id>)."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import team_member_required
+from analytics import selectors as analytics_selectors
+from analytics.console import ConsoleRefused
+from analytics.definitions import DefinitionError, describe_criterion
+from analytics.services import DatasetRefused
+
+from . import charts, selectors, services, snapshots
+from .forms import BreakdownForm, CompareForm, ConsoleForm, FindingForm, StratifyForm, WhereForm
+
+TOOLS = {
+    "breakdown": (BreakdownForm, "explore/breakdown.html", "Breakdown"),
+    "compare": (CompareForm, "explore/compare.html", "Two groups"),
+    "stratify": (StratifyForm, "explore/stratify.html", "Confounding check"),
+    "sql": (ConsoleForm, "explore/console.html", "SQL console"),
+}
+
+
+def _base_context(request, where) -> dict:
+    team = request.team
+    return {
+        "where": where,
+        "where_form": WhereForm(
+            initial=where.params, datasets=analytics_selectors.ready_datasets_of(team),
+            successes=analytics_selectors.success_definitions_of(team),
+            in_session=where.session is not None),
+        "session_state": _session_state(where),
+        "session_url": _session_url(team, where),
+    }
+
+
+def _session_url(team, where) -> str | None:
+    if where.session is None:
+        return None
+    try:
+        return reverse("worksessions:session_detail",
+                       kwargs={"team_slug": team.slug, "session_id": where.session.pk})
+    except NoReverseMatch:
+        return None
+
+
+def _session_state(where) -> dict | None:
+    """What the page says about the session's Test and learn step (the server decides)."""
+    if where.session is None:
+        return None
+    from sessions import services as session_services
+    from sessions.steps import Step
+
+    try:
+        session_services.ensure_step_open(where.session, Step.DIG)
+    except session_services.StepClosed as closed:
+        return {"open": False, "message": closed.message}
+    return {"open": True, "deadline": where.session.dig_deadline()}
+
+
+@team_member_required
+def home(request, team_slug: str):
+    where = selectors.where_of(request.team, request.GET)
+    context = _base_context(request, where)
+    context["recent"] = selectors.recent_jobs(request.team, where, request.user)
+    return render(request, "explore/home.html", context)
+
+
+def _tool(request, team_slug: str, kind: str):
+    form_class, template, title = TOOLS[kind]
+    params = request.POST if request.method == "POST" else request.GET
+    where = selectors.where_of(request.team, params)
+    schema = where.dataset.schema_object() if where.dataset else None
+    if kind == "sql":
+        form = ConsoleForm(request.POST or None)
+    else:
+        form = form_class(request.POST or None, schema=schema)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        question = {"sql": form.cleaned_data["sql"]} if kind == "sql" else \
+            form.cleaned_data["question"]
+        try:
+            job = services.question_ask(
+                team=request.team, user=request.user, where=where, kind=kind,
+                question=question, unsuccessful=bool(form.cleaned_data.get("unsuccessful")))
+        except (DefinitionError, ConsoleRefused, DatasetRefused,
+                services.ExploreRefused) as refusal:
+            form.add_error(None, str(refusal))
+            status = 400 if not request.htmx else 200
+        except _step_closed() as closed:
+            form.add_error(None, closed.message)
+            # htmx swaps only 2xx answers; a plain request learns the rule from the status.
+            status = 200 if request.htmx else 409
+        else:
+            url = reverse("explore:result", kwargs={"team_slug": team_slug, "job_id": job.pk})
+            url += where.query
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = url
+                return response
+            return redirect(url)
+    context = {**_base_context(request, where), "form": form, "kind": kind, "title": title,
+               "schema": schema}
+    if request.htmx and request.method == "POST":
+        return render(request, f"{template}#tool_form", context, status=status)
+    return render(request, template, context, status=status)
+
+
+def _step_closed():
+    from sessions.services import StepClosed
+
+    return StepClosed
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def breakdown(request, team_slug: str):
+    return _tool(request, team_slug, "breakdown")
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def compare(request, team_slug: str):
+    return _tool(request, team_slug, "compare")
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def stratify(request, team_slug: str):
+    return _tool(request, team_slug, "stratify")
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def console(request, team_slug: str):
+    return _tool(request, team_slug, "sql")
+
+
+def _result_context(request, job, finding_form=None) -> dict:
+    where = selectors.where_of_job(job)
+    context = {**_base_context(request, where), "job": job, "result": job.result,
+               "title": snapshots.title_of(job), "definition": snapshots.definition_of(job, where),
+               "finding_form": finding_form or FindingForm(),
+               "status_url": reverse("explore:result", kwargs={
+                   "team_slug": request.team.slug, "job_id": job.pk})}
+    what = "did not succeed" if (job.options or {}).get("unsuccessful") else "succeeded"
+    if job.result and job.status == "done":
+        if job.kind == "analyze":
+            context["chart"] = charts.breakdown_chart(job.result, what)
+        elif job.kind == "compare":
+            context["label_a"] = _short(describe_criterion(job.criterion))
+            context["label_b"] = _short(describe_criterion(job.options.get("group_b") or {}))
+            context["chart"] = charts.compare_chart(job.result, context["label_a"],
+                                                    context["label_b"], what)
+        elif job.kind == "stratify":
+            context["chart"] = charts.stratify_chart(job.result, what)
+    return context
+
+
+def _short(text: str, limit: int = 28) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@team_member_required
+def result(request, team_slug: str, job_id: int):
+    job = selectors.explore_job_of(request.team, job_id)
+    context = _result_context(request, job)
+    if request.htmx and request.htmx.target == "result":
+        return render(request, "explore/result.html#result_region", context)
+    return render(request, "explore/result.html", context)
+
+
+@team_member_required
+def result_csv(request, team_slug: str, job_id: int):
+    job = selectors.explore_job_of(request.team, job_id)
+    table = snapshots.table_of(job) if job.result else None
+    if table is None:
+        return HttpResponse("This result has no table yet.", status=404,
+                            content_type="text/plain")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="result-{job.pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(table["columns"])
+    for row in table["rows"]:
+        writer.writerow([_csv_cell(v) for v in row])
+    return response
+
+
+def _csv_cell(value):
+    # A cell starting with = + - @ would run as a formula in a spreadsheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@team_member_required
+@require_POST
+def result_finding(request, team_slug: str, job_id: int):
+    job = selectors.explore_job_of(request.team, job_id)
+    where = selectors.where_of_job(job)
+    form = FindingForm(request.POST)
+    status = 200
+    if form.is_valid():
+        from sessions.services import SessionRefused
+
+        try:
+            services.finding_from_result(job=job, where=where, author=request.user,
+                                         text=form.cleaned_data["text"],
+                                         kind=form.cleaned_data["kind"])
+        except SessionRefused as refusal:
+            form.add_error(None, refusal.message)
+            status = 200 if request.htmx else refusal.status
+        except services.ExploreRefused as refusal:
+            form.add_error(None, str(refusal))
+            status = 200 if request.htmx else 400
+        else:
+            messages.success(request, "Saved as a finding of the session, with its evidence.")
+            url = reverse("explore:result", kwargs={"team_slug": team_slug, "job_id": job.pk})
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = url
+                return response
+            return redirect(url)
+    else:
+        status = 200 if request.htmx else 400
+    context = _result_context(request, job, finding_form=form)
+    if request.htmx:
+        return render(request, "explore/result.html#finding_form", context, status=status)
+    return render(request, "explore/result.html", context, status=status)

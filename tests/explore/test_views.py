@@ -1,0 +1,272 @@
+"""The explorer's pages: permissions, each tool's happy path and bad input, the SQL
+console's refusals, CSV export, findings with evidence, and the timer's rule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.models import AnalysisJob
+from sessions.models import Finding
+
+pytestmark = pytest.mark.django_db
+
+PRO = '{"kind": "property", "property": "plan", "op": "=", "value": "pro"}'
+
+
+def url(name, team, **kwargs):
+    return reverse(f"explore:{name}", kwargs={"team_slug": team.slug, **kwargs})
+
+
+def where(dataset, success):
+    return {"dataset": dataset.pk, "success": success.pk}
+
+
+@pytest.fixture(autouse=True)
+def _run_jobs(django_capture_on_commit_callbacks, monkeypatch):
+    """Jobs are queued after commit; run them in the request, as the embedded default does."""
+    global _capture
+    _capture = django_capture_on_commit_callbacks
+
+
+_capture = None
+
+
+def ask(client, team, tool, data, **kwargs):
+    with _capture(execute=True):
+        return client.post(url(tool, team), data, **kwargs)
+
+
+def last_job() -> AnalysisJob:
+    return AnalysisJob.objects.order_by("-pk").first()
+
+
+# ---------------------------------------------------------------- permissions
+
+
+@pytest.mark.parametrize("name", ["home", "breakdown", "compare", "stratify", "console"])
+def test_pages_open_for_teammates_and_404_for_outsiders(client_of, team, teammate, outsider,
+                                                        dataset, success, name):
+    assert client_of(teammate).get(url(name, team)).status_code == 200
+    assert client_of(outsider).get(url(name, team)).status_code == 404
+
+
+def test_results_of_a_team_are_404_to_outsiders(client_of, team, owner, outsider, dataset,
+                                                success):
+    client = client_of(owner)
+    response = ask(client, team, "breakdown", {**where(dataset, success), "by_subject":
+                                               "property:plan"})
+    job = last_job()
+    assert response.status_code == 302
+    outsider_client = client_of(outsider)
+    for name in ("result", "result_csv"):
+        assert outsider_client.get(url(name, team, job_id=job.pk)).status_code == 404
+    assert outsider_client.post(url("result_finding", team, job_id=job.pk),
+                                {"text": "x"}).status_code == 404
+
+
+def test_another_teams_session_or_dataset_is_404(client_of, team, owner, outsider, dataset,
+                                                 success, dig_session):
+    from accounts.models import Membership, Team
+
+    other = Team.objects.create(name="Other", slug="other")
+    Membership.objects.create(team=other, user=outsider, role=Membership.Role.OWNER)
+    client = client_of(outsider)
+    assert client.get(url("breakdown", other) + f"?session={dig_session.pk}").status_code == 404
+    assert client.get(url("breakdown", other) + f"?dataset={dataset.pk}").status_code == 404
+
+
+# ---------------------------------------------------------------- the tools
+
+
+def test_breakdown_shows_chart_and_table(client_of, team, teammate, dataset, success):
+    client = client_of(teammate)
+    response = ask(client, team, "breakdown", {**where(dataset, success),
+                                               "by_subject": "property:plan"})
+    job = last_job()
+    assert response.status_code == 302 and response["Location"].startswith(
+        url("result", team, job_id=job.pk))
+    assert job.kind == "analyze" and job.status == "done"
+    assert job.breakdown == {"property": "plan"}
+    page = client.get(response["Location"])
+    html = page.content.decode()
+    assert "<svg" in html and 'role="img"' in html and "<desc" in html
+    labels = [b["label"] for b in job.result["buckets"]]
+    assert set(labels) == {"free", "pro"}
+    for bucket in job.result["buckets"]:
+        assert f"{bucket['rate'] * 100:.1f}%" in html
+
+
+def test_breakdown_with_bins_and_a_filter(client_of, team, owner, dataset, success):
+    client = client_of(owner)
+    ask(client, team, "breakdown", {**where(dataset, success), "by_subject": "count:login",
+                                    "by_bins": "1, 3", "by_days": 7, "filter_json": PRO})
+    job = last_job()
+    assert job.breakdown == {"metric": {"kind": "event_count", "event": "login",
+                                        "within_days": 7}, "bins": [1, 3]}
+    assert job.options["population_filter"]["value"] == "pro"
+    assert [b["label"] for b in job.result["buckets"]] == ["< 1", "1-3", ">= 3", "(none)"]
+
+
+def test_bad_input_is_a_form_error(client_of, team, owner, dataset, success):
+    client = client_of(owner)
+    response = ask(client, team, "breakdown", {**where(dataset, success),
+                                               "by_subject": "property:plan",
+                                               "filter_json": '{"kind": "property", '
+                                               '"property": "plann", "op": "=", "value": 1}'})
+    assert response.status_code == 200
+    assert "did you mean" in response.content.decode()
+    assert not AnalysisJob.objects.exists()
+
+
+def test_compare_two_groups(client_of, team, owner, dataset, success):
+    client = client_of(owner)
+    response = ask(client, team, "compare", {
+        **where(dataset, success), "a_subject": "first:device", "a_op": "=", "a_value": "mobile",
+        "b_subject": "first:device", "b_op": "=", "b_value": "desktop",
+        "filter_subject": "property:plan", "filter_op": "=", "filter_value": "pro"})
+    job = last_job()
+    assert response.status_code == 302 and job.kind == "compare" and job.status == "done"
+    result = job.result
+    assert result["a"]["users"] + result["b"]["users"] == result["population"]["users"]
+    html = client.get(response["Location"]).content.decode()
+    assert "Group B" in html and "<svg" in html
+
+
+def test_confounding_check_flags_and_tables(client_of, team, owner, dataset, success):
+    client = client_of(owner)
+    response = ask(client, team, "stratify", {
+        **where(dataset, success), "group_subject": "did:invite_teammate", "group_value": "yes",
+        "group_days": 7, "by_subject": "property:plan"})
+    job = last_job()
+    assert response.status_code == 302 and job.kind == "stratify", response.content
+    assert {s["label"] for s in job.result["strata"]} == {"free", "pro"}
+    html = client.get(response["Location"]).content.decode()
+    assert "Mantel-Haenszel" in html
+
+
+def test_sql_console_runs_and_exports_csv(client_of, team, teammate, dataset, success):
+    client = client_of(teammate)
+    response = ask(client, team, "console", {
+        **where(dataset, success),
+        "sql": "SELECT plan, count(*) AS users FROM users GROUP BY plan ORDER BY plan"})
+    job = last_job()
+    assert response.status_code == 302 and job.kind == "sql" and job.status == "done"
+    html = client.get(response["Location"]).content.decode()
+    assert "row" in html and ">plan<" in html
+    csv = client.get(url("result_csv", team, job_id=job.pk))
+    assert csv["Content-Type"].startswith("text/csv")
+    lines = csv.content.decode().strip().splitlines()
+    assert lines[0] == "plan,users" and lines[1].startswith("free,")
+
+
+def test_sql_console_refusals_are_shown_and_queue_nothing(client_of, team, owner, dataset,
+                                                          success):
+    client = client_of(owner)
+    response = ask(client, team, "console", {**where(dataset, success),
+                                             "sql": "SELECT * FROM read_csv('/etc/passwd')"})
+    assert response.status_code == 400
+    assert "read_csv() cannot be used" in response.content.decode()
+    assert not AnalysisJob.objects.exists()
+
+
+def test_a_stopped_query_fails_its_job_with_the_reason(client_of, team, owner, dataset,
+                                                       success, settings):
+    settings.CONSOLE_TIME_LIMIT = 0.3
+    client = client_of(owner)
+    response = ask(client, team, "console", {
+        **where(dataset, success),
+        "sql": "SELECT count(*) FROM range(1000000000000) a CROSS JOIN events b"})
+    job = last_job()
+    assert job.status == "failed" and "took longer than 0.3 s" in job.error
+    assert "took longer" in client.get(response["Location"]).content.decode()
+    # The same worker runs the next one normally.
+    ask(client, team, "console", {**where(dataset, success), "sql": "SELECT 1 AS one"})
+    assert last_job().status == "done" and last_job().result["rows"] == [[1]]
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(client_of, team, owner, dataset, success):
+    client = client_of(owner)
+    ask(client, team, "console", {**where(dataset, success), "sql": "SELECT '=1+2' AS f"})
+    body = client.get(url("result_csv", team, job_id=last_job().pk)).content.decode()
+    assert "'=1+2" in body
+
+
+# ---------------------------------------------------------------- inside a session
+
+
+def test_findings_keep_a_snapshot_of_the_result(client_of, team, teammate, dig_session):
+    client = client_of(teammate)
+    response = ask(client, team, "breakdown", {"session": dig_session.pk,
+                                               "by_subject": "property:plan"})
+    job = last_job()
+    assert job.options["session"] == dig_session.pk
+    assert f"session={dig_session.pk}" in response["Location"]
+    saved = client.post(url("result_finding", team, job_id=job.pk),
+                        {"text": "Pro users buy more", "kind": "insight"})
+    assert saved.status_code == 302
+    finding = Finding.objects.get()
+    assert finding.step == "dig" and finding.author == teammate
+    evidence = finding.evidence
+    assert evidence["source"] == "breakdown"
+    assert evidence["definition"]["breakdown"] == {"property": "plan"}
+    assert evidence["definition"]["success"] == dig_session.success_definition.definition
+    assert evidence["table"]["rows"][0][0] in ("free", "pro")
+    assert evidence["numbers"]["population"] == job.result["population"]
+    # The snapshot does not follow later changes of the job's row.
+    AnalysisJob.objects.filter(pk=job.pk).update(result={"buckets": []})
+    finding.refresh_from_db()
+    assert evidence == finding.evidence
+
+
+def test_sql_result_as_a_finding(client_of, team, teammate, dig_session):
+    client = client_of(teammate)
+    ask(client, team, "console", {"session": dig_session.pk,
+                                  "sql": "SELECT count(*) AS n FROM users"})
+    job = last_job()
+    client.post(url("result_finding", team, job_id=job.pk), {"text": "240 users",
+                                                              "kind": "insight"})
+    evidence = Finding.objects.get().evidence
+    assert evidence["source"] == "sql" and evidence["definition"]["sql"].startswith("SELECT")
+    assert evidence["table"] == {"columns": ["n"], "rows": [[240]], "total_rows": 1,
+                                 "cut": False}
+
+
+def test_outside_a_session_there_is_no_finding(client_of, team, owner, dataset, success):
+    client = client_of(owner)
+    ask(client, team, "console", {**where(dataset, success), "sql": "SELECT 1 AS x"})
+    response = client.post(url("result_finding", team, job_id=last_job().pk),
+                           {"text": "x", "kind": "insight"})
+    assert response.status_code == 400 and not Finding.objects.exists()
+
+
+def test_after_the_deadline_questions_and_findings_are_refused(client_of, team, teammate,
+                                                                dig_session):
+    client = client_of(teammate)
+    ask(client, team, "console", {"session": dig_session.pk, "sql": "SELECT 1 AS x"})
+    job = last_job()
+    deadline = dig_session.dig_deadline()
+    with time_machine.travel(deadline - timedelta(microseconds=1), tick=False):
+        assert ask(client, team, "console", {"session": dig_session.pk,
+                                             "sql": "SELECT 2 AS x"}).status_code == 302
+    with time_machine.travel(deadline, tick=False):
+        refused = ask(client, team, "breakdown", {"session": dig_session.pk,
+                                                  "by_subject": "property:plan"})
+        assert refused.status_code == 409
+        assert "Time is up" in refused.content.decode()
+        refused = client.post(url("result_finding", team, job_id=job.pk),
+                              {"text": "too late", "kind": "insight"})
+        assert refused.status_code == 409 and "Time is up" in refused.content.decode()
+        # An htmx form gets the message in a 200 fragment (htmx does not swap 4xx).
+        fragment = client.post(url("console", team), {"session": dig_session.pk,
+                                                      "sql": "SELECT 3"},
+                               headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and "Time is up" in fragment.content.decode()
+        # Results stay readable.
+        assert client.get(url("result", team, job_id=job.pk)).status_code == 200
+    assert AnalysisJob.objects.count() == 2 and not Finding.objects.exists()
+    assert timezone.now() < deadline + timedelta(days=1)
