@@ -129,7 +129,9 @@ class PerUserQuery:
             kind = VALUE_TYPES[self.schema.user_properties[success["property"]]]
             column = "m." + duck.quote_identifier(success["property"])
             flag = compile_condition(column, success["op"], success.get("value"), kind)
-            self.outer.append((SUCCESS_COLUMN, flag))
+            # Never null: a user without the property did not succeed (and, read from the
+            # other side, did not succeed either).
+            self.outer.append((SUCCESS_COLUMN, flag.wrap("coalesce(", ", false)")))
             self.outer.append((INCLUDED_COLUMN, Sql("true")))
             return
         groups = ([success["events"]] if success["match"] == "any"
@@ -225,9 +227,9 @@ class PerUserQuery:
         ordered = self._ordered_timestamps(days)
         gap = _gap_microseconds(m)
         return Sql(
-            f"coalesce(list_sum(list_filter(list_transform(range(1, len({ordered})), "
+            f"CAST(coalesce(list_sum(list_filter(list_transform(range(1, len({ordered})), "
             f"lambda i: epoch_us({ordered}[i + 1]) - epoch_us({ordered}[i])), "
-            "lambda g: g <= ?)), 0) / 60000000.0", [gap])
+            "lambda g: g <= ?)), 0) AS DOUBLE) / CAST(60000000 AS DOUBLE)", [gap])
 
     # -- the query
 

@@ -78,6 +78,16 @@ def _write(con: duck.Connection, path: Path, columns: list[tuple[str, str]],
     con.execute(f"COPY (SELECT {select}) TO '{path}' (FORMAT parquet)", values)
 
 
+_CONNECTION: list[duck.Connection] = []
+
+
+def _connection() -> duck.Connection:
+    # Opening a DuckDB connection costs ~0.1 s on a busy machine; tests build many datasets.
+    if not _CONNECTION:
+        _CONNECTION.append(duck.connect(threads=1))
+    return _CONNECTION[0]
+
+
 def build_dataset(tmp_path: Path, events: list[dict], users: list[dict] | None = None, *,
                   event_property_types: dict[str, str] | None = None,
                   user_property_types: dict[str, str] | None = None,
@@ -118,16 +128,13 @@ def build_dataset(tmp_path: Path, events: list[dict], users: list[dict] | None =
         user_rows.append((number, uid, first_seen.get(uid),
                           *(_cell(row.get(n), t) for n, t in user_types.items())))
 
-    con = duck.connect(threads=1)
-    try:
-        _write(con, version.events_dir / "part-0.parquet",
-               [("_uid", "BIGINT"), ("event", "VARCHAR"), ("timestamp", "TIMESTAMPTZ"),
-                *((n, _DUCK_TYPES[t]) for n, t in event_types.items())], event_rows)
-        _write(con, version.users_path,
-               [("_uid", "BIGINT"), ("user_id", "VARCHAR"), ("_first_seen", "TIMESTAMPTZ"),
-                *((n, _DUCK_TYPES[t]) for n, t in user_types.items())], user_rows)
-    finally:
-        con.close()
+    con = _connection()
+    _write(con, version.events_dir / "part-0.parquet",
+           [("_uid", "BIGINT"), ("event", "VARCHAR"), ("timestamp", "TIMESTAMPTZ"),
+            *((n, _DUCK_TYPES[t]) for n, t in event_types.items())], event_rows)
+    _write(con, version.users_path,
+           [("_uid", "BIGINT"), ("user_id", "VARCHAR"), ("_first_seen", "TIMESTAMPTZ"),
+            *((n, _DUCK_TYPES[t]) for n, t in user_types.items())], user_rows)
 
     moments = [as_utc(r["timestamp"]) for r in events]
     schema = DatasetSchema(
@@ -166,12 +173,18 @@ def success_flags(version: DatasetVersion, success: dict) -> dict[str, tuple[boo
 
 def feature_values(version: DatasetVersion, metric: dict) -> dict[str, Any]:
     """user_id -> the value of a metric (a criterion's measure) in the per-user table."""
+    return {uid: values[0] for uid, values in feature_table(version, [metric]).items()}
+
+
+def feature_table(version: DatasetVersion, metrics: list[dict]) -> dict[str, list]:
+    """user_id -> the values of these metrics, from one per-user table built in one pass."""
     from analytics.definitions import validate_metric
     from analytics.features import Feature
 
-    metric = validate_metric(metric, version.schema())
-    column = duck.quote_identifier(Feature.of(metric).column)
-    return {uid: value for uid, value in _rows(version, None, metric, column)}
+    metrics = [validate_metric(m, version.schema()) for m in metrics]
+    columns = ", ".join(duck.quote_identifier(Feature.of(m).column) for m in metrics)
+    return {uid: list(values) for uid, *values in _rows(version, None, {"all": metrics},
+                                                       columns)}
 
 
 def _user_ids(version, success, criterion, compile_) -> set[str]:
@@ -190,12 +203,9 @@ def _rows(version, success, measure, columns, condition=None) -> list[tuple]:
         success = {"events": sorted(schema.events)[:1]} if schema.events else {
             "property": next(iter(schema.user_properties)), "op": "is_set"}
     success = validate_success(success, schema)
-    con = duck.connect(threads=1)
-    try:
-        source = peruser_source(con, version, schema, success, features_of(measure))
-        select = "user_id" + (f", {columns}" if columns else "")
-        where = f" WHERE {condition.text}" if condition is not None else ""
-        params = [*source.params, *(condition.params if condition is not None else [])]
-        return con.execute(f"SELECT {select} FROM {source.text}{where}", params).fetchall()
-    finally:
-        con.close()
+    con = _connection()
+    source = peruser_source(con, version, schema, success, features_of(measure))
+    select = "user_id" + (f", {columns}" if columns else "")
+    where = f" WHERE {condition.text}" if condition is not None else ""
+    params = [*source.params, *(condition.params if condition is not None else [])]
+    return con.execute(f"SELECT {select} FROM {source.text}{where}", params).fetchall()
