@@ -1,0 +1,240 @@
+"""What the API reads and writes, as the OpenAPI document describes it. Definitions
+(success, criterion, breakdown) and results stay free-form JSON objects: their shape is
+definitions.md's, checked by the engine, and results are passed on exactly as stored."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, FiniteFloat
+
+JsonObject = dict[str, Any]
+Scalar = str | int | FiniteFloat | bool | None
+
+MAX_BATCH_EVENTS = 10_000
+
+
+class Error(Schema):
+    detail: str
+
+
+class ValidationErrors(Schema):
+    detail: list[JsonObject]
+
+
+class TeamOut(Schema):
+    slug: str
+    name: str
+    role: Literal["owner", "member"]
+
+
+class ImportOut(Schema):
+    id: int
+    dataset_id: int
+    kind: Literal["create", "append"]
+    version: int
+    status: Literal["queued", "running", "done", "failed"]
+    error: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class DatasetOut(Schema):
+    id: int
+    name: str
+    description: str
+    status: Literal["queued", "running", "ready", "failed"] = Field(
+        description="ready once a version is published (an append in progress keeps the "
+                    "dataset ready); otherwise the state of its first import")
+    current_version: int | None
+    created_at: datetime
+    n_users: int | None
+    n_events: int | None
+    data_start: str | None
+    data_end: str | None
+    events: dict[str, int]
+    event_properties: dict[str, str]
+    user_properties: dict[str, str]
+    latest_import: ImportOut | None
+
+
+class DatasetCreated(Schema):
+    dataset: DatasetOut
+    import_: ImportOut = Field(alias="import")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class EventIn(Schema):
+    """One event, as definitions.md section 1 describes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | int = Field(description="who did it (text or integer, not empty)")
+    event: str = Field(min_length=1, max_length=200)
+    timestamp: str | int | FiniteFloat = Field(
+        description="ISO 8601 with or without offset (naive is UTC), or epoch seconds")
+    properties: dict[str, Scalar] | None = Field(
+        default=None, description="event properties; each key becomes a property")
+
+
+class EventBatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+    idempotency_key: str | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="or the Idempotency-Key header: a retried call with the same key "
+                    "adds nothing and returns the first call's import")
+
+
+class EventBatchOut(Schema):
+    created: bool = Field(description="false when this idempotency key was seen before")
+    import_: ImportOut = Field(alias="import")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class SuccessDefinitionOut(Schema):
+    id: int
+    name: str
+    version: int
+    definition: JsonObject
+    description: str
+    created_at: datetime
+
+
+class SuccessDefinitionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    definition: JsonObject = Field(description="definitions.md section 2")
+    dataset_id: int = Field(description="the dataset whose events and properties the "
+                                        "definition is checked against")
+
+
+class AnalysisIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: int
+    success_definition_id: int | None = Field(
+        default=None, description="one of the team's success definitions, or `success`")
+    success: JsonObject | None = Field(default=None, description="definitions.md section 2")
+    criterion: JsonObject | None = Field(
+        default=None, description="definitions.md section 3 (or a `{\"breakdown\": ...}` "
+                                  "object, as the CLI's --criterion accepts)")
+    breakdown: JsonObject | None = Field(default=None, description="definitions.md section 4")
+
+
+class AnalysisOut(Schema):
+    id: int
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    error: str
+    dataset_id: int
+    dataset_version: int
+    success: JsonObject
+    criterion: JsonObject | None
+    breakdown: JsonObject | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: JsonObject | None = Field(
+        description="when done: exactly what `manage.py analyze` prints "
+                    "(definitions.md section 6)")
+
+
+class SessionOut(Schema):
+    id: int
+    title: str
+    step: str
+    step_label: str
+    dataset_id: int
+    success_definition_id: int
+    facilitator: str | None
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class HypothesisIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=500)
+    kind: Literal["hypothesis", "idea"] = "hypothesis"
+    criterion: JsonObject | None = Field(default=None, description="definitions.md section 3")
+    expected_direction: Literal["", "more", "less"] = ""
+    confidence: Literal[50, 65, 80, 95] | None = None
+
+
+class HypothesisOut(Schema):
+    id: int
+    kind: str
+    rank: int
+    text: str
+    criterion: JsonObject | None
+    expected_direction: str
+    confidence: int | None
+    revealed: bool
+    created_at: datetime
+
+
+class ReportHypothesis(HypothesisOut):
+    author: str | None
+
+
+class ReportResult(Schema):
+    test_id: int
+    hypothesis_id: int
+    status: str
+    error: str
+    criterion: JsonObject
+    description: str
+    population: JsonObject | None
+    group: JsonObject | None
+    rest: JsonObject | None
+    diff: float | None
+    lift: float | None
+    lift_ci95: list[float | None] | None
+    p_value: float | None
+    test: str | None
+    note: str | None
+    q_value: float | None = Field(description="Benjamini-Hochberg over the session's tests")
+    verdict: str | None
+    sentence: str
+    is_latest: bool
+    overlap_warning: str | None
+
+
+class ReportFinding(Schema):
+    id: int
+    author: str | None
+    step: str
+    kind: str
+    text: str
+    test_id: int | None
+    evidence: JsonObject | None
+    created_at: datetime
+
+
+class ReportNextStep(Schema):
+    id: int
+    kind: str
+    text: str
+    owner: str | None
+    due_date: date | None
+    done_at: datetime | None
+
+
+class SessionReportOut(Schema):
+    session: SessionOut
+    dataset: JsonObject
+    success_definition: JsonObject
+    hypotheses: list[ReportHypothesis]
+    hidden_entries: dict[str, int] = Field(
+        description="entries still hidden from the caller in an open session, by author")
+    results: list[ReportResult]
+    findings: list[ReportFinding]
+    next_steps: list[ReportNextStep]

@@ -1,0 +1,58 @@
+"""The API's cast: the owner's token, a dataset with data and a success definition in the
+owner's team, and a client that sends the token."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from api.services import token_create
+from tests.worksessions.factories import make_dataset, make_success
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class ApiClient:
+    """Django's test client with `Authorization: Bearer <token>` on every call."""
+
+    def __init__(self, token: str | None):
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(_url(path), headers={**self.headers, **kwargs.pop(
+            "headers", {})}, **kwargs)
+
+    def post(self, path: str, data=None, *, json: bool = True, **kwargs):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        if json:
+            return self.client.post(_url(path), data=data, content_type="application/json",
+                                    headers=headers, **kwargs)
+        return self.client.post(_url(path), data=data, headers=headers, **kwargs)
+
+
+def _url(path: str) -> str:
+    return path if path.startswith("/api/v1/") else "/api/v1/" + path.lstrip("/")
+
+
+@pytest.fixture
+def owner_token(owner) -> str:
+    return token_create(user=owner, name="Pipeline")[1]
+
+
+@pytest.fixture
+def api(owner_token) -> ApiClient:
+    return ApiClient(owner_token)
+
+
+@pytest.fixture
+def dataset(team):
+    return make_dataset(team)
+
+
+@pytest.fixture
+def success(team, dataset, owner):
+    return make_success(team, dataset, by=owner)
