@@ -22,6 +22,8 @@ def require(condition: bool, reason: str) -> None:
 def _isolated_data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path / "data"
     settings.TASKS_IN_BACKGROUND_THREAD = False
+    # Hashing passwords properly is slow on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def make_user(email: str, name: str = "", password: str = "correct-horse-battery") -> User:
