@@ -4,6 +4,7 @@ and routed by name, so a test can pin the registered set."""
 import os
 
 from celery import Celery
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hypothesislab.settings")
@@ -24,7 +25,7 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
-    broker_transport_options={"visibility_timeout": 3600},
+    broker_transport_options={"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT},
     worker_hijack_root_logger=False,
     beat_schedule={},
 )

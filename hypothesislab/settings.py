@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "analytics",
     "sessions.apps.WorkSessionsConfig",
     "ops",
+    "ops",
     # ninja only for its vendored Swagger UI files (the API docs page uses no CDN).
     "ninja",
     "api",
@@ -184,6 +185,10 @@ TASKS_IN_BACKGROUND_THREAD = env_bool("TASKS_IN_BACKGROUND_THREAD", not REDIS_UR
 TASKS_RUN_IMMEDIATELY = TESTING
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 600))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 660))
+# Redis redelivers a message that a worker took but never acknowledged (the worker died)
+# after this many seconds. It must exceed the longest task, or a slow job gets delivered
+# twice (harmless, the job row is claimed once, but wasteful); the fault tests shorten it.
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600))
 # Redis redelivers a message that a worker took but never acknowledged (the worker died)
 # after this many seconds. It must exceed the longest task, or a slow job gets delivered
 # twice (harmless, the job row is claimed once, but wasteful); the fault tests shorten it.

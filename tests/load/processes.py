@@ -1,0 +1,176 @@
+"""The real processes the load test and the fault tests start and stop: a private
+redis-server, Celery workers and gunicorn, each on 127.0.0.1 and a free port, each owned
+by the caller (started here, stopped by pid, never by name).
+
+A private redis-server rather than the shared one on 6379: the fault tests restart their
+broker and the load test floods it, and neither may disturb anyone else's worker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(predicate, *, timeout: float, what: str, every: float = 0.1):
+    """Poll a condition of another process (a port open, a row written): the value, or
+    an AssertionError naming what never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(every)
+
+
+def stop(process: subprocess.Popen | None, *, sig: int = signal.SIGTERM,
+         timeout: float = 20) -> None:
+    """Stop a process group this module started: `sig`, then SIGKILL if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL to the whole group (a crashed host or an OOM kill): nothing gets to clean up."""
+    stop(process, sig=signal.SIGKILL, timeout=10)
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None
+
+
+class RedisServer:
+    """redis-server on a free port, keeping nothing on disk, as the CI machine runs it.
+    `restart()` loses every key, which is what a broker restart does to queued messages
+    when it has no persistence."""
+
+    def __init__(self, log_path: Path):
+        self.port = free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", HOST, "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--protected-mode", "yes"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        wait_until(self.ping, timeout=15, what=f"redis-server on port {self.port}")
+        return self
+
+    def ping(self) -> bool:
+        try:
+            with socket.create_connection((HOST, self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def shutdown(self) -> None:
+        """Stop now, saving nothing (`SHUTDOWN NOSAVE`), then make sure the process is gone."""
+        if self.process is None:
+            return
+        try:
+            with socket.create_connection((HOST, self.port), timeout=1) as conn:
+                conn.sendall(b"SHUTDOWN NOSAVE\r\n")
+                conn.recv(16)
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            kill(self.process)
+        self.process = None
+
+    def restart(self) -> None:
+        self.shutdown()
+        self.start()
+
+    def command(self, *words: str) -> str:
+        """One command through redis-cli (for the tests' look at queues and keys)."""
+        return subprocess.run(
+            ["redis-cli", "-h", HOST, "-p", str(self.port), *words],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+
+
+@contextmanager
+def redis_server(log_path: Path):
+    server = RedisServer(log_path).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+def start_worker(env: dict[str, str], log_path: Path, *, app: str = "hypothesislab",
+                 queues: str = "default,analytics", hostname: str,
+                 beat: bool = False) -> subprocess.Popen:
+    """A prefork worker with one child, as docker-compose runs it (plus the beat
+    scheduler in the same process when `beat`)."""
+    command = [sys.executable, "-m", "celery", "-A", app, "worker", "--queues", queues,
+               "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO",
+               "--hostname", hostname, "--without-gossip", "--without-mingle"]
+    if beat:
+        command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
+    log = log_path.open("a")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    return process
+
+
+def start_gunicorn(env: dict[str, str], log_path: Path, *, port: int,
+                   workers: int = 2, threads: int = 1) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "hypothesislab.wsgi:application",
+               "--bind", f"{HOST}:{port}", "--workers", str(workers),
+               "--threads", str(threads), "--timeout", "60",
+               "--graceful-timeout", "5", "--access-logfile", "-"]
+    log = log_path.open("a")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2) as reply:
+                return reply.status == 200
+        except OSError:
+            return False
+
+    wait_until(answers, timeout=60, what=f"gunicorn on port {port}", every=0.2)
+    return process
