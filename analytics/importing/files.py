@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import json
 import shutil
 import zlib
 from dataclasses import dataclass
@@ -167,6 +168,29 @@ def not_utf8_refusal(path: Path, gz: bool) -> ImportRefused | None:
 def _not_utf8(name: str, byte: int, line: int) -> ImportRefused:
     return ImportRefused(f"is not UTF-8 text (byte 0x{byte:02X}); save the file as UTF-8",
                          file=name, line=line)
+
+
+def find_bad_json(path: Path, gz: bool, newline_delimited: bool) -> tuple[int, str] | None:
+    """(line, reason) of the first JSON syntax error. Only for the refusal path: DuckDB's
+    own line numbers for malformed NDJSON are one too high."""
+    with open_bytes(path, gz) as stream:
+        if not newline_delimited:
+            try:
+                json.loads(stream.read().decode("utf-8-sig"))
+            except json.JSONDecodeError as exc:
+                return exc.lineno, exc.msg
+            except UnicodeDecodeError:
+                return None
+            return None
+        for number, raw in enumerate(stream, start=1):
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8", errors="replace")
+            if not text.strip():
+                continue
+            try:
+                json.loads(text)
+            except json.JSONDecodeError as exc:
+                return number, exc.msg
+    return None
 
 
 def decompressed_copy(path: Path, into: Path) -> Path:

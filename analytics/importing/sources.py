@@ -224,8 +224,10 @@ def refusal_for(con: duck.Connection, source: Source, exc: duck.Error) -> Import
             line=line, column=conversion["column"])
     malformed = _JSON.search(text)
     if malformed:
-        return source.refusal(f"is not valid JSON ({malformed.group(2).strip()})",
-                              line=int(malformed.group(1)))
+        found = files.find_bad_json(source.read_path, source.fmt.gzip,
+                                    source.fmt.newline_delimited)
+        line, reason = found or (None, malformed.group(2).strip())
+        return source.refusal(f"is not valid JSON ({reason.lower()})", line=line)
     if source.fmt.kind == "parquet":
         return source.refusal(f"is not a readable Parquet file ({_first_line(text)})")
     return source.refusal(f"cannot be read as {source.fmt.label} ({_first_line(text)})",
