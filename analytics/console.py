@@ -22,18 +22,20 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import logging
 import math
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics import duck
-from analytics.analysis import EngineSettings, engine_connection
-from analytics.definitions import validate_success
 from analytics.features import INCLUDED_COLUMN, SUCCESS_COLUMN
 from analytics.storage import DatasetVersion
 
@@ -56,6 +58,14 @@ PLAIN_TYPES = ("boolean", "tinyint", "smallint", "integer", "bigint", "hugeint",
                "timestamp_ms", "timestamp_ns", "interval", "uuid", "time with time zone")
 # The per-user table's flags get readable names in the console.
 PER_USER_FLAGS = ((SUCCESS_COLUMN, "succeeded"), (INCLUDED_COLUMN, "window_complete"))
+# The isolated child's address space: DuckDB and Python need about 0.8 GB of it before any
+# query; the query's own memory limit comes on top.
+CHILD_BASE_BYTES = 1024**3
+log = logging.getLogger(__name__)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+if TYPE_CHECKING:
+    from analytics.analysis import EngineSettings
 
 
 class ConsoleRefused(ValueError):
@@ -98,6 +108,8 @@ class ConsoleSources:
                     settings: EngineSettings | None = None) -> ConsoleSources:
         """The sources with the per-user table of this success definition (built once and
         cached like every analysis's, so asking again costs nothing)."""
+        from analytics.analysis import engine_connection
+        from analytics.definitions import validate_success
         from analytics.peruser import peruser_source
 
         schema = version.schema()
@@ -410,3 +422,88 @@ def _json_value(value: Any) -> Any:
 def result_csv_rows(result: dict) -> list[list[Any]]:
     """The header and the rows of a console result, for a CSV file."""
     return [[c["name"] for c in result["columns"]], *result["rows"]]
+
+
+# ---------------------------------------------------------------- the isolated process
+
+
+def run_query_isolated(sources: ConsoleSources, sql: str,
+                       limits: ConsoleLimits | None = None) -> dict:
+    """run_query in a child process with hard operating-system limits, for the worker.
+
+    DuckDB's memory limit governs its buffers, not every allocation (one huge string
+    value, for instance), and an interrupt is honoured only between steps. The child caps
+    its own address space, CPU time and file writes before it imports DuckDB, and the
+    parent kills it if it outlives the time limit, so no query can take the worker's
+    memory or time, and the worker itself never runs user SQL."""
+    limits = limits or ConsoleLimits()
+    check_query(sql, limits)  # refusals come back at once, without a process
+    request = json.dumps({"sources": asdict(sources), "sql": sql, "limits": asdict(limits)})
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                   "PYTHONPATH": str(PROJECT_ROOT), "PYTHONDONTWRITEBYTECODE": "1",
+                   "LANG": "C.UTF-8"}
+    try:
+        finished = subprocess.run(  # noqa: S603 (our own interpreter and module, no shell)
+            [sys.executable, "-s", "-m", "analytics.console"], input=request.encode(),
+            capture_output=True, timeout=limits.seconds + CHILD_GRACE_SECONDS,
+            cwd=PROJECT_ROOT, env=environment, check=False)
+    except subprocess.TimeoutExpired:
+        raise ConsoleStopped(f"Stopped: the query took longer than {limits.seconds:g} s."
+                             ) from None
+    if finished.returncode < 0 or (finished.returncode and b"MemoryError" in finished.stderr):
+        # Killed by a signal (the kernel's, for memory or CPU) or out of address space
+        # before it could answer.
+        raise ConsoleStopped(f"Stopped: the query needed more than {limits.memory_limit} of "
+                             "memory or its time. Aggregate or filter before collecting so "
+                             "much.")
+    if finished.returncode != 0 or not finished.stdout:
+        log.error("console child failed (%s): %s", finished.returncode,
+                  finished.stderr.decode(errors="replace")[-2000:])
+        raise ConsoleRefused("The query could not run; the error was logged.")
+    answer = json.loads(finished.stdout)
+    if "result" in answer:
+        return answer["result"]
+    error = ConsoleStopped if answer.get("stopped") else ConsoleRefused
+    raise error(answer.get("message") or "The query could not run.")
+
+
+CHILD_GRACE_SECONDS = 15  # starting the child, and a query deaf to its interrupt
+
+
+def _size_bytes(size: str) -> int:
+    text = size.strip().upper().replace(" ", "").removesuffix("B").removesuffix("I")
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(float(text or 0))
+
+
+def _child_main() -> int:
+    """`python -m analytics.console`: one request on stdin, one JSON answer on stdout."""
+    import resource
+
+    request = json.loads(sys.stdin.read())
+    limits = ConsoleLimits(**request["limits"])
+    address_space = CHILD_BASE_BYTES + 2 * _size_bytes(limits.memory_limit)
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    cpu = int(limits.seconds * max(1, limits.threads)) + CHILD_GRACE_SECONDS
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file grows, whatever happens
+    raw = request["sources"]
+    sources = ConsoleSources(events_files=tuple(raw["events_files"]),
+                             users_file=raw["users_file"], per_user_file=raw["per_user_file"],
+                             hidden_roots=tuple(raw["hidden_roots"]))
+    try:
+        answer: dict = {"result": run_query(sources, request["sql"], limits)}
+    except ConsoleRefused as refusal:
+        answer = {"message": str(refusal), "stopped": isinstance(refusal, ConsoleStopped)}
+    except MemoryError:
+        answer = {"message": f"Stopped: the query needed more than {limits.memory_limit} of "
+                             "memory.", "stopped": True}
+    sys.stdout.write(json.dumps(answer))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child_main())

@@ -9,12 +9,11 @@ keep them as its evidence."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from analytics import duck, stats
 from analytics.analysis import (
     EngineSettings,
-    _count,
-    _population,
     engine_connection,
     group_vs_rest,
     population_summary,
@@ -26,9 +25,10 @@ from analytics.definitions import (
     validate_criterion,
     validate_success,
 )
-from analytics.features import INCLUDED_COLUMN, Feature, features_of
+from analytics.features import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature, features_of
+from analytics.peruser import peruser_source
 from analytics.sql import Sql
-from analytics.storage import DatasetVersion
+from analytics.storage import DatasetSchema, DatasetVersion
 
 # A pooled odds ratio more than 10% away from the crude one is the usual rule of thumb for
 # "the second characteristic confounds this comparison".
@@ -52,7 +52,7 @@ def compare_groups(version: DatasetVersion, success: dict, *, group_a: dict, gro
         features += features_of(population_filter)
     features = list(dict.fromkeys(features))
     with engine_connection(settings) as con:
-        population = _population(con, version, success, features, population_filter, schema,
+        population = _population(con, version, schema, success, features, population_filter,
                                  unsuccessful)
         a = compile_criterion(group_a, schema)
         b = compile_criterion(group_b, schema)
@@ -96,7 +96,7 @@ def stratify(version: DatasetVersion, success: dict, *, criterion: dict, strata:
         features += features_of(population_filter)
     features = list(dict.fromkeys(features))
     with engine_connection(settings) as con:
-        population = _population(con, version, success, features, population_filter, schema,
+        population = _population(con, version, schema, success, features, population_filter,
                                  unsuccessful)
         group = compile_criterion(criterion, schema)
         excluded, n, x, n1, x1 = _count(con, population, [group, _with_outcome(group, population)])
@@ -137,6 +137,40 @@ def stratify(version: DatasetVersion, success: dict, *, criterion: dict, strata:
         result["change_in_estimate"] = change
         result["confounding"] = abs(math.log1p(change)) > math.log1p(CONFOUNDING_CHANGE)
     return result
+
+
+@dataclass
+class Population:
+    """The per-user table, the users kept (the population filter) and their outcome."""
+
+    source: Sql
+    keep: Sql
+    outcome: str
+
+
+def _population(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+                success: dict, features: list[Feature], population_filter: dict | None,
+                unsuccessful: bool) -> Population:
+    source = peruser_source(con, version, schema, success, features)
+    keep = compile_criterion(population_filter, schema) if population_filter else Sql("true")
+    flag = duck.quote_identifier(SUCCESS_COLUMN)
+    return Population(source, keep, f"(NOT {flag})" if unsuccessful else flag)
+
+
+def _count(con: duck.Connection, population: Population, counts: list[Sql]) -> list[int]:
+    """Users left out (incomplete windows), users, successes, then count_if of each
+    expression, over the kept users whose window is complete; one scan."""
+    included = duck.quote_identifier(INCLUDED_COLUMN)
+    select = Sql.join([
+        Sql(f"count_if(NOT {included})"), Sql(f"count_if({included})"),
+        Sql(f"count_if({included} AND {population.outcome})"),
+        *(c.wrap(f"count_if({included} AND (", "))") for c in counts),
+    ])
+    text = (f"SELECT {select.text} FROM {population.source.text} "  # noqa: S608
+            f"WHERE {population.keep.text}")
+    row = con.execute(text, [*select.params, *population.source.params,
+                             *population.keep.params]).fetchone()
+    return [int(v or 0) for v in row]
 
 
 def odds_ratio(x1: int, n1: int, x0: int, n0: int) -> float | None:

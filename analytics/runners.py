@@ -54,7 +54,7 @@ def run_stratify(version, job, settings) -> dict:
 def run_sql(version, job, settings) -> dict:
     from django.conf import settings as django_settings
 
-    from .console import ConsoleLimits, ConsoleRefused, ConsoleSources, run_query
+    from .console import ConsoleLimits, ConsoleRefused, ConsoleSources, run_query_isolated
     from .definitions import DefinitionError
 
     limits = ConsoleLimits(
@@ -63,7 +63,7 @@ def run_sql(version, job, settings) -> dict:
     )
     try:
         sources = ConsoleSources.for_success(version, job.success, settings)
-        return run_query(sources, (job.options or {}).get("sql", ""), limits)
+        return run_query_isolated(sources, (job.options or {}).get("sql", ""), limits)
     except ConsoleRefused as refusal:
         # A refused or stopped query fails its job with the console's message for people.
         raise DefinitionError(str(refusal)) from None

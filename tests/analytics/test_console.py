@@ -233,3 +233,30 @@ def test_clean_message_removes_paths():
     cleaned = console.clean_message(message, ("/srv/data/datasets/7",))
     assert "/srv" not in cleaned and "/root" not in cleaned
     assert "10/2 stays" in cleaned
+
+
+# ---------------------------------------------------------------- the isolated process
+
+
+def test_isolated_process_answers_like_the_sandbox(sources):
+    result = console.run_query_isolated(sources, "SELECT plan, count(*) AS n FROM users "
+                                                 "GROUP BY plan ORDER BY plan", FAST)
+    assert result["rows"] == [["free", 2], ["pro", 1]]
+    with pytest.raises(ConsoleRefused, match="read_csv"):
+        console.run_query_isolated(sources, "SELECT * FROM read_csv('/etc/passwd')", FAST)
+    with pytest.raises(ConsoleRefused, match="Referenced column"):
+        console.run_query_isolated(sources, "SELECT nope FROM users", FAST)
+
+
+def test_one_huge_value_is_stopped_by_the_process_memory_cap(sources):
+    """DuckDB's memory limit does not cover a single 2 GB string; the child's address
+    space cap does, and the worker's own memory is never touched."""
+    with pytest.raises(ConsoleStopped, match="memory"):
+        console.run_query_isolated(sources, "SELECT length(repeat('x', 2000000000))", FAST)
+    assert console.run_query_isolated(sources, "SELECT 1 AS one", FAST)["rows"] == [[1]]
+
+
+def test_isolated_runaway_query_is_stopped_in_time(sources):
+    with pytest.raises(ConsoleStopped, match="took longer than 0.5 s"):
+        console.run_query_isolated(sources, "SELECT count(*) FROM range(1000000000000) a "
+                                            "CROSS JOIN events b", FAST)
