@@ -27,6 +27,11 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     broker_transport_options={"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT},
     worker_hijack_root_logger=False,
-    beat_schedule={},
+    beat_schedule={
+        # Jobs whose broker message was lost (ops/sweeper.py); every SWEEP_EVERY seconds,
+        # and a sweep that waited longer than that is dropped, the next one does its work.
+        "requeue-stale-jobs": {"task": "ops.requeue_stale_jobs", "schedule": 60.0,
+                               "options": {"expires": 55}},
+    },
 )
 app.autodiscover_tasks()
