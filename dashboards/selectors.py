@@ -1,0 +1,163 @@
+"""Reads of Phase 1, always scoped to a team. Nothing here scans data: numbers come from
+finished AnalysisJobs and snapshots."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.db.models import Count, Max, Prefetch
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Team
+from analytics.models import Dataset, JobStatus, SuccessDefinition
+
+from . import catalog
+from .models import (
+    Dashboard,
+    DashboardPin,
+    DashboardSegment,
+    DatasetMapping,
+    ReviewNote,
+    TeamSegment,
+    WeeklySnapshot,
+)
+
+
+def dashboards_of(team: Team):
+    return (Dashboard.objects.filter(team=team)
+            .select_related("dataset", "success_definition", "current_job")
+            .annotate(segment_count=Count("segments", distinct=True),
+                      last_week=Max("snapshots__week")))
+
+
+def dashboard_of(team: Team, dashboard_id: int) -> Dashboard:
+    return get_object_or_404(
+        Dashboard.objects.select_related("dataset", "success_definition", "current_job",
+                                         "confirmed_by", "team")
+        .prefetch_related(Prefetch("segments", DashboardSegment.objects.order_by("position",
+                                                                               "pk"))),
+        team=team, pk=dashboard_id)
+
+
+def team_segments_of(team: Team):
+    return TeamSegment.objects.filter(team=team).select_related("created_by")
+
+
+def mapping_of(dataset: Dataset) -> DatasetMapping | None:
+    return (DatasetMapping.objects.select_related("profile_job", "confirmed_by", "dataset")
+            .filter(dataset=dataset).first())
+
+
+def confirmed_roles(dataset: Dataset) -> dict:
+    """The dataset's mapping as the team confirmed it, or {} before that."""
+    row = mapping_of(dataset)
+    return dict(row.roles) if row is not None and row.is_confirmed else {}
+
+
+def catalog_for(dataset: Dataset, mapping_row: DatasetMapping | None,
+                on_dashboard: set[str] = frozenset()) -> list[dict]:
+    """The catalog by worksheet group, each segment supported or with the reason why not."""
+    roles = dict(mapping_row.roles) if mapping_row is not None else {}
+    schema = dataset.schema_object()
+    groups: dict[str, list] = {group: [] for group in catalog.GROUPS}
+    for resolution in catalog.resolve_all(roles, schema):
+        groups[resolution.entry.group].append(
+            {"resolution": resolution, "on_dashboard": resolution.key in on_dashboard})
+    return [{"name": name, "items": items} for name, items in groups.items()]
+
+
+def success_versions(definition: SuccessDefinition) -> list[SuccessDefinition]:
+    return list(SuccessDefinition.objects.filter(lineage=definition.lineage)
+                .select_related("created_by").order_by("version"))
+
+
+def success_definitions_with_use(team: Team):
+    """Current definitions, each with how many dashboards follow its lineage."""
+    definitions = list(SuccessDefinition.objects.filter(team=team, is_current=True)
+                       .select_related("created_by").order_by("name"))
+    used: dict = defaultdict(int)
+    for lineage in Dashboard.objects.filter(team=team).values_list(
+            "success_definition__lineage", flat=True):
+        used[lineage] += 1
+    for definition in definitions:
+        definition.dashboard_count = used[definition.lineage]
+    return definitions
+
+
+def live_job(dashboard: Dashboard):
+    return dashboard.current_job
+
+
+def snapshots_of(dashboard: Dashboard):
+    return (WeeklySnapshot.objects.filter(dashboard=dashboard)
+            .select_related("success_definition").order_by("-week"))
+
+
+def notes_by_week(dashboard: Dashboard) -> dict[date, list[ReviewNote]]:
+    found: dict[date, list[ReviewNote]] = defaultdict(list)
+    for note in ReviewNote.objects.filter(dashboard=dashboard).select_related("author") \
+            .order_by("week", "created_at"):
+        found[note.week].append(note)
+    return found
+
+
+def segment_names(snapshot_or_dashboard) -> dict[str, str]:
+    if isinstance(snapshot_or_dashboard, WeeklySnapshot):
+        names = {s["key"]: s["name"] for s in snapshot_or_dashboard.segments}
+    else:
+        names = {s.key: s.name for s in snapshot_or_dashboard.segments.all()}
+    return {"__all__": "All users", **names}
+
+
+def labelled_changes(snapshot: WeeklySnapshot) -> dict:
+    """The snapshot's week-over-week comparison, each row with its segment's name."""
+    changes = dict(snapshot.changes or {"rows": [], "tests": 0, "flagged": 0})
+    names = segment_names(snapshot)
+    rows = []
+    for row in changes.get("rows", []):
+        rows.append({**row, "segment_name": names.get(row["segment"], row["segment"])})
+    changes["rows"] = rows
+    changes["expected_by_chance"] = round(0.05 * changes.get("tests", 0), 1)
+    return changes
+
+
+def pins_of(dashboard: Dashboard):
+    return (DashboardPin.objects.filter(dashboard=dashboard)
+            .select_related("finding", "finding__session", "finding__author", "pinned_by"))
+
+
+def findings_to_pin(team: Team, dashboard: Dashboard, limit: int = 50):
+    """The team's recent findings that are not pinned to this dashboard yet."""
+    from sessions.models import Finding
+
+    pinned = DashboardPin.objects.filter(dashboard=dashboard).values("finding_id")
+    return (Finding.objects.filter(session__team=team).exclude(pk__in=pinned)
+            .select_related("session").order_by("-created_at")[:limit])
+
+
+def hypothesis_starters(dataset: Dataset) -> list[dict]:
+    """Catalog segments a Phase 2 hypothesis can start from, for this dataset's confirmed
+    mapping: [{"key", "group", "name", "text", "criterion", "values"}], where a segment
+    that splits by a property's values (age, plan...) offers those values instead."""
+    roles = confirmed_roles(dataset)
+    if not roles:
+        return []
+    starters = []
+    for resolution in catalog.resolve_all(roles, dataset.schema_object()):
+        if not resolution.supported:
+            continue
+        entry = resolution.entry
+        found = catalog.segment_hypothesis(entry.key, roles)
+        values = catalog.bucket_values(entry.key, roles)
+        if found is None and not values:
+            continue
+        starters.append({"key": entry.key, "group": entry.group, "name": entry.name,
+                         "text": found["text"] if found else "",
+                         "criterion": found["criterion"] if found else None,
+                         "values": values})
+    return starters
+
+
+def job_is_running(job) -> bool:
+    return job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)

@@ -1,0 +1,352 @@
+"""Writes of Phase 1: mappings, the team's own segments, dashboards and their
+computations. The weekly review lives in dashboards/review.py. Views, tasks and the admin
+call these; nothing here reads the events: numbers come from AnalysisJobs run by Celery."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from celery import chain
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import Team, User
+from analytics.definitions import DefinitionError
+from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
+from hypothesislab.tasks_runner import enqueue
+
+from . import catalog, mapping
+from .models import Dashboard, DashboardPin, DashboardSegment, DatasetMapping, TeamSegment
+
+MAX_SEGMENTS_PER_DASHBOARD = 12
+
+
+class DashboardRefused(ValueError):
+    """A request about dashboards that cannot be honoured, with a message for people."""
+
+
+def current_success(definition: SuccessDefinition) -> SuccessDefinition:
+    """The current version of a success definition's lineage (itself when it is current)."""
+    if definition.is_current:
+        return definition
+    found = SuccessDefinition.objects.filter(lineage=definition.lineage, is_current=True).first()
+    return found or definition
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def mapping_start(*, dataset: Dataset) -> DatasetMapping:
+    """The dataset's mapping, created with guesses from the names alone, and a profile job
+    (the columns' values) queued when the current version has none yet; when it is done,
+    the guesses are made again with the values (dashboards.tasks.apply_profile)."""
+    if not dataset.is_ready:
+        raise DashboardRefused("The dataset has no imported data yet.")
+    schema = dataset.schema_object()
+    with transaction.atomic():
+        row, created = DatasetMapping.objects.select_for_update().get_or_create(
+            dataset=dataset)
+        if created:
+            _set_guesses(row, schema, None)
+        job = row.profile_job
+        stale = (job is None or job.dataset_version != dataset.current_version
+                 or job.status == JobStatus.FAILED)
+        if stale:
+            job = AnalysisJob.objects.create(
+                team=dataset.team, dataset=dataset, dataset_version=dataset.current_version,
+                kind=AnalysisJob.Kind.PROFILE, success={}, options={})
+            row.profile_job = job
+            row.save(update_fields=["profile_job"])
+            from analytics.tasks import run_analysis
+
+            from .tasks import apply_profile
+
+            enqueue(chain(run_analysis.si(job.pk), apply_profile.si(row.pk)))
+    return row
+
+
+def _set_guesses(row: DatasetMapping, schema, profile: dict | None) -> None:
+    guesses = mapping.guess_mapping(schema, profile)
+    row.guesses = {key: {"value": g.value, "reason": g.reason} for key, g in guesses.items()}
+    if not row.is_confirmed:
+        row.roles = mapping.roles_from_guesses(guesses)
+    row.guessed_version = row.dataset.current_version
+    row.updated_at = timezone.now()
+    row.save(update_fields=["guesses", "roles", "guessed_version", "updated_at"])
+
+
+def mapping_apply_profile(mapping_id: int) -> None:
+    """Guess again with the profiled values. A confirmed mapping keeps its roles, but
+    property roles gain the values just read (the catalog needs them: mobile values...)."""
+    row = DatasetMapping.objects.select_related("dataset", "profile_job").filter(
+        pk=mapping_id).first()
+    if row is None or row.profile_job is None or row.profile_job.status != JobStatus.DONE:
+        return
+    profile = row.profile_job.result
+    schema = row.dataset.schema_object()
+    if row.is_confirmed:
+        roles = dict(row.roles)
+        for key, value in roles.items():
+            role = mapping.ROLES_BY_KEY.get(key)
+            if role and role.kind == "property" and value:
+                try:
+                    roles[key] = mapping.property_ref(value["scope"], value["name"], schema,
+                                                      profile)
+                except KeyError:
+                    continue  # a column the data no longer has: check_roles says so
+        row.roles = roles
+    _set_guesses(row, schema, profile)
+
+
+def mapping_confirm(*, mapping_row: DatasetMapping, roles: dict, user: User) -> DatasetMapping:
+    """Record the team's mapping. `roles` comes from the mapping form (already in the
+    stored shape); names the data does not have are refused."""
+    schema = mapping_row.dataset.schema_object()
+    problems = mapping.check_roles(roles, schema)
+    if problems:
+        raise DashboardRefused("; ".join(f"{mapping.ROLES_BY_KEY[k].label}: {v}"
+                                         for k, v in problems.items()))
+    mapping_row.roles = roles
+    mapping_row.confirmed_by = user
+    mapping_row.confirmed_at = timezone.now()
+    mapping_row.updated_at = mapping_row.confirmed_at
+    mapping_row.save(update_fields=["roles", "confirmed_by", "confirmed_at", "updated_at"])
+    return mapping_row
+
+
+def profile_of(mapping_row: DatasetMapping | None) -> dict | None:
+    job = mapping_row.profile_job if mapping_row else None
+    return job.result if job is not None and job.status == JobStatus.DONE else None
+
+
+# ---------------------------------------------------------------- team segments
+
+
+def team_segment_create(*, team: Team, name: str, definition: dict, dataset: Dataset,
+                        user: User | None) -> TeamSegment:
+    """A team's own segment, checked against a dataset's schema. `definition` holds one of
+    "breakdown", "criterion" (with an optional "label") or "buckets"/"else"."""
+    from analytics.trends import validate_segment
+
+    name = " ".join(name.split())
+    if not name:
+        raise DashboardRefused("Give the segment a name.")
+    schema = dataset.schema_object()
+    if schema is None:
+        raise DashboardRefused("The dataset has no imported data yet.")
+    key = "team." + hashlib.sha256(name.encode()).hexdigest()[:10]
+    try:
+        segment = validate_segment({**definition, "key": key}, schema)
+    except DefinitionError as error:
+        raise DashboardRefused(str(error)) from error
+    try:
+        with transaction.atomic():
+            return TeamSegment.objects.create(
+                team=team, name=name, definition=segment, created_by=user,
+                description=catalog.describe_segment(segment)[:500])
+    except IntegrityError as error:
+        raise DashboardRefused(f"The team already has a segment named “{name}”.") from error
+
+
+# ---------------------------------------------------------------- dashboards
+
+
+def dashboard_create(*, team: Team, name: str, dataset: Dataset,
+                     success_definition: SuccessDefinition, user: User | None) -> Dashboard:
+    name = " ".join(name.split())
+    if not name:
+        raise DashboardRefused("Give the dashboard a name.")
+    if dataset.team_id != team.pk or success_definition.team_id != team.pk:
+        raise DashboardRefused("That dataset or definition belongs to another team.")
+    if not dataset.is_ready:
+        raise DashboardRefused("The dataset has no imported data yet.")
+    _check_success(success_definition, dataset)
+    try:
+        with transaction.atomic():
+            return Dashboard.objects.create(team=team, name=name, dataset=dataset,
+                                            success_definition=success_definition,
+                                            created_by=user)
+    except IntegrityError as error:
+        raise DashboardRefused(f"The team already has a dashboard named “{name}”.") from error
+
+
+def _check_success(definition: SuccessDefinition, dataset: Dataset) -> None:
+    from analytics.definitions import validate_success
+
+    try:
+        validate_success(definition.definition, dataset.schema_object())
+    except DefinitionError as error:
+        raise DashboardRefused(f"“{definition.name}” does not fit this dataset: {error}") \
+            from error
+
+
+def dashboard_add_catalog_segments(*, dashboard: Dashboard, keys: list[str],
+                                   mapping_row: DatasetMapping | None) -> list[DashboardSegment]:
+    """Add catalog segments, each built through the dataset's mapping and frozen."""
+    if mapping_row is None or not mapping_row.is_confirmed:
+        raise DashboardRefused("Confirm the dataset's mapping first: the catalog builds "
+                               "its segments from it.")
+    schema = dashboard.dataset.schema_object()
+    added = []
+    with transaction.atomic():
+        locked = Dashboard.objects.select_for_update().get(pk=dashboard.pk)
+        present = set(locked.segments.values_list("catalog_key", flat=True))
+        for key in keys:
+            if key in present:
+                continue
+            if key not in catalog.CATALOG_BY_KEY:
+                raise DashboardRefused(f"Unknown catalog segment {key!r}.")
+            resolution = catalog.resolve(key, mapping_row.roles, schema)
+            if not resolution.supported:
+                raise DashboardRefused(f"{resolution.entry.name}: {resolution.explanation}")
+            added.append(_add(locked, name=resolution.entry.name, group=resolution.entry.group,
+                              definition=resolution.segment, catalog_key=key,
+                              explanation=resolution.explanation))
+    if added:
+        dashboard_compute(dashboard)
+    return added
+
+
+def dashboard_add_team_segment(*, dashboard: Dashboard,
+                               team_segment: TeamSegment) -> DashboardSegment:
+    if team_segment.team_id != dashboard.team_id:
+        raise DashboardRefused("That segment belongs to another team.")
+    from analytics.trends import validate_segment
+
+    try:
+        validate_segment(team_segment.definition, dashboard.dataset.schema_object())
+    except DefinitionError as error:
+        raise DashboardRefused(f"“{team_segment.name}” does not fit this dataset: {error}") \
+            from error
+    with transaction.atomic():
+        locked = Dashboard.objects.select_for_update().get(pk=dashboard.pk)
+        if locked.segments.filter(team_segment=team_segment).exists():
+            raise DashboardRefused(f"“{team_segment.name}” is already on the dashboard.")
+        segment = _add(locked, name=team_segment.name, group="Your segments",
+                       definition=team_segment.definition, team_segment=team_segment,
+                       explanation=team_segment.description)
+    dashboard_compute(dashboard)
+    return segment
+
+
+def _add(dashboard: Dashboard, **fields: Any) -> DashboardSegment:
+    count = dashboard.segments.count()
+    if count >= MAX_SEGMENTS_PER_DASHBOARD:
+        raise DashboardRefused(f"A dashboard holds at most {MAX_SEGMENTS_PER_DASHBOARD} "
+                               "segments; remove one first.")
+    last = dashboard.segments.aggregate(last=Max("position"))["last"]
+    return DashboardSegment.objects.create(dashboard=dashboard,
+                                           position=0 if last is None else last + 1, **fields)
+
+
+def dashboard_remove_segment(*, dashboard: Dashboard, segment_id: int) -> None:
+    deleted, _ = DashboardSegment.objects.filter(dashboard=dashboard, pk=segment_id).delete()
+    if deleted:
+        dashboard_compute(dashboard)
+
+
+def dashboard_confirm(*, dashboard: Dashboard, user: User) -> Dashboard:
+    """The team says the dashboard is set up: from now on the weekly review snapshots it."""
+    if not dashboard.segments.exists():
+        raise DashboardRefused("Add at least one segment before confirming the dashboard.")
+    Dashboard.objects.filter(pk=dashboard.pk).update(confirmed_at=timezone.now(),
+                                                     confirmed_by=user)
+    dashboard.refresh_from_db()
+    return dashboard
+
+
+def engine_segments(dashboard: Dashboard) -> list[dict]:
+    return [segment.definition for segment in dashboard.segments.all()]
+
+
+def fingerprint(dashboard: Dashboard, success: SuccessDefinition, segments: list[dict]) -> str:
+    """What a computation depends on: the data's version, the exact success definition and
+    the segments. Equal fingerprints give equal numbers."""
+    text = json.dumps({"dataset": dashboard.dataset_id,
+                       "version": dashboard.dataset.current_version,
+                       "success": success.pk, "segments": segments},
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def trend_submit(*, dashboard: Dashboard, success: SuccessDefinition, segments: list[dict],
+                 user: User | None = None, then=None) -> AnalysisJob:
+    """Queue the trend computation (AnalysisJob kind "trend", validated against the schema
+    here so that a bad segment is refused now, not in a worker); `then` is a task
+    signature that runs after the job, in the same Celery chain."""
+    from analytics.definitions import validate_success
+    from analytics.tasks import run_analysis
+    from analytics.trends import validate_segment
+
+    schema = dashboard.dataset.schema_object()
+    if schema is None:
+        raise DashboardRefused("The dataset has no imported data yet.")
+    try:
+        success_json = validate_success(success.definition, schema)
+        segments = [validate_segment(s, schema) for s in segments]
+    except DefinitionError as error:
+        raise DashboardRefused(str(error)) from error
+    with transaction.atomic():
+        job = AnalysisJob.objects.create(
+            team=dashboard.team, dataset=dashboard.dataset,
+            dataset_version=dashboard.dataset.current_version, kind=AnalysisJob.Kind.TREND,
+            success=success_json, created_by=user,
+            options={"segments": segments, "success_definition": success.pk,
+                     "dashboard": dashboard.pk})
+        if then is None:
+            enqueue(run_analysis, job.pk)
+        else:
+            enqueue(chain(run_analysis.si(job.pk), then))
+    return job
+
+
+def dashboard_compute(dashboard: Dashboard, *, user: User | None = None,
+                      force: bool = False) -> AnalysisJob | None:
+    """Make sure a computation of the dashboard as it is now exists or is queued; a
+    computation with the same fingerprint is reused unless it failed (or `force`)."""
+    with transaction.atomic():
+        locked = Dashboard.objects.select_for_update().select_related(
+            "dataset", "success_definition", "current_job").get(pk=dashboard.pk)
+        segments = engine_segments(locked)
+        if not segments:
+            Dashboard.objects.filter(pk=locked.pk).update(current_job=None,
+                                                          current_fingerprint="")
+            return None
+        success = current_success(locked.success_definition)
+        print_ = fingerprint(locked, success, segments)
+        job = locked.current_job
+        if (not force and job is not None and locked.current_fingerprint == print_
+                and job.status != JobStatus.FAILED):
+            return job
+        job = trend_submit(dashboard=locked, success=success, segments=segments, user=user)
+        Dashboard.objects.filter(pk=locked.pk).update(current_job=job,
+                                                      current_fingerprint=print_)
+    dashboard.current_job, dashboard.current_fingerprint = job, print_
+    return job
+
+
+def dashboard_is_stale(dashboard: Dashboard) -> bool:
+    """Whether the last computation no longer matches the dashboard (read only)."""
+    segments = engine_segments(dashboard)
+    if not segments:
+        return False
+    success = current_success(dashboard.success_definition)
+    return dashboard.current_fingerprint != fingerprint(dashboard, success, segments)
+
+
+# ---------------------------------------------------------------- pins
+
+
+def pin_finding(*, dashboard: Dashboard, finding, user: User) -> DashboardPin:
+    if finding.session.team_id != dashboard.team_id:
+        raise DashboardRefused("That finding belongs to another team.")
+    pin, _ = DashboardPin.objects.get_or_create(dashboard=dashboard, finding=finding,
+                                                defaults={"pinned_by": user})
+    return pin
+
+
+def unpin_finding(*, dashboard: Dashboard, pin_id: int) -> None:
+    DashboardPin.objects.filter(dashboard=dashboard, pk=pin_id).delete()

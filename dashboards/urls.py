@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "dashboards"
+urlpatterns = [
+    path("", views.dashboard_list, name="dashboard_list"),
+    path("new/", views.dashboard_create, name="dashboard_create"),
+    path("<int:dashboard_id>/", views.dashboard_detail, name="dashboard_detail"),
+    path("<int:dashboard_id>/segments/", views.dashboard_segments, name="dashboard_segments"),
+    path("<int:dashboard_id>/compute/", views.dashboard_refresh, name="dashboard_refresh"),
+    path("<int:dashboard_id>/confirm/", views.dashboard_confirm, name="dashboard_confirm"),
+    path("<int:dashboard_id>/review/", views.dashboard_review, name="dashboard_review"),
+    path("<int:dashboard_id>/review/notes/", views.note_create, name="note_create"),
+    path("<int:dashboard_id>/pins/", views.pin_create, name="pin_create"),
+    path("<int:dashboard_id>/pins/<int:pin_id>/delete/", views.pin_delete, name="pin_delete"),
+    path("segments/", views.team_segment_list, name="team_segment_list"),
+    path("segments/new/", views.team_segment_create, name="team_segment_create"),
+    path("data/<int:dataset_id>/mapping/", views.dataset_mapping, name="dataset_mapping"),
+]

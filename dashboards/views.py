@@ -1,0 +1,365 @@
+"""Pages of Phase 1: dashboards, their segments, the weekly review and dataset mappings.
+Thin: read with selectors, write with services; a page never computes numbers itself, it
+shows a finished job's result and polls (htmx) while one runs."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import team_member_required
+from analytics import selectors as data_selectors
+from analytics.models import JobStatus
+
+from . import review, selectors, services
+from .forms import DashboardForm, MappingForm, NoteForm, TeamSegmentForm
+from .models import TeamSegment
+from .report import dashboard_report, version_markers
+from .services import DashboardRefused
+
+
+def _dashboard_url(dashboard, name: str = "dashboard_detail") -> str:
+    return reverse(f"dashboards:{name}", kwargs={"team_slug": dashboard.team.slug,
+                                                 "dashboard_id": dashboard.pk})
+
+
+# ---------------------------------------------------------------- list and create
+
+
+@team_member_required
+def dashboard_list(request, team_slug: str):
+    dashboards = selectors.dashboards_of(request.team)
+    return render(request, "dashboards/dashboard_list.html", {
+        "dashboards": dashboards,
+        "datasets": data_selectors.ready_datasets_of(request.team),
+        "definitions": selectors.success_definitions_with_use(request.team),
+    })
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def dashboard_create(request, team_slug: str):
+    datasets = data_selectors.ready_datasets_of(request.team)
+    definitions = data_selectors.success_definitions_of(request.team)
+    form = DashboardForm(request.POST or None, datasets=datasets, definitions=definitions)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dashboard = services.dashboard_create(
+                team=request.team, name=form.cleaned_data["name"],
+                dataset=form.cleaned_data["dataset"],
+                success_definition=form.cleaned_data["success_definition"], user=request.user)
+        except DashboardRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Dashboard created. Now pick the segments that matter.")
+            return redirect(_dashboard_url(dashboard, "dashboard_segments"))
+    return render(request, "dashboards/dashboard_form.html", {
+        "form": form, "has_datasets": datasets.exists(), "has_definitions": definitions.exists(),
+    })
+
+
+# ---------------------------------------------------------------- the dashboard
+
+
+def _names(dashboard) -> dict[str, dict]:
+    return {s.key: {"name": s.name, "group": s.group, "explanation": s.explanation,
+                    "segment_id": s.pk}
+            for s in dashboard.segments.all()}
+
+
+@team_member_required
+def dashboard_detail(request, team_slug: str, dashboard_id: int):
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    job = dashboard.current_job
+    success = services.current_success(dashboard.success_definition)
+    versions = selectors.success_versions(success)
+    report = None
+    if job is not None and job.status == JobStatus.DONE and job.result:
+        report = dashboard_report(job.result, names=_names(dashboard),
+                                  markers=version_markers(versions, job.result["weeks"]))
+    used_version = None
+    if job is not None:
+        used_id = (job.options or {}).get("success_definition")
+        used_version = next((v for v in versions if v.pk == used_id), None)
+    context = {
+        "dashboard": dashboard, "job": job, "report": report, "success": success,
+        "versions": versions, "used_version": used_version,
+        "running": selectors.job_is_running(job),
+        "stale": services.dashboard_is_stale(dashboard),
+        "pins": selectors.pins_of(dashboard),
+        "findings": selectors.findings_to_pin(request.team, dashboard),
+        "latest_snapshot": selectors.snapshots_of(dashboard).first(),
+    }
+    if request.htmx and request.GET.get("part") == "body":
+        return render(request, "dashboards/dashboard_detail.html#body", context)
+    return render(request, "dashboards/dashboard_detail.html", context)
+
+
+@team_member_required
+@require_POST
+def dashboard_refresh(request, team_slug: str, dashboard_id: int):
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    try:
+        services.dashboard_compute(dashboard, user=request.user,
+                                   force=request.POST.get("force") == "1")
+    except DashboardRefused as refusal:
+        messages.error(request, str(refusal))
+    return redirect(_dashboard_url(dashboard))
+
+
+@team_member_required
+@require_POST
+def dashboard_confirm(request, team_slug: str, dashboard_id: int):
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    try:
+        services.dashboard_confirm(dashboard=dashboard, user=request.user)
+    except DashboardRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Set up. The weekly review will snapshot this dashboard "
+                                  "every Monday and email the team a digest.")
+    return redirect(_dashboard_url(dashboard))
+
+
+# ---------------------------------------------------------------- segments
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def dashboard_segments(request, team_slug: str, dashboard_id: int):
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    mapping_row = selectors.mapping_of(dashboard.dataset)
+    if request.method == "POST":
+        try:
+            if request.POST.get("remove"):
+                services.dashboard_remove_segment(dashboard=dashboard,
+                                                  segment_id=int(request.POST["remove"]))
+                messages.success(request, "Segment removed.")
+            elif request.POST.get("team_segment"):
+                own = get_object_or_404(TeamSegment, team=request.team,
+                                        pk=int(request.POST["team_segment"]))
+                services.dashboard_add_team_segment(dashboard=dashboard, team_segment=own)
+                messages.success(request, f"“{own.name}” added.")
+            else:
+                keys = request.POST.getlist("catalog")
+                if not keys:
+                    raise DashboardRefused("Tick the segments to add.")
+                added = services.dashboard_add_catalog_segments(
+                    dashboard=dashboard, keys=keys, mapping_row=mapping_row)
+                messages.success(request, f"{len(added)} segment(s) added; computing.")
+        except (DashboardRefused, ValueError) as refusal:
+            messages.error(request, str(refusal))
+        return redirect(_dashboard_url(dashboard, "dashboard_segments"))
+    present = {s.catalog_key for s in dashboard.segments.all() if s.catalog_key}
+    own_present = {s.team_segment_id for s in dashboard.segments.all() if s.team_segment_id}
+    return render(request, "dashboards/dashboard_segments.html", {
+        "dashboard": dashboard, "mapping": mapping_row,
+        "groups": selectors.catalog_for(dashboard.dataset, mapping_row, present),
+        "team_segments": [(s, s.pk in own_present)
+                          for s in selectors.team_segments_of(request.team)],
+        "limit": services.MAX_SEGMENTS_PER_DASHBOARD,
+    })
+
+
+@team_member_required
+def team_segment_list(request, team_slug: str):
+    return render(request, "dashboards/team_segment_list.html",
+                  {"segments": selectors.team_segments_of(request.team)})
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def team_segment_create(request, team_slug: str):
+    datasets = data_selectors.ready_datasets_of(request.team)
+    dataset = _chosen_dataset(request, datasets)
+    form = TeamSegmentForm(request.POST or None, datasets=datasets, dataset=dataset,
+                           initial={"dataset": dataset})
+    if request.method == "POST" and form.is_valid() and form.definition is not None:
+        try:
+            services.team_segment_create(team=request.team, name=form.cleaned_data["name"],
+                                         definition=form.definition, dataset=dataset,
+                                         user=request.user)
+        except DashboardRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Segment saved: add it to a dashboard from its "
+                                      "segments page.")
+            back = request.GET.get("next", "")
+            if back.startswith(f"/t/{team_slug}/"):
+                return redirect(back)
+            return redirect("dashboards:team_segment_list", team_slug=team_slug)
+    return render(request, "dashboards/team_segment_form.html",
+                  {"form": form, "dataset": dataset})
+
+
+def _chosen_dataset(request, datasets):
+    wanted = request.POST.get("dataset") or request.GET.get("dataset")
+    if wanted and str(wanted).isdigit():
+        found = datasets.filter(pk=int(wanted)).first()
+        if found is not None:
+            return found
+    return datasets.first()
+
+
+# ---------------------------------------------------------------- weekly review
+
+
+def _about_choices(dashboard) -> list[tuple[str, str]]:
+    choices = []
+    for segment in dashboard.segments.all():
+        choices.append((f"{segment.key}|", segment.name))
+    return choices
+
+
+@team_member_required
+def dashboard_review(request, team_slug: str, dashboard_id: int):
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    snapshots = list(selectors.snapshots_of(dashboard))
+    notes = selectors.notes_by_week(dashboard)
+    success = services.current_success(dashboard.success_definition)
+    versions = selectors.success_versions(success)
+    weeks = []
+    previous_version = None
+    for snapshot in reversed(snapshots):  # oldest first, to see version changes
+        changed = previous_version is not None and snapshot.success_definition_id != \
+            previous_version
+        previous_version = snapshot.success_definition_id
+        weeks.append({
+            "snapshot": snapshot, "notes": notes.pop(snapshot.week, []),
+            "changes": selectors.labelled_changes(snapshot)
+            if snapshot.status == snapshot.Status.DONE else None,
+            "definition_changed": changed,
+            "form": NoteForm(initial={"week": snapshot.week},
+                             about_choices=_about_choices(dashboard),
+                             auto_id=f"note-{snapshot.pk}-%s"),
+        })
+    weeks.reverse()
+    history = _history_chart(list(reversed(snapshots)))
+    return render(request, "dashboards/dashboard_review.html", {
+        "dashboard": dashboard, "weeks": weeks, "orphan_notes": notes, "history": history,
+        "versions": versions, "success": success,
+        "missing_insight": [w for w in weeks if w["snapshot"].status == "done"
+                            and not any(n.kind == "insight" for n in w["notes"])],
+    })
+
+
+def _history_chart(snapshots: list) -> dict | None:
+    """All users' rate in the week each snapshot judged, snapshot after snapshot, with a
+    marker where the success definition's version changed."""
+    from .charts import trend_chart
+
+    done = [s for s in snapshots if s.status == "done" and s.changes and s.changes.get("week")]
+    if not done:
+        return None
+    weeks, cells, markers = [], [], []
+    last = None
+    for snapshot in done:
+        row = next((r for r in snapshot.changes["rows"] if r["segment"] == "__all__"), None)
+        now = row["now"] if row else {"users": 0, "successes": 0}
+        weeks.append({"week": snapshot.week.isoformat(), "complete": True})
+        cells.append([now["users"], now["successes"]])
+        if last is not None and snapshot.success_definition_id != last.success_definition_id:
+            markers.append({"week": snapshot.week.isoformat(),
+                            "label": f"v{snapshot.success_definition.version}"})
+        last = snapshot
+    return {"chart": trend_chart(weeks, [{"label": "All users", "cells": cells}],
+                                 markers=markers, height=200),
+            "rows": list(zip(done, cells, strict=True))}
+
+
+@team_member_required
+@require_POST
+def note_create(request, team_slug: str, dashboard_id: int):
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    form = NoteForm(request.POST, about_choices=_about_choices(dashboard))
+    if form.is_valid():
+        key, bucket = form.about_parts()
+        try:
+            review.note_add(dashboard=dashboard, week=form.cleaned_data["week"],
+                            kind=form.cleaned_data["kind"], text=form.cleaned_data["text"],
+                            segment_key=key, bucket=bucket, author=request.user)
+        except DashboardRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, "Logged.")
+    else:
+        messages.error(request, "Write the note first.")
+    return redirect(_dashboard_url(dashboard, "dashboard_review") + "#week-"
+                    + request.POST.get("week", ""))
+
+
+# ---------------------------------------------------------------- pins
+
+
+@team_member_required
+@require_POST
+def pin_create(request, team_slug: str, dashboard_id: int):
+    from sessions.models import Finding
+
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    finding_id = request.POST.get("finding", "")
+    if not finding_id.isdigit():
+        messages.error(request, "Pick a finding to pin.")
+        return redirect(_dashboard_url(dashboard))
+    finding = get_object_or_404(Finding, pk=int(finding_id), session__team=request.team)
+    services.pin_finding(dashboard=dashboard, finding=finding, user=request.user)
+    messages.success(request, "Finding pinned.")
+    return redirect(_dashboard_url(dashboard) + "#pins")
+
+
+@team_member_required
+@require_POST
+def pin_delete(request, team_slug: str, dashboard_id: int, pin_id: int):
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    services.unpin_finding(dashboard=dashboard, pin_id=pin_id)
+    return redirect(_dashboard_url(dashboard) + "#pins")
+
+
+# ---------------------------------------------------------------- mapping
+
+
+@team_member_required
+@require_http_methods(["GET", "POST"])
+def dataset_mapping(request, team_slug: str, dataset_id: int):
+    dataset = data_selectors.dataset_of(request.team, dataset_id)
+    if not dataset.is_ready:
+        raise Http404("The dataset has no data yet")
+    mapping_row = selectors.mapping_of(dataset)
+    if mapping_row is None:
+        try:
+            mapping_row = services.mapping_start(dataset=dataset)
+        except DashboardRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("analytics:dataset_detail", team_slug=team_slug, dataset_id=dataset.pk)
+        mapping_row = selectors.mapping_of(dataset)
+    elif request.method == "GET" and (mapping_row.profile_job is None or (
+            mapping_row.profile_job.dataset_version != dataset.current_version)):
+        services.mapping_start(dataset=dataset)
+        mapping_row = selectors.mapping_of(dataset)
+    profile = services.profile_of(mapping_row)
+    job = mapping_row.profile_job
+    context = {"dataset": dataset, "mapping": mapping_row, "job": job,
+               "profiling": selectors.job_is_running(job)}
+    if request.htmx and request.GET.get("part") == "profile":
+        return render(request, "dashboards/mapping.html#profile_status", context)
+    schema = dataset.schema_object()
+    form = MappingForm(request.POST or None, schema=schema, profile=profile,
+                       roles=mapping_row.roles, guesses=mapping_row.guesses)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.mapping_confirm(mapping_row=mapping_row, roles=form.cleaned_data["roles"],
+                                     user=request.user)
+        except DashboardRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Mapping confirmed. The segment catalog now builds on it.")
+            back = request.GET.get("next", "")
+            if back.startswith(f"/t/{team_slug}/"):
+                return redirect(back)
+            return redirect("dashboards:dataset_mapping", team_slug=team_slug,
+                            dataset_id=dataset.pk)
+    context.update(form=form, groups=selectors.catalog_for(dataset, mapping_row))
+    return render(request, "dashboards/mapping.html", context)
