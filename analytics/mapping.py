@@ -36,6 +36,11 @@ class ColumnMapping:
     # A CSV delimiter to use instead of DuckDB's detection.
     csv_delimiter: str | None = None
 
+    def __post_init__(self) -> None:
+        # Mappings stored as JSON come back with lists.
+        self.user_id_columns = tuple(self.user_id_columns or ())
+        self.users_id_columns = tuple(self.users_id_columns or ())
+
     def event_id_columns(self) -> list[str]:
         return list(self.user_id_columns) or [self.user_id]
 
@@ -51,11 +56,7 @@ class ColumnMapping:
     @classmethod
     def from_dict(cls, data: dict) -> ColumnMapping:
         known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        for key in ("user_id_columns", "users_id_columns"):
-            if key in values:
-                values[key] = tuple(values[key] or ())
-        return cls(**values)
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
