@@ -22,9 +22,9 @@ class ApiClient:
         self.client = Client()
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-    def get(self, path: str, **kwargs):
-        return self.client.get(_url(path), headers={**self.headers, **kwargs.pop(
-            "headers", {})}, **kwargs)
+    def get(self, path: str, data=None, **kwargs):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.get(_url(path), data, headers=headers, **kwargs)
 
     def post(self, path: str, data=None, *, json: bool = True, **kwargs):
         headers = {**self.headers, **kwargs.pop("headers", {})}
@@ -39,6 +39,16 @@ def _url(path: str) -> str:
 
 
 @pytest.fixture
+def third_member(team):
+    from accounts.models import Membership
+    from tests.conftest import make_user
+
+    user = make_user("tess@example.com", "Tess Third")
+    Membership.objects.create(team=team, user=user, role=Membership.Role.MEMBER)
+    return user
+
+
+@pytest.fixture
 def owner_token(owner) -> str:
     return token_create(user=owner, name="Pipeline")[1]
 
@@ -48,9 +58,19 @@ def api(owner_token) -> ApiClient:
     return ApiClient(owner_token)
 
 
+def ready_dataset(team, **kwargs):
+    """The worksessions factory's dataset, with the import row an upload leaves behind
+    (dataset_append numbers versions from the imports)."""
+    from analytics.models import DatasetImport, JobStatus
+
+    dataset = make_dataset(team, **kwargs)
+    DatasetImport.objects.create(dataset=dataset, version=1, status=JobStatus.DONE)
+    return dataset
+
+
 @pytest.fixture
 def dataset(team):
-    return make_dataset(team)
+    return ready_dataset(team)
 
 
 @pytest.fixture
