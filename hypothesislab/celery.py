@@ -4,6 +4,7 @@ and routed by name, so a test can pin the registered set."""
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from django.conf import settings
 from kombu import Queue
 
@@ -32,6 +33,10 @@ app.conf.update(
         # and a sweep that waited longer than that is dropped, the next one does its work.
         "requeue-stale-jobs": {"task": "ops.requeue_stale_jobs", "schedule": 60.0,
                                "options": {"expires": 55}},
+        # Phase 1's weekly review: a snapshot of every confirmed dashboard, Monday morning
+        # UTC. Idempotent per (dashboard, ISO week), so a beat that fires twice is harmless.
+        "dashboards-weekly-review": {"task": "dashboards.weekly_review",
+                                     "schedule": crontab(minute=0, hour=6, day_of_week="mon")},
     },
 )
 app.autodiscover_tasks()
