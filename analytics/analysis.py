@@ -48,7 +48,7 @@ class Population:
     outcome: str  # SQL: the success flag, or its negation for the unsuccessful side
 
 
-def _population(con: duck.Connection, version: DatasetVersion, success: dict,
+def population_of(con: duck.Connection, version: DatasetVersion, success: dict,
                 features: list[Feature], population_filter: dict | None, schema,
                 unsuccessful: bool) -> Population:
     source = peruser_source(con, version, schema, success, features)
@@ -109,7 +109,7 @@ def analyze(version: DatasetVersion, success: dict, *, criterion: dict | None = 
     features = list(dict.fromkeys(features))
 
     with engine_connection(settings) as con:
-        population = _population(con, version, success, features, population_filter, schema,
+        population = population_of(con, version, success, features, population_filter, schema,
                                  unsuccessful)
         if breakdown is not None:
             excluded, n, x = _count(con, population, [])
@@ -132,13 +132,20 @@ def evaluate_criteria(version: DatasetVersion, success: dict, criteria: list[dic
     criteria = [validate_criterion(c, schema) for c in criteria]
     features = list(dict.fromkeys(f for c in criteria for f in features_of(c)))
     with engine_connection(settings) as con:
-        population = _population(con, version, success, features, None, schema, unsuccessful)
-        counts: list[Sql] = []
-        for criterion in criteria:
-            expression = compile_criterion(criterion, schema)
-            counts.append(expression)
-            counts.append(_and_outcome(expression, population))
-        excluded, n, x, *pairs = _count(con, population, counts)
+        population = population_of(con, version, success, features, None, schema, unsuccessful)
+        return count_criteria(con, population, criteria, schema)
+
+
+def count_criteria(con: duck.Connection, population: Population, criteria: list[dict],
+                   schema) -> tuple[dict, list[dict]]:
+    """evaluate_criteria's work on an open connection and a ready population (validated
+    criteria whose features the per-user table holds)."""
+    counts: list[Sql] = []
+    for criterion in criteria:
+        expression = compile_criterion(criterion, schema)
+        counts.append(expression)
+        counts.append(_and_outcome(expression, population))
+    excluded, n, x, *pairs = _count(con, population, counts)
     rows = []
     for i, criterion in enumerate(criteria):
         n1, x1 = pairs[2 * i], pairs[2 * i + 1]

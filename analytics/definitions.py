@@ -93,7 +93,7 @@ def validate_success(success: dict, schema: DatasetSchema) -> dict:
     if out["match"] not in ("any", "all"):
         raise DefinitionError(f"success 'match' is 'any' or 'all', not {out['match']!r}")
     if success.get("within_days") is not None:
-        out["within_days"] = _window(success["within_days"], "success")
+        out["within_days"] = validate_window(success["within_days"], "success")
     where = _where(success.get("where"), schema)
     if where:
         out["where"] = where
@@ -251,7 +251,7 @@ def _measure(node: dict, schema: DatasetSchema) -> dict:
             raise DefinitionError(f"{agg} of true/false property {out['property']} is not defined")
         out["agg"] = agg
     if node.get("within_days") is not None:
-        out["within_days"] = _window(node["within_days"], kind)
+        out["within_days"] = validate_window(node["within_days"], kind)
     if "session_gap_minutes" in node:
         gap = node["session_gap_minutes"]
         if not _is_number(gap) or gap <= 0 or gap > 60 * 24 * 366:
@@ -357,7 +357,8 @@ def _sortable(value: Any, value_type: str) -> Any:
     return parse_timestamp(value) if value_type == "timestamp" else value
 
 
-def _window(days: Any, what: str) -> int:
+def validate_window(days: Any, what: str) -> int:
+    """A window in whole days (a float like 7.0 is accepted as 7)."""
     if isinstance(days, float) and days.is_integer():
         days = int(days)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_WINDOW_DAYS:

@@ -1,0 +1,228 @@
+"""discover(): rank characteristics of the users who succeed (or, read from the other side,
+who do not) without being told what to look for.
+
+Candidates come from the data: each user property's common values and thresholds at its
+quantiles, whether users did each event in the window and how often, the properties of
+their first event, their sessions and their time in the app. Every measure they need goes
+into one per-user table (one pass over the events); its columns are then profiled to pick
+values and thresholds, and every candidate is counted in one more pass over that small
+table. q-values (Benjamini-Hochberg) are taken over every candidate tried, not only the
+ones shown, and the rows come strongest evidence first."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from analytics import duck, stats
+from analytics.analysis import EngineSettings, count_criteria, engine_connection, population_of
+from analytics.definitions import (
+    MAX_TEXT,
+    DefinitionError,
+    describe_criterion,
+    validate_criterion,
+    validate_success,
+    validate_window,
+)
+from analytics.features import INCLUDED_COLUMN, Feature
+from analytics.storage import DatasetSchema, DatasetVersion
+
+MAX_EVENTS = 30  # the most frequent events get behaviour candidates
+MAX_PROPERTY_PAIRS = 40  # (event, numeric property) pairs averaged per user
+MAX_VALUES = 10  # most common values per categorical column
+FEW_VALUES = 6  # a numeric column with at most this many values is treated as categorical
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+MIN_USERS = 5
+MIN_SHARE = 0.01  # a candidate's group must hold at least this share of the population
+MAX_TOP = 1000
+
+
+def discover(version: DatasetVersion, success: dict, *, within_days: int | None = None,
+             top: int = 20, unsuccessful: bool = False,
+             settings: EngineSettings | None = None) -> dict:
+    schema = version.schema()
+    success = validate_success(success, schema)
+    days = None if within_days is None else validate_window(within_days, "discovery")
+    if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_TOP:
+        raise DefinitionError(f"'top' is a whole number from 0 to {MAX_TOP}, not {top!r}")
+    measures = candidate_measures(schema, success, days)
+    with engine_connection(settings) as con:
+        population = population_of(con, version, success,
+                                   [Feature.of(m) for m in measures], None, schema,
+                                   unsuccessful)
+        profile = Profile(con, population.source)
+        criteria = [validate_criterion(c, schema)
+                    for c in candidates(profile, schema, success, measures)]
+        summary, rows = count_criteria(con, population, criteria, schema)
+    q_values = stats.bh_adjust([row["p_value"] for row in rows])
+    ranked = []
+    for row, q in zip(rows, q_values, strict=True):
+        ranked.append({"criterion": row["criterion"], "label": describe_criterion(row["criterion"]),
+                       "group": row["group"], "rest": row["rest"], "diff": row["diff"],
+                       "lift": row["lift"], "lift_ci95": row["lift_ci95"],
+                       "p_value": row["p_value"], "q_value": q, "test": row["test"]})
+    ranked.sort(key=lambda r: (r["p_value"] is None, r["p_value"] or 0.0,
+                               -abs(r["diff"] or 0.0), r["label"]))
+    return {"population": summary, "characteristics": ranked[:top], "tried": len(rows)}
+
+
+# ------------------------------------------------------------------ what to measure
+
+
+def candidate_measures(schema: DatasetSchema, success: dict, days: int | None) -> list[dict]:
+    """The behavioural measures discovery looks at, each with the discovery window."""
+    window = {"within_days": days} if days else {}
+    success_events = set(success.get("events", []))
+    events = sorted((e for e in schema.events if e not in success_events),
+                    key=lambda e: (-schema.events[e], e))[:MAX_EVENTS]
+    measures: list[dict] = []
+    for event in events:
+        measures += [{"kind": "event_count", "event": event, **window},
+                     {"kind": "did_event", "event": event, **window}]
+    if schema.n_events:
+        measures += [{"kind": "session_count", **window}, {"kind": "time_in_app", **window}]
+    # The average of each numeric event property per event (order value, quantity, ...);
+    # pairs where the event never carries the property come out empty and propose nothing.
+    numeric = sorted(p for p, kind in schema.event_properties.items()
+                     if kind in ("integer", "float"))
+    pairs = [(e, p) for e in events for p in numeric][:MAX_PROPERTY_PAIRS]
+    measures += [{"kind": "event_property", "event": e, "property": p, "agg": "avg", **window}
+                 for e, p in pairs]
+    for name, kind in sorted(schema.event_properties.items()):
+        if kind in ("text", "boolean", "integer"):
+            measures.append({"kind": "first_event_property", "property": name})
+    return measures
+
+
+# ------------------------------------------------------------------ profiling the table
+
+
+class Profile:
+    """Counts, distinct values, quantiles and common values of per-user-table columns,
+    over the users the analysis keeps."""
+
+    def __init__(self, con: duck.Connection, source):
+        self.con = con
+        self.source = source
+        self.where = duck.quote_identifier(INCLUDED_COLUMN)
+        self.users = self._one("count(*)")[0]
+
+    def _one(self, select: str, params: list | None = None) -> tuple:
+        text = f"SELECT {select} FROM {self.source.text} WHERE {self.where}"  # noqa: S608
+        return self.con.execute(text, [*(params or []), *self.source.params]).fetchone()
+
+    def numbers(self, column: str, positive_only: bool) -> tuple[int, int, Any, list]:
+        """(users with a value (a positive one if positive_only), distinct values, smallest
+        value, quantiles of those values)."""
+        where = f"{column} > 0" if positive_only else f"{column} IS NOT NULL"
+        marks = ", ".join("?" for _ in QUANTILES)
+        row = self._one(f"count_if({where}), count(DISTINCT {column}), min({column}), "
+                        f"quantile_disc({column}, [{marks}]) FILTER (WHERE {where})",
+                        list(QUANTILES))
+        # count_if over nothing but nulls is null, not 0
+        return (int(row[0] or 0), int(row[1] or 0), row[2],
+                [q for q in (row[3] or []) if q is not None])
+
+    def common_values(self, column: str) -> tuple[int, list[tuple[Any, int]]]:
+        """(users without a value, [(value, users), ...] most common first)."""
+        text = (f"SELECT {column} AS v, count(*) AS n FROM {self.source.text} "  # noqa: S608
+                f"WHERE {self.where} GROUP BY 1 ORDER BY v IS NULL, n DESC, v "
+                f"LIMIT {MAX_VALUES + 1}")
+        rows = self.con.execute(text, self.source.params).fetchall()
+        nulls = self.users - self._one(f"count({column})")[0]
+        return int(nulls), [(v, int(n)) for v, n in rows if v is not None][:MAX_VALUES]
+
+
+# ------------------------------------------------------------------ the candidates
+
+
+def candidates(profile: Profile, schema: DatasetSchema, success: dict,
+               measures: list[dict]) -> list[dict]:
+    fewest = max(MIN_USERS, math.ceil(MIN_SHARE * profile.users))
+    most = profile.users - fewest
+
+    def splits(users: int) -> bool:
+        return fewest <= users <= most
+
+    found: list[dict] = []
+    for name, kind in sorted(schema.user_properties.items()):
+        if name == success.get("property") or kind == "timestamp":
+            continue
+        base = {"kind": "property", "property": name}
+        found += _column_candidates(profile, duck.quote_identifier(name), base, kind, splits)
+    for measure in measures:
+        column = duck.quote_identifier(Feature.of(measure).column)
+        kind = measure["kind"]
+        if kind == "did_event":
+            continue  # proposed with its event's count below
+        if kind == "first_event_property":
+            value_kind = schema.event_properties[measure["property"]]
+            found += _column_candidates(profile, column, measure, value_kind, splits,
+                                        with_nulls=False)
+            continue
+        users, _, lowest, quantiles = profile.numbers(
+            column, positive_only=kind != "event_property")
+        if kind == "event_count":
+            if splits(users):
+                found.append({"kind": "did_event", "event": measure["event"],
+                              **_window_of(measure)})
+            thresholds = sorted({int(q) for q in quantiles if q >= 2})
+        elif kind == "session_count":
+            thresholds = sorted({int(q) for q in quantiles if q >= 2})
+        elif kind == "event_property":
+            thresholds = sorted({q for q in quantiles if q != lowest and _usable(q)})
+        else:
+            thresholds = sorted({_nice(q) for q in quantiles if q > 0})
+        found += [{**measure, "op": ">=", "value": t} for t in thresholds]
+    return _deduplicated(found)
+
+
+def _column_candidates(profile: Profile, column: str, base: dict, kind: str, splits,
+                       with_nulls: bool = True) -> list[dict]:
+    found: list[dict] = []
+    nulls, values = profile.common_values(column)
+    if with_nulls and nulls and splits(nulls):
+        found.append({**base, "op": "is_not_set"})
+    numeric = kind in ("integer", "float")
+    if numeric:
+        _, distinct, smallest, quantiles = profile.numbers(column, positive_only=False)
+        if distinct > FEW_VALUES:
+            return found + [{**base, "op": ">=", "value": q} for q in sorted(set(quantiles))
+                            if q != smallest and _usable(q)]
+    if not nulls and len(values) == 2:
+        values = values[:1]  # "= b" would only be "not = a": the same test again
+    for value, users in values:
+        if splits(users) and _usable(value):
+            found.append({**base, "op": "=", "value": value})
+    return found
+
+
+def _usable(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return len(value) <= MAX_TEXT
+    return isinstance(value, bool | int)
+
+
+def _nice(minutes: float) -> float | int:
+    """A threshold people can read: two significant digits, rounded down."""
+    digits = 1 - math.floor(math.log10(minutes))
+    factor = 10.0**digits
+    nice = math.floor(minutes * factor) / factor
+    return int(nice) if nice.is_integer() else round(nice, max(digits, 0))
+
+
+def _window_of(measure: dict) -> dict:
+    return {"within_days": measure["within_days"]} if "within_days" in measure else {}
+
+
+def _deduplicated(criteria: list[dict]) -> list[dict]:
+    seen: set[str] = set()
+    out = []
+    for criterion in criteria:
+        key = repr(sorted(criterion.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(criterion)
+    return out
