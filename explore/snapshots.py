@@ -5,6 +5,7 @@ the report shows what the team saw even if the data or the definitions change la
 from __future__ import annotations
 
 import json
+import math
 
 from django.utils import timezone
 
@@ -14,6 +15,8 @@ from analytics.models import AnalysisJob
 MAX_TABLE_ROWS = 200
 MAX_BYTES = 150_000  # under the sessions' 200 kB cap, with room for the rest
 
+KIND_LABELS = {"analyze": "Breakdown", "compare": "Two groups", "stratify": "Confounding check",
+               "sql": "SQL query"}
 SOURCES = {"analyze": "breakdown", "compare": "comparison", "stratify": "confounding",
            "sql": "sql"}
 
@@ -30,7 +33,8 @@ def title_of(job: AnalysisJob) -> str:
         return (f"{_text(describe_criterion(job.criterion))} vs the rest, checked "
                 f"{describe_breakdown(job.breakdown)}{side}")
     if job.kind == "sql":
-        return "SQL query"
+        sql = " ".join(str(options.get("sql", "")).split())
+        return f"SQL: {sql[:117]}…" if len(sql) > 120 else f"SQL: {sql}"
     return job.get_kind_display()
 
 
@@ -115,6 +119,13 @@ def table_of(job: AnalysisJob) -> dict | None:
     return None
 
 
+def _readable(cell):
+    # Six significant digits are more than the page showed and keep the report legible.
+    if isinstance(cell, float) and math.isfinite(cell):
+        return float(f"{cell:.6g}")
+    return cell
+
+
 def evidence_of(job: AnalysisJob, where) -> dict:
     evidence = {
         "source": SOURCES.get(job.kind, job.kind),
@@ -126,7 +137,7 @@ def evidence_of(job: AnalysisJob, where) -> dict:
     }
     table = table_of(job)
     if table is not None:
-        rows = table["rows"]
+        rows = [[_readable(cell) for cell in row] for row in table["rows"]]
         table["total_rows"] = len(rows)
         table["rows"] = rows[:MAX_TABLE_ROWS]
         evidence["table"] = table

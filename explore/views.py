@@ -151,6 +151,7 @@ def _result_context(request, job, finding_form=None) -> dict:
     where = selectors.where_of_job(job)
     context = {**_base_context(request, where), "job": job, "result": job.result,
                "title": snapshots.title_of(job), "definition": snapshots.definition_of(job, where),
+               "kind_label": snapshots.KIND_LABELS.get(job.kind, job.get_kind_display()),
                "finding_form": finding_form or FindingForm(),
                "status_url": reverse("explore:result", kwargs={
                    "team_slug": request.team.slug, "job_id": job.pk})}

@@ -52,3 +52,19 @@ def ratio_interval(value) -> str:
     if not value:
         return DASH
     return f"{value[0]:.2f} – {value[1]:.2f}"
+
+
+@register.filter
+def explore_title(job) -> str:
+    from explore.snapshots import title_of
+
+    return title_of(job)
+
+
+@register.filter
+def p_text(value) -> str:
+    """"p = 0.066", "p < 0.0001", or "no test"."""
+    if value is None:
+        return "no test"
+    shown = pvalue(value)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"

@@ -99,6 +99,9 @@ def test_breakdown_shows_chart_and_table(client_of, team, teammate, dataset, suc
     assert set(labels) == {"free", "pro"}
     for bucket in job.result["buckets"]:
         assert f"{bucket['rate'] * 100:.1f}%" in html
+    # The question is listed among the recent ones of this dataset.
+    home = client.get(url("home", team), where(dataset, success)).content.decode()
+    assert "Success rate by plan" in home
 
 
 def test_breakdown_with_bins_and_a_filter(client_of, team, owner, dataset, success):
