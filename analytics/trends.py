@@ -303,8 +303,10 @@ ALL_USERS = "__all__"
 
 
 def latest_complete_week(result: dict) -> int | None:
-    """Index in result["weeks"] of the latest week that can be judged, or None."""
-    complete = [i for i, week in enumerate(result["weeks"]) if week["complete"]]
+    """Index in result["weeks"] of the latest week that can be judged and has users (weeks
+    without signups say nothing), or None."""
+    complete = [i for i, week in enumerate(result["weeks"])
+                if week["complete"] and week["users"]]
     return complete[-1] if complete else None
 
 

@@ -25,6 +25,9 @@ class DatasetMapping(models.Model):
     profile_job = models.ForeignKey("analytics.AnalysisJob", null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     guessed_version = models.PositiveIntegerField(null=True, blank=True)
+    # Whether the guesses have used the profile job's values yet (the follow-up task can be
+    # lost with a broker; the mapping page then applies them itself).
+    guessed_with_values = models.BooleanField(default=False)
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
     confirmed_at = models.DateTimeField(null=True, blank=True)

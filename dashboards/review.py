@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -142,7 +142,7 @@ def digest_send(snapshot: WeeklySnapshot) -> bool:
         message.attach_alternative(html, "text/html")
         messages.append(message)
     if messages:
-        get_connection().send_messages(messages)
+        mailers.default.send_messages(messages)
     return True
 
 

@@ -54,6 +54,8 @@ def mapping_start(*, dataset: Dataset) -> DatasetMapping:
         job = row.profile_job
         stale = (job is None or job.dataset_version != dataset.current_version
                  or job.status == JobStatus.FAILED)
+        if not stale and job.status == JobStatus.DONE and not row.guessed_with_values:
+            mapping_apply_profile(row.pk)
         if stale:
             job = AnalysisJob.objects.create(
                 team=dataset.team, dataset=dataset, dataset_version=dataset.current_version,
@@ -74,8 +76,10 @@ def _set_guesses(row: DatasetMapping, schema, profile: dict | None) -> None:
     if not row.is_confirmed:
         row.roles = mapping.roles_from_guesses(guesses)
     row.guessed_version = row.dataset.current_version
+    row.guessed_with_values = profile is not None
     row.updated_at = timezone.now()
-    row.save(update_fields=["guesses", "roles", "guessed_version", "updated_at"])
+    row.save(update_fields=["guesses", "roles", "guessed_version", "guessed_with_values",
+                            "updated_at"])
 
 
 def mapping_apply_profile(mapping_id: int) -> None:

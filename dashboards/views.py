@@ -335,8 +335,12 @@ def dataset_mapping(request, team_slug: str, dataset_id: int):
             messages.error(request, str(refusal))
             return redirect("analytics:dataset_detail", team_slug=team_slug, dataset_id=dataset.pk)
         mapping_row = selectors.mapping_of(dataset)
-    elif request.method == "GET" and (mapping_row.profile_job is None or (
-            mapping_row.profile_job.dataset_version != dataset.current_version)):
+    elif request.method == "GET" and (
+            mapping_row.profile_job is None
+            or mapping_row.profile_job.dataset_version != dataset.current_version
+            or (mapping_row.profile_job.status == JobStatus.DONE
+                and not mapping_row.guessed_with_values)):
+        # A new version to profile, or values read whose follow-up task was lost.
         services.mapping_start(dataset=dataset)
         mapping_row = selectors.mapping_of(dataset)
     profile = services.profile_of(mapping_row)

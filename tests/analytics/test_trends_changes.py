@@ -72,6 +72,11 @@ def test_flags_use_q_not_p():
     assert not moved["flagged"]
 
 
+def test_empty_weeks_at_the_end_are_not_the_latest():
+    weeks = [*WEEKS[:3], week("2026-01-26", 0, 0), week("2026-02-02", 0, 0, complete=False)]
+    assert trends.latest_complete_week(result_with(weeks, [])) == 2
+
+
 def test_nothing_to_compare_says_why():
     none_complete = trends.week_changes(result_with(
         [week("2026-01-05", 10, 1, complete=False)], []))
