@@ -158,12 +158,15 @@ def check_query(sql: str, limits: ConsoleLimits | None = None) -> str:
                                    [statement.query]).fetchone()[0]
     except duck.Error as error:
         raise ConsoleRefused(clean_message(str(error))) from None
-    tree = json.loads(tree_text)
-    if tree.get("error"):
-        raise ConsoleRefused(clean_message(tree.get("error_message") or "This query cannot be "
-                                           "checked, so it does not run."))
-    for node in tree.get("statements", []):
-        _check_tree(node, frozenset())
+    try:
+        tree = json.loads(tree_text)
+        if tree.get("error"):
+            raise ConsoleRefused(clean_message(tree.get("error_message") or "This query "
+                                               "cannot be checked, so it does not run."))
+        for node in tree.get("statements", []):
+            _check_tree(node, frozenset())
+    except RecursionError:
+        raise ConsoleRefused("The query is nested too deeply to be checked.") from None
     return statement.query.strip().rstrip(";").strip()
 
 
