@@ -273,3 +273,39 @@ def test_after_the_deadline_questions_and_findings_are_refused(client_of, team, 
         assert client.get(url("result", team, job_id=job.pk)).status_code == 200
     assert AnalysisJob.objects.count() == 2 and not Finding.objects.exists()
     assert timezone.now() < deadline + timedelta(days=1)
+
+
+def test_simpsons_paradox_is_shown_on_the_page(client_of, team, owner):
+    from tests.analytics.test_explore import kidney_rows
+    from tests.worksessions.factories import make_dataset, make_success
+
+    users, events = kidney_rows()
+    kidney = make_dataset(team, name="Kidney stones", rows=(events, users))
+    cured = make_success(team, kidney, name="Cured", definition={"events": ["cured"]})
+    client = client_of(owner)
+    response = ask(client, team, "stratify", {
+        "dataset": kidney.pk, "success": cured.pk, "group_subject": "property:treatment",
+        "group_op": "=", "group_value": "A", "by_subject": "property:stone"})
+    html = client.get(response["Location"]).content.decode()
+    assert "The direction flips (Simpson’s paradox)" in html
+    assert "Overall the group does worse" in html and "it does better" in html
+
+
+def test_a_running_job_polls_its_result_region(client_of, team, owner, dataset, success):
+    job = AnalysisJob.objects.create(team=team, dataset=dataset, dataset_version=1,
+                                     kind="sql", success=success.definition,
+                                     options={"sql": "SELECT 1", "success_definition":
+                                              success.pk})
+    client = client_of(owner)
+    page = client.get(url("result", team, job_id=job.pk)).content.decode()
+    assert 'hx-trigger="every 1s"' in page and "Working on it" in page
+    fragment = client.get(url("result", team, job_id=job.pk),
+                          headers={"HX-Request": "true", "HX-Target": "result"})
+    body = fragment.content.decode()
+    assert body.lstrip().startswith('<div id="result"') and "<html" not in body
+    AnalysisJob.objects.filter(pk=job.pk).update(status="done", result={
+        "columns": [{"name": "x", "type": "INTEGER"}], "rows": [[1]], "row_count": 1,
+        "truncated": False, "cut_cells": 0, "elapsed_ms": 1.0, "limits": {"rows": 1000}})
+    done = client.get(url("result", team, job_id=job.pk),
+                      headers={"HX-Request": "true", "HX-Target": "result"}).content.decode()
+    assert "every 1s" not in done and "1 row" in done
