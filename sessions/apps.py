@@ -6,3 +6,18 @@ class WorkSessionsConfig(AppConfig):
     name = "sessions"
     label = "worksessions"
     verbose_name = "Working sessions"
+
+    def ready(self) -> None:
+        try:
+            from accounts.overview import OverviewSection, register_section
+        except ImportError:  # the overview page is optional
+            return
+        from .selectors import recent_sessions
+
+        register_section(OverviewSection(
+            key="recent-sessions",
+            title="Recent sessions",
+            template="worksessions/_overview_recent.html",
+            context=lambda request, team: {"sessions": recent_sessions(team)},
+            order=20,
+        ))

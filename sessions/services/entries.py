@@ -13,7 +13,7 @@ from analytics.definitions import DefinitionError, validate_criterion
 from .. import steps
 from ..models import MAX_ENTRIES_PER_KIND, Hypothesis, WorkingSession
 from .errors import BadInput, LimitReached, NotAllowed
-from .guards import fresh, record_change, require_participant, require_step_in
+from .guards import fresh, record_change, require_open, require_participant, require_step_in
 
 MAX_TEXT = 500
 # A race for the last free place is retried this many times before giving up; each
@@ -34,10 +34,11 @@ def hypothesis_create(*, session: WorkingSession, author: User, text: str,
                       origin: str = Hypothesis.Origin.OWN) -> Hypothesis:
     """Add the author's next hypothesis (or new idea) in the first free of their three
     places. The database refuses a fourth, even from two requests at the same moment."""
+    session = fresh(session)
+    require_open(session)
     if kind not in Hypothesis.Kind.values:
         raise BadInput(f"Unknown kind of entry {kind!r}.")
     singular, plural = _NOUNS[kind]
-    session = fresh(session)
     require_step_in(session, steps_for(kind), plural.capitalize())
     require_participant(session, author)
     text = _clean_text(text, singular)

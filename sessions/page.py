@@ -1,0 +1,200 @@
+"""What the live session page shows, step by step: one context builder for the whole page,
+the member's own forms, and the regions the live poll redraws for everyone."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.selectors import success_definitions_of
+
+from . import catalog, selectors, steps
+from .criteria import Builder
+from .forms import (
+    DefinitionChoiceForm,
+    DefinitionReviseForm,
+    ExtendForm,
+    FindingForm,
+    HypothesisForm,
+    NextStepForm,
+    SettingsForm,
+)
+from .models import Hypothesis, Participant, WorkingSession
+from .results import session_results
+from .steps import Step
+
+# Steps whose page shows the test results (and so loads them).
+RESULT_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.DIG, Step.RESULTS, Step.UNSUCCESSFUL,
+                          Step.CLOSED})
+
+
+def session_url(session: WorkingSession, name: str = "session_detail", **kwargs) -> str:
+    return reverse(f"worksessions:{name}", kwargs={"team_slug": session.team.slug,
+                                                   "session_id": session.pk, **kwargs})
+
+
+def stepper(session: WorkingSession) -> list[dict]:
+    current = steps.index(session.step)
+    return [{"value": value, "label": steps.label(value), "number": position + 1,
+             "purpose": steps.PURPOSE[value],
+             "state": "done" if position < current else "current" if position == current
+             else "todo"}
+            for position, value in enumerate(steps.ORDER)]
+
+
+def build_context(request: HttpRequest, session: WorkingSession,
+                  participant: Participant | None, *, forms: dict | None = None,
+                  error: str | None = None, notice: str | None = None) -> dict:
+    """Everything the session page and its live regions draw. `forms` carries bound forms
+    with errors (by name) to show instead of fresh ones."""
+    user = request.user
+    step = session.step
+    is_facilitator = session.facilitator_id == user.pk
+    now = timezone.now()
+    deadline = session.dig_deadline()
+    context: dict = {
+        "session": session, "team": session.team, "participant": participant,
+        "is_participant": participant is not None and not session.is_closed,
+        "is_facilitator": is_facilitator and not session.is_closed,
+        "step": step, "step_label": steps.label(step), "step_purpose": steps.PURPOSE[step],
+        "stepper": stepper(session),
+        "next_step": steps.next_step(step), "previous_step": steps.previous_step(step),
+        "next_label": steps.label(steps.next_step(step)) if steps.next_step(step) else "",
+        "previous_label": (steps.label(steps.previous_step(step))
+                           if steps.previous_step(step) else ""),
+        "deadline": deadline, "now": now,
+        "dig_open": step == Step.DIG and session.dig_is_open(now),
+        "dig_remaining_seconds": (int(session.dig_remaining(now).total_seconds())
+                                  if deadline else None),
+        "dig_minutes": int(session.dig_duration.total_seconds() // 60),
+        "participants": selectors.participants_of(session),
+        "hidden_count": selectors.hidden_count(session),
+        "error": error, "notice": notice,
+        "urls": _urls(session),
+        "Step": Step,
+    }
+    context["present_count"] = sum(1 for p in context["participants"] if p.is_present)
+    context["poll_url"] = _poll_url(session, context)
+    forms = forms or {}
+    if step in RESULT_STEPS:
+        results = session_results(session)
+        context["results"] = results
+        context["latest_results"] = results.latest_by_hypothesis()
+    if step == Step.ALIGN:
+        _align(context, session, user, forms)
+    context["can_test"] = (context["is_participant"] and step in steps.TESTING_STEPS
+                           and (step != Step.DIG or context["dig_open"]))
+    if step in (Step.HYPOTHESES, Step.TEST):
+        _entries(context, session, user, Hypothesis.Kind.HYPOTHESIS, forms)
+    if step in (Step.EXPLORE, Step.DIG):
+        _entries(context, session, user, Hypothesis.Kind.IDEA, forms)
+        context["hypothesis_entries"] = selectors.entries_for(session, user,
+                                                              Hypothesis.Kind.HYPOTHESIS)
+        _attach(context, context["hypothesis_entries"].visible, user)
+    if step in (Step.EXPLORE, Step.DIG):
+        discovery = selectors.latest_discovery(session, unsuccessful=False)
+        context["discovery"] = discovery
+        context["suggestions"] = selectors.unnamed_suggestions(session, discovery)[:8]
+        context["starters"] = catalog.starter_choices(session.dataset)
+    if step in steps.FINDING_STEPS or step == Step.CLOSED:
+        context["findings"] = selectors.findings_of(session)
+        context["finding_form"] = forms.get("finding") or FindingForm(
+            results=context["results"].rows if "results" in context else ())
+    if step == Step.UNSUCCESSFUL:
+        context["other_side"] = session_results(session, unsuccessful=True)
+        discovery = selectors.latest_discovery(session, unsuccessful=True)
+        context["unsuccessful_discovery"] = discovery
+    if step in (Step.NEXT_STEPS, Step.UNSUCCESSFUL, Step.ALIGN):
+        context["next_steps"] = selectors.next_steps_of(session)
+        context["next_step_form"] = forms.get("next_step") or NextStepForm(team=session.team)
+    if is_facilitator and not session.is_closed:
+        context["settings_form"] = forms.get("settings") or SettingsForm(initial={
+            "dig_minutes": context["dig_minutes"], "hide_entries": session.hide_entries})
+        context["extend_form"] = forms.get("extend") or ExtendForm()
+    return context
+
+
+def _align(context: dict, session: WorkingSession, user, forms: dict) -> None:
+    context["carried_next_steps"] = selectors.carried_next_steps(session)
+    context["definition"] = session.success_definition
+    context["has_tests"] = session.tests.exists()
+    if context["is_facilitator"] and not context["has_tests"]:
+        context["choose_form"] = forms.get("choose") or DefinitionChoiceForm(
+            team=session.team, initial={"success_definition": session.success_definition_id})
+        schema = session.dataset.schema_object()
+        definition = session.success_definition.definition
+        if schema is not None and "events" in definition:
+            context["revise_form"] = forms.get("revise") or DefinitionReviseForm(
+                events=sorted(schema.events), initial={
+                    "events": definition.get("events"), "match": definition.get("match", "any"),
+                    "within_days": definition.get("within_days")})
+        context["other_definitions"] = success_definitions_of(session.team).exclude(
+            pk=session.success_definition_id).exists()
+
+
+def _attach(context: dict, entries: list[Hypothesis], user) -> None:
+    """Each entry's latest result, and whether this member may (re)run its test now."""
+    latest = context.get("latest_results", {})
+    for entry in entries:
+        entry.result = latest.get(entry.pk)
+        entry.needs_test = bool(entry.criterion) and (
+            entry.result is None or entry.result.test.criterion != entry.criterion
+            or entry.result.test.success_definition_id != context["session"].success_definition_id
+            or entry.result.status == "failed")
+        entry.can_run = (context["can_test"] and entry.needs_test
+                         and (context["is_facilitator"] or entry.author_id == user.pk))
+        entry.is_tested = entry.result is not None
+
+
+def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dict) -> None:
+    entries = selectors.entries_for(session, user, kind)
+    _attach(context, entries.visible, user)
+    context["untested_count"] = sum(1 for e in entries.visible if e.needs_test)
+    context["entries"] = entries
+    context["entry_kind"] = kind
+    context["entry_noun"] = "new idea" if kind == Hypothesis.Kind.IDEA else "hypothesis"
+    context["entry_plural"] = "new ideas" if kind == Hypothesis.Kind.IDEA else "hypotheses"
+    context["places_left"] = max(0, 3 - len(entries.mine))
+    schema = session.dataset.schema_object()
+    new_form = forms.get("entry")
+    if new_form is None:
+        new_form = {"form": HypothesisForm(prefix_id="new"),
+                    "builder": Builder(schema=schema, prefix="new")}
+    context["new_entry"] = new_form
+    editing = forms.get("edit")
+    context["editing"] = editing
+    context["schema"] = schema
+
+
+def edit_form(session: WorkingSession, entry: Hypothesis, data=None) -> dict:
+    """The form to rewrite one of one's entries, drawn from it or from posted data."""
+    schema = session.dataset.schema_object()
+    prefix = f"e{entry.pk}"
+    drawable = Builder.from_criterion(schema, entry.criterion, prefix=prefix)
+    if data is not None:
+        # A criterion the rows cannot draw (from discovery, say) was not shown as rows;
+        # it stays as it is (builder None) unless rows were posted.
+        builder = (Builder.from_data(schema, data, prefix=prefix)
+                   if drawable is not None or f"{prefix}-rows" in data else None)
+        return {"entry": entry, "form": HypothesisForm(data, prefix_id=prefix),
+                "builder": builder}
+    return {"entry": entry, "form": HypothesisForm(prefix_id=prefix, initial={
+        "text": entry.text, "expected_direction": entry.expected_direction,
+        "confidence": entry.confidence}),
+        "builder": drawable}
+
+
+def _urls(session: WorkingSession) -> dict:
+    names = ["session_detail", "session_move", "session_close", "session_settings",
+             "definition_confirm", "definition_change", "definition_revise", "entries_reveal",
+             "tests_run_all", "discovery_run", "finding_create", "next_step_create",
+             "timer_extend", "session_report", "session_report_md"]
+    urls = {name: session_url(session, name) for name in names}
+    urls["entry_create"] = session_url(session, "hypothesis_create")
+    return urls
+
+
+def _poll_url(session: WorkingSession, context: dict) -> str:
+    return (f"{session_url(session, 'session_poll')}?v={session.revision}&step={session.step}"
+            f"&here={context['present_count']}&open={1 if context['dig_open'] else 0}")

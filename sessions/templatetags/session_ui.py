@@ -1,0 +1,114 @@
+"""Numbers as the session pages and the report write them."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+MINUS = "\u2212"
+VERDICT_LABELS = {"supported": "Supported", "contradicted": "Contradicted",
+                  "inconclusive": "Inconclusive", "not enough data": "Low data"}
+
+
+@register.filter
+def pct(value, digits: int = 1) -> str:
+    """0.3412 -> "34.1%"."""
+    if value is None or value == "":
+        return "n/a"
+    return f"{float(value) * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def signed_pct(value, digits: int = 0) -> str:
+    """A relative lift: 0.61 -> "+61%", -0.12 -> "−12%"."""
+    if value is None or value == "":
+        return "n/a"
+    number = float(value) * 100
+    text = f"{abs(number):.{int(digits)}f}%"
+    if round(number, int(digits)) == 0:
+        return text
+    return ("+" if number > 0 else MINUS) + text
+
+
+@register.filter
+def interval_pct(values, digits: int = 1) -> str:
+    """[0.28, 0.405] -> "28.0–40.5%"."""
+    if not values:
+        return "n/a"
+    low, high = values
+    return f"{low * 100:.{int(digits)}f}–{high * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def lift_interval(values) -> str:
+    """[0.2, 1.1] -> "+20% to +110%"."""
+    if not values:
+        return "n/a"
+    return f"{signed_pct(values[0])} to {signed_pct(values[1])}"
+
+
+@register.filter
+def pvalue(value) -> str:
+    if value is None or value == "":
+        return "n/a"
+    value = float(value)
+    if value < 0.001:
+        return "< 0.001"
+    if value < 0.01:
+        return f"{value:.3f}"
+    return f"{value:.2f}"
+
+
+@register.filter
+def verdict_label(verdict) -> str:
+    return VERDICT_LABELS.get(verdict or "", "")
+
+
+@register.filter
+def clock(seconds) -> str:
+    """Seconds as m:ss (or h:mm:ss)."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def md(value) -> str:
+    """User text made safe inside Markdown: no accidental headings, tables or links."""
+    text = " ".join(str(value or "").split())
+    for char in ("\\", "`", "*", "_", "[", "]", "|", "<", ">", "#"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+@register.filter
+def md_block(value) -> str:
+    """Multi-line user text as a Markdown block quote, each line escaped."""
+    lines = str(value or "").strip().splitlines() or [""]
+    return "\n".join("> " + md(line) for line in lines)
+
+
+@register.filter
+def criterion_text(criterion) -> str:
+    """A criterion in plain words ("3 or more login events in the first 7 days")."""
+    if not criterion:
+        return ""
+    from analytics.wording import describe_criterion
+
+    try:
+        return describe_criterion(criterion)
+    except (KeyError, TypeError, ValueError):
+        return str(criterion)
+
+
+@register.filter
+def item(mapping, key):
+    """mapping[key] for keys a template cannot spell ("not enough data")."""
+    try:
+        return mapping.get(key, 0)
+    except AttributeError:
+        return 0

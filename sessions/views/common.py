@@ -1,0 +1,89 @@
+"""How every session view answers: the whole session body for htmx, the page for plain
+requests, refusals as a message (HTTP 409/403/400 for plain requests, the form's error
+inside the page for htmx, which does not swap 4xx answers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from .. import selectors
+from ..models import WorkingSession
+from ..page import build_context, session_url
+from ..services import BadInput, SessionRefused
+from ..services.guards import CLOSED_MESSAGE
+
+
+def load(request: HttpRequest, session_id: int) -> WorkingSession:
+    return selectors.session_of(request.team, session_id)
+
+
+def writes_session(view: Callable) -> Callable:
+    """For the session's write views (under team_member_required): load the session of
+    this team (404 otherwise) and refuse every write to a closed one before reading any
+    input; the view then receives the session instead of its id."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, team_slug: str, session_id: int, *args, **kwargs):
+        session = load(request, session_id)
+        if session.is_closed:
+            return respond(request, session, error=CLOSED_MESSAGE, status=409)
+        return view(request, session, *args, **kwargs)
+
+    return wrapper
+
+
+def respond(request: HttpRequest, session: WorkingSession, *, error: str | None = None,
+            forms: dict | None = None, status: int = 200, notice: str | None = None,
+            anchor: str = "", keep_forms: bool = False) -> HttpResponse:
+    """keep_forms: draw the page with `forms` as they are (a form being built, e.g. a
+    criterion row added), instead of redirecting after success."""
+    session = selectors.session_of(request.team, session.pk)  # as it is now
+    if (not request.htmx and status == 200 and not error and not keep_forms
+            and not _has_errors(forms)):
+        return redirect(session_url(session) + (f"#{anchor}" if anchor else ""))
+    participant = selectors.participant_of(session, request.user)
+    context = build_context(request, session, participant, forms=forms, error=error,
+                            notice=notice)
+    if request.htmx:
+        return render(request, "worksessions/_body.html", context)
+    return render(request, "worksessions/session_detail.html", context, status=status)
+
+
+def run(request: HttpRequest, session: WorkingSession, action: Callable[[], object], *,
+        forms: dict | None = None, form_key: str | None = None, anchor: str = "",
+        notice: str | None = None) -> HttpResponse:
+    """Do a service call and answer; a refusal goes into the form named `form_key` when
+    there is one (next to what the person typed), else into the page's alert."""
+    try:
+        action()
+    except SessionRefused as refusal:
+        form = _form_of(forms, form_key)
+        if form is not None and isinstance(refusal, BadInput):
+            form.add_error(None, refusal.message)
+            return respond(request, session, forms=forms, status=refusal.status)
+        # Who-and-when refusals go to the page's alert: the form may not even be drawn
+        # (not a participant, or the session has moved to another step).
+        return respond(request, session, error=refusal.message, forms=forms,
+                       status=refusal.status)
+    return respond(request, session, anchor=anchor, notice=notice)
+
+
+def _form_of(forms: dict | None, key: str | None):
+    if not forms or not key or key not in forms:
+        return None
+    value = forms[key]
+    return value["form"] if isinstance(value, dict) else value
+
+
+def _has_errors(forms: dict | None) -> bool:
+    if not forms:
+        return False
+    for value in forms.values():
+        form = value["form"] if isinstance(value, dict) else value
+        if form is not None and form.is_bound and form.errors:
+            return True
+    return False

@@ -1,0 +1,124 @@
+// The live session page: the countdown, the criterion builder's fields, and drafts kept
+// across redraws. The page works without this file (the server owns every rule and the
+// clock); this only makes it comfortable. No inline scripts: a CSP is coming.
+(function () {
+  "use strict";
+
+  // ---------------------------------------------------------------- the countdown
+  // Each [data-deadline] carries the server's time when it was drawn (data-now), so the
+  // remaining time is the server's, whatever this laptop's clock says.
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  function clock(seconds) {
+    var s = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    return h ? h + ":" + pad(m) + ":" + pad(r) : m + ":" + pad(r);
+  }
+  function tick() {
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      if (!el.dataset.offset) {
+        el.dataset.offset = String(Date.parse(el.dataset.now) - Date.now());
+      }
+      var serverNow = Date.now() + Number(el.dataset.offset);
+      var left = (Date.parse(el.dataset.deadline) - serverNow) / 1000;
+      el.textContent = clock(Math.ceil(left));
+      el.classList.toggle("timer-warning", left > 0 && left < 180);
+      el.classList.toggle("timer-expired", left <= 0);
+      if (left <= 0 && !el.dataset.expired) {
+        el.dataset.expired = "1";
+        var caption = document.querySelector("[data-timer-caption]");
+        if (caption) caption.textContent = "Time is up: new findings and ideas are closed.";
+        // The server refuses them anyway; say so before anyone types in vain.
+        document.querySelectorAll("[data-dig-form] button[type=submit]").forEach(function (b) {
+          b.disabled = true;
+          b.title = "Time is up";
+        });
+      }
+    });
+  }
+  window.setInterval(tick, 500);
+
+  // ---------------------------------------------------------------- criterion builder
+  // Show only the inputs a row's kind uses (all are shown without JavaScript).
+  function refreshRow(row) {
+    var kindSelect = row.querySelector("[data-kind]");
+    var kind = kindSelect ? kindSelect.value : "";
+    var opSelect = row.querySelector("[data-op]");
+    var op = opSelect ? opSelect.value : "";
+    row.querySelectorAll("[data-kinds]").forEach(function (field) {
+      var kinds = field.getAttribute("data-kinds").split(" ");
+      var show = kind !== "" && kinds.indexOf(kind) !== -1;
+      if (show && field.hasAttribute("data-value")) {
+        show = op !== "is_set" && op !== "is_not_set";
+      }
+      field.hidden = !show;
+    });
+  }
+  function refreshBuilders(root) {
+    (root || document).querySelectorAll("[data-row]").forEach(refreshRow);
+  }
+  document.addEventListener("change", function (event) {
+    var row = event.target.closest && event.target.closest("[data-row]");
+    if (row && (event.target.matches("[data-kind]") || event.target.matches("[data-op]"))) {
+      refreshRow(row);
+    }
+  });
+
+  // ---------------------------------------------------------------- drafts
+  // What someone is typing survives a redraw (their own action elsewhere on the page, or
+  // a reload when the facilitator moves the session). Kept in this tab only.
+  var DRAFT = "hl-draft:";
+  function textFields(form) {
+    return form.querySelectorAll("textarea, input[type=text]");
+  }
+  function saveDraft(form) {
+    var values = {};
+    textFields(form).forEach(function (f) { if (f.name) values[f.name] = f.value; });
+    try { sessionStorage.setItem(DRAFT + form.dataset.draft, JSON.stringify(values)); } catch (e) { /* full */ }
+  }
+  function restoreDrafts(root) {
+    (root || document).querySelectorAll("form[data-draft]").forEach(function (form) {
+      var key = DRAFT + form.dataset.draft;
+      var sent = sessionStorage.getItem(key + ":sent");
+      if (sent) {
+        sessionStorage.removeItem(key + ":sent");
+        if (!form.querySelector(".errorlist")) {
+          sessionStorage.removeItem(key);
+          return;
+        }
+      }
+      var raw = sessionStorage.getItem(key);
+      if (!raw) return;
+      var values;
+      try { values = JSON.parse(raw); } catch (e) { return; }
+      textFields(form).forEach(function (f) {
+        if (f.name && !f.value && values[f.name]) f.value = values[f.name];
+      });
+    });
+  }
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-draft]");
+    if (form) saveDraft(form);
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-draft]")) {
+      var submitter = event.submitter;
+      // Adding or removing a criterion row is not sending the entry.
+      if (!(submitter && submitter.name === "builder")) {
+        sessionStorage.setItem(DRAFT + form.dataset.draft + ":sent", "1");
+      }
+    }
+    // One click, one request: a second click on "Next" or "Run test" would be refused by
+    // the server anyway, this spares the round trip.
+    var once = form.querySelector && form.querySelector("[data-once]");
+    if (once) window.setTimeout(function () { once.disabled = true; }, 0);
+  }, true);
+
+  function settle(root) {
+    refreshBuilders(root);
+    restoreDrafts(root);
+    tick();
+  }
+  document.addEventListener("DOMContentLoaded", function () { settle(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { settle(event.target); });
+})();
