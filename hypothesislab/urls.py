@@ -8,7 +8,6 @@ from . import views
 team_patterns = [
     path("data/", include("analytics.urls")),
     path("sessions/", include("sessions.urls")),
-    path("sessions/", include("sessions.urls")),
     path("dashboards/", include("dashboards.urls")),
     path("success/", include("dashboards.success_urls")),
     path("explore/", include("explore.urls")),
