@@ -5,7 +5,7 @@ definitions.md's, checked by the engine, and results are passed on exactly as st
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, FiniteFloat
@@ -73,8 +73,9 @@ class EventIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: str | int = Field(description="who did it (text or integer, not empty)")
-    event: str = Field(min_length=1, max_length=200)
+    user_id: Annotated[str, Field(max_length=200, pattern=r"\S")] | int = Field(
+        description="who did it (text or integer, not empty)")
+    event: str = Field(min_length=1, max_length=200, pattern=r"\S")
     timestamp: str | int | FiniteFloat = Field(
         description="ISO 8601 with or without offset (naive is UTC), or epoch seconds")
     properties: dict[str, Scalar] | None = Field(
@@ -110,7 +111,7 @@ class SuccessDefinitionOut(Schema):
 class SuccessDefinitionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=120, pattern=r"\S")
     definition: JsonObject = Field(description="definitions.md section 2")
     dataset_id: int = Field(description="the dataset whose events and properties the "
                                         "definition is checked against")
@@ -162,7 +163,7 @@ class SessionOut(Schema):
 class HypothesisIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1, max_length=500, pattern=r"\S")
     kind: Literal["hypothesis", "idea"] = "hypothesis"
     criterion: JsonObject | None = Field(default=None, description="definitions.md section 3")
     expected_direction: Literal["", "more", "less"] = ""
@@ -238,3 +239,14 @@ class SessionReportOut(Schema):
     results: list[ReportResult]
     findings: list[ReportFinding]
     next_steps: list[ReportNextStep]
+
+
+def answers(ok: dict[int, Any], *refusals: int) -> dict[int, Any]:
+    """An operation's documented responses: its success, 401 (no valid token), 404 (no
+    such team or object for the caller), 422 (a request that breaks this document) and
+    the refusals it names (400 bad input, 403 not allowed, 409 not now)."""
+    documented: dict[int, Any] = dict(ok)
+    for status in (*refusals, 401, 404):
+        documented[status] = Error
+    documented[422] = ValidationErrors
+    return dict(sorted(documented.items()))

@@ -11,7 +11,7 @@ from analytics.definitions import DefinitionError
 from analytics.models import AnalysisJob, JobStatus
 
 from ..errors import ApiRefusal
-from ..schemas import AnalysisIn, AnalysisOut, Error, JsonObject, ValidationErrors
+from ..schemas import AnalysisIn, AnalysisOut, JsonObject, answers
 from ..scoping import team_of
 
 router = Router(tags=["analyses"])
@@ -29,8 +29,7 @@ def analysis_out(job: AnalysisJob) -> dict:
 
 
 @router.post("/teams/{team_slug}/analyses",
-             response={202: AnalysisOut, 400: Error, 401: Error, 404: Error, 409: Error,
-                       422: ValidationErrors},
+             response=answers({202: AnalysisOut}, 400, 409),
              summary="Test a criterion or a breakdown against a success definition",
              description="Give `success_definition_id` (one of the team's) or `success`, "
                          "and `criterion` or `breakdown`. The test runs in the background: "
@@ -65,7 +64,7 @@ def analysis_submit(request, team_slug: str, payload: AnalysisIn):
 
 
 @router.get("/teams/{team_slug}/analyses/{analysis_id}",
-            response={200: AnalysisOut, 401: Error, 404: Error},
+            response=answers({200: AnalysisOut}),
             summary="An analysis: its status and, once done, its result")
 def analysis_detail(request, team_slug: str, analysis_id: int):
     job = selectors.job_of(team_of(request, team_slug), analysis_id)
@@ -73,7 +72,7 @@ def analysis_detail(request, team_slug: str, analysis_id: int):
 
 
 @router.get("/teams/{team_slug}/analyses/{analysis_id}/result",
-            response={200: JsonObject, 401: Error, 404: Error, 409: Error},
+            response=answers({200: JsonObject}, 409),
             summary="The result alone, exactly as `manage.py analyze` prints it",
             description="409 until the analysis is done (or when it failed: see its "
                         "`error`).")

@@ -19,11 +19,10 @@ from ..errors import ApiRefusal
 from ..schemas import (
     DatasetCreated,
     DatasetOut,
-    Error,
     EventBatchIn,
     EventBatchOut,
     ImportOut,
-    ValidationErrors,
+    answers,
 )
 from ..scoping import team_of
 
@@ -70,7 +69,7 @@ def import_out(job: DatasetImport) -> dict:
 
 
 @router.get("/teams/{team_slug}/datasets",
-            response={200: list[DatasetOut], 401: Error, 404: Error},
+            response=answers({200: list[DatasetOut]}),
             summary="The team's datasets, newest first")
 def dataset_list(request, team_slug: str):
     team = team_of(request, team_slug)
@@ -83,8 +82,7 @@ def dataset_list(request, team_slug: str):
 
 
 @router.post("/teams/{team_slug}/datasets",
-             response={202: DatasetCreated, 400: Error, 401: Error, 404: Error,
-                       422: ValidationErrors},
+             response=answers({202: DatasetCreated}, 400),
              by_alias=True, summary="Create a dataset from uploaded files",
              description="multipart/form-data: `name`, optional `description`, one or more "
                          "`events` files and/or one `users` file (CSV, Parquet or NDJSON, "
@@ -92,8 +90,8 @@ def dataset_list(request, team_slug: str):
                          "the background: poll the dataset until its status is `ready` or "
                          "`failed`.")
 def dataset_create(request, team_slug: str,
-                   name: str = Form(..., description="at most 120 characters, unique "
-                                                     "in the team"),
+                   name: str = Form(..., min_length=1, max_length=120, pattern=r"\S",
+                                    description="unique in the team"),
                    description: str = Form(""),
                    mapping: str = Form("", description=MAPPING_HELP),
                    events: list[UploadedFile] = EVENTS_FILES,
@@ -128,7 +126,7 @@ def dataset_create(request, team_slug: str,
 
 
 @router.get("/teams/{team_slug}/datasets/{dataset_id}",
-            response={200: DatasetOut, 401: Error, 404: Error},
+            response=answers({200: DatasetOut}),
             summary="A dataset, with its schema and the state of its latest import")
 def dataset_detail(request, team_slug: str, dataset_id: int):
     dataset = selectors.dataset_of(team_of(request, team_slug), dataset_id)
@@ -136,7 +134,7 @@ def dataset_detail(request, team_slug: str, dataset_id: int):
 
 
 @router.get("/teams/{team_slug}/datasets/{dataset_id}/imports/{import_id}",
-            response={200: ImportOut, 401: Error, 404: Error},
+            response=answers({200: ImportOut}),
             summary="One import of a dataset (its creation or an appended batch)")
 def import_detail(request, team_slug: str, dataset_id: int, import_id: int):
     dataset = selectors.dataset_of(team_of(request, team_slug), dataset_id)
@@ -147,8 +145,7 @@ def import_detail(request, team_slug: str, dataset_id: int, import_id: int):
 
 
 @router.post("/teams/{team_slug}/datasets/{dataset_id}/events",
-             response={200: EventBatchOut, 202: EventBatchOut, 400: Error, 401: Error,
-                       404: Error, 409: Error, 422: ValidationErrors},
+             response=answers({200: EventBatchOut, 202: EventBatchOut}, 400, 409),
              by_alias=True, summary="Append a batch of events (up to 10,000)",
              description="The batch becomes a new version of the dataset: the current "
                          "events plus these, checked like an uploaded file. With an "

@@ -12,12 +12,11 @@ from sessions import services as session_services
 from .. import reports
 from ..errors import ApiRefusal
 from ..schemas import (
-    Error,
     HypothesisIn,
     HypothesisOut,
     SessionOut,
     SessionReportOut,
-    ValidationErrors,
+    answers,
 )
 from ..scoping import team_of
 
@@ -25,7 +24,7 @@ router = Router(tags=["sessions"])
 
 
 @router.get("/teams/{team_slug}/sessions",
-            response={200: list[SessionOut], 401: Error, 404: Error},
+            response=answers({200: list[SessionOut]}),
             summary="The team's working sessions, newest first",
             description="`q` finds text in titles, hypotheses, findings and next steps.")
 def session_list(request, team_slug: str, q: str = ""):
@@ -35,7 +34,7 @@ def session_list(request, team_slug: str, q: str = ""):
 
 
 @router.get("/teams/{team_slug}/sessions/{session_id}",
-            response={200: SessionReportOut, 401: Error, 404: Error},
+            response=answers({200: SessionReportOut}),
             summary="A session's report as JSON")
 def session_report(request, team_slug: str, session_id: int):
     session = session_selectors.session_of(team_of(request, team_slug), session_id)
@@ -43,7 +42,7 @@ def session_report(request, team_slug: str, session_id: int):
 
 
 @router.get("/teams/{team_slug}/sessions/{session_id}/report.md",
-            response={401: Error, 404: Error},
+            response=answers({}),
             openapi_extra={"responses": {200: {
                 "description": "The report in Markdown",
                 "content": {"text/markdown": {"schema": {"type": "string"}}}}}},
@@ -57,8 +56,7 @@ def session_markdown(request, team_slug: str, session_id: int):
 
 
 @router.post("/teams/{team_slug}/sessions/{session_id}/hypotheses",
-             response={201: HypothesisOut, 400: Error, 401: Error, 403: Error, 404: Error,
-                       409: Error, 422: ValidationErrors},
+             response=answers({201: HypothesisOut}, 400, 403, 409),
              summary="Add a hypothesis (or a new idea) as the caller",
              description="The same rules as the session page: at most three of each kind "
                          "per member, only in the steps that take them, criterion checked "

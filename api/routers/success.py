@@ -9,7 +9,7 @@ from analytics.definitions import DefinitionError
 from analytics.models import SuccessDefinition
 
 from ..errors import ApiRefusal
-from ..schemas import Error, SuccessDefinitionIn, SuccessDefinitionOut, ValidationErrors
+from ..schemas import SuccessDefinitionIn, SuccessDefinitionOut, answers
 from ..scoping import team_of
 
 router = Router(tags=["success definitions"])
@@ -22,7 +22,7 @@ def definition_out(row: SuccessDefinition) -> dict:
 
 
 @router.get("/teams/{team_slug}/success-definitions",
-            response={200: list[SuccessDefinitionOut], 401: Error, 404: Error},
+            response=answers({200: list[SuccessDefinitionOut]}),
             summary="The team's success definitions (current versions)")
 def definition_list(request, team_slug: str):
     team = team_of(request, team_slug)
@@ -31,8 +31,7 @@ def definition_list(request, team_slug: str):
 
 
 @router.post("/teams/{team_slug}/success-definitions",
-             response={201: SuccessDefinitionOut, 400: Error, 401: Error, 404: Error,
-                       409: Error, 422: ValidationErrors},
+             response=answers({201: SuccessDefinitionOut}, 400, 409),
              summary="Save a named success definition")
 def definition_create(request, team_slug: str, payload: SuccessDefinitionIn):
     team = team_of(request, team_slug)

@@ -4,12 +4,12 @@ from ninja import Router, Status
 
 from accounts.models import Membership
 
-from ..schemas import Error, TeamOut
+from ..schemas import TeamOut, answers
 
 router = Router(tags=["teams"])
 
 
-@router.get("/teams", response={200: list[TeamOut], 401: Error},
+@router.get("/teams", response=answers({200: list[TeamOut]}),
             summary="Teams the caller belongs to")
 def team_list(request):
     memberships = (Membership.objects.filter(user=request.auth).select_related("team")
