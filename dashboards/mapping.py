@@ -21,6 +21,7 @@ from typing import Any
 from analytics.storage import DatasetSchema
 
 NUMERIC = ("integer", "float")
+VETO = -1000
 MAX_VALUES = 25
 
 
@@ -274,24 +275,24 @@ def _value_score(role: Role, kind: str, info: dict) -> tuple[int, str]:
     if role.key == "gender" and values:
         if len(_words_in(values, GENDER_WORDS)) >= min(2, len(values)):
             return 20, "values like " + ", ".join(values[:3])
-        return -60, ""
+        return VETO, ""
     if role.key == "education" and values and _words_in(values, EDUCATION_WORDS):
         return 20, "values like " + ", ".join(values[:3])
     if role.key == "age":
         if kind in NUMERIC:
             low, high = info.get("min"), info.get("max")
             if low is not None and high is not None and not (0 <= low and high <= 125):
-                return -100, ""
+                return VETO, ""
             return 10, "numbers"
         if values and not any(re.search(r"\d", v) for v in values):
-            return -100, ""
+            return VETO, ""
         return (10, "bands like " + ", ".join(values[:3])) if values else (0, "")
     if role.key in ("guest", "visitor_type") and values:
         lowered = " ".join(values).lower()
         if kind == "boolean" or "guest" in lowered or "new" in lowered or "return" in lowered:
             return 15, "values like " + ", ".join(values[:3])
     if role.key == "location" and kind in ("boolean", "timestamp"):
-        return -100, ""
+        return VETO, ""
     return 0, ""
 
 
@@ -305,6 +306,8 @@ def _guess_property(role: Role, schema: DatasetSchema, profile: dict | None,
             continue
         score = _name_score(name, role.names)
         bonus, why = _value_score(role, kind, _info(profile, scope, name))
+        if bonus == VETO:
+            continue  # the values say it is something else
         if score == 0 and not (role.key == "device" and bonus > 0):
             continue
         score += bonus + (5 if scope == role.prefer else 0)
