@@ -20,6 +20,8 @@ from analytics.definitions import (
 )
 from analytics.storage import DatasetSchema
 
+LEGENDS = {"a": "Group A", "b": "Group B", "group": "The group", "filter": "Population",
+           "by": "Buckets"}
 OPERATOR_CHOICES = [(op, op.replace("_", " ")) for op in OPERATORS]
 NUMBER_TYPES = ("integer", "float")
 
@@ -166,6 +168,18 @@ class _SchemaForm(forms.Form):
             if name.endswith("_subject"):
                 field.choices = subject_choices(schema)
 
+    def groups(self) -> list[dict]:
+        """The fields by part of the question, for the template: a legend, the builder's
+        fields, and the JSON alternative (shown folded)."""
+        parts = [(p, label) for p, label in self.breakdowns]
+        parts += [(p, label) for p, label, _ in self.conditions]
+        out = []
+        for prefix, label in parts:
+            names = [n for n in self.fields if n.startswith(f"{prefix}_") and n != f"{prefix}_json"]
+            out.append({"legend": LEGENDS.get(prefix, label), "fields": [self[n] for n in names],
+                        "json": self[f"{prefix}_json"]})
+        return out
+
     def clean(self):
         data = super().clean()
         if self.schema is None:
@@ -276,8 +290,8 @@ class ConsoleForm(forms.Form):
     sql = forms.CharField(
         label="SQL (one SELECT over events, users, per_user)", max_length=20000,
         widget=forms.Textarea(attrs={"rows": 8, "class": "mono", "spellcheck": "false"}),
-        initial="SELECT u.plan, count(*) AS users, avg(p.succeeded::INT) AS rate\n"
-                "FROM per_user p JOIN users u USING (_uid)\nGROUP BY ALL ORDER BY users DESC")
+        initial="SELECT event, count(*) AS events, count(DISTINCT _uid) AS users\n"
+                "FROM events\nGROUP BY ALL ORDER BY events DESC")
 
 
 class FindingForm(forms.Form):

@@ -111,10 +111,21 @@ def _tool(request, team_slug: str, kind: str):
                 return response
             return redirect(url)
     context = {**_base_context(request, where), "form": form, "kind": kind, "title": title,
-               "schema": schema}
+               "schema": schema, "console_limits": _console_limits()}
     if request.htmx and request.method == "POST":
         return render(request, f"{template}#tool_form", context, status=status)
     return render(request, template, context, status=status)
+
+
+def _console_limits() -> dict:
+    from django.conf import settings
+
+    from analytics.console import ConsoleLimits
+
+    defaults = ConsoleLimits()
+    return {"seconds": getattr(settings, "CONSOLE_TIME_LIMIT", defaults.seconds),
+            "memory": getattr(settings, "CONSOLE_MEMORY_LIMIT", defaults.memory_limit),
+            "rows": defaults.max_rows}
 
 
 def _step_closed():
