@@ -104,7 +104,7 @@ def test_imports_are_swept_with_their_own_task(dataset):
     assert broker.sent == [("analytics.run_import", stuck.pk)]
 
 
-def test_every_job_model_has_a_registered_task():
+def test_every_job_model_has_a_registered_task(db):
     app.loader.import_default_modules()
     labels = {model._meta.label for model in sweeper.job_models()}
     assert labels == set(sweeper.JOB_TASKS)
