@@ -98,8 +98,6 @@ def dataset_create(request, team_slug: str,
                    users: UploadedFile = USERS_FILE):
     team = team_of(request, team_slug)
     name = name.strip()
-    if not name or len(name) > Dataset._meta.get_field("name").max_length:
-        raise ApiRefusal(400, "Give the dataset a name of at most 120 characters.")
     events = [f for f in (events or []) if f]
     if not events and users is None:
         raise ApiRefusal(400, "Add at least one events file or a users file.")
@@ -164,9 +162,6 @@ def events_append(request, team_slug: str, dataset_id: int, batch: EventBatchIn,
     if not dataset.is_ready:
         raise ApiRefusal(409, "The dataset has no imported data yet: wait until its status "
                               "is ready, then append.")
-    for event in batch.events:
-        if isinstance(event.user_id, str) and not event.user_id.strip():
-            raise ApiRefusal(400, "Every event needs a user_id that is not empty.")
     files = stage_batch(batch.events)
     job, created = services.dataset_append(dataset=dataset, created_by=request.auth,
                                            files=files, mapping=batch_mapping(),
