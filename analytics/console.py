@@ -98,10 +98,12 @@ class ConsoleSources:
 
     @classmethod
     def of(cls, version: DatasetVersion, per_user_file: Path | None = None) -> ConsoleSources:
-        events = tuple(sorted(str(p) for p in version.events_dir.glob("*.parquet")))
-        return cls(events_files=events, users_file=str(version.users_path),
-                   per_user_file=str(per_user_file) if per_user_file else None,
-                   hidden_roots=(str(version.path.parent), str(version.path)))
+        # Absolute paths: the isolated child runs in another working directory.
+        events = tuple(sorted(str(p.absolute()) for p in version.events_dir.glob("*.parquet")))
+        root = version.path.absolute()
+        return cls(events_files=events, users_file=str(version.users_path.absolute()),
+                   per_user_file=str(Path(per_user_file).absolute()) if per_user_file else None,
+                   hidden_roots=(str(root.parent), str(root)))
 
     @classmethod
     def for_success(cls, version: DatasetVersion, success: dict,

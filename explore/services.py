@@ -4,8 +4,6 @@ services, which refuse them once "Test and learn" is over (sessions.services.Ste
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from accounts.models import Team, User
 from analytics.console import check_query
 from analytics.models import AnalysisJob, JobStatus
@@ -82,6 +80,3 @@ def _ensure_dig_open(session) -> None:
     current = WorkingSession.objects.get(pk=session.pk)
     session_services.ensure_step_open(current, Step.DIG)
 
-
-def jobs_of_session(session) -> QuerySet[AnalysisJob]:
-    return AnalysisJob.objects.filter(team_id=session.team_id, options__session=session.pk)
