@@ -58,6 +58,7 @@ class Chart:
     shaded: list[dict]
     markers: list[dict]
     hidden: int = 0  # buckets left out of the drawing (they are in the table)
+    x_title: str = "week users were first seen"
 
     @property
     def plot_width(self) -> int:
@@ -88,7 +89,8 @@ def _grid_step(top: float) -> float:
 
 
 def trend_chart(weeks: list[dict], series: list[dict], *, markers: list[dict] | None = None,
-                width: int = 760, height: int = 260) -> Chart:
+                width: int = 760, height: int = 260,
+                x_title: str = "week users were first seen") -> Chart:
     """Lines of success rate by week. `weeks` are the trend's weeks (dicts with "week" and
     "complete"); each series is {"label", "cells": [[users, successes] per week]}; markers
     are {"week", "label"} drawn as dashed vertical lines (a success definition's change)."""
@@ -147,7 +149,7 @@ def trend_chart(weeks: list[dict], series: list[dict], *, markers: list[dict] | 
             drawn_markers.append({"x": round(left + slot * positions[marker["week"]], 2),
                                   "label": marker["label"]})
     return Chart(width, height, left, top, right, bottom, lines, grid, ticks, shaded,
-                 drawn_markers, hidden=max(0, len(series) - len(shown)))
+                 drawn_markers, hidden=max(0, len(series) - len(shown)), x_title=x_title)
 
 
 @dataclass

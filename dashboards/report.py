@@ -49,8 +49,10 @@ def dashboard_report(result: dict, *, names: dict[str, dict], markers: list[dict
     for segment in result["segments"]:
         info = names.get(segment["key"], {"name": segment["key"], "group": "",
                                           "explanation": ""})
+        # The engine keeps an empty "(none)" bucket (bins keep every bucket): noise here.
+        shown = [b for b in segment["buckets"] if b["users"] or b["label"] != "(none)"]
         rows = []
-        for bucket in segment["buckets"]:
+        for bucket in shown:
             now = bucket["weeks"][latest] if latest is not None else None
             before = bucket["weeks"][latest - 1] if latest else None
             rows.append({
@@ -59,16 +61,15 @@ def dashboard_report(result: dict, *, names: dict[str, dict], markers: list[dict
                 "before": _cell(*before) if before else None,
                 "change": by_bucket.get((segment["key"], bucket["label"])),
             })
-        series = [{"label": b["label"], "cells": b["weeks"]} for b in segment["buckets"]
-                  if b["users"]]
+        series = [{"label": b["label"], "cells": b["weeks"]} for b in shown if b["users"]]
         segments.append({
             "key": segment["key"], **info, "kind": segment["kind"], "rows": rows,
             "p_value": segment.get("p_value"),
             "chart": trend_chart(weeks, series, markers=markers),
-            "bars": bucket_bars(segment["buckets"]),
+            "bars": bucket_bars(shown),
             "week_table": [
                 {"week": week_label(w["week"]), "complete": w["complete"],
-                 "cells": [_cell(*b["weeks"][i]) for b in segment["buckets"]]}
+                 "cells": [_cell(*b["weeks"][i]) for b in shown]}
                 for i, w in enumerate(weeks)],
             "flagged": sum(1 for r in rows if r["change"] and r["change"]["flagged"]),
         })

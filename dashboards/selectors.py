@@ -13,6 +13,7 @@ from accounts.models import Team
 from analytics.models import Dataset, JobStatus, SuccessDefinition
 
 from . import catalog
+from .charts import week_label
 from .models import (
     Dashboard,
     DashboardPin,
@@ -116,8 +117,13 @@ def labelled_changes(snapshot: WeeklySnapshot) -> dict:
     names = segment_names(snapshot)
     rows = []
     for row in changes.get("rows", []):
+        if not row["now"]["users"] and not row["before"]["users"]:
+            continue  # an empty bucket, e.g. no one without a value: nothing to read
         rows.append({**row, "segment_name": names.get(row["segment"], row["segment"])})
     changes["rows"] = rows
+    if changes.get("week"):
+        changes["week_label"] = week_label(changes["week"])
+        changes["previous_label"] = week_label(changes["previous_week"])
     changes["expected_by_chance"] = round(0.05 * changes.get("tests", 0), 1)
     return changes
 

@@ -219,6 +219,10 @@ def dashboard_review(request, team_slug: str, dashboard_id: int):
     dashboard = selectors.dashboard_of(request.team, dashboard_id)
     snapshots = list(selectors.snapshots_of(dashboard))
     notes = selectors.notes_by_week(dashboard)
+    names = selectors.segment_names(dashboard)
+    for week_notes in notes.values():
+        for note in week_notes:
+            note.about_label = names.get(note.segment_key, note.segment_key)
     success = services.current_success(dashboard.success_definition)
     versions = selectors.success_versions(success)
     weeks = []
@@ -266,7 +270,7 @@ def _history_chart(snapshots: list) -> dict | None:
                             "label": f"v{snapshot.success_definition.version}"})
         last = snapshot
     return {"chart": trend_chart(weeks, [{"label": "All users", "cells": cells}],
-                                 markers=markers, height=200),
+                                 markers=markers, height=200, x_title="snapshot week"),
             "rows": list(zip(done, cells, strict=True))}
 
 
