@@ -1,13 +1,12 @@
-"""A session's report for API clients: the report page's content as JSON, and its
-Markdown export. What a member sees is what the report page shows them: entries still
-hidden in an open session stay hidden, and so do the results of their tests."""
+"""A session's report for API clients: the report page's content (sessions.report) as
+JSON, and its Markdown export as the page offers it. While a session runs, entries not yet
+revealed stay out of both, as on the page."""
 
 from __future__ import annotations
 
-from accounts.models import User
-from sessions import selectors as session_selectors
 from sessions.models import Hypothesis, WorkingSession
-from sessions.results import session_results
+from sessions.report import Report, ReportEntry, build_report, report_markdown
+from sessions.results import TestResult
 
 
 def session_summary(session: WorkingSession) -> dict:
@@ -29,21 +28,10 @@ def hypothesis_out(entry: Hypothesis) -> dict:
     }
 
 
-def _name(user: User | None) -> str | None:
-    return user.name if user is not None else None
-
-
-def session_report(session: WorkingSession, viewer: User) -> dict:
+def session_report(session: WorkingSession) -> dict:
+    report = build_report(session)
     definition = session.success_definition
-    entries, hidden = [], {}
-    for kind in Hypothesis.Kind.values:
-        seen = session_selectors.entries_for(session, viewer, kind)
-        for entry in seen.visible:
-            entries.append({**hypothesis_out(entry), "author": _name(entry.author)})
-        for author, count in seen.hidden.items():
-            hidden[author] = hidden.get(author, 0) + count
-    visible_ids = {entry["id"] for entry in entries}
-    results = session_results(session)
+    shown = len(report.hypotheses) + len(report.ideas)
     return {
         "session": session_summary(session),
         "dataset": {"id": session.dataset_id, "name": session.dataset.name},
@@ -51,38 +39,55 @@ def session_report(session: WorkingSession, viewer: User) -> dict:
             "id": definition.pk, "name": definition.name, "version": definition.version,
             "definition": definition.definition, "description": definition.description,
         },
-        "hypotheses": entries,
-        "hidden_entries": hidden,
-        "results": [_result_out(row) for row in results.rows
-                    if row.test.hypothesis_id in visible_ids],
+        "counts": report.counts,
+        "family_size": report.results.family_size,
+        "hypotheses": [_entry_out(item) for item in report.hypotheses],
+        "ideas": [_entry_out(item) for item in report.ideas],
+        "hidden_entries": Hypothesis.objects.filter(session=session).count() - shown,
         "findings": [
             {"id": f.pk, "author": _name(f.author), "step": f.step, "kind": f.kind,
              "text": f.text, "test_id": f.test_id, "evidence": f.evidence,
              "created_at": f.created_at}
-            for f in session_selectors.findings_of(session)
+            for f in report.findings
         ],
         "next_steps": [
             {"id": n.pk, "kind": n.kind, "text": n.text, "owner": _name(n.owner),
              "due_date": n.due_date, "done_at": n.done_at}
-            for n in session_selectors.next_steps_of(session)
+            for n in report.next_steps
         ],
+        "participants": [p.user.name for p in report.participants],
     }
 
 
-def _result_out(row) -> dict:
+def session_markdown(session: WorkingSession) -> str:
+    return report_markdown(build_report(session))
+
+
+def _name(user) -> str | None:
+    return user.name if user is not None else None
+
+
+def _entry_out(item: ReportEntry) -> dict:
     return {
-        "test_id": row.test.pk, "hypothesis_id": row.test.hypothesis_id,
-        "status": row.status, "error": row.error, "criterion": row.test.criterion,
-        "description": row.description, "population": row.population,
-        "group": row.group, "rest": row.rest, "diff": row.diff, "lift": row.lift,
-        "lift_ci95": row.lift_ci95, "p_value": row.p_value, "test": row.test_name,
-        "note": row.note, "q_value": row.q_value, "verdict": row.verdict,
-        "sentence": row.sentence, "is_latest": row.is_latest,
+        **hypothesis_out(item.hypothesis),
+        "author": _name(item.hypothesis.author),
+        "result": _result_out(item.result) if item.result else None,
+        "unsuccessful_side": _result_out(item.other_side) if item.other_side else None,
+        "earlier_tests": item.earlier_tests,
+    }
+
+
+def _result_out(row: TestResult) -> dict:
+    return {
+        "test_id": row.test.pk, "status": row.status, "error": row.error,
+        "criterion": row.test.criterion, "description": row.description,
+        "population": row.population, "group": row.group, "rest": row.rest,
+        "diff": row.diff, "lift": row.lift, "lift_ci95": row.lift_ci95,
+        "p_value": row.p_value, "test": row.test_name, "note": row.note,
+        "q_value": row.q_value, "verdict": row.verdict, "sentence": row.sentence,
         "overlap_warning": row.overlap_warning,
     }
 
 
-def session_markdown(session: WorkingSession, viewer: User) -> str:
-    from .markdown import report_markdown
-
-    return report_markdown(session_report(session, viewer))
+__all__ = ["Report", "hypothesis_out", "session_markdown", "session_report",
+           "session_summary"]

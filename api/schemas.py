@@ -182,13 +182,8 @@ class HypothesisOut(Schema):
     created_at: datetime
 
 
-class ReportHypothesis(HypothesisOut):
-    author: str | None
-
-
 class ReportResult(Schema):
     test_id: int
-    hypothesis_id: int
     status: str
     error: str
     criterion: JsonObject
@@ -205,8 +200,15 @@ class ReportResult(Schema):
     q_value: float | None = Field(description="Benjamini-Hochberg over the session's tests")
     verdict: str | None
     sentence: str
-    is_latest: bool
     overlap_warning: str | None
+
+
+class ReportEntry(HypothesisOut):
+    author: str | None
+    result: ReportResult | None = Field(description="its latest test")
+    unsuccessful_side: ReportResult | None = Field(
+        description="the same test read for users who did not succeed")
+    earlier_tests: int
 
 
 class ReportFinding(Schema):
@@ -230,15 +232,19 @@ class ReportNextStep(Schema):
 
 
 class SessionReportOut(Schema):
+    """What the session's report page shows."""
+
     session: SessionOut
     dataset: JsonObject
     success_definition: JsonObject
-    hypotheses: list[ReportHypothesis]
-    hidden_entries: dict[str, int] = Field(
-        description="entries still hidden from the caller in an open session, by author")
-    results: list[ReportResult]
+    counts: dict[str, int] = Field(description="latest verdicts, by verdict")
+    family_size: int = Field(description="tests in the session's Benjamini-Hochberg family")
+    hypotheses: list[ReportEntry]
+    ideas: list[ReportEntry]
+    hidden_entries: int = Field(description="entries not revealed yet (an open session)")
     findings: list[ReportFinding]
     next_steps: list[ReportNextStep]
+    participants: list[str]
 
 
 def answers(ok: dict[int, Any], *refusals: int) -> dict[int, Any]:

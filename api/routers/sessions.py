@@ -38,7 +38,7 @@ def session_list(request, team_slug: str, q: str = ""):
             summary="A session's report as JSON")
 def session_report(request, team_slug: str, session_id: int):
     session = session_selectors.session_of(team_of(request, team_slug), session_id)
-    return Status(200, reports.session_report(session, request.auth))
+    return Status(200, reports.session_report(session))
 
 
 @router.get("/teams/{team_slug}/sessions/{session_id}/report.md",
@@ -49,7 +49,7 @@ def session_report(request, team_slug: str, session_id: int):
             summary="A session's report as Markdown")
 def session_markdown(request, team_slug: str, session_id: int):
     session = session_selectors.session_of(team_of(request, team_slug), session_id)
-    text = reports.session_markdown(session, request.auth)
+    text = reports.session_markdown(session)
     response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="session-{session.pk}.md"'
     return response

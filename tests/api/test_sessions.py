@@ -83,43 +83,50 @@ def test_a_closed_session_takes_nothing(api, team, owner, session):
     assert response.status_code == 409 and "closed" in response.json()["detail"]
 
 
-def test_report_shows_what_the_page_shows(api, teammate_api, team, owner, teammate, session,
-                                          django_capture_on_commit_callbacks):
+def test_report_shows_what_the_report_page_shows(api, teammate_api, team, owner, teammate,
+                                                 session, django_capture_on_commit_callbacks):
     session = move_to(session, "hypotheses")
     services.hypothesis_create(session=session, author=owner, text="Pro plans succeed",
                                criterion=PRO)
     services.hypothesis_create(session=session, author=teammate, text="Invites matter",
-                               criterion=INVITED)
-    # Hidden until revealed: each sees their own and a count of the others'.
-    mine = teammate_api.get(url(team, session)).json()
-    assert [h["text"] for h in mine["hypotheses"]] == ["Invites matter"]
-    assert mine["hidden_entries"] == {"Olivia Owner": 1}
+                               criterion=INVITED, expected_direction="more")
+    # Not revealed yet: the report, like its page, shows none of them.
+    hidden = teammate_api.get(url(team, session)).json()
+    assert hidden["hypotheses"] == [] and hidden["hidden_entries"] == 2
 
     services.entries_reveal(session=session, by=owner)
     with django_capture_on_commit_callbacks(execute=True):
         session = move_to(session, "test")
         services.session_tests_run(session=session, by=owner)
     report = teammate_api.get(url(team, session)).json()
-    assert {h["text"] for h in report["hypotheses"]} == {"Pro plans succeed", "Invites matter"}
-    assert report["hidden_entries"] == {}
+    assert report["hidden_entries"] == 0 and report["family_size"] == 2
     assert report["success_definition"]["definition"] == session.success_definition.definition
-    by_text = {h["id"]: h["text"] for h in report["hypotheses"]}
-    results = {by_text[r["hypothesis_id"]]: r for r in report["results"]}
-    invited = results["Invites matter"]
-    assert invited["status"] == "done" and invited["verdict"] == "supported"
-    assert invited["q_value"] is not None and invited["q_value"] >= invited["p_value"]
+    entries = {h["text"]: h for h in report["hypotheses"]}
+    assert set(entries) == {"Pro plans succeed", "Invites matter"}
+    invited = entries["Invites matter"]
+    assert invited["author"] == "Tom Teammate" and invited["expected_direction"] == "more"
+    result = invited["result"]
+    assert result["status"] == "done" and result["verdict"] == "supported"
+    assert result["q_value"] is not None and result["q_value"] >= result["p_value"]
     job = session.tests.get(hypothesis__text="Invites matter").job
-    assert invited["group"] == job.result["group"] and invited["p_value"] == job.result["p_value"]
+    assert result["group"] == job.result["group"] and result["p_value"] == job.result["p_value"]
+    other = invited["unsuccessful_side"]
+    assert other["group"]["users"] == result["group"]["users"]
+    assert other["group"]["successes"] == result["group"]["users"] - result["group"]["successes"]
+    assert report["counts"]["supported"] >= 1
 
 
-def test_markdown_report(api, team, owner, session):
+def test_markdown_report_is_the_report_pages_export(api, client, team, owner, session):
     session = move_to(session, "hypotheses")
+    session.hide_entries = False
+    session.save(update_fields=["hide_entries"])
     services.hypothesis_create(session=session, author=owner,
                                text="<script>alert(1)</script> users *succeed*")
     response = api.get(url(team, session, "/report.md"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/markdown")
     text = response.content.decode()
-    assert text.startswith(f"# {session.title}".replace("?", "?"))
-    assert "<script>" not in text and "&lt;script&gt;" in text
-    assert r"\*succeed\*" in text
+    client.force_login(owner)
+    page = client.get(f"/t/{team.slug}/sessions/{session.pk}/report.md")
+    assert text == page.content.decode()
+    assert "<script>" not in text and r"\*succeed\*" in text
