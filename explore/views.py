@@ -8,11 +8,13 @@ outside one (?dataset=<id>&success=<id>)."""
 from __future__ import annotations
 
 import csv
+import json
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
@@ -82,10 +84,12 @@ def _tool(request, team_slug: str, kind: str):
     params = request.POST if request.method == "POST" else request.GET
     where = selectors.where_of(request.team, params)
     schema = where.dataset.schema_object() if where.dataset else None
+    # "Change the question" links carry the last question's definitions as JSON fields.
+    initial = {k: v for k, v in request.GET.items() if k == "sql" or k.endswith("_json")}
     if kind == "sql":
-        form = ConsoleForm(request.POST or None)
+        form = ConsoleForm(request.POST or None, initial=initial)
     else:
-        form = form_class(request.POST or None, schema=schema)
+        form = form_class(request.POST or None, schema=schema, initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
         question = {"sql": form.cleaned_data["sql"]} if kind == "sql" else \
@@ -166,6 +170,7 @@ def _result_context(request, job, finding_form=None) -> dict:
                "finding_form": finding_form or FindingForm(),
                "status_url": reverse("explore:result", kwargs={
                    "team_slug": request.team.slug, "job_id": job.pk})}
+    context["again_url"] = _again_url(request.team, job, where)
     what = "did not succeed" if (job.options or {}).get("unsuccessful") else "succeeded"
     if job.result and job.status == "done":
         if job.kind == "analyze":
@@ -178,6 +183,26 @@ def _result_context(request, job, finding_form=None) -> dict:
         elif job.kind == "stratify":
             context["chart"] = charts.stratify_chart(job.result, what)
     return context
+
+
+def _again_url(team, job, where) -> str:
+    """The job's tool, with its question filled in (as JSON), to change and ask again."""
+    options = job.options or {}
+    names = {"analyze": "breakdown", "compare": "compare", "stratify": "stratify",
+             "sql": "console"}
+    params = dict(where.params)
+    parts = {"analyze": {"by_json": job.breakdown},
+             "compare": {"a_json": job.criterion, "b_json": options.get("group_b")},
+             "stratify": {"group_json": job.criterion, "by_json": job.breakdown}}.get(job.kind, {})
+    for key, value in parts.items():
+        if value is not None:
+            params[key] = json.dumps(value)
+    if options.get("population_filter") is not None and job.kind != "sql":
+        params["filter_json"] = json.dumps(options["population_filter"])
+    if job.kind == "sql":
+        params["sql"] = options.get("sql", "")
+    url = reverse(f"explore:{names[job.kind]}", kwargs={"team_slug": team.slug})
+    return f"{url}?{urlencode(params)}"
 
 
 def _short(text: str, limit: int = 28) -> str:

@@ -3,7 +3,9 @@ console's refusals, CSV export, findings with evidence, and the timer's rule."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import time_machine
@@ -309,3 +311,21 @@ def test_a_running_job_polls_its_result_region(client_of, team, owner, dataset, 
     done = client.get(url("result", team, job_id=job.pk),
                       headers={"HX-Request": "true", "HX-Target": "result"}).content.decode()
     assert "every 1s" not in done and "1 row" in done
+
+
+def test_change_the_question_fills_the_form_again(client_of, team, owner, dataset, success):
+    client = client_of(owner)
+    ask(client, team, "compare", {**where(dataset, success), "a_json": PRO,
+                                  "b_subject": "property:plan", "b_op": "=", "b_value": "free"})
+    first = last_job()
+    page = client.get(url("result", team, job_id=first.pk)).content.decode()
+    link = re.search(r'href="([^"]+)">Change the question', page).group(1).replace("&amp;", "&")
+    form_page = client.get(link).content.decode()
+    assert "&quot;pro&quot;" in form_page and "&quot;free&quot;" in form_page
+    # Sent back unchanged, the pre-filled form asks the same question.
+    params = dict(parse_qsl(urlsplit(link).query))
+    ask(client, team, "compare", params)
+    again = last_job()
+    assert again.pk != first.pk
+    assert (again.criterion, again.options["group_b"]) == (first.criterion,
+                                                          first.options["group_b"])
