@@ -83,6 +83,8 @@ def import_dataset(*, events: Sequence[Path], users: Path | None, mapping: Colum
         try:
             schema = _import(con, pub, events, Path(users) if users else None, mapping,
                              dense_ids)
+        except duck.Error as exc:
+            raise _unexpected(exc, events + ([Path(users)] if users else [])) from exc
         finally:
             con.close()
         pub.write_schema(schema)
@@ -159,6 +161,8 @@ def append_events(*, previous: DatasetVersion, events: Sequence[Path],
                            temp_directory=pub.spill_dir)
         try:
             schema = _append(con, pub, previous, before, events, mapping)
+        except duck.Error as exc:
+            raise _unexpected(exc, events) from exc
         finally:
             con.close()
         pub.write_schema(schema)
@@ -287,6 +291,16 @@ def _link(src: Path, dst: Path) -> None:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _unexpected(exc: duck.Error, paths: list[Path]) -> ImportRefused:
+    """A DuckDB error no check foresaw: still a refusal with a message, never a crash
+    (and logged in full, since it may be ours)."""
+    log.exception("import: unexpected DuckDB error")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    names = ", ".join(p.name for p in paths)
+    return ImportRefused(f"the files could not be imported ({first})",
+                         file=names or None)
 
 
 def _log_renames(renamed: list[cols.Renamed], what: str) -> None:

@@ -19,12 +19,15 @@ from analytics.importing.sources import (
     Fragment,
     Source,
     conversion_column,
+    conversion_value,
+    insertion_order,
     refusal_for,
 )
 from analytics.mapping import ID_SEPARATOR, ColumnMapping
 from analytics.storage import RESERVED_EVENT_COLUMNS, UID
 
 EVENT_IDS_TABLE = "event_user_ids"
+BAD_ROW = "hypothesislab: an event row lacks a user, an event name or a time"
 _MAX_TYPE_RETRIES = 20
 
 
@@ -87,7 +90,12 @@ def _plan_source(con: duck.Connection, source: Source, mapping: ColumnMapping) -
     ids = [_column(source, find_column(source, n)) for n in mapping.event_id_columns()]
     event = None if mapping.event_name else _column(source, find_column(source, mapping.event))
     time = _column(source, find_column(source, mapping.timestamp))
-    used = {c.name for c in ids} | {time.name} | ({event.name} if event else set())
+    roles = [c.name for c in ids] + [time.name] + ([event.name] if event else [])
+    if len(set(roles)) < len(roles):
+        twice = next(n for n in roles if roles.count(n) > 1)
+        raise source.refusal("one column cannot be two of the user id, the event and the "
+                             "time", column=twice)
+    used = set(roles)
     properties: dict[str, SourceColumn] = {}
     for name, duck_type in source.columns.items():
         if name in used:
@@ -174,10 +182,13 @@ def integer_ids_likely(con: duck.Connection, plan: EventsPlan) -> bool:
         if es.source.fmt.kind == "csv":
             sql, params = es.source.table()
             column = es.ids[0].sql
-            canonical = con.execute(
-                f"SELECT {cols.all_integer_ids_sql(column)} FROM "  # noqa: S608
-                f"(SELECT {column} FROM {sql} AS s WHERE {column} IS NOT NULL "
-                f"LIMIT {SAMPLE_ROWS}) AS s", params).fetchone()[0]
+            try:
+                canonical = con.execute(
+                    f"SELECT {cols.all_integer_ids_sql(column)} FROM "  # noqa: S608
+                    f"(SELECT {column} FROM {sql} AS s WHERE {column} IS NOT NULL "
+                    f"LIMIT {SAMPLE_ROWS}) AS s", params).fetchone()[0]
+            except duck.Error:
+                return False  # the careful path will say what is wrong
             if not canonical:
                 return False
     return True
@@ -206,12 +217,19 @@ def events_select(plan: EventsPlan, *, integer_ids: bool,
         else:
             uid = "m._uid"
             join = f" JOIN {uid_table} AS m ON m.user_id = ({id_sql(es.ids)})"
+        time = cols.time_value(es.time.sql, es.time.duck_type)
+        bad = [f"({time}) IS NULL"]
+        if integer_ids:
+            bad.append(f"({uid}) IS NULL")
         if es.event is None:
             event, event_params = "CAST(? AS VARCHAR)", [plan.event_name]
         else:
             event, event_params = cols.text_value(es.event.sql, es.event.duck_type), []
-        columns = [f"{uid} AS {q(UID)}", f"{event} AS event",
-                   f"{cols.time_value(es.time.sql, es.time.duck_type)} AS timestamp"]
+            bad.append(f"({event}) IS NULL OR trim({event}) = ''")
+        # Stop at the first bad row DuckDB meets, so that a refusal costs little; which
+        # row is the first in the file is found afterwards (first_bad_row).
+        guarded = f"CASE WHEN {' OR '.join(bad)} THEN error('{BAD_ROW}') ELSE {event} END"
+        columns = [f"{uid} AS {q(UID)}", f"{guarded} AS event", f"{time} AS timestamp"]
         for name, kind in plan.properties.items():
             column = es.properties.get(name)
             value = (cols.stored_value(column.sql, column.duck_type, kind) if column
@@ -238,10 +256,18 @@ def run_reading(con: duck.Connection, plan: EventsPlan, action, *,
             action()
             return
         except duck.Error as exc:
+            if BAD_ROW in str(exc):
+                raise first_bad_row(con, plan) from None
             source = source_of_error(plan.sources, exc)
             column = conversion_column(exc)
             if integer_ids and source is not None and column in {c.name for c in source.ids}:
                 raise NotIntegerIds(column) from None
+            if (source is not None and column == source.time.name
+                    and not _is_time(con, conversion_value(exc))):
+                # A time that is not one in any form: no need to read on, name the first.
+                force_text(source.source, column)
+                _replan_types(plan, source)
+                raise first_bad_row(con, plan) from None
             if source is None or not _can_widen(source, column):
                 raise (refusal_for(con, source.source, exc) if source
                        else ImportRefused(f"cannot be read ({exc})")) from None
@@ -249,6 +275,14 @@ def run_reading(con: duck.Connection, plan: EventsPlan, action, *,
             _replan_types(plan, source)
     raise ImportRefused("too many columns change type after the first rows",
                         file=plan.sources[0].source.name)
+
+
+def _is_time(con: duck.Connection, value: str | None) -> bool:
+    if value is None:
+        return False
+    check = cols.time_value("v", "VARCHAR")
+    return con.execute(f"SELECT {check} IS NOT NULL FROM (SELECT CAST(? AS VARCHAR) AS v)",  # noqa: S608
+                       [value]).fetchone()[0]
 
 
 def source_of_error(sources: list[EventSource], exc: duck.Error) -> EventSource | None:
@@ -327,9 +361,17 @@ def _first_bad_row_in(con: duck.Connection, es: EventSource) -> ImportRefused | 
     }
     select = ", ".join(f"{check} AS bad_{name}" for name, check in checks.items())
     where = " OR ".join(f"({check})" for check in checks.values())
-    row = con.execute(
-        f"SELECT ordinality, {select}, {time_raw} AS time_raw FROM {sql} AS s "  # noqa: S608
-        f"WHERE {where} ORDER BY ordinality LIMIT 1", params).fetchone()
+    query = (f"SELECT ordinality, {select}, {time_raw} AS time_raw FROM {sql} AS s "  # noqa: S608
+             f"WHERE {where}")
+    try:
+        if es.source.staged_table is not None:
+            row = con.execute(f"{query} ORDER BY ordinality LIMIT 1", params).fetchone()
+        else:
+            # In file order, a plain LIMIT stops reading at the first bad row.
+            with insertion_order(con):
+                row = con.execute(f"{query} LIMIT 1", params).fetchone()
+    except duck.Error as exc:
+        return refusal_for(con, es.source, exc)
     if row is None:
         return None
     ordinal, bad_id, bad_event, bad_time, raw_time = row

@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,18 +171,25 @@ def _diagnose_single_column(con: duck.Connection, source: Source) -> None:
         "has the same fields as the header", line=1)
 
 
-class single_thread:
+@contextmanager
+def insertion_order(con: duck.Connection) -> Iterator[None]:
+    """Results in file order (duck.connect turns this off for speed)."""
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+
+
+@contextmanager
+def single_thread(con: duck.Connection) -> Iterator[None]:
     """Read in file order, so that the error DuckDB reports is the first one."""
-
-    def __init__(self, con: duck.Connection) -> None:
-        self.con = con
-
-    def __enter__(self) -> None:
-        self.threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
-        self.con.execute("SET threads = 1")
-
-    def __exit__(self, *exc_info) -> None:
-        self.con.execute(f"SET threads = {int(self.threads)}")
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
 
 
 # --- DuckDB errors -> refusals -------------------------------------------------------
@@ -199,6 +208,11 @@ def conversion_column(exc: duck.Error) -> str | None:
     """The CSV column whose type DuckDB guessed from a sample and a later value broke."""
     match = _CONVERSION.search(str(exc))
     return match.group("column") if match else None
+
+
+def conversion_value(exc: duck.Error) -> str | None:
+    match = _CONVERSION.search(str(exc))
+    return match.group("value") if match else None
 
 
 def refusal_for(con: duck.Connection, source: Source, exc: duck.Error) -> ImportRefused:

@@ -233,3 +233,17 @@ def test_refusal_survives_pickling_for_celery():
     error = ImportRefused("the time is empty", file="e.csv", line=3, column="ts")
     again = pickle.loads(pickle.dumps(error))
     assert (str(again), again.line, again.column) == (str(error), 3, "ts")
+
+
+def test_one_column_cannot_play_two_roles(tmp_path):
+    error = refused(tmp_path, [events_csv(tmp_path, "u1,e,2024-01-01\n")], event="user_id")
+    assert (error.file, error.column) == ("events.csv", "user_id")
+
+
+def test_parquet_without_rows(tmp_path):
+    path = tmp_path / "events.parquet"
+    duck.connect().execute(
+        "COPY (SELECT 'u' AS user_id, 'e' AS event, now() AS timestamp LIMIT 0) "
+        "TO ? (FORMAT parquet)", [str(path)])
+    error = refused(tmp_path, [path])
+    assert error.file == "events.parquet" and "no rows" in error.message
