@@ -14,6 +14,7 @@ NAV_ITEMS: tuple[tuple[str, str], ...] = (
     ("Team", "accounts:team_home"),
     ("Sessions", "worksessions:session_list"),
     ("Dashboards", "dashboards:dashboard_list"),
+    ("Test and learn", "explore:home"),
     ("Data", "analytics:dataset_list"),
 )
 

@@ -370,11 +370,10 @@ def _projection(types: list[str], limits: ConsoleLimits) -> str:
 
 
 def _refusal(error: Exception, sources: ConsoleSources, limits: ConsoleLimits) -> ConsoleRefused:
-    name = type(error).__name__
-    if name == "OutOfMemoryException" or str(error).startswith("Out of Memory"):
+    if isinstance(error, duck.OutOfMemoryException) or str(error).startswith("Out of Memory"):
         return ConsoleStopped(f"Stopped: the query needed more than {limits.memory_limit} of "
                               "memory. Aggregate or filter before collecting so much.")
-    if name == "PermissionException":
+    if isinstance(error, duck.PermissionException):
         return ConsoleRefused("Not allowed: the console reads only this dataset's tables "
                               f"({_tables()}), no other files, no network, no settings.")
     return ConsoleRefused(clean_message(str(error), sources.hidden_roots))

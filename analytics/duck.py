@@ -13,6 +13,8 @@ import duckdb
 Connection = duckdb.DuckDBPyConnection
 Error = duckdb.Error
 InterruptException = duckdb.InterruptException
+OutOfMemoryException = duckdb.OutOfMemoryException
+PermissionException = duckdb.PermissionException
 
 
 def connect(*, memory_limit: str = "1GB", threads: int = 2,
