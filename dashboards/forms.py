@@ -362,7 +362,7 @@ class NoteForm(forms.Form):
                                                         "e.g. Mobile signups convert less since "
                                                         "the new onboarding; check with design."}))
 
-    def __init__(self, *args, about_choices: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, about_choices: list, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["about"].choices = [("", "The whole dashboard"), *about_choices]
 

@@ -167,3 +167,20 @@ def hypothesis_starters(dataset: Dataset) -> list[dict]:
 
 def job_is_running(job) -> bool:
     return job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def overview_of(team: Team) -> dict | None:
+    """The team home's section: each dashboard with its latest snapshot; None without any."""
+    dashboards = list(Dashboard.objects.filter(team=team).select_related("success_definition")
+                      .order_by("name")[:6])
+    if not dashboards:
+        return None
+    latest: dict[int, WeeklySnapshot] = {}
+    for snapshot in WeeklySnapshot.objects.filter(dashboard__in=dashboards).order_by("week"):
+        latest[snapshot.dashboard_id] = snapshot
+    rows = []
+    for dashboard in dashboards:
+        snapshot = latest.get(dashboard.pk)
+        flagged = (snapshot.changes or {}).get("flagged", 0) if snapshot else 0
+        rows.append({"dashboard": dashboard, "snapshot": snapshot, "flagged": flagged})
+    return {"rows": rows}

@@ -207,10 +207,16 @@ def _chosen_dataset(request, datasets):
 # ---------------------------------------------------------------- weekly review
 
 
-def _about_choices(dashboard) -> list[tuple[str, str]]:
-    choices = []
-    for segment in dashboard.segments.all():
-        choices.append((f"{segment.key}|", segment.name))
+def _about_choices(dashboard, changes: dict | None = None) -> list:
+    """A segment as a whole, or one of its buckets as that week's comparison listed them
+    (flagged ones first, so a trend is logged against the move that raised it)."""
+    choices: list = [(f"{segment.key}|", segment.name) for segment in dashboard.segments.all()]
+    rows = sorted((changes or {}).get("rows", []), key=lambda r: not r["flagged"])
+    buckets = [(f"{r['segment']}|{r['bucket']}",
+                f"{r['segment_name']}: {r['bucket']}{' (moved)' if r['flagged'] else ''}")
+               for r in rows if r["segment"] != "__all__"]
+    if buckets:
+        return [("Segments", choices), ("Buckets this week", buckets)]
     return choices
 
 
@@ -231,13 +237,13 @@ def dashboard_review(request, team_slug: str, dashboard_id: int):
         changed = previous_version is not None and snapshot.success_definition_id != \
             previous_version
         previous_version = snapshot.success_definition_id
+        changes = (selectors.labelled_changes(snapshot)
+                   if snapshot.status == snapshot.Status.DONE else None)
         weeks.append({
-            "snapshot": snapshot, "notes": notes.pop(snapshot.week, []),
-            "changes": selectors.labelled_changes(snapshot)
-            if snapshot.status == snapshot.Status.DONE else None,
+            "snapshot": snapshot, "notes": notes.pop(snapshot.week, []), "changes": changes,
             "definition_changed": changed,
             "form": NoteForm(initial={"week": snapshot.week},
-                             about_choices=_about_choices(dashboard),
+                             about_choices=_about_choices(dashboard, changes),
                              auto_id=f"note-{snapshot.pk}-%s"),
         })
     weeks.reverse()
@@ -278,7 +284,10 @@ def _history_chart(snapshots: list) -> dict | None:
 @require_POST
 def note_create(request, team_slug: str, dashboard_id: int):
     dashboard = selectors.dashboard_of(request.team, dashboard_id)
-    form = NoteForm(request.POST, about_choices=_about_choices(dashboard))
+    week = request.POST.get("week", "")
+    snapshot = dashboard.snapshots.filter(week=week).first() if _is_date(week) else None
+    changes = selectors.labelled_changes(snapshot) if snapshot and snapshot.changes else None
+    form = NoteForm(request.POST, about_choices=_about_choices(dashboard, changes))
     if form.is_valid():
         key, bucket = form.about_parts()
         try:
@@ -293,6 +302,16 @@ def note_create(request, team_slug: str, dashboard_id: int):
         messages.error(request, "Write the note first.")
     return redirect(_dashboard_url(dashboard, "dashboard_review") + "#week-"
                     + request.POST.get("week", ""))
+
+
+def _is_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- pins

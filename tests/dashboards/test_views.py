@@ -301,3 +301,47 @@ def test_pin_a_finding(as_teammate, ready, team, product, success, owner):
     bad = as_teammate.post(url("dashboards:pin_create", dashboard_id=ready.pk),
                            {"finding": "x"}, follow=True)
     assert "Pick a finding" in bad.content.decode()
+
+
+def test_a_trend_about_a_flagged_bucket(as_teammate, ready, owner, run_on_commit):
+    services.dashboard_confirm(dashboard=ready, user=owner)
+    with time_machine.travel(datetime(2026, 11, 2, 6, tzinfo=UTC), tick=False):
+        run_on_commit(weekly_review)
+    html = as_teammate.get(url("dashboards:dashboard_review", dashboard_id=ready.pk)).content
+    assert "Mobile users: mobile (first visit) (moved)" in html.decode()
+    as_teammate.post(url("dashboards:note_create", dashboard_id=ready.pk), {
+        "week": "2026-11-02", "kind": "trend", "about": "tech.mobile|mobile (first visit)",
+        "text": "Mobile jumped."})
+    note = ReviewNote.objects.get()
+    assert (note.kind, note.segment_key, note.bucket) == ("trend", "tech.mobile",
+                                                          "mobile (first visit)")
+    html = as_teammate.get(url("dashboards:dashboard_review", dashboard_id=ready.pk)).content
+    assert "about Mobile users: mobile (first visit)" in html.decode()
+
+
+def test_detail_page_queries_are_bounded(as_teammate, ready, django_assert_max_num_queries):
+    page = url("dashboards:dashboard_detail", dashboard_id=ready.pk)
+    as_teammate.get(page)
+    with django_assert_max_num_queries(16):
+        assert as_teammate.get(page).status_code == 200
+
+
+def test_team_home_shows_the_dashboards(as_teammate, ready, owner, run_on_commit):
+    services.dashboard_confirm(dashboard=ready, user=owner)
+    with time_machine.travel(datetime(2026, 11, 2, 6, tzinfo=UTC), tick=False):
+        run_on_commit(weekly_review)
+    html = as_teammate.get(reverse("accounts:team_home", kwargs={"team_slug": SLUG}))
+    html = html.content.decode()
+    assert "Activation" in html and "week of 2 Nov" in html and "moved" in html
+
+
+def test_the_hypothesis_picker_offers_catalog_segments(ready, product):
+    from django.template import Context, Template
+
+    html = Template("{% load dashboards_ui %}{% catalog_segment_picker dataset %}").render(
+        Context({"dataset": product}))
+    assert "Start from a catalog segment" in html
+    assert '?from_segment=saas.logins"' in html
+    assert "Users who have 3 or more login events in the first week succeed more often" in html
+    assert "&quot;kind&quot;: &quot;event_count&quot;" in html  # data-criterion, escaped
+    assert "?from_segment=firmo.company_size&amp;value=1-10" in html
