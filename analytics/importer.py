@@ -179,11 +179,15 @@ def _append(con: duck.Connection, pub: Publication, previous: DatasetVersion,
     old_parts = sorted(previous.events_dir.glob("*.parquet"))
     old_columns = _parquet_columns(con, previous.events_glob) if old_parts else {}
     old_properties = {n: t for n, t in old_columns.items() if n not in RESERVED_EVENT_COLUMNS}
-    unified = {n: cols.property_type(t) for n, t in old_properties.items()}
-    for name, kind in plan.properties.items():
-        unified[name] = cols.common_type([unified[name], kind]) if name in unified else kind
-    plan.properties = unified
-
+    plan.base_properties = {n: cols.property_type(t) for n, t in old_properties.items()}
+    plan.unify()
+    # The new events first: reading them may still widen a type (a late text value),
+    # which decides whether the earlier files can be shared as they are.
+    new_part = version.events_dir / _new_part_name(old_parts)
+    write_events(con, plan, str(new_part), integer_ids=assignment.integer_ids,
+                 uid_table=UID_MAP)
+    added = _checked_stats(con, plan, str(new_part))
+    unified = plan.properties
     same_layout = (not assignment.renumbered and list(unified) == list(old_properties)
                    and all(cols.STORAGE_TYPE[unified[n]] == _storage_name(t)
                            for n, t in old_properties.items()))
@@ -193,10 +197,6 @@ def _append(con: duck.Connection, pub: Publication, previous: DatasetVersion,
     elif old_parts:
         _rewrite_old_events(con, previous.events_glob, old_properties, unified,
                             assignment, str(version.events_dir / "part-0.parquet"))
-    new_part = _free_part_name(version.events_dir)
-    write_events(con, plan, str(new_part), integer_ids=assignment.integer_ids,
-                 uid_table=UID_MAP)
-    added = _checked_stats(con, plan, str(new_part))
 
     old_user_columns = _parquet_columns(con, str(previous.users_path))
     user_properties = [n for n in old_user_columns if n not in RESERVED_USER_COLUMNS]
@@ -274,11 +274,14 @@ def _storage_name(duck_type: str) -> str:
     return "TIMESTAMPTZ" if duck_type == "TIMESTAMP WITH TIME ZONE" else duck_type
 
 
-def _free_part_name(events_dir: Path) -> Path:
-    n = len(list(events_dir.glob("*.parquet")))
-    while (events_dir / f"part-{n}.parquet").exists():
+def _new_part_name(old_parts: list[Path]) -> str:
+    # Distinct from every earlier part, which may be shared into the same directory;
+    # "part-0" stays free for the earlier events when they are rewritten instead.
+    taken = {p.name for p in old_parts} | {"part-0.parquet"}
+    n = len(old_parts)
+    while f"part-{n}.parquet" in taken:
         n += 1
-    return events_dir / f"part-{n}.parquet"
+    return f"part-{n}.parquet"
 
 
 def _link(src: Path, dst: Path) -> None:

@@ -5,6 +5,7 @@ mapping is guessed from the headers and first rows, then confirmed by the team."
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -111,18 +112,23 @@ def peek_columns(con: duck.Connection, path: Path) -> dict[str, str]:
     """Column names and DuckDB types from a file's header and first rows."""
     fmt = files.file_format(path)
     files.check_file(path, fmt)
-    if fmt.kind == "parquet" and not fmt.gzip:
-        sql, params = "read_parquet(?)", [str(path)]
-    elif fmt.kind == "json":
+    if fmt.kind == "parquet" and fmt.gzip:
+        with tempfile.TemporaryDirectory(prefix="hypothesislab-peek-") as tmp:
+            return _describe(con, path, "read_parquet(?)",
+                             [str(files.decompressed_copy(path, Path(tmp)))])
+    if fmt.kind == "parquet":
+        return _describe(con, path, "read_parquet(?)", [str(path)])
+    if fmt.kind == "json":
         layout = "newline_delimited" if fmt.newline_delimited else "auto"
-        sql, params = "read_json(?, format = ?, sample_size = 1000)", [str(path), layout]
-    elif fmt.kind == "csv":
-        sql, params = "read_csv(?, header = true, sample_size = 1000)", [str(path)]
-    else:
-        raise ImportRefused("compressed Parquet cannot be previewed; the import reads it",
-                            file=path.name)
+        return _describe(con, path, "read_json(?, format = ?, sample_size = 1000)",
+                         [str(path), layout])
+    return _describe(con, path, "read_csv(?, header = true, skip = 0, sample_size = 1000)",
+                     [str(path)])
+
+
+def _describe(con: duck.Connection, path: Path, table: str, params: list) -> dict[str, str]:
     try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {sql}", params).fetchall()  # noqa: S608
+        rows = con.execute(f"DESCRIBE SELECT * FROM {table}", params).fetchall()  # noqa: S608
     except duck.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise ImportRefused(f"cannot be read ({message})", file=path.name) from None

@@ -58,6 +58,16 @@ class EventsPlan:
     properties: dict[str, str]  # stored name -> product type, over all sources
     event_name: str | None
     renamed: list[cols.Renamed] = field(default_factory=list)
+    # Properties the stored events already have (an append): kept first, types widened.
+    base_properties: dict[str, str] = field(default_factory=dict)
+
+    def unify(self) -> None:
+        """One type per property over the base and every source, in a stable order."""
+        stored: dict[str, list[str]] = {n: [t] for n, t in self.base_properties.items()}
+        for es in self.sources:
+            for name, column in es.properties.items():
+                stored.setdefault(name, []).append(cols.property_type(column.duck_type))
+        self.properties = {name: cols.common_type(types) for name, types in stored.items()}
 
 
 def plan_events(con: duck.Connection, sources: list[Source],
@@ -67,17 +77,15 @@ def plan_events(con: duck.Connection, sources: list[Source],
     if mapping.event_name is not None and not mapping.event_name.strip():
         raise ImportRefused("the event name given for every row is empty")
     planned = [_plan_source(con, s, mapping) for s in sources]
-    stored: dict[str, list[str]] = {}
     renamed: list[cols.Renamed] = []
     for event_source in planned:
         raw = event_source.properties
         names, renames = cols.property_names(list(raw), RESERVED_EVENT_COLUMNS)
         renamed.extend(r for r in renames if r not in renamed)
         event_source.properties = {names[n]: c for n, c in raw.items()}
-        for name, column in event_source.properties.items():
-            stored.setdefault(name, []).append(cols.property_type(column.duck_type))
-    properties = {name: cols.common_type(types) for name, types in stored.items()}
-    return EventsPlan(planned, properties, mapping.event_name, renamed)
+    plan = EventsPlan(planned, {}, mapping.event_name, renamed)
+    plan.unify()
+    return plan
 
 
 def _plan_source(con: duck.Connection, source: Source, mapping: ColumnMapping) -> EventSource:
@@ -303,11 +311,7 @@ def _replan_types(plan: EventsPlan, es: EventSource) -> None:
     for column in [*es.ids, es.event, es.time, *es.properties.values()]:
         if column is not None and column.name in es.source.columns:
             column.duck_type = es.source.columns[column.name]
-    stored: dict[str, list[str]] = {}
-    for other in plan.sources:
-        for name, column in other.properties.items():
-            stored.setdefault(name, []).append(cols.property_type(column.duck_type))
-    plan.properties = {name: cols.common_type(types) for name, types in stored.items()}
+    plan.unify()
 
 
 # --- checks ----------------------------------------------------------------------------

@@ -145,3 +145,19 @@ def test_refused_batch_leaves_nothing_and_the_previous_version_intact(tmp_path, 
         "batch.ndjson", 2, "user_id")
     assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == before == ["v1"]
     assert first.schema().n_events == 2
+
+
+def test_batch_that_widens_a_type_past_the_sample(tmp_path, first):
+    body = "".join(f"ann,buy,2024-02-01T00:00:00Z,{i}\n" for i in range(21000))
+    batch = write(tmp_path / "batch.csv", "user_id,event,timestamp,amount\n" + body
+                  + "bob,buy,2024-02-02T00:00:00Z,lots\n")
+    dest = tmp_path / "ds" / "v2"
+    schema = append_events(previous=first, events=[batch], mapping=ColumnMapping(), dest=dest)
+    version = DatasetVersion(dest)
+    assert schema.event_properties == {"amount": "text"}
+    for part in version.events_dir.glob("*.parquet"):
+        assert dict(duck.connect().execute(
+            "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
+            [str(part)]).fetchall())["amount"] == "VARCHAR"
+    assert rows(version.events_glob, "SELECT count(*), count_if(amount = 'lots'), "
+                                     "count_if(amount = '1') FROM t") == [(21003, 1, 2)]
