@@ -89,17 +89,18 @@ class DefinitionChoiceForm(forms.Form):
     success_definition = forms.ModelChoiceField(queryset=None, empty_label=None,
                                                 label="Start from another definition")
 
-    def __init__(self, *args, team: Team, **kwargs):
+    def __init__(self, *args, team: Team, exclude: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.auto_id = "id_choose_%s"
-        self.fields["success_definition"].queryset = success_definitions_of(team)
+        self.fields["success_definition"].queryset = success_definitions_of(team).exclude(
+            pk=exclude)
         self.fields["success_definition"].label_from_instance = (
             lambda d: f"{d.name}: {d.description}" if d.description else d.name)
 
 
 class DefinitionReviseForm(forms.Form):
     events = forms.MultipleChoiceField(label="Success events", choices=(),
-                                       widget=forms.SelectMultiple(attrs={"size": 4}))
+                                       widget=forms.CheckboxSelectMultiple)
     match = forms.ChoiceField(choices=[("any", "any of them"), ("all", "all of them")],
                               label="Users who did")
     within_days = forms.IntegerField(required=False, min_value=1, max_value=36500,

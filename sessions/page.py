@@ -4,7 +4,7 @@ the member's own forms, and the regions the live poll redraws for everyone."""
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from analytics.selectors import success_definitions_of
@@ -29,9 +29,46 @@ RESULT_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.DIG, Step.RESULTS, Step.
                           Step.CLOSED})
 
 
+# Per step: the member's own forms drawn before the live region, and those after it.
+# Where the step is about reading (the definition, results, the other side) reading comes
+# first; where it is about writing, the form does.
+LAYOUT = {
+    Step.ALIGN: (None, "steps/align_forms"),
+    Step.HYPOTHESES: ("_mine", None),
+    Step.TEST: (None, "steps/test_forms"),
+    Step.EXPLORE: ("_mine", "_finding_form"),
+    Step.DIG: ("steps/dig_forms", None),
+    Step.RESULTS: ("_finding_form", None),
+    Step.NEXT_STEPS: ("_next_step_form", None),
+    Step.UNSUCCESSFUL: (None, "steps/unsuccessful_forms"),
+    Step.CLOSED: (None, None),
+}
+
+
 def session_url(session: WorkingSession, name: str = "session_detail", **kwargs) -> str:
     return reverse(f"worksessions:{name}", kwargs={"team_slug": session.team.slug,
                                                    "session_id": session.pk, **kwargs})
+
+
+DIG_TOOLS = [
+    ("explore:breakdown", "Breakdown explorer", "Success rate by any property or behaviour"),
+    ("explore:compare", "Compare two groups", "Side by side, e.g. mobile vs desktop among Pro"),
+    ("explore:stratify", "Check for confounding", "Does it hold within each plan, each size…?"),
+    ("explore:console", "SQL console", "Read-only queries over this dataset"),
+]
+
+
+def dig_tools(session: WorkingSession) -> list[dict]:
+    """Links to the exploration tools inside this session (left out while the app that
+    provides them is not installed)."""
+    tools = []
+    for name, label, text in DIG_TOOLS:
+        try:
+            url = reverse(name, kwargs={"team_slug": session.team.slug})
+        except NoReverseMatch:
+            continue
+        tools.append({"url": f"{url}?session={session.pk}", "label": label, "text": text})
+    return tools
 
 
 def stepper(session: WorkingSession) -> list[dict]:
@@ -74,6 +111,9 @@ def build_context(request: HttpRequest, session: WorkingSession,
         "urls": _urls(session),
         "Step": Step,
     }
+    lead, trail = LAYOUT[step]
+    context["lead_forms"] = f"worksessions/{lead}.html" if lead else None
+    context["trail_forms"] = f"worksessions/{trail}.html" if trail else None
     context["present_count"] = sum(1 for p in context["participants"] if p.is_present)
     context["poll_url"] = _poll_url(session, context)
     forms = forms or {}
@@ -101,10 +141,15 @@ def build_context(request: HttpRequest, session: WorkingSession,
         context["findings"] = selectors.findings_of(session)
         context["finding_form"] = forms.get("finding") or FindingForm(
             results=context["results"].rows if "results" in context else ())
+    if step == Step.DIG:
+        context["dig_tools"] = dig_tools(session)
+    if step == Step.RESULTS:
+        context["finding_title"] = "Add to the team's results"
     if step == Step.UNSUCCESSFUL:
         context["other_side"] = session_results(session, unsuccessful=True)
         discovery = selectors.latest_discovery(session, unsuccessful=True)
         context["unsuccessful_discovery"] = discovery
+        context["unsuccessful_traits"] = selectors.split_by_direction(discovery)
     if step in (Step.NEXT_STEPS, Step.UNSUCCESSFUL, Step.ALIGN):
         context["next_steps"] = selectors.next_steps_of(session)
         context["next_step_form"] = forms.get("next_step") or NextStepForm(team=session.team)
@@ -121,7 +166,7 @@ def _align(context: dict, session: WorkingSession, user, forms: dict) -> None:
     context["has_tests"] = session.tests.exists()
     if context["is_facilitator"] and not context["has_tests"]:
         context["choose_form"] = forms.get("choose") or DefinitionChoiceForm(
-            team=session.team, initial={"success_definition": session.success_definition_id})
+            team=session.team, exclude=session.success_definition_id)
         schema = session.dataset.schema_object()
         definition = session.success_definition.definition
         if schema is not None and "events" in definition:
@@ -162,6 +207,9 @@ def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dic
         new_form = {"form": HypothesisForm(prefix_id="new"),
                     "builder": Builder(schema=schema, prefix="new")}
     context["new_entry"] = new_form
+    # While testing or digging, writing another entry is secondary: folded away.
+    context["fold_new_entry"] = (session.step in (Step.TEST, Step.DIG) and bool(entries.mine)
+                                 and "entry" not in forms)
     editing = forms.get("edit")
     context["editing"] = editing
     context["schema"] = schema

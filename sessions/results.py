@@ -19,6 +19,12 @@ BEHAVIOUR_KINDS = frozenset({"event_count", "did_event", "event_property", "sess
                              "time_in_app"})
 VERDICT_BADGES = {"supported": "badge-supported", "contradicted": "badge-contradicted",
                   "inconclusive": "badge-inconclusive", "not enough data": "badge-low-data"}
+VERDICT_LABELS = {"supported": "Supported", "contradicted": "Contradicted",
+                  "inconclusive": "Inconclusive", "not enough data": "Low data"}
+OTHER_SIDE_BADGES = {**VERDICT_BADGES, "supported": "badge-contradicted",
+                     "contradicted": "badge-supported"}
+OTHER_SIDE_LABELS = {**VERDICT_LABELS, "supported": "Fail more often",
+                     "contradicted": "Fail less often"}
 
 
 @dataclass
@@ -60,7 +66,16 @@ class TestResult:
 
     @property
     def verdict_badge(self) -> str:
+        if self.unsuccessful:
+            return OTHER_SIDE_BADGES.get(self.verdict or "", "badge-inconclusive")
         return VERDICT_BADGES.get(self.verdict or "", "badge-inconclusive")
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict as a label; read for the other side, "supported" means these users
+        are more often among those who did not succeed."""
+        labels = OTHER_SIDE_LABELS if self.unsuccessful else VERDICT_LABELS
+        return labels.get(self.verdict or "", "")
 
     @property
     def expectation_outcome(self) -> str | None:
@@ -187,9 +202,21 @@ def _pct(rate: float | None) -> str:
     return f"{rate * 100:.1f}%"
 
 
+def users_phrase(criterion: dict, description: str) -> str:
+    """"Users who did export…", "Users whose plan is pro", "Users with 3 or more…"."""
+    kind = criterion.get("kind") if isinstance(criterion, dict) else None
+    if kind == "did_event":
+        return f"Users who {description}"
+    if kind in ("property", "first_event_property", "event_property"):
+        return f"Users whose {description}"
+    if kind in ("event_count", "session_count", "time_in_app"):
+        return f"Users with {description}"
+    return f"Users matching “{description}”"
+
+
 def sentence(row: TestResult) -> str:
     """The result in words, as an association, never as a cause."""
-    who = f"Users with “{row.description}”"
+    who = users_phrase(row.test.criterion, row.description)
     group, rest = row.group, row.rest
     verb = "did not succeed" if row.unsuccessful else "succeeded"
     rates = f"{_pct(group['rate'])} of them {verb}, against {_pct(rest['rate'])} of the rest"
@@ -206,7 +233,7 @@ def sentence(row: TestResult) -> str:
         return f"{who} {more} than the rest: {rates}."
     if row.verdict == "contradicted":
         return f"{who} {less} than the rest: {rates}."
-    return (f"No clear difference between users with “{row.description}” and the rest: "
+    return (f"No clear difference between {who[0].lower()}{who[1:]} and the rest: "
             f"{rates}. This may be chance; it does not show that there is no difference.")
 
 

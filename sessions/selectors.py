@@ -216,8 +216,8 @@ def member_record(team: Team, user: User) -> MemberRecord:
     """How the member's expectations fared, over every session of the team: for each of
     their tested entries, what they expected and what the latest test said."""
     record = MemberRecord(user=user)
-    session_ids = list(Hypothesis.objects.filter(session__team=team, author=user)
-                       .values_list("session_id", flat=True).distinct())
+    session_ids = set(Hypothesis.objects.filter(session__team=team, author=user)
+                      .values_list("session_id", flat=True))
     sessions = {s.pk: s for s in WorkingSession.objects.filter(pk__in=session_ids)}
     confidence: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for session_id in sorted(session_ids, key=lambda pk: sessions[pk].created_at, reverse=True):
@@ -246,3 +246,19 @@ def member_record(team: Team, user: User) -> MemberRecord:
     ]
     return record
 
+
+
+def split_by_direction(discovery: Discovery | None, limit: int = 8) -> dict[str, list[dict]]:
+    """A discovery run's characteristics by the direction of their lift: for the
+    unsuccessful side, "more" are traits the users who did not succeed share."""
+    split: dict[str, list[dict]] = {"more": [], "less": []}
+    if discovery is None or discovery.job.status != JobStatus.DONE or not discovery.job.result:
+        return split
+    for candidate in discovery.job.result.get("characteristics") or []:
+        lift = candidate.get("lift")
+        if lift is None or lift == 0:
+            continue
+        side = split["more" if lift > 0 else "less"]
+        if len(side) < limit:
+            side.append(candidate)
+    return split

@@ -61,6 +61,13 @@ def pvalue(value) -> str:
 
 
 @register.filter
+def pvalue_eq(value) -> str:
+    """"= 0.023" or "< 0.001", to follow "p" or "q"."""
+    text = pvalue(value)
+    return text if text.startswith("<") or text == "n/a" else f"= {text}"
+
+
+@register.filter
 def verdict_label(verdict) -> str:
     return VERDICT_LABELS.get(verdict or "", "")
 
@@ -112,3 +119,13 @@ def item(mapping, key):
         return mapping.get(key, 0)
     except AttributeError:
         return 0
+
+
+@register.filter
+def users_who(criterion) -> str:
+    """"Users who did export…", "Users whose plan is pro", "Users with 3 or more…"."""
+    if not criterion:
+        return ""
+    from ..results import users_phrase
+
+    return users_phrase(criterion, criterion_text(criterion))

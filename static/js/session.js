@@ -114,7 +114,30 @@
     if (once) window.setTimeout(function () { once.disabled = true; }, 0);
   }, true);
 
+  // "Write down what this tells us" next to a result: the finding form, linked to it.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-finding-for]");
+    if (!link) return;
+    var select = document.getElementById("id_finding_test");
+    var text = document.getElementById("id_finding_text");
+    if (!select || !text) return;
+    event.preventDefault();
+    select.value = link.getAttribute("data-finding-for");
+    text.scrollIntoView({ block: "center" });
+    text.focus({ preventScroll: true });
+  });
+
+  // On a phone the stepper scrolls sideways: show the current step.
+  function showCurrentStep() {
+    var current = document.querySelector(".session-steps .is-current");
+    var list = current && current.parentElement;
+    if (list && list.scrollWidth > list.clientWidth) {
+      list.scrollLeft = current.offsetLeft - list.clientWidth / 2 + current.clientWidth / 2;
+    }
+  }
+
   function settle(root) {
+    showCurrentStep();
     refreshBuilders(root);
     restoreDrafts(root);
     tick();

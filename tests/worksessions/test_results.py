@@ -70,7 +70,7 @@ def test_a_test_is_an_analysis_job_with_the_engines_numbers(testing, teammate):
     assert row.p_value == pytest.approx(p, rel=1e-9)
     assert row.q_value == pytest.approx(p, rel=1e-9)  # a family of one
     assert row.verdict == "supported" and row.lift > 0
-    assert row.sentence.startswith("Users with “did invite_teammate in the first 7 days” "
+    assert row.sentence.startswith("Users who did invite_teammate in the first 7 days "
                                    "succeed more often than the rest")
     assert "because" not in row.sentence.split(":")[0]  # association, never cause
     assert row.expectation_outcome == "right"
