@@ -226,6 +226,12 @@ def refusal_for(con: duck.Connection, source: Source, exc: duck.Error) -> Import
             return found.located(file=source.name)
         return source.refusal("is not UTF-8 text; save the file as UTF-8", line=line)
     fields = _FIELD_COUNT.search(text)
+    if fields and source.fmt.kind == "csv":
+        # Read in parallel, DuckDB may meet a later bad row first; name the first one.
+        text = _first_layout_error(con, source) or text
+        line_match = _LINE.search(text)
+        line = int(line_match.group(1)) if line_match else line
+        fields = _FIELD_COUNT.search(text) or fields
     if fields:
         expected, found = fields.groups()
         return source.refusal(
@@ -246,6 +252,16 @@ def refusal_for(con: duck.Connection, source: Source, exc: duck.Error) -> Import
         return source.refusal(f"is not a readable Parquet file ({_first_line(text)})")
     return source.refusal(f"cannot be read as {source.fmt.label} ({_first_line(text)})",
                           line=line)
+
+
+def _first_layout_error(con: duck.Connection, source: Source) -> str | None:
+    sql, params = source.table()
+    try:
+        with single_thread(con):
+            con.execute(f"SELECT count(*) FROM {sql}", params).fetchall()  # noqa: S608
+    except duck.Error as exc:
+        return str(exc)
+    return None
 
 
 def _first_line(text: str) -> str:
