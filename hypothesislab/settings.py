@@ -47,7 +47,6 @@ INSTALLED_APPS = [
     "analytics",
     "sessions.apps.WorkSessionsConfig",
     "ops",
-    "ops",
     # ninja only for its vendored Swagger UI files (the API docs page uses no CDN).
     "ninja",
     "api",
@@ -158,12 +157,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 2 * 1024**3))
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+# Email through Django 6.1's MAILERS; the console backend unless told otherwise.
+_email_backend = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+_email_options = {}
+if _email_backend.endswith("smtp.EmailBackend"):
+    _email_options = {
+        "host": os.environ.get("EMAIL_HOST", "localhost"),
+        "port": int(os.environ.get("EMAIL_PORT", 25)),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS"),
+    }
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "HypothesisLab <noreply@localhost>")
 
 # Redis, when named, is the Celery broker and the cache; without it tasks run in-process.
@@ -185,10 +190,6 @@ TASKS_IN_BACKGROUND_THREAD = env_bool("TASKS_IN_BACKGROUND_THREAD", not REDIS_UR
 TASKS_RUN_IMMEDIATELY = TESTING
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 600))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 660))
-# Redis redelivers a message that a worker took but never acknowledged (the worker died)
-# after this many seconds. It must exceed the longest task, or a slow job gets delivered
-# twice (harmless, the job row is claimed once, but wasteful); the fault tests shorten it.
-CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600))
 # Redis redelivers a message that a worker took but never acknowledged (the worker died)
 # after this many seconds. It must exceed the longest task, or a slow job gets delivered
 # twice (harmless, the job row is claimed once, but wasteful); the fault tests shorten it.
