@@ -129,3 +129,16 @@ def users_who(criterion) -> str:
     from ..results import users_phrase
 
     return users_phrase(criterion, criterion_text(criterion))
+
+
+@register.filter
+def step_label(value) -> str:
+    from ..steps import ORDER, label
+
+    return label(value) if value in ORDER else str(value or "")
+
+
+@register.filter
+def lowerfirst(value) -> str:
+    text = str(value or "")
+    return text[:1].lower() + text[1:]
