@@ -34,6 +34,7 @@ class Point:
     users: int
     title: str
     hollow: bool
+    partial: bool = False  # a week whose success windows are not all over yet
 
 
 @dataclass
@@ -118,10 +119,13 @@ def trend_chart(weeks: list[dict], series: list[dict], *, markers: list[dict] | 
             rate = x / n
             low, high = stats.wilson_interval(x, n)
             cx = round(left + slot * (position + 0.5) + offset, 2)
+            partial = not weeks[position]["complete"]
             title = (f"{item['label']} · week of {week_label(weeks[position]['week'])}: "
                      f"{percent(rate)} (95% CI {percent(low)}–{percent(high)}), "
-                     f"{x:,} of {n:,} users")
-            point = Point(cx, y_of(rate), y_of(low), y_of(high), n, title, n < FEW_USERS)
+                     f"{x:,} of {n:,} users"
+                     + (" (not judged yet: some windows are not over)" if partial else ""))
+            point = Point(cx, y_of(rate), y_of(low), y_of(high), n, title, n < FEW_USERS,
+                          partial)
             line.points.append(point)
             segments[-1].append(point)
         line.path = " ".join(

@@ -200,6 +200,8 @@ class SuccessDefinitionForm(forms.Form):
         self.fields["dataset"].queryset = datasets
         self.schema = dataset.schema_object() if dataset is not None else None
         self.definition: dict | None = None
+        # Events are needed unless success comes from a user property.
+        self.fields["events"].required = self.data.get("basis") != "property"
         if self.schema is not None:
             self.fields["events"].choices = [(e, e) for e in self.schema.events]
             self.fields["where_property"].choices = [("", "— any event —")] + [
@@ -246,8 +248,6 @@ class SuccessDefinitionForm(forms.Form):
                 if value is not None:
                     definition["value"] = value
             else:
-                if not data.get("events"):
-                    raise forms.ValidationError("Pick at least one event.")
                 definition = {"events": data["events"], "match": data.get("match") or "any"}
                 if data.get("within_days"):
                     definition["within_days"] = data["within_days"]

@@ -112,6 +112,8 @@ def success_detail(request, team_slug: str, definition_id: int):
                                           success_definition__lineage=current.lineage)
     return render(request, template, {
         "form": form, "dataset": dataset, "editing": current, "chosen": chosen,
+        "description": current.description if request.method == "GET" else None,
+        "definition": current.definition,
         "versions": list(reversed(versions)), "current": current, "dashboards": dashboards,
         "has_datasets": datasets.exists(),
     })
