@@ -86,8 +86,18 @@ def snapshot_take(dashboard: Dashboard, *, week: date) -> tuple[WeeklySnapshot, 
         WeeklySnapshot.objects.filter(pk=snapshot.pk).update(job=live)
         enqueue(finish_snapshot, snapshot.pk)
     else:
-        job = trend_submit(dashboard=dashboard, success=success, segments=segments,
-                           then=finish_snapshot.si(snapshot.pk))
+        try:
+            job = trend_submit(dashboard=dashboard, success=success, segments=segments,
+                               then=finish_snapshot.si(snapshot.pk))
+        except DashboardRefused as refusal:
+            # E.g. the success definition no longer fits the data: the week's snapshot
+            # says so, and the team hears about it in the digest.
+            WeeklySnapshot.objects.filter(pk=snapshot.pk).update(
+                status=WeeklySnapshot.Status.FAILED, error=str(refusal),
+                finished_at=timezone.now())
+            snapshot.refresh_from_db()
+            digest_send(snapshot)
+            return snapshot, True
         WeeklySnapshot.objects.filter(pk=snapshot.pk).update(job=job)
     snapshot.refresh_from_db()
     return snapshot, True

@@ -271,7 +271,8 @@ def fingerprint(dashboard: Dashboard, success: SuccessDefinition, segments: list
     the segments. Equal fingerprints give equal numbers."""
     text = json.dumps({"dataset": dashboard.dataset_id,
                        "version": dashboard.dataset.current_version,
-                       "success": success.pk, "segments": segments},
+                       "success": success.pk, "definition": success.definition,
+                       "segments": segments},
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

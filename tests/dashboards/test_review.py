@@ -148,3 +148,38 @@ def test_notes_belong_to_a_week_and_a_segment_of_the_dashboard(ready, owner):
     with pytest.raises(services.DashboardRefused, match="not on this dashboard"):
         review.note_add(dashboard=ready, week=date(2026, 11, 2), text="x", author=owner,
                         segment_key="firmo.ownership")
+
+
+def test_a_definition_that_no_longer_fits_fails_the_week_and_says_why(ready, run_on_commit,
+                                                                      success):
+    # The definition was edited outside the app's checks (an admin, an old API client).
+    success.definition = {"events": ["churned"]}
+    success.save()
+    with time_machine.travel(MONDAY, tick=False):
+        run_on_commit(weekly_review)
+    snapshot = WeeklySnapshot.objects.get()
+    assert snapshot.status == "failed" and "unknown event 'churned'" in snapshot.error
+    assert len(mail.outbox) == 2 and "could not be computed" in mail.outbox[0].body
+
+
+def test_charts_mark_where_the_success_definition_changed(ready, owner, success, product,
+                                                          run_on_commit, client):
+    from analytics.services import success_definition_revise
+    from dashboards.report import version_markers
+
+    with time_machine.travel(MONDAY, tick=False):
+        run_on_commit(weekly_review)
+    with time_machine.travel(NEXT_MONDAY, tick=False):
+        revised = success_definition_revise(current=success, definition={
+            "events": ["subscribe"], "within_days": 5}, created_by=owner, dataset=product)
+        run_on_commit(weekly_review)
+    first, second = WeeklySnapshot.objects.order_by("week")
+    assert (first.success_definition, second.success_definition) == (success, revised)
+    client.force_login(owner)
+    html = client.get(f"/t/acme-growth/dashboards/{ready.pk}/review/").content.decode()
+    assert 'class="chart-marker-label"' in html and ">success v2</text>" in html
+    assert "The success definition changed before this snapshot" in html
+    # on the weekly chart, a version made during the weeks shown is marked at its week
+    weeks = [{"week": "2026-11-02"}, {"week": "2026-11-09"}]
+    assert version_markers([success, revised], weeks) == [{"week": "2026-11-09",
+                                                          "label": "v2"}]
