@@ -1,9 +1,11 @@
 """Events: from source files to events/part-*.parquet.
 
-Each source file is read by DuckDB twice: once for its user ids alone (cheap: DuckDB
-parses only that column), then once to write the events with their `_uid`. Checks run on
-the written Parquet, which is fast to scan; only when a check fails are the sources read
-again, in order, to name the first bad row's line.
+When every user id is a plain integer the id is the `_uid`, and each source is read once,
+straight into Parquet. Otherwise a first read collects the distinct ids (cheap: DuckDB
+converts only that column), users are numbered, and the second read writes the events
+joined to their numbers. While writing, a guard stops at the first row without a user,
+an event name or a time, so that a refusal costs little; the sources are then read
+again in file order only as far as the first bad row, to name its line.
 """
 
 from __future__ import annotations

@@ -29,8 +29,9 @@ class UsersTable:
 
 
 def stage_users(con: duck.Connection, source: Source, mapping: ColumnMapping) -> UsersTable:
-    """Read the users file into USERS_TABLE (user_id, _line, properties...) and refuse an
-    empty or repeated id, naming its line."""
+    """Read the users file into USERS_TABLE (user_id, _ordinal, properties...) and refuse
+    an empty or repeated id, naming its line. Ids are text here whatever they look like,
+    so the parts of a composite id are text properties too."""
     if mapping.generate_user_ids:
         id_columns: list[str] = []
     else:

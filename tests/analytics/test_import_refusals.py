@@ -247,3 +247,13 @@ def test_parquet_without_rows(tmp_path):
         "TO ? (FORMAT parquet)", [str(path)])
     error = refused(tmp_path, [path])
     assert error.file == "events.parquet" and "no rows" in error.message
+
+
+def test_refusal_beside_published_versions_leaves_no_sibling(tmp_path):
+    dataset = tmp_path / "datasets" / "7"
+    (dataset / "v1").mkdir(parents=True)
+    path = events_csv(tmp_path, "u1,e,2024-01-01\nu2,e,2024-13-45\n")
+    with pytest.raises(ImportRefused):
+        import_dataset(events=[path], users=None, mapping=ColumnMapping(),
+                       dest=dataset / "v2")
+    assert [p.name for p in dataset.iterdir()] == ["v1"]
