@@ -4,9 +4,11 @@ section 6. evaluate_criteria(): many criteria in one pass, for discovery."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from analytics import duck, stats
 from analytics.breakdowns import breakdown_result
@@ -32,11 +34,15 @@ class EngineSettings:
 @contextmanager
 def engine_connection(settings: EngineSettings | None) -> Iterator[duck.Connection]:
     settings = settings or EngineSettings()
-    con = duck.connect(memory_limit=settings.memory_limit, threads=settings.threads)
-    try:
-        yield con
-    finally:
-        con.close()
+    # Large sorts (sessions) may spill; without a directory DuckDB would spill into the
+    # process's working directory.
+    with tempfile.TemporaryDirectory(prefix="hypothesislab-duckdb-") as spill:
+        con = duck.connect(memory_limit=settings.memory_limit, threads=settings.threads,
+                           temp_directory=Path(spill))
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 @dataclass

@@ -1,12 +1,15 @@
 """Per-user measures derived from the events (a criterion's or metric's behavioural part),
 compiled to the SQL of the single GROUP BY _uid pass that builds the per-user table.
 
-The query has three layers, so that every scan of the events is one aggregation:
-  inner  aggregates over events per _uid (count_if, min(...) FILTER, list(...) FILTER)
-  mid    the users table joined to them: windowed lists (x < first_seen + N*24 hours)
-  outer  the feature values, the success flag and the complete-window flag.
-Windows compare with the users table's `_first_seen`, which the importer stores, so nothing
-joins back to the events. Values are bound parameters; identifiers come from the schema."""
+  inner  one aggregation over the events per _uid: count_if(pred), agg(x) FILTER (pred).
+         When a window is used, each event row carries its user's window ends, joined from
+         the users table (which stores `_first_seen`), so a window is a plain row predicate
+         `timestamp < first_seen + N*24h`. When sessions are used, each row carries the
+         microseconds since the user's previous event (lag over the user's events).
+  outer  the users table joined to that: feature values, the success flag and the
+         complete-window flag.
+The events are read once, pruned to the events named when nothing needs them all. Values
+are bound parameters; identifiers come from the schema."""
 
 from __future__ import annotations
 
@@ -94,33 +97,39 @@ class PerUserQuery:
     def __init__(self, schema: DatasetSchema):
         self.schema = schema
         self.inner = _Layer("__hl_a")
-        self.mid = _Layer("__hl_m")
         self.outer: list[tuple[str, Sql]] = []
         self.events: set[str] = set()
-        self.all_events = False
+        self.all_events = False  # some measure reads every event, not only those named
+        self.gaps = False  # some measure needs the time since the previous event
+        self.first_seen = False  # some measure needs the first-seen time on each row
+        self.window_ends: dict[int, str] = {}  # days -> column on each event row
+        self.properties: set[str] = set()  # event properties read
 
     # -- building blocks
 
-    def _event_predicate(self, events: list[str], where: list[dict]) -> Sql:
+    def _event_predicate(self, events: list[str], where: list[dict],
+                         days: int | None = None) -> Sql:
         self.events.update(events)
         marks = ", ".join("?" for _ in events)
-        parts = [Sql(f"event IN ({marks})", list(events))]
+        parts = [Sql(f"e.event IN ({marks})", list(events))]
         for condition in where:
-            column = duck.quote_identifier(condition["property"])
+            self.properties.add(condition["property"])
+            column = "e." + duck.quote_identifier(condition["property"])
             kind = VALUE_TYPES[self.schema.event_properties[condition["property"]]]
             parts.append(compile_condition(column, condition["op"], condition.get("value"), kind))
+        if days is not None:
+            parts.append(self._inside(days))
         return Sql.join(parts, " AND ")
+
+    def _inside(self, days: int) -> Sql:
+        """Row predicate: the event lies in its user's first `days` days."""
+        if days not in self.window_ends:
+            self.window_ends[days] = f"__hl_w{len(self.window_ends)}"
+        return Sql(f"e.timestamp < w.{self.window_ends[days]}")
 
     @staticmethod
     def _window_end(days: int) -> Sql:
         return Sql(f"{_FIRST_SEEN} + to_hours(CAST(? AS BIGINT))", [days * 24])
-
-    def _windowed(self, list_alias: str, days: int | None, element: str = "x") -> Sql:
-        """An inner list keeping only the elements inside the window (for the mid layer)."""
-        if days is None:
-            return Sql(list_alias)
-        end = self._window_end(days)
-        return Sql(f"list_filter({list_alias}, lambda x: {element} < {end.text})", end.params)
 
     # -- success and inclusion
 
@@ -139,13 +148,9 @@ class PerUserQuery:
         days = success.get("within_days")
         flags = []
         for events in groups:
-            predicate = self._event_predicate(events, success.get("where", []))
-            alias = self.inner.add(predicate.wrap("min(timestamp) FILTER (WHERE ", ")"))
-            if days is None:
-                flags.append(Sql(f"{alias} IS NOT NULL"))
-            else:
-                end = self._window_end(days)
-                flags.append(Sql(f"coalesce({alias} < {end.text}, false)", end.params))
+            predicate = self._event_predicate(events, success.get("where", []), days)
+            alias = self.inner.add(predicate.wrap("count_if(", ")"))
+            flags.append(Sql(f"coalesce({alias} > 0, false)"))
         self.outer.append((SUCCESS_COLUMN, Sql.join(flags, " AND ")))
         if days is None or not success.get("complete_windows", True) or data_end is None:
             self.outer.append((INCLUDED_COLUMN, Sql("true")))
@@ -164,72 +169,50 @@ class PerUserQuery:
         self.outer.append((feature.column, build(m, days)))
 
     def _did_event(self, m: dict, days: int | None) -> Sql:
-        predicate = self._event_predicate([m["event"]], m.get("where", []))
-        alias = self.inner.add(predicate.wrap("min(timestamp) FILTER (WHERE ", ")"))
-        if days is None:
-            return Sql(f"{alias} IS NOT NULL")
-        end = self._window_end(days)
-        return Sql(f"coalesce({alias} < {end.text}, false)", end.params)
+        predicate = self._event_predicate([m["event"]], m.get("where", []), days)
+        return Sql(f"coalesce({self.inner.add(predicate.wrap('count_if(', ')'))} > 0, false)")
 
     def _event_count(self, m: dict, days: int | None) -> Sql:
-        predicate = self._event_predicate([m["event"]], m.get("where", []))
-        if days is None:
-            alias = self.inner.add(predicate.wrap("count_if(", ")"))
-            return Sql(f"coalesce({alias}, 0)")
-        listed = self.inner.add(predicate.wrap("list(timestamp) FILTER (WHERE ", ")"))
-        windowed = self.mid.add(self._windowed(listed, days))
-        return Sql(f"coalesce(len({windowed}), 0)")
+        predicate = self._event_predicate([m["event"]], m.get("where", []), days)
+        return Sql(f"coalesce({self.inner.add(predicate.wrap('count_if(', ')'))}, 0)")
 
     def _event_property(self, m: dict, days: int | None) -> Sql:
-        predicate = self._event_predicate([m["event"]], m.get("where", []))
-        column, agg = duck.quote_identifier(m["property"]), m["agg"]
-        if days is None:
-            if agg == "count_distinct":
-                seen = self.inner.add(predicate.wrap("count_if(", ")"))
-                distinct = self.inner.add(
-                    predicate.wrap(f"count(DISTINCT {column}) FILTER (WHERE ", ")"))
-                return Sql(f"CASE WHEN {seen} > 0 THEN {distinct} END")
-            alias = self.inner.add(predicate.wrap(f"{agg}({column}) FILTER (WHERE ", ")"))
-            return Sql(f"CAST({alias} AS DOUBLE)" if agg == "sum" else alias)
-        listed = self.inner.add(predicate.wrap(
-            f"list(struct_pack(t := timestamp, v := {column})) FILTER (WHERE ", ")"))
-        values = self.mid.add(
-            self._windowed(listed, days, "x.t").wrap("list_transform(", ", lambda x: x.v)"))
-        function = {"sum": "CAST(list_sum({}) AS DOUBLE)", "avg": "list_avg({})",
-                    "min": "list_min({})", "max": "list_max({})",
-                    "count_distinct": "list_unique({})"}[agg]
-        return Sql(f"CASE WHEN len({values}) > 0 THEN {function.format(values)} END")
+        predicate = self._event_predicate([m["event"]], m.get("where", []), days)
+        self.properties.add(m["property"])
+        column, agg = "e." + duck.quote_identifier(m["property"]), m["agg"]
+        if agg == "count_distinct":
+            # Null (false) without such events; 0 when they all lack the property.
+            seen = self.inner.add(predicate.wrap("count_if(", ")"))
+            distinct = self.inner.add(
+                predicate.wrap(f"count(DISTINCT {column}) FILTER (WHERE ", ")"))
+            return Sql(f"CASE WHEN {seen} > 0 THEN {distinct} END")
+        alias = self.inner.add(predicate.wrap(f"{agg}({column}) FILTER (WHERE ", ")"))
+        return Sql(f"CAST({alias} AS DOUBLE)" if agg == "sum" else alias)
 
     def _first_event_property(self, m: dict, days: int | None) -> Sql:
-        # The earliest event; at equal timestamps the smallest value, a value before null.
-        self.all_events = True
-        column = duck.quote_identifier(m["property"])
-        return Sql(self.inner.add(Sql(
-            f"arg_min_null({column}, row(timestamp, {column} IS NULL, {column}))")))
-
-    def _ordered_timestamps(self, days: int | None) -> str:
-        """Mid column: the user's event timestamps inside the window, in order."""
-        self.all_events = True
-        listed = self.inner.add(Sql("list(timestamp)"))
-        return self.mid.add(self._windowed(listed, days).wrap("list_sort(", ")"))
+        # The events at the first-seen time; among several, the smallest value (a value
+        # before a null, as min() skips nulls).
+        self.all_events = self.first_seen = True
+        self.properties.add(m["property"])
+        column = "e." + duck.quote_identifier(m["property"])
+        return Sql(self.inner.add(Sql(f"min({column}) FILTER (WHERE e.timestamp = w.__hl_fs)")))
 
     def _session_count(self, m: dict, days: int | None) -> Sql:
-        ordered = self._ordered_timestamps(days)
-        gap = _gap_microseconds(m)
-        return Sql(
-            f"CASE WHEN len({ordered}) > 0 THEN 1 + len(list_filter("
-            f"list_transform(range(1, len({ordered})), lambda i: "
-            f"epoch_us({ordered}[i + 1]) - epoch_us({ordered}[i])), lambda g: g > ?)) "
-            "ELSE 0 END", [gap])
+        # A session starts at a user's first event and after every gap over the limit.
+        self.all_events = self.gaps = True
+        starts = Sql("(e.__hl_gap IS NULL OR e.__hl_gap > ?)", [_gap_microseconds(m)])
+        if days is not None:
+            starts = Sql.join([self._inside(days), starts], " AND ")
+        return Sql(f"coalesce({self.inner.add(starts.wrap('count_if(', ')'))}, 0)")
 
     def _time_in_app(self, m: dict, days: int | None) -> Sql:
-        # Sessions' lengths sum to the gaps that stay inside a session.
-        ordered = self._ordered_timestamps(days)
-        gap = _gap_microseconds(m)
-        return Sql(
-            f"CAST(coalesce(list_sum(list_filter(list_transform(range(1, len({ordered})), "
-            f"lambda i: epoch_us({ordered}[i + 1]) - epoch_us({ordered}[i])), "
-            "lambda g: g <= ?)), 0) AS DOUBLE) / CAST(60000000 AS DOUBLE)", [gap])
+        # Sessions' lengths add up to the gaps that stay inside a session.
+        self.all_events = self.gaps = True
+        inside = Sql("e.__hl_gap <= ?", [_gap_microseconds(m)])
+        if days is not None:
+            inside = Sql.join([self._inside(days), inside], " AND ")
+        total = self.inner.add(inside.wrap("sum(e.__hl_gap) FILTER (WHERE ", ")"))
+        return Sql(f"CAST(coalesce({total}, 0) AS DOUBLE) / CAST(60000000 AS DOUBLE)")
 
     # -- the query
 
@@ -245,22 +228,35 @@ class PerUserQuery:
             # Only schema identifiers (quoted) and our own aliases are spliced in; values bind.
             text = f"SELECT {outer.text} FROM read_parquet(?) m"  # noqa: S608
             return Sql(text, [*outer.params, users_path])
-        mid = self.mid.select()
-        mid_text = f", {mid.text}" if self.mid.items else ""
-        inner = self.inner.select()
+        events = Sql("read_parquet(?)", [events_glob])
+        if self.gaps:
+            # Only the columns used travel through the sort by user and time.
+            used = ", ".join(["_uid", "event", "timestamp",
+                              *(duck.quote_identifier(p) for p in sorted(self.properties))])
+            events = Sql(
+                f"(SELECT {used}, epoch_us(timestamp) - lag(epoch_us(timestamp)) OVER ("  # noqa: S608
+                "PARTITION BY _uid ORDER BY timestamp) AS __hl_gap FROM read_parquet(?))",
+                [events_glob])
+        join = Sql("")
+        if self.window_ends or self.first_seen:
+            ends = [Sql(f"_first_seen + to_hours(CAST(? AS BIGINT)) AS {alias}", [days * 24])
+                    for days, alias in self.window_ends.items()]
+            columns = Sql.join([Sql("_uid"), Sql("_first_seen AS __hl_fs"), *ends])
+            join = Sql(f" JOIN (SELECT {columns.text} FROM read_parquet(?)) AS w "  # noqa: S608
+                       "ON w._uid = e._uid", [*columns.params, users_path])
         where = Sql("")
         if not self.all_events:
-            events = sorted(self.events)
-            where = Sql(f" WHERE event IN ({', '.join('?' for _ in events)})", events)
+            names = sorted(self.events)
+            where = Sql(f" WHERE e.event IN ({', '.join('?' for _ in names)})", names)
+        inner = self.inner.select()
         # Schema identifiers (quoted) and our own aliases are spliced in; values bind.
         text = (
-            f"SELECT {outer.text} FROM ("  # noqa: S608
-            f"SELECT m.*, a.* EXCLUDE (_uid){mid_text} FROM read_parquet(?) m "
-            f"LEFT JOIN (SELECT _uid, {inner.text} FROM read_parquet(?){where.text} "
-            "GROUP BY _uid) a ON a._uid = m._uid) m"
+            f"SELECT {outer.text} FROM read_parquet(?) m LEFT JOIN ("  # noqa: S608
+            f"SELECT e._uid, {inner.text} FROM {events.text} AS e{join.text}{where.text} "
+            "GROUP BY e._uid) a ON a._uid = m._uid"
         )
-        params: list[Any] = [*outer.params, *mid.params, users_path, *inner.params,
-                             events_glob, *where.params]
+        params: list[Any] = [*outer.params, users_path, *inner.params, *events.params,
+                             *join.params, *where.params]
         return Sql(text, params)
 
 

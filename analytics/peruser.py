@@ -20,7 +20,7 @@ from analytics.features import Feature, PerUserQuery
 from analytics.sql import Sql
 from analytics.storage import DatasetSchema, DatasetVersion
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CACHE_PREFIX = "peruser-"
 
 
