@@ -104,34 +104,20 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
     user_tables = [USERS_TABLE] if table else []
 
     part = str(version.events_dir / "part-0.parquet")
-    assignment = None
-    if (plan is not None and not dense_ids and integer_ids_likely(con, plan)
-            and all(ids_are_integers(con, t) for t in user_tables)):
-        # Integer ids are their own `_uid`: one read of the events, no join.
-        try:
-            write_events(con, plan, part, integer_ids=True, uid_table=None)
-            assignment = UidAssignment(integer_ids=True)
-        except NotIntegerIds:
-            pass  # an id past DuckDB's sample is text: number the users instead
-    optimistic = assignment is not None
-    if assignment is None:
-        id_tables = list(user_tables)
-        if plan is not None:
-            collect_user_ids(con, plan)
-            id_tables.insert(0, EVENT_IDS_TABLE)
-        assignment = assign_uids(con, id_tables, force_dense=dense_ids)
-        if plan is not None:
-            write_events(con, plan, part, integer_ids=assignment.integer_ids,
-                         uid_table=UID_MAP)
-
     stats = EventStats(0, {}, None, None)
+    if plan is None:
+        _write_no_events(con, part)
+        assignment = assign_uids(con, user_tables, force_dense=dense_ids)
+    elif (not dense_ids and integer_ids_likely(con, plan)
+            and all(ids_are_integers(con, t) for t in user_tables)):
+        assignment = _write_with_integer_ids(con, plan, part, user_tables)
+    else:
+        assignment = _write_with_numbered_ids(con, plan, part, user_tables, dense_ids)
     if plan is not None:
         stats = _checked_stats(con, plan, part)
         compute_first_seen(con, part)
-    else:
-        _write_no_events(con, part)
-    if optimistic:
-        integer_uids_from_events(con, FIRST_SEEN_TABLE, user_tables)
+        if not assignment.numbered:
+            integer_uids_from_events(con, FIRST_SEEN_TABLE, user_tables)
     n_users = write_users(con, str(version.users_path), uid_table=UID_MAP,
                           with_events=plan is not None,
                           properties=from_users_table(table) if table else None)
@@ -144,6 +130,27 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
         user_id_type="integer" if assignment.integer_ids else "text",
         source_files=[p.name for p in events] + ([users.name] if users else []),
     )
+
+
+def _write_with_integer_ids(con: duck.Connection, plan: EventsPlan, part: str,
+                            user_tables: list[str]) -> UidAssignment:
+    """Integer ids are their own `_uid`: one read of the events, no join. The users are
+    listed from the written events afterwards (UID_MAP is not filled here)."""
+    try:
+        write_events(con, plan, part, integer_ids=True, uid_table=None)
+    except NotIntegerIds:
+        # An id past DuckDB's sample is text after all: number the users instead.
+        return _write_with_numbered_ids(con, plan, part, user_tables, dense_ids=False)
+    return UidAssignment(integer_ids=True, numbered=False)
+
+
+def _write_with_numbered_ids(con: duck.Connection, plan: EventsPlan, part: str,
+                             user_tables: list[str], dense_ids: bool) -> UidAssignment:
+    """Collect every user id first, fill UID_MAP, then write the events with it."""
+    collect_user_ids(con, plan)
+    assignment = assign_uids(con, [EVENT_IDS_TABLE, *user_tables], force_dense=dense_ids)
+    write_events(con, plan, part, integer_ids=assignment.integer_ids, uid_table=UID_MAP)
+    return assignment
 
 
 def append_events(*, previous: DatasetVersion, events: Sequence[Path],

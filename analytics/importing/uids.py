@@ -18,6 +18,7 @@ OLD_UIDS = "renumbered_uids"  # after a renumbering: old_uid BIGINT, _uid BIGINT
 class UidAssignment:
     integer_ids: bool
     renumbered: bool = False  # earlier events need their `_uid` rewritten (OLD_UIDS)
+    numbered: bool = True  # UID_MAP is filled (otherwise it comes from the events)
 
 
 def assign_uids(con: duck.Connection, id_tables: list[str], *,
