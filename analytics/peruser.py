@@ -50,8 +50,9 @@ def peruser_source(con: duck.Connection, version: DatasetVersion, schema: Datase
         path = _write_cache(con, version, success, features, query)
     except OSError:
         # A read-only or full cache directory costs speed, never the answer.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE peruser AS {query.text}", query.params)
-        return Sql("peruser")
+        name = f"peruser_{table_key(success, features)}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query.text}", query.params)
+        return Sql(name)
     return Sql("read_parquet(?)", [str(path)])
 
 
