@@ -152,17 +152,24 @@ def start_worker(env: dict[str, str], log_path: Path, *, app: str = "hypothesisl
     return process
 
 
-def start_gunicorn(env: dict[str, str], log_path: Path, *, port: int,
-                   workers: int = 2, threads: int = 1) -> subprocess.Popen:
+def start_gunicorn(env: dict[str, str], log_path: Path, *, port: int, workers: int = 2,
+                   access_log: bool = True, wait: bool = True) -> subprocess.Popen:
+    """gunicorn as docker-compose runs it (sync workers, 60 s timeout), on 127.0.0.1."""
     command = [sys.executable, "-m", "gunicorn", "hypothesislab.wsgi:application",
-               "--bind", f"{HOST}:{port}", "--workers", str(workers),
-               "--threads", str(threads), "--timeout", "60",
-               "--graceful-timeout", "5", "--access-logfile", "-"]
+               "--bind", f"{HOST}:{port}", "--workers", str(workers), "--timeout", "60",
+               "--graceful-timeout", "5"]
+    if access_log:
+        command += ["--access-logfile", "-"]
     log = log_path.open("a")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
+    if wait:
+        wait_for_web(process, port, log_path)
+    return process
 
+
+def wait_for_web(process: subprocess.Popen, port: int, log_path: Path) -> None:
     def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()[-3000:]}")
@@ -173,4 +180,3 @@ def start_gunicorn(env: dict[str, str], log_path: Path, *, port: int,
             return False
 
     wait_until(answers, timeout=60, what=f"gunicorn on port {port}", every=0.2)
-    return process
