@@ -50,6 +50,29 @@ def world(team, owner, teammate):
 schema = schemathesis.openapi.from_wsgi(OPENAPI_URL, get_wsgi_application(), config=CONFIG)
 
 
+def test_the_openapi_document_validates(client):
+    from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
+
+    document = client.get(OPENAPI_URL).json()
+    assert document["openapi"].startswith("3.1")
+    errors = [str(error) for error in OPENAPI_31_VALIDATOR.iter_errors(document)]
+    assert errors == []
+    # Proof that the validator can fail.
+    assert list(OPENAPI_31_VALIDATOR.iter_errors({**document, "paths": []}))
+    schemes = document["components"]["securitySchemes"]
+    assert schemes == {"TokenAuth": {"type": "http", "scheme": "bearer"}}
+    operations = [op for methods in document["paths"].values() for op in methods.values()]
+    assert len({op["operationId"] for op in operations}) == len(operations) >= 15
+    for op in operations:
+        assert op["security"] == [{"TokenAuth": []}], op["operationId"]
+        assert {"401", "404", "422"} <= set(op["responses"]), op["operationId"]
+
+
+def test_the_docs_page_is_served(client):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200 and b"swagger-ui" in response.content
+
+
 @schema.parametrize()
 @settings(max_examples=8, deadline=None,
           suppress_health_check=list(HealthCheck))
