@@ -12,7 +12,7 @@ from ninja import File, Form, Header, Router, Status, UploadedFile
 
 from analytics import selectors, services
 from analytics.importer import ColumnMapping, ImportRefused, guess_mapping
-from analytics.models import Dataset, DatasetImport
+from analytics.models import Dataset, DatasetImport, JobStatus
 
 from ..batches import batch_mapping, discard, stage_batch
 from ..errors import ApiRefusal
@@ -146,7 +146,8 @@ def import_detail(request, team_slug: str, dataset_id: int, import_id: int):
              response=answers({200: EventBatchOut, 202: EventBatchOut}, 400, 409),
              by_alias=True, summary="Append a batch of events (up to 10,000)",
              description="The batch becomes a new version of the dataset: the current "
-                         "events plus these, checked like an uploaded file. With an "
+                         "events plus these, checked like an uploaded file. One import at "
+                         "a time per dataset: 409 while the previous one runs. With an "
                          "idempotency key (the Idempotency-Key header or the "
                          "`idempotency_key` field), a retried call adds nothing: it "
                          "answers 200 with the first call's import instead of 202.")
@@ -162,6 +163,12 @@ def events_append(request, team_slug: str, dataset_id: int, batch: EventBatchIn,
     if not dataset.is_ready:
         raise ApiRefusal(409, "The dataset has no imported data yet: wait until its status "
                               "is ready, then append.")
+    # Each version is built on the current one when its import runs: two imports running
+    # side by side would each miss the other's events. One at a time, then.
+    if DatasetImport.objects.filter(dataset=dataset,
+                                    status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
+        raise ApiRefusal(409, "The dataset's previous import is still running: retry in a "
+                              "few seconds (with the same idempotency key).")
     files = stage_batch(batch.events)
     job, created = services.dataset_append(dataset=dataset, created_by=request.auth,
                                            files=files, mapping=batch_mapping(),

@@ -192,6 +192,22 @@ def test_conflicting_idempotency_keys_are_400(api, team, dataset):
     assert conflict.status_code == 400
 
 
+def test_one_append_at_a_time(api, team, dataset, django_capture_on_commit_callbacks):
+    url = f"teams/{team.slug}/datasets/{dataset.pk}/events"
+    first = api.post(url, {"events": batch(1), "idempotency_key": "a"})
+    assert first.status_code == 202
+    job = DatasetImport.objects.get(pk=first.json()["import"]["id"])
+    DatasetImport.objects.filter(pk=job.pk).update(status="running")
+    second = api.post(url, {"events": batch(1, user="u9001"), "idempotency_key": "b"})
+    assert second.status_code == 409 and "still running" in second.json()["detail"]
+    # A retry of the first one is still answered with its import.
+    assert api.post(url, {"events": batch(1), "idempotency_key": "a"}).status_code == 200
+    DatasetImport.objects.filter(pk=job.pk).update(status="done")
+    with django_capture_on_commit_callbacks(execute=True):
+        third = api.post(url, {"events": batch(1, user="u9001"), "idempotency_key": "b"})
+    assert third.status_code == 202
+
+
 def test_appending_to_a_dataset_still_importing_is_409(api, team):
     dataset = Dataset.objects.create(team=team, name="Empty")
     response = api.post(f"teams/{team.slug}/datasets/{dataset.pk}/events",
