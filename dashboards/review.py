@@ -58,8 +58,10 @@ def review_all(*, now: datetime | None = None) -> list[WeeklySnapshot]:
     return taken
 
 
-def snapshot_take(dashboard: Dashboard, *, week: date) -> tuple[WeeklySnapshot, bool]:
-    """The dashboard's snapshot for `week`, created (and its computation queued) once."""
+def snapshot_take(dashboard: Dashboard, *, week: date,
+                  send_digest: bool = True) -> tuple[WeeklySnapshot, bool]:
+    """The dashboard's snapshot for `week`, created (and its computation queued) once.
+    Without `send_digest` the snapshot is born with its digest counted as sent (a demo)."""
     existing = WeeklySnapshot.objects.filter(dashboard=dashboard, week=week).first()
     if existing is not None:
         return existing, False
@@ -73,7 +75,8 @@ def snapshot_take(dashboard: Dashboard, *, week: date) -> tuple[WeeklySnapshot, 
         with transaction.atomic():
             snapshot = WeeklySnapshot.objects.create(
                 dashboard=dashboard, week=week, success_definition=success,
-                dataset_version=dashboard.dataset.current_version, segments=described)
+                dataset_version=dashboard.dataset.current_version, segments=described,
+                digest_sent_at=None if send_digest else timezone.now())
     except IntegrityError:
         # Another run of the beat job got there first.
         return WeeklySnapshot.objects.get(dashboard=dashboard, week=week), False
