@@ -86,10 +86,6 @@ def success_definitions_with_use(team: Team):
     return definitions
 
 
-def live_job(dashboard: Dashboard):
-    return dashboard.current_job
-
-
 def snapshots_of(dashboard: Dashboard):
     return (WeeklySnapshot.objects.filter(dashboard=dashboard)
             .select_related("success_definition").order_by("-week"))
