@@ -288,6 +288,7 @@ def _queue_unfinished_analyses(rows: dict[str, list]) -> int:
     from hypothesislab.tasks_runner import enqueue
     from ops.sweeper import JOB_TASKS
 
+    app.loader.import_default_modules()  # every app's tasks, registered by name
     queued = 0
     for label, objects in rows.items():
         for obj in objects:

@@ -29,7 +29,8 @@ def queue_size(task_name: str) -> int | None:
 def send(task_name: str, job_id: int) -> None:
     from hypothesislab.celery import app
 
-    app.tasks[task_name].apply_async(args=(job_id,))
+    # By name: routed like any other message of that task, whatever this process imported.
+    app.send_task(task_name, args=(job_id,))
 
 
 @shared_task(name="ops.requeue_stale_jobs")

@@ -17,6 +17,8 @@ from django.db import connection
 from hypothesislab.celery import app
 from tests.conftest import require
 from tests.load import processes
+from tests.load.client import Budget, Client, Recorder
+from tests.load.scenario import signed_in
 
 
 @pytest.fixture(autouse=True)
@@ -135,3 +137,35 @@ def workers(broker, journal, tmp_path):
         yield started
     finally:
         started.stop_all()
+
+
+class Web:
+    """gunicorn serving the app from this test's database, through the private broker."""
+
+    def __init__(self, broker, tmp_path: Path):
+        self.port = processes.free_port()
+        self.env = process_environment(broker.url)
+        self.log = tmp_path / "web.log"
+        self.process = None
+
+    def start(self) -> None:
+        self.process = processes.start_gunicorn(self.env, self.log, port=self.port, workers=1)
+
+    def kill(self) -> None:
+        """SIGKILL, as when the container or the machine goes: nothing is flushed."""
+        processes.kill(self.process)
+
+    def browser(self, user) -> Client:
+        """A browser where `user` is signed in."""
+        return Client(self.port, Recorder(), Budget(seconds=600, max_requests=10_000),
+                      cookies=signed_in(user))
+
+
+@pytest.fixture
+def web(broker, tmp_path):
+    server = Web(broker, tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        processes.stop(server.process)

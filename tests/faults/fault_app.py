@@ -6,8 +6,10 @@ one under test:
 
 - FAULT_HOLD_FIRST_ATTEMPT=1: the first attempt of every analysis announces itself in
   FAULT_JOURNAL, then waits (for up to 60 s) where the engine would compute, so that the
-  test can kill the worker at a known point; later attempts compute normally. Every
-  computed result is journalled, which is how the tests count executions.
+  test can kill the worker at a known point; later attempts compute normally.
+  FAULT_SLOW_SECONDS=N: every attempt waits N seconds before computing (jobs pile up).
+  Every start and every computed result is journalled: that is how the tests count
+  executions.
 - FAULT_STALE_AFTER / FAULT_HEARTBEAT_EVERY (seconds): the takeover timing of
   analytics/jobs.py, shortened so that a test waits seconds instead of half a minute.
 """
@@ -37,12 +39,15 @@ def journal(line: dict) -> None:
         out.write(json.dumps(line) + "\n")
 
 
-def _held(runner):
+def _wrapped(runner, *, hold_first: bool, slow: float):
     def run(version, job, settings):
-        if job.attempts == 1:
+        journal({"event": "started", "job": job.pk, "attempt": job.attempts,
+                 "pid": os.getpid()})
+        if hold_first and job.attempts == 1:
             journal({"event": "holding", "job": job.pk, "attempt": job.attempts,
                      "pid": os.getpid()})
             time.sleep(HOLD_SECONDS)  # killed here by the test
+        time.sleep(slow)
         result = runner(version, job, settings)
         journal({"event": "computed", "job": job.pk, "attempt": job.attempts,
                  "pid": os.getpid()})
@@ -59,19 +64,7 @@ def _install(**_kwargs) -> None:
         jobs.STALE_AFTER = timedelta(seconds=float(os.environ["FAULT_STALE_AFTER"]))
     if os.environ.get("FAULT_HEARTBEAT_EVERY"):
         jobs.HEARTBEAT_EVERY = timedelta(seconds=float(os.environ["FAULT_HEARTBEAT_EVERY"]))
-    if os.environ.get("FAULT_HOLD_FIRST_ATTEMPT") == "1":
-        for kind, runner in list(runners.RUNNERS.items()):
-            runners.RUNNERS[kind] = _held(runner)
-    else:
-        for kind, runner in list(runners.RUNNERS.items()):
-            runners.RUNNERS[kind] = _journalled(runner)
-
-
-def _journalled(runner):
-    def run(version, job, settings):
-        result = runner(version, job, settings)
-        journal({"event": "computed", "job": job.pk, "attempt": job.attempts,
-                 "pid": os.getpid()})
-        return result
-
-    return run
+    hold_first = os.environ.get("FAULT_HOLD_FIRST_ATTEMPT") == "1"
+    slow = float(os.environ.get("FAULT_SLOW_SECONDS") or 0)
+    for kind, runner in list(runners.RUNNERS.items()):
+        runners.RUNNERS[kind] = _wrapped(runner, hold_first=hold_first, slow=slow)

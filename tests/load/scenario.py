@@ -34,11 +34,22 @@ class Meeting:
     cookies: list[dict[str, str]]  # one per member: their signed-in browser
 
 
-def build_meeting(*, members: int, users: int) -> Meeting:
-    """The demo team grown to `members` people, all in one session at "Test"."""
+def signed_in(user) -> dict[str, str]:
+    """The cookie of a browser where `user` has signed in (a session row, as the log-in
+    view writes it; no password involved)."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return {"sessionid": store.session_key}
+
+
+def build_meeting(*, members: int, users: int) -> Meeting:
+    """The demo team grown to `members` people, all in one session at "Test"."""
     from accounts.models import Membership, User
     from analytics.demo import ensure_demo
     from sessions import services
@@ -64,14 +75,7 @@ def build_meeting(*, members: int, users: int) -> Meeting:
                                      expected=session.step)
     success_events = set(demo.success_definitions[0].definition["events"])
     events = sorted(set(demo.dataset.schema["events"]) - success_events)
-    cookies = []
-    for person in people:
-        store = SessionStore()
-        store[SESSION_KEY] = str(person.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        store[HASH_SESSION_KEY] = person.get_session_auth_hash()
-        store.create()
-        cookies.append({"sessionid": store.session_key})
+    cookies = [signed_in(person) for person in people]
     return Meeting(team_slug=demo.team.slug, session_id=session.pk,
                    session_path=session_url(session), step=session.step, events=events,
                    cookies=cookies)
