@@ -55,8 +55,9 @@ def client_address(request: HttpRequest | None) -> str:
         return "unknown"
     header = getattr(settings, "LOGIN_THROTTLE_ADDRESS_HEADER", "REMOTE_ADDR")
     value = request.META.get(header) or request.META.get("REMOTE_ADDR") or "unknown"
-    # A proxy's list "client, proxy1, ...": the first is the client it saw.
-    return value.split(",")[0].strip()[:64] or "unknown"
+    # X-Forwarded-For is "what the client claimed, ..., what our proxy saw": only the last
+    # entry, appended by our own proxy, cannot be made up by the client.
+    return value.split(",")[-1].strip()[:64] or "unknown"
 
 
 def _key(*parts: str) -> str:

@@ -127,9 +127,11 @@ LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECOND
 LOGIN_THROTTLE_PER_EMAIL_AND_ADDRESS = int(os.environ.get("LOGIN_THROTTLE_PER_EMAIL_AND_ADDRESS", 5))
 LOGIN_THROTTLE_PER_EMAIL = int(os.environ.get("LOGIN_THROTTLE_PER_EMAIL", 20))
 LOGIN_THROTTLE_PER_ADDRESS = int(os.environ.get("LOGIN_THROTTLE_PER_ADDRESS", 50))
-# Behind a reverse proxy every request comes from the proxy: name the request header that
-# carries the client's address (e.g. HTTP_X_REAL_IP), as set by the proxy, never by clients.
-LOGIN_THROTTLE_ADDRESS_HEADER = os.environ.get("LOGIN_THROTTLE_ADDRESS_HEADER", "REMOTE_ADDR")
+# Where the client's address is. Behind a reverse proxy every request comes from the
+# proxy, so counting REMOTE_ADDR would lock everyone out at once: with HTTPS=1 (a TLS proxy
+# in front) the default is the X-Forwarded-For the proxy appends to (its last entry).
+LOGIN_THROTTLE_ADDRESS_HEADER = os.environ.get("LOGIN_THROTTLE_ADDRESS_HEADER") or (
+    "HTTP_X_FORWARDED_FOR" if env_bool("HTTPS") and not DEBUG else "REMOTE_ADDR")
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"

@@ -119,3 +119,34 @@ def test_the_address_comes_from_the_configured_header(settings, rf):
     assert throttle.client_address(request) == "203.0.113.9"
     settings.LOGIN_THROTTLE_ADDRESS_HEADER = "REMOTE_ADDR"
     assert throttle.client_address(request) == "10.0.0.1"
+
+
+def test_behind_a_proxy_a_made_up_forwarded_for_does_not_escape_the_count(settings, olivia):
+    settings.LOGIN_THROTTLE_ADDRESS_HEADER = "HTTP_X_FORWARDED_FOR"
+    for number in range(3):
+        # The attacker claims a new address each time; the proxy appends the real one.
+        client = Client(REMOTE_ADDR="10.0.0.1",
+                        HTTP_X_FORWARDED_FOR=f"198.51.100.{number}, 203.0.113.7")
+        client.post(reverse("accounts:login"), {"username": olivia.email, "password": "x"})
+    client = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.99, 203.0.113.7")
+    client.post(reverse("accounts:login"), {"username": olivia.email, "password": PASSWORD})
+    assert not is_signed_in(client)
+    # Someone else behind the same proxy is not locked out with them.
+    other = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.50")
+    other.post(reverse("accounts:login"), {"username": olivia.email, "password": PASSWORD})
+    assert is_signed_in(other)
+
+
+def test_https_deployments_count_the_forwarded_address_by_default(monkeypatch):
+    import importlib
+
+    import hypothesislab.settings as module
+
+    monkeypatch.setenv("HTTPS", "1")
+    monkeypatch.setenv("DEBUG", "0")
+    monkeypatch.setenv("LOGIN_THROTTLE_ADDRESS_HEADER", "")  # as .env.example leaves it
+    try:
+        assert importlib.reload(module).LOGIN_THROTTLE_ADDRESS_HEADER == "HTTP_X_FORWARDED_FOR"
+    finally:
+        monkeypatch.undo()
+        assert importlib.reload(module).LOGIN_THROTTLE_ADDRESS_HEADER == "REMOTE_ADDR"
