@@ -66,7 +66,8 @@ EXCLUDED: dict[str, str] = {
 # keys, or set to null when the row is not in the backup.
 JSON_REFERENCES: dict[str, dict[str, dict[str, str]]] = {
     "analytics.AnalysisJob": {"options": {"success_definition": "analytics.SuccessDefinition",
-                                          "session": "worksessions.WorkingSession"}},
+                                          "session": "worksessions.WorkingSession",
+                                          "dashboard": "dashboards.Dashboard"}},
     "worksessions.SessionEvent": {"data": {"from_id": "analytics.SuccessDefinition",
                                            "to_id": "analytics.SuccessDefinition"}},
     "worksessions.Finding": {"evidence": {"job": "analytics.AnalysisJob"}},

@@ -1,6 +1,7 @@
 """A team with something in every corner, for the backup tests: the demo team (members,
-an imported dataset, success definitions) plus a session walked through every step with
-the services, a dashboard, an invitation, and a second team that must stay out of it."""
+an imported dataset, success definitions, its past session) plus a session walked through
+every step with the services, an explorer result kept as evidence, a dashboard, an
+invitation, and a second team that must stay out of it."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def walk_a_session(demo) -> WorkingSession:
 
 @pytest.fixture
 def cast(db, settings) -> Cast:
-    demo = ensure_demo(n_users=DEMO_USERS, with_session=False)
+    demo = ensure_demo(n_users=DEMO_USERS)  # with its past session
     ada = demo.members[0]
     session = walk_a_session(demo)
     # An explorer result saved as a finding's evidence names its job and session by key.
@@ -95,8 +96,14 @@ def cast(db, settings) -> Cast:
     Invitation.objects.create(team=demo.team, created_by=ada, email="dan@example.com")
     from dashboards.services import dashboard_create
 
-    dashboard_create(team=demo.team, name="Subscriptions", dataset=demo.dataset,
-                     success_definition=demo.success_definitions[0], user=ada)
+    dashboard = dashboard_create(team=demo.team, name="Subscriptions", dataset=demo.dataset,
+                                 success_definition=demo.success_definitions[0], user=ada)
+    # A dashboard's computation names its dashboard by key (as dashboards.trend_submit does).
+    AnalysisJob.objects.create(
+        team=demo.team, dataset=demo.dataset, dataset_version=demo.dataset.current_version,
+        kind=AnalysisJob.Kind.TREND, success=demo.success_definitions[0].definition,
+        status="done", options={"segments": [], "dashboard": dashboard.pk,
+                                "success_definition": demo.success_definitions[0].pk})
 
     other = Team.objects.create(name="Other team", slug="other")
     stranger = make_user("sam@other.example", "Sam")

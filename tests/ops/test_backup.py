@@ -29,11 +29,12 @@ from sessions.report import build_report, report_markdown
 
 def snapshot(team: Team) -> dict:
     """What a team's data says, in words and numbers that do not depend on keys."""
-    session = WorkingSession.objects.get(team=team)
+    sessions = list(WorkingSession.objects.filter(team=team).order_by("created_at", "pk"))
+    session = sessions[-1]
     jobs = AnalysisJob.objects.filter(team=team).order_by("created_at", "pk")
     return {
         "counts": {backup.label_of(m): rows_of(m, team).count() for m in team_models()},
-        "report": report_markdown(build_report(session)),
+        "reports": [report_markdown(build_report(s)) for s in sessions],
         "results": [(j.kind, j.status, j.result) for j in jobs],
         "members": sorted(team.memberships.values_list("user__email", "role")),
         "lineages": SuccessDefinition.objects.filter(team=team).values("lineage").distinct()
@@ -102,7 +103,8 @@ def test_json_references_name_real_fields_and_models():
 @pytest.mark.slow  # the demo team is imported for real (a few seconds)
 def test_round_trip_to_a_fresh_instance(cast, tmp_path, settings):
     before, files_before = snapshot(cast.team), files_of(cast.team)
-    assert before["counts"]["worksessions.Finding"] == 3
+    assert before["counts"]["worksessions.WorkingSession"] == 2
+    assert before["counts"]["worksessions.Finding"] > 3
     other_counts = {label: rows_of(apps.get_model(label), cast.other_team).count()
                     for label in before["counts"]}
     target = tmp_path / "backup"
@@ -148,8 +150,16 @@ def test_restored_beside_itself_under_another_slug(cast, tmp_path):
     assert {change.data["from_id"], change.data["to_id"]} <= copy_definitions
     pinned = Finding.objects.get(session__team=copy, text="From the explorer")
     job = AnalysisJob.objects.get(pk=pinned.evidence["job"])
-    assert job.team == copy and job.options["session"] == WorkingSession.objects.get(team=copy).pk
+    assert job.team == copy and job.options["session"] == pinned.session_id
     assert job.options["success_definition"] in copy_definitions
+    for label, columns in backup.JSON_REFERENCES.items():
+        for column, pointers in columns.items():
+            for key, target in pointers.items():
+                rows = rows_of(apps.get_model(label), copy).filter(**{f"{column}__has_key": key})
+                assert rows.exists(), f"the cast has no {label}.{column}[{key}] to check"
+                inside = set(rows_of(apps.get_model(target), copy).values_list("pk", flat=True))
+                for value in rows.values_list(column, flat=True):
+                    assert value[key] in inside, (label, column, key)
     for dataset in Dataset.objects.filter(team=copy):
         assert dataset.directory != Dataset.objects.get(team=cast.team,
                                                         name=dataset.name).directory
