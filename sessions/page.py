@@ -115,6 +115,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
     context["lead_forms"] = f"worksessions/{lead}.html" if lead else None
     context["trail_forms"] = f"worksessions/{trail}.html" if trail else None
     context["present_count"] = sum(1 for p in context["participants"] if p.is_present)
+    context["busy"] = 0 if session.is_closed else selectors.busy_jobs(session)
     context["poll_url"] = _poll_url(session, context)
     forms = forms or {}
     if step in RESULT_STEPS:
@@ -245,4 +246,5 @@ def _urls(session: WorkingSession) -> dict:
 
 def _poll_url(session: WorkingSession, context: dict) -> str:
     return (f"{session_url(session, 'session_poll')}?v={session.revision}&step={session.step}"
-            f"&here={context['present_count']}&open={1 if context['dig_open'] else 0}")
+            f"&here={context['present_count']}&open={1 if context['dig_open'] else 0}"
+            f"&busy={context['busy']}")

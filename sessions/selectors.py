@@ -262,3 +262,14 @@ def split_by_direction(discovery: Discovery | None, limit: int = 8) -> dict[str,
         if len(side) < limit:
             side.append(candidate)
     return split
+
+
+BUSY = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def busy_jobs(session: WorkingSession) -> int:
+    """Tests and discovery runs of the session still queued or running. A job finishing
+    is not a write of the session (the worker writes the job row), so the live poll also
+    compares this count to notice results arriving."""
+    return (HypothesisTest.objects.filter(session=session, job__status__in=BUSY).count()
+            + Discovery.objects.filter(session=session, job__status__in=BUSY).count())

@@ -142,3 +142,13 @@ def step_label(value) -> str:
 def lowerfirst(value) -> str:
     text = str(value or "")
     return text[:1].lower() + text[1:]
+
+
+@register.filter
+def minutes(duration) -> str:
+    """A timedelta as "20 minutes" (or "1.5 minutes")."""
+    if duration is None:
+        return ""
+    value = duration.total_seconds() / 60
+    text = str(int(value)) if value.is_integer() else f"{value:.1f}"
+    return f"{text} minute{'' if text == '1' else 's'}"

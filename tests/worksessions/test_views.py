@@ -336,3 +336,26 @@ def test_starting_a_session_from_the_form(client, team, owner, dataset, success)
     bad = client.post(new, {"title": " ", "dataset": dataset.pk,
                             "success_definition": success.pk, "dig_minutes": 0})
     assert bad.status_code == 200 and WorkingSession.objects.count() == 1
+
+
+def test_the_poll_notices_a_job_finishing_though_no_session_row_changed(client, session,
+                                                                        owner, teammate):
+    from analytics.models import AnalysisJob, JobStatus
+
+    session = move_to(session, Step.HYPOTHESES)
+    services.hypothesis_create(session=session, author=teammate, text="Inviters buy",
+                               criterion=INVITED)
+    session = move_to(session, Step.TEST)
+    [test] = services.session_tests_run(session=session, by=owner)
+    done = AnalysisJob.objects.get(pk=test.job_id)
+    # As a worker would see it: queued when the page was drawn, done a moment later.
+    AnalysisJob.objects.filter(pk=done.pk).update(status=JobStatus.QUEUED)
+    client.force_login(teammate)
+    page = client.get(url(session, "session_detail"))
+    assert "Queued on the analytics queue" in page.content.decode()
+    poll = page.context["poll_url"]
+    Participant.objects.update(last_seen_at=timezone.now())
+    assert client.get(poll, **HTMX).status_code == 204
+    AnalysisJob.objects.filter(pk=done.pk).update(status=JobStatus.DONE)
+    update = client.get(poll, **HTMX)
+    assert update.status_code == 200 and "Supported" in update.content.decode()
