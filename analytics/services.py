@@ -233,9 +233,25 @@ def success_definition_create(*, team: Team, name: str, definition: dict,
     )
 
 
+def success_definition_is_used(definition) -> bool:
+    """Whether anything (a session, a dashboard, a snapshot...) points at this version."""
+    # Reverse relations include the hidden ones (related_name="+").
+    relations = [f for f in definition._meta.get_fields(include_hidden=True)
+                 if f.auto_created and not f.concrete and f.is_relation]
+    for relation in relations:
+        if relation.related_model is type(definition):
+            continue
+        if relation.related_model._default_manager.filter(
+            **{relation.field.name: definition}
+        ).exists():
+            return True
+    return False
+
+
 def success_definition_revise(*, current, definition: dict, name: str | None = None,
                               created_by: User | None, dataset: Dataset | None = None):
-    """A new version of the definition; the old row stays, for the results that used it."""
+    """Change a definition. Once something used it, the change is a new version and the
+    old row stays for the results that used it; until then it is edited in place."""
     from .definitions import describe_success, validate_success
     from .models import SuccessDefinition
 
@@ -245,6 +261,12 @@ def success_definition_revise(*, current, definition: dict, name: str | None = N
         locked = SuccessDefinition.objects.select_for_update().get(pk=current.pk)
         if not locked.is_current:
             raise DatasetRefused("Someone changed this definition meanwhile; reload and retry.")
+        if not success_definition_is_used(locked):
+            locked.definition = definition
+            locked.name = (name or locked.name).strip()
+            locked.description = describe_success(definition)[:500]
+            locked.save(update_fields=["definition", "name", "description"])
+            return locked
         SuccessDefinition.objects.filter(pk=locked.pk).update(is_current=False)
         return SuccessDefinition.objects.create(
             team=locked.team, lineage=locked.lineage, version=locked.version + 1,

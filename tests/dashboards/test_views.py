@@ -253,10 +253,22 @@ def test_success_definition_create_preview_and_new_version(as_teammate, product,
                                 "where": [{"property": "device", "op": "=", "value": "mobile"}]}
     detail = url("success:success_detail", definition_id=first.pk)
     assert "did login" in as_teammate.get(detail).content.decode()
+    # Nothing used it yet: the edit changes it in place.
     response = as_teammate.post(detail, {**fields, "within_days": "3"})
+    edited = SuccessDefinition.objects.get(lineage=first.lineage, is_current=True)
+    assert edited.pk == first.pk and edited.version == 1
+    assert edited.definition["within_days"] == 3
+    # Once a dashboard uses it, an edit makes version 2 and the dashboard keeps version 1.
+    from dashboards.models import Dashboard
+
+    used_by = Dashboard.objects.create(team=team, name="Weekly", dataset=product,
+                                       success_definition=edited)
+    response = as_teammate.post(detail, {**fields, "within_days": "5"})
     second = SuccessDefinition.objects.get(lineage=first.lineage, is_current=True)
-    assert second.version == 2 and second.definition["within_days"] == 3
+    assert second.version == 2 and second.definition["within_days"] == 5
     assert response["Location"] == url("success:success_detail", definition_id=second.pk)
+    used_by.refresh_from_db()
+    assert used_by.success_definition.definition["within_days"] == 3
 
 
 def test_success_definition_refuses_bad_input(as_teammate, product):
