@@ -54,6 +54,13 @@ def finish(job, *, status: str, **fields) -> bool:
     return bool(updated)
 
 
+def release(job) -> bool:
+    """Give a claimed job back to the queue (it must wait for another job first)."""
+    return bool(type(job).objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts
+    ).update(status=JobStatus.QUEUED, started_at=None, heartbeat_at=None))
+
+
 @contextmanager
 def heartbeat(job, *, enabled: bool = True):
     """Keep the job's heartbeat fresh while the body runs, from a side thread."""

@@ -24,6 +24,10 @@ class DatasetRefused(ValueError):
     """A dataset request that cannot be honoured, with a message for people."""
 
 
+class NotYetRunnable(Exception):
+    """The job must wait for another one (an earlier append of the same dataset)."""
+
+
 def engine_settings():
     from .analysis import EngineSettings
 
@@ -110,7 +114,9 @@ def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dic
             return existing, False
     with transaction.atomic():
         locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
-        last = locked.imports.aggregate(last=Max("version"))["last"] or 0
+        # A dataset may have versions without import rows (restored, or made by hand).
+        last = max(locked.imports.aggregate(last=Max("version"))["last"] or 0,
+                   locked.current_version or 0)
         try:
             with transaction.atomic():
                 job = DatasetImport.objects.create(
@@ -141,7 +147,18 @@ def import_execute(job: DatasetImport) -> None:
         shutil.rmtree(target)
     try:
         if job.kind == DatasetImport.Kind.APPEND:
-            base = dataset.version()
+            # Appends build one on another, in order: version N is made from the newest
+            # published version below N, once no earlier import is still on its way.
+            earlier = DatasetImport.objects.filter(dataset=dataset, version__lt=job.version)
+            waiting = earlier.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+            # In-process, jobs run one at a time in order: there is nothing to wait for.
+            if not settings.CELERY_TASK_ALWAYS_EAGER and waiting.exists():
+                raise NotYetRunnable(f"import {job.pk} waits for an earlier import")
+            base_number = earlier.filter(status=JobStatus.DONE).aggregate(v=Max("version"))["v"]
+            base_number = base_number or dataset.current_version
+            if base_number is None:
+                raise ImportRefused("There is no imported data to append to yet.")
+            base = dataset.version(base_number)
             schema = append_events(previous=base, events=events, mapping=mapping, dest=target,
                                    memory_limit=settings.DUCKDB_MEMORY_LIMIT,
                                    threads=settings.DUCKDB_THREADS)

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from . import jobs
 from .models import AnalysisJob, DatasetImport, JobStatus
+from .services import NotYetRunnable
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,9 @@ def _run(task, model, job_id: int, execute) -> None:
     try:
         with jobs.heartbeat(job, enabled=not settings.CELERY_TASK_ALWAYS_EAGER):
             execute(job)
+    except NotYetRunnable:
+        jobs.release(job)
+        raise task.retry(countdown=2, max_retries=None) from None
     except SoftTimeLimitExceeded:
         jobs.finish(job, status=JobStatus.FAILED,
                     error=f"Stopped: took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s.")
