@@ -12,9 +12,10 @@ again for those:
 - running with a heartbeat quiet for more than RUNNING_GRACE (their worker died).
 
 A duplicate message is harmless: the task claims the row with a conditional UPDATE, so a
-second delivery finds nothing to do. A cache key (in Redis, beside the messages, so that
-it vanishes with them) keeps the sweeper from ringing twice for the same job within
-QUEUED_LIMIT when the queue is merely busy."""
+second delivery finds nothing to do. Still, a job can look forgotten while its message is
+only out of sight (a retry waiting in a worker for its countdown, e.g. an import waiting
+for the previous one): a cache key (in Redis, beside the messages, so that a restart that
+loses them loses it too) lets the sweeper ring at most once per RESEND_EVERY for a job."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from analytics.models import JobFields, JobStatus
 QUEUED_GRACE = timedelta(seconds=60)
 QUEUED_LIMIT = timedelta(minutes=30)
 RUNNING_GRACE = jobs.STALE_AFTER * 4
+RESEND_EVERY = timedelta(minutes=5)
 SWEEP_EVERY = timedelta(seconds=60)
 BATCH = 500  # rows per model and sweep: a flood is worked through over several sweeps
 
@@ -78,8 +80,7 @@ def requeue_stale_jobs(*, queue_size: Callable[[str], int | None], send: Callabl
                    .values_list("pk", flat=True)[:BATCH])
         for pk in ids:
             # add() is atomic: two sweepers (two beats by mistake) ring once.
-            if waiting != 0 and not cache.add(_rung_key(label, pk), 1,
-                                              QUEUED_LIMIT.total_seconds()):
+            if not cache.add(_rung_key(label, pk), 1, RESEND_EVERY.total_seconds()):
                 continue
             send(task_name, pk)
             sweep.requeued.setdefault(label, []).append(pk)

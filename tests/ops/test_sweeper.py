@@ -70,6 +70,17 @@ def test_a_busy_queue_holds_its_jobs_until_the_limit_then_they_are_sent_once(dat
     assert waiting.pk not in [pk for _, pk in broker.sent]
 
 
+def test_a_job_is_sent_again_at_most_once_per_resend_period(dataset):
+    lost = analysis(dataset, age=timedelta(minutes=2))
+    broker = Broker(waiting=0)
+    broker.sweep()
+    broker.sweep(now=NOW + sweeper.SWEEP_EVERY)  # its retry may be waiting in a worker
+    assert broker.sent == [("analytics.run_analysis", lost.pk)]
+    cache.clear()  # Redis restarted: the messages and the marks are gone together
+    broker.sweep(now=NOW + 2 * sweeper.SWEEP_EVERY)
+    assert broker.sent == [("analytics.run_analysis", lost.pk)] * 2
+
+
 def test_a_broker_that_cannot_tell_its_queue_size_counts_as_busy(dataset):
     analysis(dataset, age=timedelta(minutes=10))
     broker = Broker(waiting=None)
