@@ -38,6 +38,7 @@ def ensure_demo(*, n_users: int = 4000, seed: int = 7, with_session: bool = True
     team, members = _team_and_members()
     dataset = _dataset(team, members[0], n_users=n_users, seed=seed)
     definitions = _success_definitions(team, members[0], dataset)
+    _dashboard(team, dataset, definitions[0], members[0])
     if with_session:
         _past_session(team, dataset, definitions[0], members)
     return Demo(team=team, members=members, dataset=dataset, success_definitions=definitions)
@@ -89,6 +90,13 @@ def _success_definitions(team: Team, owner: User, dataset) -> list:
                                                 created_by=owner, dataset=dataset)
         found.append(current)
     return found
+
+
+def _dashboard(team: Team, dataset, success_definition, owner: User) -> None:
+    from dashboards.demo import create_demo_dashboard
+
+    create_demo_dashboard(team=team, dataset=dataset, success_definition=success_definition,
+                          user=owner)
 
 
 def _past_session(team: Team, dataset, success_definition, members: list[User]) -> None:
