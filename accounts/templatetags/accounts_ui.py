@@ -13,8 +13,10 @@ AVATAR_COLOURS = 8
 
 @register.filter
 def initials(name: object) -> str:
-    """"Olivia Owner" -> "OO", "acme" -> "A"."""
-    words = [w for w in str(name).replace("@", " ").replace(".", " ").split() if w]
+    """"Olivia Owner" -> "OO", "acme" -> "A", "Ada (facilitator)" -> "AF"."""
+    # Only words that start with a letter or digit: punctuation makes no initial.
+    cleaned = "".join(c if c.isalnum() else " " for c in str(name))
+    words = [w for w in cleaned.split() if w]
     if not words:
         return "?"
     if len(words) == 1:
