@@ -359,3 +359,44 @@ def test_the_poll_notices_a_job_finishing_though_no_session_row_changed(client, 
     AnalysisJob.objects.filter(pk=done.pk).update(status=JobStatus.DONE)
     update = client.get(poll, **HTMX)
     assert update.status_code == 200 and "Supported" in update.content.decode()
+
+
+@pytest.mark.parametrize("step", [Step.TEST, Step.RESULTS, Step.UNSUCCESSFUL])
+def test_drawing_a_step_costs_the_same_with_more_entries(client, session, owner, teammate,
+                                                         third, step):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from .factories import MOBILE_FIRST, PRO
+
+    services.session_join(session=session, user=third)
+    session = move_to(session, Step.HYPOTHESES)
+    client.force_login(owner)
+
+    def queries() -> int:
+        client.get(url(session, "session_detail"))  # warm (joins, caches)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url(session, "session_detail")).status_code == 200
+        return len(captured)
+
+    services.hypothesis_create(session=session, author=teammate, text="one",
+                               criterion=INVITED)
+    session = move_to(session, Step.TEST)
+    services.session_tests_run(session=session, by=owner)
+    session = move_to(session, step)
+    few = queries()
+    back = (session if step == Step.TEST
+            else services.step_move(session=session, by=owner, to=Step.TEST, expected=step))
+    for author in (owner, teammate, third):
+        for text, criterion in (("a", PRO), ("b", MOBILE_FIRST), ("c", INVITED)):
+            if author == teammate and text == "c":
+                continue
+            Hypothesis.objects.create(session=back, author=author, kind="hypothesis",
+                                      slot=Hypothesis.objects.filter(author=author).count() + 1,
+                                      rank=1, text=f"{author.pk}{text}", criterion=criterion,
+                                      revealed_at=timezone.now())
+    services.session_tests_run(session=back, by=owner)
+    session = move_to(back, step)
+    many = queries()
+    assert many <= few + 2, (few, many)
+    assert many <= 40
