@@ -251,8 +251,8 @@ def _checked_stats(con: duck.Connection, plan: EventsPlan, part: str) -> EventSt
 def _write_no_events(con: duck.Connection, part: str) -> None:
     # A users-only dataset still has an events file, with the required columns.
     con.execute(f"COPY (SELECT NULL::BIGINT AS {q(UID)}, NULL::VARCHAR AS event, "
-                "NULL::TIMESTAMPTZ AS timestamp LIMIT 0) TO ? (FORMAT parquet, "
-                "COMPRESSION zstd)", [part])
+                f"NULL::TIMESTAMPTZ AS timestamp LIMIT 0) TO ? ({cols.EVENTS_PARQUET})",
+                [part])
 
 
 def _rewrite_old_events(con: duck.Connection, old_glob: str, old: dict[str, str],
@@ -269,7 +269,7 @@ def _rewrite_old_events(con: duck.Connection, old_glob: str, old: dict[str, str]
                  else f"CAST(NULL AS {cols.STORAGE_TYPE[kind]})")
         columns.append(f"{value} AS {q(name)}")
     con.execute(f"COPY (SELECT {', '.join(columns)} FROM read_parquet(?) AS e{join}) "  # noqa: S608
-                "TO ? (FORMAT parquet, COMPRESSION zstd)", [old_glob, out])
+                f"TO ? ({cols.EVENTS_PARQUET})", [old_glob, out])
 
 
 def _parquet_columns(con: duck.Connection, glob: str) -> dict[str, str]:

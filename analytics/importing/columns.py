@@ -15,6 +15,12 @@ _INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
 _FLOAT = {"FLOAT", "DOUBLE", "REAL", "UBIGINT", "HUGEINT", "UHUGEINT"}
 _TIMESTAMP = {"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS",
               "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
+# zstd at level 1: a third smaller than DuckDB's default Snappy and nearly as cheap to
+# write, where the default level 3 costs a fifth more time for another quarter less
+# size; reading is as fast at either level. The events file is most of an import's work.
+EVENTS_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
+USERS_PARQUET = "FORMAT parquet, COMPRESSION zstd"
+
 STORAGE_TYPE = {"integer": "BIGINT", "float": "DOUBLE", "boolean": "BOOLEAN",
                 "text": "VARCHAR", "timestamp": "TIMESTAMPTZ"}
 

@@ -212,7 +212,7 @@ def write_events(con: duck.Connection, plan: EventsPlan, out_path: str, *,
     the id itself; otherwise it comes from `uid_table` (user_id -> _uid)."""
     def attempt() -> None:
         select, params = events_select(plan, integer_ids=integer_ids, uid_table=uid_table)
-        con.execute(f"COPY ({select}) TO ? (FORMAT parquet, COMPRESSION zstd)",
+        con.execute(f"COPY ({select}) TO ? ({cols.EVENTS_PARQUET})",
                     params + [out_path])
     run_reading(con, plan, attempt, integer_ids=integer_ids)
 

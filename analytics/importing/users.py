@@ -144,6 +144,6 @@ def write_users(con: duck.Connection, out_path: str, *, uid_table: str, with_eve
     con.execute(
         f"COPY (SELECT m._uid AS {q(UID)}, m.user_id, f.first_ts AS {q(FIRST_SEEN)}{props} "  # noqa: S608
         f"FROM {uid_table} AS m LEFT JOIN {first_seen} AS f ON f._uid = m._uid{join} "
-        f"ORDER BY m._uid) TO ? (FORMAT parquet, COMPRESSION zstd)",
+        f"ORDER BY m._uid) TO ? ({cols.USERS_PARQUET})",
         params + [out_path])
     return con.execute(f"SELECT count(*) FROM {uid_table}").fetchone()[0]  # noqa: S608

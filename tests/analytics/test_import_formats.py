@@ -292,3 +292,12 @@ def test_no_temporary_directory_is_left_after_success(tmp_path):
     run(tmp_path, [csv])
     assert [p.name for p in (tmp_path / "dataset").iterdir()] == ["v1"]
     assert not (tmp_path / "dataset" / "v1" / "spill").exists()
+
+
+def test_stored_parquet_is_zstd(tmp_path):
+    csv = write(tmp_path / "events.csv", "user_id,event,timestamp\nu,e,2024-01-01\n")
+    _, version = run(tmp_path, [csv])
+    for path in [*version.events_dir.glob("*.parquet"), version.users_path]:
+        assert rows(path, "SELECT 1") and duck.connect().execute(
+            "SELECT DISTINCT compression FROM parquet_metadata(?)", [str(path)]
+        ).fetchall() == [("ZSTD",)]
