@@ -20,7 +20,7 @@ from .forms import (
     NextStepForm,
     SettingsForm,
 )
-from .models import Hypothesis, Participant, WorkingSession
+from .models import Finding, Hypothesis, Participant, WorkingSession
 from .results import session_results
 from .steps import Step
 
@@ -146,6 +146,10 @@ def build_context(request: HttpRequest, session: WorkingSession,
         context["dig_tools"] = dig_tools(session)
     if step == Step.RESULTS:
         context["finding_title"] = "Add to the team's results"
+        context["finding_groups"] = [
+            {"kind": kind, "label": label,
+             "findings": [f for f in context["findings"] if f.kind == kind]}
+            for kind, label in Finding.Kind.choices]
     if step == Step.UNSUCCESSFUL:
         context["other_side"] = session_results(session, unsuccessful=True)
         discovery = selectors.latest_discovery(session, unsuccessful=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -72,6 +73,10 @@ def session_detail(request: HttpRequest, team_slug: str, session_id: int) -> Htt
         # Opening the page is joining: the meeting is for the whole team.
         participant = services.session_join(session=session, user=request.user)
         session = load(request, session_id)
+    elif participant is not None and not session.is_closed:
+        # Back on the page counts as being here, before its first poll says so.
+        services.presence_touch(participant_id=participant.pk)
+        participant.last_seen_at = timezone.now()
     context = build_context(request, session, participant)
     template = "worksessions/_body.html" if request.htmx else "worksessions/session_detail.html"
     return render(request, template, context)

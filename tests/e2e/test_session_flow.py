@@ -179,7 +179,7 @@ def test_a_whole_session_with_three_people(cast, tasks, new_page, log_in, live_s
 
     # Results, next steps, the other side, closing.
     a.get_by_role("button", name="Next: Results →").click()
-    live(b, "The team's results")
+    live(b, "Add to the team's results")
     a.get_by_role("button", name="Next: Next steps →").click()
     live(a, "Add a next step")
     a.get_by_label("What next?").fill("A/B test an invite prompt in onboarding")
