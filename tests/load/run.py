@@ -4,11 +4,11 @@
 
 Creates a throwaway PostgreSQL database next to DATABASE_URL's (dropped at the end),
 starts a private redis-server, one Celery worker and gunicorn as docker-compose runs
-them, all on 127.0.0.1, builds the demo team grown to N members in one session, and
-plays the meeting (tests/load/scenario.py) for the given time. Then it measures, in the
-same run and with the same client, how many requests per second the session's poll and
-a trivial view (/healthz) answer flat out, so that their ratio means the same on any
-machine, and checks that every acknowledged write is in the database.
+them, all on 127.0.0.1, builds a team of N members with the demo product's data in one
+session, and plays the meeting (tests/load/scenario.py) for the given time. Then it
+measures, in the same run and with the same client, how many requests per second the
+session's poll and a trivial view (/healthz) answer flat out, so that their ratio means
+the same on any machine, and checks that every acknowledged write is in the database.
 
 Prints a table; exits 1 if any request failed or any acknowledged write is missing."""
 
@@ -41,7 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--users", type=int, default=4000, help="users in the demo dataset")
+    parser.add_argument("--users", type=int, default=4000,
+                        help="users in the dataset (the demo product's data)")
     parser.add_argument("--max-requests", type=int, default=100_000,
                         help="a hard cap on the meeting's requests")
     parser.add_argument("--saturation-seconds", type=float, default=5)
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         from .scenario import build_meeting
 
         meeting = build_meeting(members=args.members, users=args.users)
-        phase(f"demo team with {args.members} members in a session", clock)
+        phase(f"a team of {args.members} members in a session", clock)
         _close_connections()  # the web and worker processes take over
         processes.wait_for_web(web, port, tmp / "web.log")
         wait_for_worker(worker, worker_name, tmp / "worker.log")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import random
 import re
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .client import Budget, Client, OutOfBudget, Recorder, poll_url_in
 
@@ -48,35 +50,51 @@ def signed_in(user) -> dict[str, str]:
     return {"sessionid": store.session_key}
 
 
+SUCCESS = {"events": ["subscribe"], "within_days": 14}
+
+
 def build_meeting(*, members: int, users: int) -> Meeting:
-    """The demo team grown to `members` people, all in one session at "Test"."""
-    from accounts.models import Membership, User
-    from analytics.demo import ensure_demo
+    """A team of `members` people with the demo product's data (analytics/demo_data.py),
+    all in one session at "Test". Built from the data and the services only (not the
+    whole demo, whose dashboards and past session the load test does not need)."""
+    from accounts.models import Membership, Team, User
+    from analytics.demo_data import write_demo_files
+    from analytics.services import import_now, success_definition_create
     from sessions import services
     from sessions.page import session_url
     from sessions.steps import Step
 
-    demo = ensure_demo(n_users=users, with_session=False)
-    people = list(demo.members)
-    for number in range(len(people), members):
-        user = User.objects.create_user(email=f"member{number}@load.test", password=None,
-                                        display_name=f"Member {number}")
-        Membership.objects.create(team=demo.team, user=user)
+    team = Team.objects.create(name="Load test", slug=f"load-{uuid.uuid4().hex[:8]}")
+    people = []
+    for number in range(members):
+        user = User.objects.create_user(email=f"member{number}@{team.slug}.test",
+                                        password=None, display_name=f"Member {number}")
+        role = Membership.Role.OWNER if number == 0 else Membership.Role.MEMBER
+        Membership.objects.create(team=team, user=user, role=role)
         people.append(user)
-    people = people[:members]
     facilitator = people[0]
+    with tempfile.TemporaryDirectory(prefix="hl-load-data-") as tmp:
+        events_file, users_file = write_demo_files(Path(tmp), seed=7, n_users=users)
+        job = import_now(team=team, name="Product events", events=[events_file],
+                         users=users_file, mapping={}, created_by=facilitator)
+    if job.status != "done":
+        raise RuntimeError(f"the load test's data did not import: {job.error}")
+    dataset = job.dataset
+    dataset.refresh_from_db()
+    success = success_definition_create(team=team, name="Subscribed within 14 days",
+                                        definition=SUCCESS, created_by=facilitator,
+                                        dataset=dataset)
     session = services.session_create(
-        team=demo.team, dataset=demo.dataset, success_definition=demo.success_definitions[0],
-        title=f"Load test {uuid.uuid4().hex[:6]}", facilitator=facilitator)
+        team=team, dataset=dataset, success_definition=success,
+        title="What makes users subscribe? (load test)", facilitator=facilitator)
     for person in people[1:]:
         services.session_join(session=session, user=person)
     for step in (Step.HYPOTHESES, Step.TEST):
         session = services.step_move(session=session, by=facilitator, to=step,
                                      expected=session.step)
-    success_events = set(demo.success_definitions[0].definition["events"])
-    events = sorted(set(demo.dataset.schema["events"]) - success_events)
+    events = sorted(set(dataset.schema["events"]) - set(SUCCESS["events"]))
     cookies = [signed_in(person) for person in people]
-    return Meeting(team_slug=demo.team.slug, session_id=session.pk,
+    return Meeting(team_slug=team.slug, session_id=session.pk,
                    session_path=session_url(session), step=session.step, events=events,
                    cookies=cookies)
 
