@@ -77,3 +77,27 @@ def test_a_double_clicked_next_moves_once_under_a_race(live_session, owner):
     assert live_session.step == Step.TEST
     assert SessionEvent.objects.filter(session=live_session, kind="step",
                                        data__to="test").count() == 1
+
+
+def test_concurrent_http_requests_keep_the_limit_and_the_step(live_session, owner, teammate):
+    from django.test import Client
+    from django.urls import reverse
+
+    def address(name):
+        return reverse(f"worksessions:{name}", kwargs={"team_slug": live_session.team.slug,
+                                                      "session_id": live_session.pk})
+
+    def post(user, name, data):
+        client = Client()
+        client.force_login(user)
+        return client.post(address(name), data).status_code
+
+    statuses = race(6, lambda i: post(teammate, "hypothesis_create",
+                                      {"kind": "hypothesis", "text": f"request {i}"}))
+    assert sorted(statuses) == [302, 302, 302, 409, 409, 409], statuses
+    assert Hypothesis.objects.filter(author=teammate).count() == 3
+    moves = race(3, lambda i: post(owner, "session_move",
+                                   {"to": Step.TEST, "expected": Step.HYPOTHESES}))
+    assert sorted(moves) == [302, 409, 409], moves
+    live_session.refresh_from_db()
+    assert live_session.step == Step.TEST
