@@ -16,6 +16,7 @@ with an account of their own must not be able to reset their address's count).""
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +26,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest
+
+log = logging.getLogger(__name__)
 
 CACHE_PREFIX = "login-throttle"
 
@@ -78,11 +81,22 @@ def _keys(email: str, address: str) -> dict[str, str]:
 def is_throttled(email: str, request: HttpRequest | None) -> bool:
     limits = Limits.from_settings()
     keys = _keys(email, client_address(request))
-    counts = cache.get_many(list(keys.values()))
+    try:
+        counts = cache.get_many(list(keys.values()))
+    except Exception:  # the cache (Redis) is down: let people sign in rather than fail
+        log.warning("login throttle: cache unavailable, not throttling", exc_info=True)
+        return False
     return any(counts.get(keys[name], 0) >= getattr(limits, name) for name in keys)
 
 
 def record_failure(email: str, request: HttpRequest | None) -> None:
+    try:
+        _count_failure(email, request)
+    except Exception:  # the cache (Redis) is down; the failed login itself still fails
+        log.warning("login throttle: cache unavailable, failure not counted", exc_info=True)
+
+
+def _count_failure(email: str, request: HttpRequest | None) -> None:
     window = Limits.from_settings().window_seconds
     for key in _keys(email, client_address(request)).values():
         # add() starts the window at the first failure and later failures leave its end
@@ -96,7 +110,10 @@ def record_failure(email: str, request: HttpRequest | None) -> None:
 
 def record_success(email: str, request: HttpRequest | None) -> None:
     keys = _keys(email, client_address(request))
-    cache.delete_many([keys["per_email_and_address"], keys["per_email"]])
+    try:
+        cache.delete_many([keys["per_email_and_address"], keys["per_email"]])
+    except Exception:
+        log.warning("login throttle: cache unavailable, counters not reset", exc_info=True)
 
 
 def message() -> str:

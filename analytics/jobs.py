@@ -17,14 +17,21 @@ from .models import JobStatus
 
 HEARTBEAT_EVERY = timedelta(seconds=5)
 STALE_AFTER = timedelta(seconds=30)
+# A job whose worker died this many times (out of memory, killed at the hard time limit)
+# is failed instead of being handed to the next worker to kill.
+MAX_ATTEMPTS = 3
 
 
 def claim(model, job_id: int):
     """The job, now running under a new attempt, or None when it is not ours to run."""
     now = timezone.now()
-    claimable = Q(status=JobStatus.QUEUED) | Q(
-        status=JobStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    abandoned = Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+    model.objects.filter(abandoned, pk=job_id, attempts__gte=MAX_ATTEMPTS).update(
+        status=JobStatus.FAILED, finished_at=now,
+        error=f"Stopped after {MAX_ATTEMPTS} attempts: each time, the worker running it "
+              "died (usually from running out of memory or time).",
     )
+    claimable = Q(status=JobStatus.QUEUED) | abandoned
     updated = (
         model.objects.filter(pk=job_id)
         .filter(claimable)
@@ -58,7 +65,8 @@ def release(job) -> bool:
     """Give a claimed job back to the queue (it must wait for another job first)."""
     return bool(type(job).objects.filter(
         pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts
-    ).update(status=JobStatus.QUEUED, started_at=None, heartbeat_at=None))
+    ).update(status=JobStatus.QUEUED, started_at=None, heartbeat_at=None,
+             attempts=F("attempts") - 1))
 
 
 @contextmanager

@@ -313,7 +313,9 @@ def dashboard_compute(dashboard: Dashboard, *, user: User | None = None,
     """Make sure a computation of the dashboard as it is now exists or is queued; a
     computation with the same fingerprint is reused unless it failed (or `force`)."""
     with transaction.atomic():
-        locked = Dashboard.objects.select_for_update().select_related(
+        # Lock only the dashboard row: PostgreSQL refuses FOR UPDATE on the nullable side
+        # of the outer join that current_job needs.
+        locked = Dashboard.objects.select_for_update(of=("self",)).select_related(
             "dataset", "success_definition", "current_job").get(pk=dashboard.pk)
         segments = engine_segments(locked)
         if not segments:

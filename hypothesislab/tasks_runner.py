@@ -2,11 +2,14 @@
 never looks for a row that is not there yet. On the embedded default (no Redis) the task
 runs on one background thread of this process, so a request never waits for it."""
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
+
+log = logging.getLogger(__name__)
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -35,4 +38,10 @@ def _send(task, args: tuple) -> None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasks")
         _executor.submit(_run_in_thread, task, args)
     else:
-        task.apply_async(args=args)
+        try:
+            task.apply_async(args=args)
+        except Exception:
+            # The rows are committed; a broker outage must not turn the user's request
+            # into an error. The job stays queued and ops.requeue_stale_jobs sends it again.
+            log.exception("could not send %s%r to the broker; the sweeper will retry",
+                          task.name, args)

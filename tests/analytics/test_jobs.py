@@ -47,3 +47,23 @@ def test_a_running_job_with_a_fresh_heartbeat_is_left_alone(import_job):
     jobs.claim(DatasetImport, import_job.pk)
     assert jobs.claim(DatasetImport, import_job.pk) is None
     assert jobs.is_running_elsewhere(DatasetImport, import_job.pk)
+
+
+def test_a_job_that_keeps_killing_its_worker_is_failed_after_the_last_attempt(import_job):
+    for attempt in range(1, jobs.MAX_ATTEMPTS + 1):
+        claimed = jobs.claim(DatasetImport, import_job.pk)
+        assert claimed is not None and claimed.attempts == attempt
+        DatasetImport.objects.filter(pk=import_job.pk).update(
+            heartbeat_at=timezone.now() - jobs.STALE_AFTER - timedelta(seconds=1)
+        )
+    assert jobs.claim(DatasetImport, import_job.pk) is None
+    import_job.refresh_from_db()
+    assert import_job.status == JobStatus.FAILED
+    assert f"after {jobs.MAX_ATTEMPTS} attempts" in import_job.error
+
+
+def test_a_released_job_does_not_use_up_an_attempt(import_job):
+    claimed = jobs.claim(DatasetImport, import_job.pk)
+    assert jobs.release(claimed)
+    again = jobs.claim(DatasetImport, import_job.pk)
+    assert again.attempts == 1
