@@ -133,7 +133,8 @@ def _shot(page, name: str) -> None:
     if not folder:
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True,
+                    caret="initial")  # hiding the caret injects a style the CSP blocks
 
 
 @pytest.fixture
