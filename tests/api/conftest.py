@@ -9,7 +9,6 @@ from django.test import Client
 from api.services import token_create
 
 # The browser fixtures (Chromium, a page that fails on anything the CSP blocks).
-from tests.e2e.conftest import _playwright, browser, new_page, sign_up  # noqa: F401
 from tests.worksessions.factories import make_dataset, make_success
 
 
