@@ -219,9 +219,8 @@ SECURE_CSP = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-# Sessions read from the cache first (every poll of a live meeting needs one), written
-# through to the database so that nothing is lost when the cache restarts.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions stay in the database (not cached_db): with Redis as the cache, a Redis outage
+# would otherwise fail every request (tests/faults/test_redis_restart.py).
 if not DEBUG and env_bool("HTTPS", False):
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True

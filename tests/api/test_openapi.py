@@ -33,6 +33,21 @@ CONFIG = SchemathesisConfig.from_dict({
 })
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI handler closes the database connection around each request, which
+    on PostgreSQL ends the test's transaction; Django's test client avoids this the same
+    way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def world(team, owner, teammate):
     dataset = ready_dataset(team)
