@@ -228,7 +228,7 @@ def events_select(plan: EventsPlan, *, integer_ids: bool,
             uid = "m._uid"
             join = f" JOIN {uid_table} AS m ON m.user_id = ({id_sql(es.ids)})"
         time = cols.time_value(es.time.sql, es.time.duck_type)
-        bad = [f"({time}) IS NULL"]
+        bad = [cols.not_a_time(time)]
         if integer_ids:
             bad.append(f"({uid}) IS NULL")
         if es.event is None:
@@ -290,9 +290,9 @@ def run_reading(con: duck.Connection, plan: EventsPlan, action, *,
 def _is_time(con: duck.Connection, value: str | None) -> bool:
     if value is None:
         return False
-    check = cols.time_value("v", "VARCHAR")
-    return con.execute(f"SELECT {check} IS NOT NULL FROM (SELECT CAST(? AS VARCHAR) AS v)",  # noqa: S608
-                       [value]).fetchone()[0]
+    check = cols.not_a_time(cols.time_value("v", "VARCHAR"))
+    return not con.execute(f"SELECT {check} FROM (SELECT CAST(? AS VARCHAR) AS v)",  # noqa: S608
+                           [value]).fetchone()[0]
 
 
 def source_of_error(sources: list[EventSource], exc: duck.Error) -> EventSource | None:
@@ -330,7 +330,8 @@ def check_written(con: duck.Connection, plan: EventsPlan, parquet_glob: str) -> 
     """Counts per event and the time range, from the written events; refuses (naming the
     first bad row) when a user id, an event name or a time is missing."""
     rows = con.execute(
-        "SELECT event, count(*), count_if(timestamp IS NULL OR _uid IS NULL), "
+        "SELECT event, count(*), count_if(_uid IS NULL OR timestamp IS NULL "
+        "OR NOT isfinite(timestamp)), "
         "min(timestamp), max(timestamp) FROM read_parquet(?) GROUP BY event ORDER BY event",
         [parquet_glob]).fetchall()
     if any(r[0] is None or not r[0].strip() or r[2] for r in rows):
@@ -363,7 +364,7 @@ def _first_bad_row_in(con: duck.Connection, es: EventSource) -> ImportRefused | 
     checks = {
         "id": f"({id_sql(es.ids)}) IS NULL",
         "event": f"({event_raw}) IS NULL OR trim({event_raw}) = ''",
-        "time": f"({cols.time_value(es.time.sql, es.time.duck_type)}) IS NULL",
+        "time": cols.not_a_time(cols.time_value(es.time.sql, es.time.duck_type)),
     }
     select = ", ".join(f"{check} AS bad_{name}" for name, check in checks.items())
     where = " OR ".join(f"({check})" for check in checks.values())

@@ -86,14 +86,18 @@ def _create(con: duck.Connection, table: UsersTable) -> None:
 def _check_ids(con: duck.Connection, table: UsersTable) -> None:
     source = table.source
     column = " + ".join(table.id_columns) or None
-    n_rows, first_empty = con.execute(
-        f"SELECT count(*), min(_ordinal) FILTER (WHERE user_id IS NULL) FROM {USERS_TABLE}"  # noqa: S608
+    n_rows, first_empty, n_distinct = con.execute(
+        "SELECT count(*), min(_ordinal) FILTER (WHERE user_id IS NULL), "  # noqa: S608
+        f"count(DISTINCT user_id) FROM {USERS_TABLE}"
     ).fetchone()
     if n_rows == 0:
         raise source.refusal("the file has a header but no rows")
     if first_empty is not None:
         raise source.refusal("the user id is empty", line=source.line_of(first_empty),
                              column=column)
+    if n_distinct == n_rows:
+        return
+    # Only on the way to a refusal: which repeat comes first in the file.
     repeated = con.execute(
         f"SELECT user_id, list(_ordinal ORDER BY _ordinal)[1:2] AS ordinals "  # noqa: S608
         f"FROM {USERS_TABLE} GROUP BY user_id HAVING count(*) > 1 "
