@@ -4,11 +4,9 @@ section 6. evaluate_criteria(): many criteria in one pass, for discovery."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from analytics import duck, stats
 from analytics.breakdowns import breakdown_result
@@ -33,16 +31,15 @@ class EngineSettings:
 
 @contextmanager
 def engine_connection(settings: EngineSettings | None) -> Iterator[duck.Connection]:
+    """A connection of its own for one job, to this process's engine database (opening
+    a database per job would cost more than a whole test on a cached table). What the
+    job creates (temporary tables) goes when it ends."""
     settings = settings or EngineSettings()
-    # Large sorts (sessions) may spill; without a directory DuckDB would spill into the
-    # process's working directory.
-    with tempfile.TemporaryDirectory(prefix="hypothesislab-duckdb-") as spill:
-        con = duck.connect(memory_limit=settings.memory_limit, threads=settings.threads,
-                           temp_directory=Path(spill))
-        try:
-            yield con
-        finally:
-            con.close()
+    con = duck.engine_cursor(memory_limit=settings.memory_limit, threads=settings.threads)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 @dataclass

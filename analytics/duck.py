@@ -1,10 +1,23 @@
 """The only module that imports duckdb. Every connection to the analytics database is
-made here: a fresh in-memory connection per job, with the worker's share of memory and
-threads, and (unless the caller needs to read files by path, like the importer) no
-access to anything outside the dataset."""
+made here, with the worker's share of memory and threads, and (unless the caller needs
+to read files by path, like the importer) no access to anything outside the dataset.
+
+Engine jobs share one in-memory database per process (`engine_cursor`): opening a
+database costs 30-250 ms on a loaded machine, more than a whole test on a cached
+per-user table, while a cursor costs well under a millisecond. A cursor is its own
+connection: temporary tables and session settings die with it, so jobs stay isolated.
+Settings that belong to the database (memory, threads) are set to the job's before it
+runs; a worker process runs one job at a time. Importers and other one-off users still
+get a fresh database from `connect`."""
 
 from __future__ import annotations
 
+import atexit
+import ctypes
+import os
+import shutil
+import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +32,7 @@ PermissionException = duckdb.PermissionException
 
 def connect(*, memory_limit: str = "1GB", threads: int = 2,
             temp_directory: Path | None = None) -> Connection:
+    """A fresh in-memory database of its own (closing it frees everything)."""
     con = duckdb.connect(":memory:")
     con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
     con.execute(f"SET threads = {int(threads)}")
@@ -30,6 +44,72 @@ def connect(*, memory_limit: str = "1GB", threads: int = 2,
     if temp_directory is not None:
         con.execute("SET temp_directory = ?", [str(temp_directory)])
     return con
+
+
+class _EngineDatabase:
+    """This process's engine database, its spill directory and the settings last set."""
+
+    def __init__(self) -> None:
+        # Large sorts may spill; without a directory DuckDB would spill into the working
+        # directory. One per process, removed when the process ends normally.
+        self.spill = Path(tempfile.mkdtemp(prefix=f"hypothesislab-duckdb-{os.getpid()}-"))
+        self.database = duckdb.connect(":memory:")
+        for statement in ("SET GLOBAL TimeZone = 'UTC'",
+                          "SET GLOBAL preserve_insertion_order = false"):
+            self.database.execute(statement)
+        self.database.execute("SET temp_directory = ?", [str(self.spill)])
+        self.settings: tuple[str, int] | None = None
+
+    def cursor(self, memory_limit: str, threads: int) -> Connection:
+        wanted = (_checked_size(memory_limit), int(threads))
+        if wanted != self.settings:
+            self.database.execute(f"SET memory_limit = '{wanted[0]}'")
+            self.database.execute(f"SET threads = {wanted[1]}")
+            self.settings = wanted
+        con = self.database.cursor()
+        con.execute("SET enable_progress_bar = false")
+        return con
+
+    def close(self) -> None:
+        self.database.close()
+        shutil.rmtree(self.spill, ignore_errors=True)
+
+
+_engine: _EngineDatabase | None = None
+_engine_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _engine, _engine_lock
+    _engine_lock = threading.Lock()  # it may have been held by a thread left behind
+    if _engine is not None:
+        # A forked child must neither use nor free its parent's database: freeing it
+        # waits for the parent's threads, which did not follow into the child, forever
+        # (at the latest when the interpreter exits). One reference more keeps it.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(_engine.database))
+        _engine = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _close_engine() -> None:
+    global _engine
+    with _engine_lock:
+        if _engine is not None:
+            _engine.close()
+        _engine = None
+
+
+def engine_cursor(*, memory_limit: str = "1GB", threads: int = 2) -> Connection:
+    """A new connection to this process's engine database, with these settings. Close
+    it when the job is done (its temporary tables go with it)."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = _EngineDatabase()
+        return _engine.cursor(memory_limit, threads)
 
 
 def _checked_size(value: str) -> str:

@@ -1,22 +1,27 @@
 """Per-user measures derived from the events (a criterion's or metric's behavioural part),
-compiled to the SQL of the single GROUP BY _uid pass that builds the per-user table.
+compiled to the SQL that builds the per-user table.
 
-  inner  one aggregation over the events per _uid: count_if(pred), agg(x) FILTER (pred).
-         When a window is used, each event row carries its user's window ends, joined from
-         the users table (which stores `_first_seen`), so a window is a plain row predicate
-         `timestamp < first_seen + N*24h`. When sessions are used, each row carries the
-         microseconds since the user's previous event (lag over the user's events).
-  outer  the users table joined to that: feature values, the success flag and the
-         complete-window flag.
-The events are read once, pruned to the events named when nothing needs them all. Values
-are bound parameters; identifiers come from the schema."""
+  inner     one aggregation over the events per _uid: count_if(pred), agg(CASE WHEN pred
+            THEN x END). When a window is used, each event row carries its user's window
+            ends, joined from the users table (which stores `_first_seen`), so a window is
+            a plain row predicate `timestamp < first_seen + N*24h`. Rows no measure can
+            use are dropped before aggregating: events not named, and (when every measure
+            has a window) events past the longest window.
+  sessions  sessions and time in app, from the microseconds between each event and the
+            user's previous one (lag over the user's events). Only _uid and the time
+            travel through that sort, and only the events inside the longest session
+            window: a window is a prefix of the user's timeline, so the previous event of
+            an event inside it is inside it too, and its gap is the same. It runs as a
+            statement of its own into a temporary table (PerUserSql.prepare).
+  outer     the users table joined to both: feature values, the success flag and the
+            complete-window flag.
+Values are bound parameters; identifiers come from the schema."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from analytics import duck
 from analytics.definitions import VALUE_TYPES, parse_timestamp
@@ -91,16 +96,29 @@ class _Layer:
         return Sql.join([Sql(f"{s.text} AS {alias}", s.params) for alias, s in self.items])
 
 
+SESSIONS_TABLE = "__hl_sessions"  # temporary, per connection
+
+
+@dataclass(frozen=True)
+class PerUserSql:
+    """The statements that build a per-user table: `prepare` fills temporary tables (run
+    first, in order; they live as long as the connection), then `select` reads them."""
+
+    prepare: tuple[Sql, ...]
+    select: Sql
+
+
 class PerUserQuery:
     """Builds the SQL of a per-user table: user columns, success, inclusion, features."""
 
     def __init__(self, schema: DatasetSchema):
         self.schema = schema
         self.inner = _Layer("__hl_a")
+        # (what, gap in microseconds, days) -> alias, for the sessions pass
+        self.sessions: dict[tuple[str, float, int | None], str] = {}
         self.outer: list[tuple[str, Sql]] = []
         self.events: set[str] = set()
-        self.all_events = False  # some measure reads every event, not only those named
-        self.gaps = False  # some measure needs the time since the previous event
+        self.event_windows: set[int | None] = set()  # windows of the named-event measures
         self.first_seen = False  # some measure needs the first-seen time on each row
         self.window_ends: dict[int, str] = {}  # days -> column on each event row
         self.properties: set[str] = set()  # event properties read
@@ -110,6 +128,7 @@ class PerUserQuery:
     def _event_predicate(self, events: list[str], where: list[dict],
                          days: int | None = None) -> Sql:
         self.events.update(events)
+        self.event_windows.add(days)
         marks = ", ".join("?" for _ in events)
         parts = [Sql(f"e.event IN ({marks})", list(events))]
         for condition in where:
@@ -121,11 +140,14 @@ class PerUserQuery:
             parts.append(self._inside(days))
         return Sql.join(parts, " AND ")
 
-    def _inside(self, days: int) -> Sql:
-        """Row predicate: the event lies in its user's first `days` days."""
+    def _window_column(self, days: int) -> str:
         if days not in self.window_ends:
             self.window_ends[days] = f"__hl_w{len(self.window_ends)}"
-        return Sql(f"e.timestamp < w.{self.window_ends[days]}")
+        return self.window_ends[days]
+
+    def _inside(self, days: int) -> Sql:
+        """Row predicate: the event lies in its user's first `days` days."""
+        return Sql(f"e.timestamp < w.{self._window_column(days)}")
 
     @staticmethod
     def _window_end(days: int) -> Sql:
@@ -180,43 +202,44 @@ class PerUserQuery:
         predicate = self._event_predicate([m["event"]], m.get("where", []), days)
         self.properties.add(m["property"])
         column, agg = "e." + duck.quote_identifier(m["property"]), m["agg"]
+        # agg(CASE WHEN pred THEN x END) is agg(x) FILTER (WHERE pred) (aggregates skip
+        # nulls), and cheaper with many aggregates side by side.
+        picked = predicate.wrap("CASE WHEN ", f" THEN {column} END")
         if agg == "count_distinct":
             # Null (false) without such events; 0 when they all lack the property.
             seen = self.inner.add(predicate.wrap("count_if(", ")"))
-            distinct = self.inner.add(
-                predicate.wrap(f"count(DISTINCT {column}) FILTER (WHERE ", ")"))
+            distinct = self.inner.add(picked.wrap("count(DISTINCT ", ")"))
             return Sql(f"CASE WHEN {seen} > 0 THEN {distinct} END")
-        alias = self.inner.add(predicate.wrap(f"{agg}({column}) FILTER (WHERE ", ")"))
+        alias = self.inner.add(picked.wrap(f"{agg}(", ")"))
         return Sql(f"CAST({alias} AS DOUBLE)" if agg == "sum" else alias)
 
     def _first_event_property(self, m: dict, days: int | None) -> Sql:
         # The events at the first-seen time; among several, the smallest value (a value
         # before a null, as min() skips nulls).
-        self.all_events = self.first_seen = True
+        self.first_seen = True
         self.properties.add(m["property"])
         column = "e." + duck.quote_identifier(m["property"])
-        return Sql(self.inner.add(Sql(f"min({column}) FILTER (WHERE e.timestamp = w.__hl_fs)")))
+        return Sql(self.inner.add(
+            Sql(f"min(CASE WHEN e.timestamp = w.__hl_fs THEN {column} END)")))
 
     def _session_count(self, m: dict, days: int | None) -> Sql:
-        # A session starts at a user's first event and after every gap over the limit.
-        self.all_events = self.gaps = True
-        starts = Sql("(e.__hl_gap IS NULL OR e.__hl_gap > ?)", [_gap_microseconds(m)])
-        if days is not None:
-            starts = Sql.join([self._inside(days), starts], " AND ")
-        return Sql(f"coalesce({self.inner.add(starts.wrap('count_if(', ')'))}, 0)")
+        return Sql(f"coalesce({self._session_measure('starts', m, days)}, 0)")
 
     def _time_in_app(self, m: dict, days: int | None) -> Sql:
-        # Sessions' lengths add up to the gaps that stay inside a session.
-        self.all_events = self.gaps = True
-        inside = Sql("e.__hl_gap <= ?", [_gap_microseconds(m)])
-        if days is not None:
-            inside = Sql.join([self._inside(days), inside], " AND ")
-        total = self.inner.add(inside.wrap("sum(e.__hl_gap) FILTER (WHERE ", ")"))
+        total = self._session_measure("inside", m, days)
         return Sql(f"CAST(coalesce({total}, 0) AS DOUBLE) / CAST(60000000 AS DOUBLE)")
+
+    def _session_measure(self, what: str, m: dict, days: int | None) -> str:
+        """The alias of a sessions aggregate; its SQL is written once every session
+        measure is known (which windows the rows must still be tested against)."""
+        key = (what, _gap_microseconds(m), days)
+        if key not in self.sessions:
+            self.sessions[key] = f"__hl_s{len(self.sessions)}"
+        return self.sessions[key]
 
     # -- the query
 
-    def sql(self, version_paths: tuple[str, str]) -> Sql:
+    def sql(self, version_paths: tuple[str, str]) -> PerUserSql:
         users_path, events_glob = version_paths
         user_columns = ["_uid", "user_id", "_first_seen", *self.schema.user_properties]
         outer = Sql.join([
@@ -224,19 +247,29 @@ class PerUserQuery:
             *(Sql(f"{s.text} AS {duck.quote_identifier(name)}", s.params)
               for name, s in self.outer),
         ])
-        if not self.inner.items:
-            # Only schema identifiers (quoted) and our own aliases are spliced in; values bind.
-            text = f"SELECT {outer.text} FROM read_parquet(?) m"  # noqa: S608
-            return Sql(text, [*outer.params, users_path])
-        events = Sql("read_parquet(?)", [events_glob])
-        if self.gaps:
-            # Only the columns used travel through the sort by user and time.
-            used = ", ".join(["_uid", "event", "timestamp",
-                              *(duck.quote_identifier(p) for p in sorted(self.properties))])
-            events = Sql(
-                f"(SELECT {used}, epoch_us(timestamp) - lag(epoch_us(timestamp)) OVER ("  # noqa: S608
-                "PARTITION BY _uid ORDER BY timestamp) AS __hl_gap FROM read_parquet(?))",
-                [events_glob])
+        prepare: list[Sql] = []
+        joins: list[Sql] = []
+        if self.inner.items:
+            joins.append(self._events_pass(users_path, events_glob).wrap(
+                "LEFT JOIN (", ") a ON a._uid = m._uid"))
+        if self.sessions:
+            # Its own statement: run beside the events pass, its sort and that pass's
+            # hash table would need memory at the same time.
+            sessions = self._sessions_pass(users_path, events_glob)
+            prepare.append(sessions.wrap(f"CREATE OR REPLACE TEMP TABLE {SESSIONS_TABLE} AS ",
+                                         ""))
+            joins.append(Sql(f"LEFT JOIN {SESSIONS_TABLE} s ON s._uid = m._uid"))
+        tail = Sql.join(joins, " ")
+        # Only schema identifiers (quoted) and our own aliases are spliced in; values bind.
+        text = f"SELECT {outer.text} FROM read_parquet(?) m {tail.text}"  # noqa: S608
+        return PerUserSql(tuple(prepare), Sql(text.rstrip(), [*outer.params, users_path,
+                                                              *tail.params]))
+
+    def _events_pass(self, users_path: str, events_glob: str) -> Sql:
+        """The aggregation of the event-named measures (and first-event properties)."""
+        # Every named-event measure has a window: rows past the longest are of no use.
+        longest = (max(self.event_windows) if self.event_windows
+                   and None not in self.event_windows else None)
         join = Sql("")
         if self.window_ends or self.first_seen:
             ends = [Sql(f"_first_seen + to_hours(CAST(? AS BIGINT)) AS {alias}", [days * 24])
@@ -244,20 +277,66 @@ class PerUserQuery:
             columns = Sql.join([Sql("_uid"), Sql("_first_seen AS __hl_fs"), *ends])
             join = Sql(f" JOIN (SELECT {columns.text} FROM read_parquet(?)) AS w "  # noqa: S608
                        "ON w._uid = e._uid", [*columns.params, users_path])
-        where = Sql("")
-        if not self.all_events:
+        keep: list[Sql] = []
+        if self.events:
             names = sorted(self.events)
-            where = Sql(f" WHERE e.event IN ({', '.join('?' for _ in names)})", names)
+            named = Sql(f"e.event IN ({', '.join('?' for _ in names)})", names)
+            if longest is not None:
+                named = Sql.join([named, self._inside(longest)], " AND ")
+            keep.append(named)
+        if self.first_seen:
+            keep.append(Sql("e.timestamp = w.__hl_fs"))
+        where = (Sql.join([k.wrap("(", ")") for k in keep], " OR ").wrap(" WHERE ", "")
+                 if keep else Sql(""))
         inner = self.inner.select()
         # Schema identifiers (quoted) and our own aliases are spliced in; values bind.
-        text = (
-            f"SELECT {outer.text} FROM read_parquet(?) m LEFT JOIN ("  # noqa: S608
-            f"SELECT e._uid, {inner.text} FROM {events.text} AS e{join.text}{where.text} "
-            "GROUP BY e._uid) a ON a._uid = m._uid"
-        )
-        params: list[Any] = [*outer.params, users_path, *inner.params, *events.params,
-                             *join.params, *where.params]
-        return Sql(text, params)
+        text = (f"SELECT e._uid, {inner.text} FROM read_parquet(?) AS e"  # noqa: S608
+                f"{join.text}{where.text} GROUP BY e._uid")
+        return Sql(text, [*inner.params, events_glob, *join.params, *where.params])
+
+    def _sessions_pass(self, users_path: str, events_glob: str) -> Sql:
+        """The aggregation of sessions and time in app over each event's gap to the
+        user's previous event, computed on the events inside the longest window only."""
+        windows = [days for _, _, days in self.sessions]
+        longest = None if None in windows else max(d for d in windows if d is not None)
+        ends = {days: f"__hl_sw{i}"
+                for i, days in enumerate(sorted({d for d in windows if d is not None}))}
+        aggregates = []
+        for (what, gap, days), alias in self.sessions.items():
+            if what == "starts":
+                # A session starts at a user's first event and after every gap over the
+                # limit.
+                test, value = Sql("(s.__hl_gap IS NULL OR s.__hl_gap > ?)", [gap]), None
+            else:
+                # Sessions' lengths add up to the gaps that stay inside a session.
+                test, value = Sql("s.__hl_gap <= ?", [gap]), "s.__hl_gap"
+            if days is not None and days != longest:
+                # The longest window bounds the rows already; shorter ones are tested.
+                test = Sql(f"{test.text} AND s.timestamp < s.{ends[days]}", test.params)
+            aggregate = (test.wrap("count_if(", ")") if value is None
+                         else test.wrap("sum(CASE WHEN ", f" THEN {value} END)"))
+            aggregates.append(Sql(f"{aggregate.text} AS {alias}", aggregate.params))
+        select = Sql.join(aggregates)
+        carried = [f"w.{alias}" for days, alias in ends.items() if days != longest]
+        rows = Sql("read_parquet(?) AS e", [events_glob])
+        if ends:
+            columns = Sql.join([Sql("_uid"), *(
+                Sql(f"_first_seen + to_hours(CAST(? AS BIGINT)) AS {alias}", [days * 24])
+                for days, alias in ends.items())])
+            bound = f" WHERE e.timestamp < w.{ends[longest]}" if longest is not None else ""
+            rows = Sql(
+                f"read_parquet(?) AS e JOIN (SELECT {columns.text} FROM read_parquet(?)) "  # noqa: S608
+                f"AS w ON w._uid = e._uid{bound}",
+                [events_glob, *columns.params, users_path])
+        # Only _uid and the time (and the shorter windows' ends) travel through the sort
+        # by user and time.
+        gap = ("epoch_us(e.timestamp) - lag(epoch_us(e.timestamp)) OVER ("
+               "PARTITION BY e._uid ORDER BY e.timestamp) AS __hl_gap")
+        selected = ", ".join(["e._uid", "e.timestamp", *carried, gap])
+        # Our own aliases and column names only; values bind.
+        text = (f"SELECT s._uid, {select.text} FROM (SELECT {selected} "  # noqa: S608
+                f"FROM {rows.text}) AS s GROUP BY s._uid")
+        return Sql(text, [*select.params, *rows.params])
 
 
 def _gap_microseconds(m: dict) -> float:

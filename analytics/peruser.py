@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from analytics import duck
-from analytics.features import Feature, PerUserQuery
+from analytics.features import Feature, PerUserQuery, PerUserSql
 from analytics.sql import Sql
 from analytics.storage import DatasetSchema, DatasetVersion
 
@@ -51,13 +51,16 @@ def peruser_source(con: duck.Connection, version: DatasetVersion, schema: Datase
     except OSError:
         # A read-only or full cache directory costs speed, never the answer.
         name = f"peruser_{table_key(success, features)}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query.text}", query.params)
+        for statement in query.prepare:
+            con.execute(statement.text, statement.params)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query.select.text}",
+                    query.select.params)
         return Sql(name)
     return Sql("read_parquet(?)", [str(path)])
 
 
 def build_query(schema: DatasetSchema, version: DatasetVersion, success: dict,
-                features: list[Feature]) -> Sql:
+                features: list[Feature]) -> PerUserSql:
     query = PerUserQuery(schema)
     query.set_success(success, schema.data_end)
     for feature in features:
@@ -89,7 +92,7 @@ def find_cached(version: DatasetVersion, success: dict, features: list[Feature])
 
 
 def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
-                 features: list[Feature], query: Sql) -> Path:
+                 features: list[Feature], query: PerUserSql) -> Path:
     directory = version.cache_dir
     directory.mkdir(parents=True, exist_ok=True)
     key = table_key(success, features)
@@ -105,11 +108,14 @@ def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
     return final
 
 
-def scan_events(con: duck.Connection, query: Sql, destination: Path) -> None:
-    """The one pass over the events (and the users table) that builds a per-user table.
-    Tests count calls to this function to prove that cached tables are reused."""
-    copy = f"COPY ({query.text}) TO ? (FORMAT parquet, COMPRESSION zstd)"
-    con.execute(copy, [*query.params, str(destination)])
+def scan_events(con: duck.Connection, query: PerUserSql, destination: Path) -> None:
+    """The pass over the events (and the users table) that builds a per-user table (in
+    two statements when sessions are measured). Tests count calls to this function to
+    prove that cached tables are reused."""
+    for statement in query.prepare:
+        con.execute(statement.text, statement.params)
+    copy = f"COPY ({query.select.text}) TO ? (FORMAT parquet, COMPRESSION zstd)"
+    con.execute(copy, [*query.select.params, str(destination)])
 
 
 def _write_atomically(path: Path, text: str) -> None:
