@@ -46,6 +46,7 @@ def worker_environment() -> dict[str, str]:
 def running_worker(log_path: Path, *, queues: str = "default,analytics"):
     """Start a worker, wait until it answers a ping, switch this process to sending tasks
     through the broker, and stop everything afterwards."""
+    fresh_broker_connections()
     app.control.purge()
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -78,6 +79,20 @@ def running_worker(log_path: Path, *, queues: str = "default,analytics"):
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         log.close()
+
+
+def fresh_broker_connections() -> None:
+    """Drop this process's cached broker connections: a test that pointed the app at
+    another broker, or restarted one, may have left a closed pool behind."""
+    from kombu import pools
+
+    # Celery takes its pool from kombu's process-wide registry, keyed by the broker URL:
+    # closing the app's pool without resetting the registry hands the closed one back.
+    pools.reset()
+    app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
 
 
 def wait_for(predicate, timeout: float = 60, every: float = 0.2):

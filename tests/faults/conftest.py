@@ -59,8 +59,11 @@ def using_broker(url: str):
 
 def _reset_connections() -> None:
     # Celery caches a connection pool per app; drop it so the next send uses the new URL.
-    if app._pool is not None:
-        app._pool.force_close_all()
+    from kombu import pools
+
+    # Celery takes its pool from kombu's process-wide registry, keyed by the broker URL:
+    # closing the app's pool without resetting the registry hands the closed one back.
+    pools.reset()
     app._pool = None
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
