@@ -61,23 +61,23 @@ def population_of(con: duck.Connection, version: DatasetVersion, success: dict,
     return Population(source, keep, outcome)
 
 
-def _count(con: duck.Connection, population: Population, counts: list[Sql]) -> list[int]:
-    """count_if of each expression over the kept, complete-window users; one scan."""
+def _count(con: duck.Connection, population: Population, groups: list[Sql]) -> list[int]:
+    """Over the kept users, in one scan: those left out by the complete-window rule,
+    those counted and how many of them succeeded, then for each group expression its
+    users and their successes (counted only among the counted users)."""
     included = duck.quote_identifier(INCLUDED_COLUMN)
-    select = Sql.join([
-        Sql(f"count_if(NOT {included})"),
-        Sql(f"count_if({included})"),
-        Sql(f"count_if({included} AND {population.outcome})"),
-        *(c.wrap(f"count_if({included} AND (", "))") for c in counts),
-    ])
-    text = f"SELECT {select.text} FROM {population.source.text} WHERE {population.keep.text}"  # noqa: S608
-    row = con.execute(text, [*select.params, *population.source.params,
+    # Each expression is computed once, in the inner projection; count_if over its
+    # column is then cheap (a third less time for one test than repeating it).
+    columns = Sql.join([Sql(f"{included} AS __hl_i"), Sql(f"{population.outcome} AS __hl_o"),
+                        *(g.wrap("(", f") AS __hl_g{k}") for k, g in enumerate(groups))])
+    counts = ["count_if(NOT __hl_i)", "count_if(__hl_i)", "count_if(__hl_i AND __hl_o)"]
+    for k in range(len(groups)):
+        counts += [f"count_if(__hl_i AND __hl_g{k})", f"count_if(__hl_i AND __hl_g{k} AND __hl_o)"]
+    text = (f"SELECT {', '.join(counts)} FROM (SELECT {columns.text} "  # noqa: S608
+            f"FROM {population.source.text} WHERE {population.keep.text})")
+    row = con.execute(text, [*columns.params, *population.source.params,
                              *population.keep.params]).fetchone()
     return [int(v or 0) for v in row]
-
-
-def _and_outcome(expression: Sql, population: Population) -> Sql:
-    return expression.wrap("(", f") AND {population.outcome}")
 
 
 def population_summary(users: int, successes: int, excluded: int) -> dict:
@@ -119,8 +119,7 @@ def analyze(version: DatasetVersion, success: dict, *, criterion: dict | None = 
             return breakdown_result(con, population, breakdown, schema,
                                     population_summary(n, x, excluded))
         expression = compile_criterion(criterion, schema)
-        excluded, n, x, n1, x1 = _count(
-            con, population, [expression, _and_outcome(expression, population)])
+        excluded, n, x, n1, x1 = _count(con, population, [expression])
     return {"population": population_summary(n, x, excluded), **group_vs_rest(x1, n1, x, n)}
 
 
@@ -143,12 +142,8 @@ def count_criteria(con: duck.Connection, population: Population, criteria: list[
                    schema) -> tuple[dict, list[dict]]:
     """evaluate_criteria's work on an open connection and a ready population (validated
     criteria whose features the per-user table holds)."""
-    counts: list[Sql] = []
-    for criterion in criteria:
-        expression = compile_criterion(criterion, schema)
-        counts.append(expression)
-        counts.append(_and_outcome(expression, population))
-    excluded, n, x, *pairs = _count(con, population, counts)
+    groups = [compile_criterion(criterion, schema) for criterion in criteria]
+    excluded, n, x, *pairs = _count(con, population, groups)
     rows = []
     for i, criterion in enumerate(criteria):
         n1, x1 = pairs[2 * i], pairs[2 * i + 1]
