@@ -61,27 +61,29 @@ def stored_value(column_sql: str, duck_type: str, target: str) -> str:
 
 
 def time_value(column_sql: str, duck_type: str) -> str:
-    """SQL reading a time column as TIMESTAMPTZ in UTC (NULL when it cannot be read; see
-    not_a_time): ISO 8601 with or without offset (naive = UTC, the connection's zone), or
-    epoch seconds (integer or with a fraction; sub-seconds kept to the microsecond)."""
+    """SQL reading a time column as TIMESTAMPTZ in UTC, NULL when it cannot be read:
+    ISO 8601 with or without offset (naive = UTC, the connection's zone), or epoch
+    seconds (integer or with a fraction; sub-seconds kept to the microsecond)."""
     base = duck_type.upper()
     if base in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
-        return column_sql
-    if base in _TIMESTAMP:
-        return f"CAST({column_sql} AS TIMESTAMPTZ)"
-    if base in _INTEGER or base in _FLOAT or base.startswith("DECIMAL"):
-        return _epoch(f"CAST({column_sql} AS DECIMAL(38, 6))")
-    text = (f"json_extract_string({column_sql}, '$')" if base == "JSON"
-            else f"CAST({column_sql} AS VARCHAR)")
-    return (f"coalesce(try_cast({text} AS TIMESTAMPTZ), "
-            f"{_epoch(f'try_cast({text} AS DECIMAL(38, 6))')})")
+        value = column_sql
+    elif base in _TIMESTAMP:
+        value = f"CAST({column_sql} AS TIMESTAMPTZ)"
+    elif base in _INTEGER or base in _FLOAT or base.startswith("DECIMAL"):
+        value = _epoch(f"CAST({column_sql} AS DECIMAL(38, 6))")
+    else:
+        text = (f"json_extract_string({column_sql}, '$')" if base == "JSON"
+                else f"CAST({column_sql} AS VARCHAR)")
+        value = (f"coalesce(try_cast({text} AS TIMESTAMPTZ), "
+                 f"{_epoch(f'try_cast({text} AS DECIMAL(38, 6))')})")
+    # 'infinity' and the like parse but are not times. (DuckDB evaluates the repeated
+    # expression once.)
+    return f"CASE WHEN isfinite({value}) THEN {value} END"
 
 
 def not_a_time(time_sql: str) -> str:
-    """SQL condition: the time could not be read, or is 'infinity' and the like, which
-    parse but are not times. (Checked, not replaced by NULL while writing: a CASE on
-    every time costs a tenth of an import.)"""
-    return f"({time_sql}) IS NULL OR NOT isfinite({time_sql})"
+    """SQL condition: the time (from time_value) could not be read."""
+    return f"({time_sql}) IS NULL"
 
 
 def _epoch(seconds_sql: str) -> str:
