@@ -74,13 +74,13 @@ def plant_payloads(world) -> dict[str, str]:
                        "tests/security/world.py so their text fields are rendered too")
     from sessions.models import Finding, Hypothesis
 
-    for entry in Hypothesis.objects.exclude(criterion=None):
+    for entry in Hypothesis.objects.exclude(criterion__isnull=True):
         text = payload(len(planted) + 1, None)
         if entry.criterion.get("kind") in ("property", "first_event_property"):
             Hypothesis.objects.filter(pk=entry.pk).update(
                 criterion={**entry.criterion, "value": text})
             planted[text] = "worksessions.Hypothesis.criterion.value"
-    for finding in Finding.objects.exclude(evidence=None):
+    for finding in Finding.objects.exclude(evidence__isnull=True):
         text = payload(len(planted) + 1, None)
         Finding.objects.filter(pk=finding.pk).update(
             evidence={**finding.evidence, "title": text})
