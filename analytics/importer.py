@@ -268,9 +268,8 @@ def _rewrite_old_events(con: duck.Connection, old_glob: str, old: dict[str, str]
         value = (cols.stored_value(f"e.{q(name)}", old[name], kind) if name in old
                  else f"CAST(NULL AS {cols.STORAGE_TYPE[kind]})")
         columns.append(f"{value} AS {q(name)}")
-    # Sorted by user, like every events file (analytics/importing/events.py).
-    con.execute(f"COPY (SELECT {', '.join(columns)} FROM read_parquet(?) AS e{join} "  # noqa: S608
-                f"ORDER BY {uid}) TO ? ({cols.EVENTS_PARQUET})", [old_glob, out])
+    con.execute(f"COPY (SELECT {', '.join(columns)} FROM read_parquet(?) AS e{join}) "  # noqa: S608
+                f"TO ? ({cols.EVENTS_PARQUET})", [old_glob, out])
 
 
 def _parquet_columns(con: duck.Connection, glob: str) -> dict[str, str]:

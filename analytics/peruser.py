@@ -13,15 +13,18 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from analytics import duck
-from analytics.features import Feature, PerUserQuery, PerUserSql
+from analytics.features import Feature, PerUserQuery, PerUserSql, distinct_event_hashes
 from analytics.sql import Sql
 from analytics.storage import DatasetSchema, DatasetVersion
 
 CACHE_FORMAT = 2
 CACHE_PREFIX = "peruser-"
+PERFECT_HASH_BITS = 21  # features.PERFECT_HASH_RANGE
 
 
 def _digest(value: object) -> str:
@@ -45,23 +48,25 @@ def peruser_source(con: duck.Connection, version: DatasetVersion, schema: Datase
     cached = find_cached(version, success, features)
     if cached is not None:
         return Sql("read_parquet(?)", [str(cached)])
-    query = build_query(schema, version, success, features)
+    query = build_query(schema, version, success, features,
+                        hashed_events=distinct_event_hashes(con, schema))
     try:
         path = _write_cache(con, version, success, features, query)
     except OSError:
         # A read-only or full cache directory costs speed, never the answer.
         name = f"peruser_{table_key(success, features)}"
-        for statement in query.prepare:
-            con.execute(statement.text, statement.params)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query.select.text}",
-                    query.select.params)
+        with _perfect_hash(con, query.narrow):
+            for statement in query.prepare:
+                con.execute(statement.text, statement.params)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query.select.text}",
+                        query.select.params)
         return Sql(name)
     return Sql("read_parquet(?)", [str(path)])
 
 
 def build_query(schema: DatasetSchema, version: DatasetVersion, success: dict,
-                features: list[Feature]) -> PerUserSql:
-    query = PerUserQuery(schema)
+                features: list[Feature], *, hashed_events: bool = False) -> PerUserSql:
+    query = PerUserQuery(schema, hashed_events=hashed_events)
     query.set_success(success, schema.data_end)
     for feature in features:
         query.add_feature(feature)
@@ -104,7 +109,7 @@ def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
     finally:
         temporary.unlink(missing_ok=True)
     manifest = {"success_key": success_key(success), "features": sorted(f.key for f in features)}
-    _write_atomically(final.with_suffix(".json"), json.dumps(manifest))
+    write_atomically(final.with_suffix(".json"), json.dumps(manifest))
     return final
 
 
@@ -112,13 +117,28 @@ def scan_events(con: duck.Connection, query: PerUserSql, destination: Path) -> N
     """The pass over the events (and the users table) that builds a per-user table (in
     two statements when sessions are measured). Tests count calls to this function to
     prove that cached tables are reused."""
-    for statement in query.prepare:
-        con.execute(statement.text, statement.params)
     copy = f"COPY ({query.select.text}) TO ? (FORMAT parquet, COMPRESSION zstd)"
-    con.execute(copy, [*query.select.params, str(destination)])
+    with _perfect_hash(con, query.narrow):
+        for statement in query.prepare:
+            con.execute(statement.text, statement.params)
+        con.execute(copy, [*query.select.params, str(destination)])
 
 
-def _write_atomically(path: Path, text: str) -> None:
+@contextmanager
+def _perfect_hash(con: duck.Connection, wanted: bool) -> Iterator[None]:
+    """Let DuckDB group by a _uid range of up to 2**21 users with a perfect hash table
+    (it does so only when the column's statistics give such a range)."""
+    if not wanted:
+        yield
+        return
+    con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
+    try:
+        yield
+    finally:
+        con.execute("RESET perfect_ht_threshold")
+
+
+def write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".tmp-{path.name}-{os.getpid()}-{uuid.uuid4().hex}")
     try:
         temporary.write_text(text)

@@ -3,7 +3,8 @@ window: the events pass drops rows past the longest window (keeping the first ev
 for first-event properties), and the sessions pass computes gaps only on the rows inside
 the longest session window, testing shorter windows row by row. Random small datasets,
 random sets of windowed measures in one table, against the plain-Python reading of
-test_properties."""
+test_properties. And the ways of building a table (event names compared as text or by
+hash, grouping in a hash table or a perfect one) give the same table."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from analytics import duck
+from analytics.definitions import validate_metric, validate_success
+from analytics.features import Feature
+from analytics.peruser import build_query
 from tests.analytics.builders import feature_table
 from tests.analytics.test_properties import (
     EVENTS,
@@ -68,3 +73,58 @@ def test_windowed_measures_in_one_table_match_a_plain_reading(tmp_path_factory, 
                 assert value == pytest.approx(expected, rel=1e-12), (user, measure)
             else:
                 assert value == expected, (user, measure)
+
+
+@PROPERTY_SETTINGS
+@given(data=datasets(), measures=_measures())
+def test_text_or_hashed_event_names_and_either_hash_table_build_the_same_table(
+        tmp_path_factory, data, measures):
+    events, users = data
+    version = build(tmp_path_factory, events, users)
+    schema = version.schema()
+    measures = [m for m in measures if m.get("event", EVENTS[0]) in schema.events
+                or "event" not in m]
+    success = validate_success({"events": sorted(schema.events)[:1]} if schema.events
+                               else {"property": "plan", "op": "is_set"}, schema)
+    features = [Feature.of(validate_metric(m, schema)) for m in measures]
+    con = duck.connect(threads=1)
+    tables = []
+    for hashed in (False, True):
+        query = build_query(schema, version, success, features, hashed_events=hashed)
+        for narrow in (False, True):
+            statements = [*query.prepare, query.select]
+            # 0 turns perfect hash tables off (tiny tables would get one by default).
+            con.execute(f"SET perfect_ht_threshold = {21 if narrow else 0}")
+            for statement in statements[:-1]:
+                con.execute(statement.text, statement.params)
+            plan = con.execute(f"EXPLAIN (FORMAT JSON) {query.select.text}",
+                               query.select.params).fetchall()[0][1]
+            if "GROUP_BY" in plan:  # the events pass aggregates (unless nothing is measured)
+                assert narrow == ('"PERFECT_HASH_GROUP_BY"' in plan)
+            tables.append(sorted(con.execute(query.select.text, query.select.params)
+                                 .fetchall(), key=repr))
+    assert all(table == tables[0] for table in tables[1:])
+
+
+def test_event_names_are_compared_by_hash_only_when_their_hashes_differ(tmp_path, monkeypatch):
+    from analytics import peruser
+    from analytics.features import distinct_event_hashes
+    from tests.analytics.builders import build_dataset
+
+    version = build_dataset(tmp_path, [
+        {"user_id": "a", "event": "login", "timestamp": "2026-01-01T00:00:00"},
+        {"user_id": "a", "event": "export", "timestamp": "2026-01-02T00:00:00"}])
+    con = duck.connect(threads=1)
+    assert distinct_event_hashes(con, version.schema())
+    built = []
+    real = peruser.build_query
+    monkeypatch.setattr(peruser, "build_query",
+                        lambda *a, **k: built.append(real(*a, **k)) or built[-1])
+    success = validate_success({"events": ["export"]}, version.schema())
+    peruser.peruser_source(con, version, version.schema(), success, [])
+    assert "__hl_eh IN (hash(" in built[-1].select.text
+    monkeypatch.setattr(peruser, "distinct_event_hashes", lambda con, schema: False)
+    for path in version.cache_dir.glob("peruser-*"):
+        path.unlink()
+    peruser.peruser_source(con, version, version.schema(), success, [])
+    assert "__hl_eh" not in built[-1].select.text and "e.event IN (" in built[-1].select.text
