@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,8 +52,10 @@ class _EngineDatabase:
 
     def __init__(self) -> None:
         # Large sorts may spill; without a directory DuckDB would spill into the working
-        # directory. One per process, removed when the process ends normally.
-        self.spill = Path(tempfile.mkdtemp(prefix=f"hypothesislab-duckdb-{os.getpid()}-"))
+        # directory. One per process; DuckDB creates it when it first spills and removes
+        # it when the database closes, so a process that never spills leaves nothing.
+        self.spill = (Path(tempfile.gettempdir())
+                      / f"hypothesislab-duckdb-{os.getpid()}-{uuid.uuid4().hex[:12]}")
         self.database = duckdb.connect(":memory:")
         for statement in ("SET GLOBAL TimeZone = 'UTC'",
                           "SET GLOBAL preserve_insertion_order = false"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +63,12 @@ def test_a_forked_worker_opens_its_own_database():
     with context.Pool(1) as pool:
         pid, answer = pool.apply_async(_child_job, (None,)).get(timeout=60)
     assert pid != os.getpid() and answer == 42
+
+
+def test_spills_go_to_a_directory_of_the_process_made_only_when_needed():
+    with engine_connection(None) as con:
+        con.execute("SELECT sum(range) FROM range(1000)").fetchone()
+        spill = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert spill.parent == Path(tempfile.gettempdir())
+    assert spill.name.startswith(f"hypothesislab-duckdb-{os.getpid()}-")
+    assert not spill.exists()  # nothing spilled, nothing left in /tmp
