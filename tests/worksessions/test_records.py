@@ -1,9 +1,10 @@
 """Findings (with evidence) and next steps, carried over to the team's next session;
 the success definition's confirmation and change; the closed session's record."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from sessions import selectors, services
 from sessions.models import Finding, NextStep, SessionEvent
@@ -85,7 +86,7 @@ def test_next_steps_need_an_owner_from_the_team(session, owner, teammate, outsid
     session = move_to(session, Step.NEXT_STEPS)
     step = services.next_step_create(session=session, by=teammate, owner=owner,
                                      text="A/B test an invite prompt in onboarding",
-                                     due_date=date(2026, 12, 1))
+                                     due_date=timezone.localdate() + timedelta(days=7))
     assert step.kind == NextStep.Kind.EXPERIMENT
     with pytest.raises(services.BadInput, match="member of the team"):
         services.next_step_create(session=session, by=teammate, owner=outsider, text="x")
