@@ -51,7 +51,7 @@ def json_argument(text: str, name: str) -> dict:
 def version_from_options(options: dict):
     """The dataset version to analyse: a stored dataset (--dataset ID) or files imported
     into a temporary directory for this one command."""
-    from .importer import ColumnMapping, ImportRefused, import_dataset
+    from .engine.importer import ColumnMapping, ImportRefused, import_dataset
     from .models import Dataset
     from .services import engine_settings
 
@@ -76,7 +76,7 @@ def version_from_options(options: dict):
                            dest=dest, memory_limit=settings.memory_limit, threads=settings.threads)
         except ImportRefused as refusal:
             raise refuse(str(refusal)) from refusal
-        from .storage import DatasetVersion
+        from .engine.storage import DatasetVersion
 
         yield DatasetVersion(dest)
 

@@ -59,7 +59,7 @@ def _team_and_members() -> tuple[Team, list[User]]:
 
 
 def _dataset(team: Team, owner: User, *, n_users: int, seed: int):
-    from .demo_data import write_demo_files
+    from .engine.demo_data import write_demo_files
     from .models import Dataset
     from .services import import_now
 

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .storage import DatasetSchema, DatasetVersion, version_dir
+from .engine.storage import DatasetSchema, DatasetVersion, version_dir
 
 
 class Dataset(models.Model):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 
 def run_analyze(version, job, settings) -> dict:
-    from .analysis import analyze
+    from .engine.analysis import analyze
 
     options = job.options or {}
     return analyze(
@@ -19,7 +19,7 @@ def run_analyze(version, job, settings) -> dict:
 
 
 def run_discover(version, job, settings) -> dict:
-    from .discovery import discover
+    from .engine.discovery import discover
 
     options = job.options or {}
     return discover(
@@ -30,7 +30,7 @@ def run_discover(version, job, settings) -> dict:
 
 
 def run_compare(version, job, settings) -> dict:
-    from .explore import compare_groups
+    from .engine.comparisons import compare_groups
 
     options = job.options or {}
     return compare_groups(
@@ -41,7 +41,7 @@ def run_compare(version, job, settings) -> dict:
 
 
 def run_stratify(version, job, settings) -> dict:
-    from .explore import stratify
+    from .engine.comparisons import stratify
 
     options = job.options or {}
     return stratify(
@@ -54,8 +54,8 @@ def run_stratify(version, job, settings) -> dict:
 def run_sql(version, job, settings) -> dict:
     from django.conf import settings as django_settings
 
-    from .console import ConsoleLimits, ConsoleRefused, ConsoleSources, run_query_isolated
-    from .definitions import DefinitionError
+    from .engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources, run_query_isolated
+    from .engine.definitions import DefinitionError
 
     limits = ConsoleLimits(
         seconds=float(getattr(django_settings, "CONSOLE_TIME_LIMIT", 10)),
@@ -70,14 +70,14 @@ def run_sql(version, job, settings) -> dict:
 
 
 def run_trend(version, job, settings) -> dict:
-    from .trends import success_trends
+    from .engine.trends import success_trends
 
     return success_trends(version, job.success, (job.options or {}).get("segments", []),
                           settings=settings)
 
 
 def run_profile(version, job, settings) -> dict:
-    from .trends import dataset_profile
+    from .engine.trends import dataset_profile
 
     return dataset_profile(version, settings=settings)
 

@@ -29,7 +29,7 @@ class NotYetRunnable(Exception):
 
 
 def engine_settings():
-    from .analysis import EngineSettings
+    from .engine.analysis import EngineSettings
 
     return EngineSettings(memory_limit=settings.DUCKDB_MEMORY_LIMIT, threads=settings.DUCKDB_THREADS)
 
@@ -135,7 +135,7 @@ def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dic
 
 def import_execute(job: DatasetImport) -> None:
     """Run a claimed import: write the version, then publish it on the dataset row."""
-    from .importer import ColumnMapping, ImportRefused, append_events, import_dataset
+    from .engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
 
     dataset = job.dataset
     target = dataset.version(job.version).path
@@ -191,7 +191,7 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
                     options: dict | None = None, created_by: User | None = None) -> AnalysisJob:
     """Validate the definitions against the dataset's schema (no data is read) and queue
     the job. Raises definitions.DefinitionError with a message for people."""
-    from .definitions import validate_breakdown, validate_criterion, validate_success
+    from .engine.definitions import validate_breakdown, validate_criterion, validate_success
 
     if dataset.team_id != team.pk:
         raise DatasetRefused("That dataset belongs to another team.")
@@ -222,7 +222,7 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
 
 def analysis_execute(job: AnalysisJob) -> None:
     """Run a claimed analysis job with the engine and record its result."""
-    from .definitions import DefinitionError
+    from .engine.definitions import DefinitionError
     from .jobs import finish
     from .runners import RUNNERS
 
@@ -239,7 +239,7 @@ def analysis_execute(job: AnalysisJob) -> None:
 def success_definition_create(*, team: Team, name: str, definition: dict,
                               created_by: User | None, dataset: Dataset | None = None):
     """Save a named success definition, checked against a dataset's schema when given."""
-    from .definitions import describe_success, validate_success
+    from .engine.definitions import describe_success, validate_success
     from .models import SuccessDefinition
 
     if dataset is not None and dataset.schema_object() is not None:
@@ -269,7 +269,7 @@ def success_definition_revise(*, current, definition: dict, name: str | None = N
                               created_by: User | None, dataset: Dataset | None = None):
     """Change a definition. Once something used it, the change is a new version and the
     old row stays for the results that used it; until then it is edited in place."""
-    from .definitions import describe_success, validate_success
+    from .engine.definitions import describe_success, validate_success
     from .models import SuccessDefinition
 
     if dataset is not None and dataset.schema_object() is not None:

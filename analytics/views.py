@@ -26,7 +26,7 @@ def dataset_list(request, team_slug: str):
 def dataset_upload(request, team_slug: str):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        from .importer import ImportRefused, guess_mapping
+        from .engine.importer import ImportRefused, guess_mapping
 
         directory = services.staging_dir()
         files = [services.stage_upload(directory, f, role="events") for f in form.cleaned_data["events"]]

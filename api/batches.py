@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analytics.importer import ColumnMapping
+from analytics.engine.importer import ColumnMapping
 from analytics.services import staging_dir
 
 from .schemas import EventIn

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from analytics import duck
+from analytics.engine import duck
 
 EVENTS = 50_000_000
 USERS = 1_000_000

@@ -4,7 +4,7 @@ its own: `python -m bench.step NAME DATA_DIR`. Prints {"seconds", "cpu_seconds",
 machine the steadier figure), and peak resident memory.
 
 What a worker has done before its job is not timed: modules imported and, for the
-engine steps, the process's DuckDB database opened (analytics.duck.engine_cursor; a
+engine steps, the process's DuckDB database opened (analytics.engine.duck.engine_cursor; a
 worker opens it once, on its first job). Each job's own connection is timed."""
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ ENGINE_STEPS = ("scan", "peruser", "test_cached", "breakdown", "discovery")
 
 
 def engine_settings():
-    from analytics.analysis import EngineSettings
+    from analytics.engine.analysis import EngineSettings
 
     return EngineSettings(memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", "1GB"),
                           threads=int(os.environ.get("DUCKDB_THREADS", 2)))
 
 
 def version(data: Path):
-    from analytics.storage import DatasetVersion
+    from analytics.engine.storage import DatasetVersion
 
     return DatasetVersion(data / "imported" / "v1")
 
@@ -47,7 +47,7 @@ def clear_cache(data: Path) -> None:
 
 
 def run(name: str, data: Path) -> object:
-    from analytics import duck
+    from analytics.engine import duck
 
     if name == "copy_csv":
         target = data / "copy.parquet"
@@ -57,7 +57,7 @@ def run(name: str, data: Path) -> object:
         target.unlink()
         return None
     if name == "import":
-        from analytics.importer import ColumnMapping, import_dataset
+        from analytics.engine.importer import ColumnMapping, import_dataset
 
         dest = data / "import-run" / "v1"
         shutil.rmtree(dest.parent, ignore_errors=True)
@@ -81,7 +81,7 @@ def run(name: str, data: Path) -> object:
             [version(data).events_glob],
         ).fetchone()[0]
     if name in ("peruser", "test_cached", "breakdown"):
-        from analytics.analysis import analyze
+        from analytics.engine.analysis import analyze
 
         if name == "peruser":
             clear_cache(data)
@@ -91,7 +91,7 @@ def run(name: str, data: Path) -> object:
         result = analyze(version(data), SUCCESS, criterion=CRITERION, settings=engine_settings())
         return {"group": result["group"]["users"], "lift": result["lift"]}
     if name == "discovery":
-        from analytics.discovery import discover
+        from analytics.engine.discovery import discover
 
         clear_cache(data)
         result = discover(version(data), SUCCESS, within_days=7, top=20, settings=engine_settings())
@@ -113,13 +113,13 @@ def main() -> None:
     django.setup()
     name, data = sys.argv[1], Path(sys.argv[2])
     # Imports are not what we measure: load the modules a worker has loaded already.
-    import analytics.analysis  # noqa: F401
-    import analytics.discovery  # noqa: F401
-    import analytics.importer  # noqa: F401
-    import analytics.stats  # noqa: F401
+    import analytics.engine.analysis  # noqa: F401
+    import analytics.engine.discovery  # noqa: F401
+    import analytics.engine.importer  # noqa: F401
+    import analytics.engine.stats  # noqa: F401
 
     if name in ENGINE_STEPS:
-        from analytics import duck
+        from analytics.engine import duck
 
         settings = engine_settings()
         duck.engine_cursor(memory_limit=settings.memory_limit, threads=settings.threads).close()

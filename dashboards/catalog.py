@@ -1,7 +1,7 @@
 """The worksheet's segment catalog, as templates.
 
 Each catalog segment turns a dataset mapping (dashboards.mapping) into a segment the
-engine understands (analytics.trends: a breakdown, a criterion, or ordered criteria
+engine understands (analytics.engine.trends: a breakdown, a criterion, or ordered criteria
 buckets), or says why the data cannot support it ("no column looks like company size"),
 so that nothing silently disappears from the catalog."""
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from analytics.definitions import DefinitionError
-from analytics.storage import DatasetSchema
-from analytics.wording import describe_breakdown, describe_criterion
+from analytics.engine.definitions import DefinitionError
+from analytics.engine.storage import DatasetSchema
+from analytics.engine.wording import describe_breakdown, describe_criterion
 
 from . import catalog_templates as templates
 from .catalog_templates import Unsupported
@@ -153,7 +153,7 @@ def resolve(key: str, mapping: dict, schema: DatasetSchema | None = None) -> Res
         return Resolution(entry, None, _sentence(str(why)))
     note = segment.pop("note", None)
     if schema is not None:
-        from analytics.trends import validate_segment
+        from analytics.engine.trends import validate_segment
 
         try:
             segment = validate_segment(segment, schema)

@@ -1,11 +1,11 @@
 """The worksheet's segments as templates: each builder turns a dataset mapping
-(dashboards.mapping roles) into an engine segment (analytics.trends: a breakdown, or
+(dashboards.mapping roles) into an engine segment (analytics.engine.trends: a breakdown, or
 ordered criteria buckets), or raises Unsupported saying why the data cannot support it.
 dashboards.catalog lists them and resolves them against a dataset."""
 
 from __future__ import annotations
 
-from analytics.wording import format_value
+from analytics.engine.wording import format_value
 
 from .mapping import NUMERIC, ROLES_BY_KEY
 

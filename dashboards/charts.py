@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from analytics import stats
+from analytics.engine import stats
 
 PALETTE = ("#5452d6", "#d9822b", "#1f9d8a", "#c43d6b", "#6b8e23", "#8a5cc2", "#2f7fc1",
            "#a0672c")

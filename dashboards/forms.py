@@ -8,9 +8,9 @@ from typing import Any
 
 from django import forms
 
-from analytics.definitions import DefinitionError, validate_success
+from analytics.engine.definitions import DefinitionError, validate_success
+from analytics.engine.storage import DatasetSchema
 from analytics.models import Dataset, SuccessDefinition
-from analytics.storage import DatasetSchema
 
 from . import mapping
 from .models import ReviewNote
@@ -141,7 +141,7 @@ class MappingForm(forms.Form):
 
 
 def mapping_format(value: Any) -> str:
-    from analytics.wording import format_value
+    from analytics.engine.wording import format_value
 
     return format_value(value)
 

@@ -1,6 +1,6 @@
 """Dataset mapping: which event is the login, which property is the order value, which
 column is the device... guessed from the schema's names and the profiled values
-(analytics.trends.dataset_profile), then confirmed by the team once per dataset.
+(analytics.engine.trends.dataset_profile), then confirmed by the team once per dataset.
 
 A mapping is a plain dict of roles (ROLES below):
     event roles      "login_event": "login"
@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from analytics.storage import DatasetSchema
+from analytics.engine.storage import DatasetSchema
 
 NUMERIC = ("integer", "float")
 VETO = -1000

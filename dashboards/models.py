@@ -21,7 +21,7 @@ class DatasetMapping(models.Model):
     roles = models.JSONField(default=dict, blank=True)
     # The app's guesses, {role: {"value", "reason"}}, kept to show why next to each field.
     guesses = models.JSONField(default=dict, blank=True)
-    # Values of the columns (analytics.trends.dataset_profile), read by a job.
+    # Values of the columns (analytics.engine.trends.dataset_profile), read by a job.
     profile_job = models.ForeignKey("analytics.AnalysisJob", null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     guessed_version = models.PositiveIntegerField(null=True, blank=True)
@@ -43,7 +43,7 @@ class DatasetMapping(models.Model):
 
 class TeamSegment(models.Model):
     """A segment the team defined itself, beside the catalog's: a breakdown, a criterion
-    or ordered criteria buckets (analytics.trends.validate_segment), checked against the
+    or ordered criteria buckets (analytics.engine.trends.validate_segment), checked against the
     dataset it was made for."""
 
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE,
@@ -159,7 +159,7 @@ class WeeklySnapshot(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices,
                               default=Status.COMPUTING)
     result = models.JSONField(null=True, blank=True)  # the trend, copied from the job
-    changes = models.JSONField(null=True, blank=True)  # analytics.trends.week_changes
+    changes = models.JSONField(null=True, blank=True)  # analytics.engine.trends.week_changes
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

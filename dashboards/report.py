@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, timedelta
 
-from analytics import stats
-from analytics.trends import ALL_USERS, latest_complete_week, week_changes
+from analytics.engine import stats
+from analytics.engine.trends import ALL_USERS, latest_complete_week, week_changes
 
 from .charts import bucket_bars, percent, trend_chart, week_label
 

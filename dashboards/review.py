@@ -1,6 +1,6 @@
 """The weekly review: every confirmed dashboard is snapshotted once per ISO week (a
 database constraint makes a second run of the beat job a no-op), each segment's latest
-complete week is compared with the week before (analytics.trends.week_changes: a test per
+complete week is compared with the week before (analytics.engine.trends.week_changes: a test per
 bucket, Benjamini-Hochberg across them), and the members get a digest email with the
 flagged moves and a link. The team logs trends and insights against a week."""
 
@@ -109,7 +109,7 @@ def snapshot_take(dashboard: Dashboard, *, week: date,
 def snapshot_finish(snapshot_id: int) -> WeeklySnapshot | None:
     """Copy the finished computation into the snapshot, find the week's moves, and send
     the digest (once). Does nothing while the computation runs."""
-    from analytics.trends import week_changes
+    from analytics.engine.trends import week_changes
 
     snapshot = WeeklySnapshot.objects.select_related("job", "dashboard").filter(
         pk=snapshot_id).first()

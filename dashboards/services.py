@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Team, User
-from analytics.definitions import DefinitionError
+from analytics.engine.definitions import DefinitionError
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
 from hypothesislab.tasks_runner import enqueue
 
@@ -133,7 +133,7 @@ def team_segment_create(*, team: Team, name: str, definition: dict, dataset: Dat
                         user: User | None) -> TeamSegment:
     """A team's own segment, checked against a dataset's schema. `definition` holds one of
     "breakdown", "criterion" (with an optional "label") or "buckets"/"else"."""
-    from analytics.trends import validate_segment
+    from analytics.engine.trends import validate_segment
 
     name = " ".join(name.split())
     if not name:
@@ -178,7 +178,7 @@ def dashboard_create(*, team: Team, name: str, dataset: Dataset,
 
 
 def _check_success(definition: SuccessDefinition, dataset: Dataset) -> None:
-    from analytics.definitions import validate_success
+    from analytics.engine.definitions import validate_success
 
     try:
         validate_success(definition.definition, dataset.schema_object())
@@ -218,7 +218,7 @@ def dashboard_add_team_segment(*, dashboard: Dashboard,
                                team_segment: TeamSegment) -> DashboardSegment:
     if team_segment.team_id != dashboard.team_id:
         raise DashboardRefused("That segment belongs to another team.")
-    from analytics.trends import validate_segment
+    from analytics.engine.trends import validate_segment
 
     try:
         validate_segment(team_segment.definition, dashboard.dataset.schema_object())
@@ -282,9 +282,9 @@ def trend_submit(*, dashboard: Dashboard, success: SuccessDefinition, segments: 
     """Queue the trend computation (AnalysisJob kind "trend", validated against the schema
     here so that a bad segment is refused now, not in a worker); `then` is a task
     signature that runs after the job, in the same Celery chain."""
-    from analytics.definitions import validate_success
+    from analytics.engine.definitions import validate_success
+    from analytics.engine.trends import validate_segment
     from analytics.tasks import run_analysis
-    from analytics.trends import validate_segment
 
     schema = dashboard.dataset.schema_object()
     if schema is None:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.decorators import team_member_required
 from analytics import selectors as data_selectors
 from analytics import services as data_services
-from analytics.definitions import describe_success
+from analytics.engine.definitions import describe_success
 
 from . import selectors
 from .forms import SuccessDefinitionForm

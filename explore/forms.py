@@ -3,7 +3,7 @@
 A condition is one subject (a user property, an event done or counted, a property of the
 first event), an operator and a value, typed by the dataset's schema; "advanced" accepts
 any criterion of definitions.md section 3 as JSON. Every definition is checked by
-analytics.definitions before a job is queued."""
+analytics.engine.definitions before a job is queued."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from typing import Any
 
 from django import forms
 
-from analytics.definitions import (
+from analytics.engine.definitions import (
     OPERATORS,
     DefinitionError,
     validate_breakdown,
     validate_criterion,
 )
-from analytics.storage import DatasetSchema
+from analytics.engine.storage import DatasetSchema
 
 LEGENDS = {"a": "Group A", "b": "Group B", "group": "The group", "filter": "Population",
            "by": "Buckets"}

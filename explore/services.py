@@ -5,7 +5,7 @@ services, which refuse them once "Test and learn" is over (sessions.services.Ste
 from __future__ import annotations
 
 from accounts.models import Team, User
-from analytics.console import check_query
+from analytics.engine.console import check_query
 from analytics.models import AnalysisJob, JobStatus
 from analytics.services import analysis_submit
 

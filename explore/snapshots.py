@@ -9,7 +9,7 @@ import math
 
 from django.utils import timezone
 
-from analytics.definitions import describe_breakdown, describe_criterion
+from analytics.engine.definitions import describe_breakdown, describe_criterion
 from analytics.models import AnalysisJob
 
 MAX_TABLE_ROWS = 200

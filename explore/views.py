@@ -19,8 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
 from analytics import selectors as analytics_selectors
-from analytics.console import ConsoleRefused
-from analytics.definitions import DefinitionError, describe_criterion
+from analytics.engine.console import ConsoleRefused
+from analytics.engine.definitions import DefinitionError, describe_criterion
 from analytics.services import DatasetRefused
 
 from . import charts, selectors, services, snapshots
@@ -124,7 +124,7 @@ def _tool(request, team_slug: str, kind: str):
 def _console_limits() -> dict:
     from django.conf import settings
 
-    from analytics.console import ConsoleLimits
+    from analytics.engine.console import ConsoleLimits
 
     defaults = ConsoleLimits()
     return {"seconds": getattr(settings, "CONSOLE_TIME_LIMIT", defaults.seconds),

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from analytics.definitions import AGGREGATES, VALUE_TYPES
-from analytics.storage import DatasetSchema
-from analytics.wording import format_value
+from analytics.engine.definitions import AGGREGATES, VALUE_TYPES
+from analytics.engine.storage import DatasetSchema
+from analytics.engine.wording import format_value
 
 PREFIX = "c"
 MAX_ROWS = 6

@@ -1,7 +1,7 @@
 """A finished past session for the demo team, built through the services as a real meeting
 would be, so that a newcomer can read a complete report at once.
 
-The hypotheses fit the demo product (analytics/demo_data.py): some of them find its real
+The hypotheses fit the demo product (analytics/engine/demo_data.py): some of them find its real
 effects (inviting a teammate, integrations, logins in week one, the referral channel,
 bigger companies, trial plans), one has no effect (gender), one falls into its trap
 (mobile users look worse only because they start on the free plan). Afterwards the

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analytics import stats
-from analytics.definitions import describe_criterion
+from analytics.engine import stats
+from analytics.engine.definitions import describe_criterion
 from analytics.models import JobStatus
 
 from .charts import Chart, group_vs_rest_chart

@@ -7,7 +7,7 @@ from django.http import JsonResponse
 from ninja import Router, Status
 
 from analytics import selectors, services
-from analytics.definitions import DefinitionError
+from analytics.engine.definitions import DefinitionError
 from analytics.models import AnalysisJob, JobStatus
 
 from ..errors import ApiRefusal

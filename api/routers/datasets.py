@@ -11,7 +11,7 @@ from django import forms
 from ninja import File, Form, Header, Router, Status, UploadedFile
 
 from analytics import selectors, services
-from analytics.importer import ColumnMapping, ImportRefused, guess_mapping
+from analytics.engine.importer import ColumnMapping, ImportRefused, guess_mapping
 from analytics.models import Dataset, DatasetImport, JobStatus
 
 from ..batches import batch_mapping, discard, stage_batch

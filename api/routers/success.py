@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import Router, Status
 
 from analytics import selectors, services
-from analytics.definitions import DefinitionError
+from analytics.engine.definitions import DefinitionError
 from analytics.models import SuccessDefinition
 
 from ..errors import ApiRefusal

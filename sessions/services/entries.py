@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from analytics.definitions import DefinitionError, validate_criterion
+from analytics.engine.definitions import DefinitionError, validate_criterion
 
 from .. import steps
 from ..models import MAX_ENTRIES_PER_KIND, Hypothesis, WorkingSession

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Team, User
-from analytics.definitions import DefinitionError, validate_success
+from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.models import Dataset, SuccessDefinition
 
 from .. import steps

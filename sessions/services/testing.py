@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from analytics.definitions import DefinitionError
+from analytics.engine.definitions import DefinitionError
 from analytics.models import AnalysisJob, JobStatus
 from analytics.services import DatasetRefused, analysis_submit
 

@@ -104,7 +104,7 @@ def criterion_text(criterion) -> str:
     """A criterion in plain words ("3 or more login events in the first 7 days")."""
     if not criterion:
         return ""
-    from analytics.wording import describe_criterion
+    from analytics.engine.wording import describe_criterion
 
     try:
         return describe_criterion(criterion)

@@ -1,4 +1,4 @@
-"""Tiny datasets for engine tests, written straight into the storage form (analytics/storage.py)
+"""Tiny datasets for engine tests, written straight into the storage form (analytics/engine/storage.py)
 from Python rows, so that engine tests do not depend on the importer."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analytics import duck
-from analytics.storage import DatasetSchema, DatasetVersion
+from analytics.engine import duck
+from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 _DUCK_TYPES = {
     "integer": "BIGINT",
@@ -153,8 +153,8 @@ def build_dataset(tmp_path: Path, events: list[dict], users: list[dict] | None =
 def members(version: DatasetVersion, criterion: dict, success: dict | None = None) -> set[str]:
     """The user_ids for whom a criterion is true (complete-window exclusions aside), read
     straight from the per-user table the engine builds."""
-    from analytics.compiler import compile_criterion
-    from analytics.definitions import validate_criterion
+    from analytics.engine.compiler import compile_criterion
+    from analytics.engine.definitions import validate_criterion
 
     schema = version.schema()
     criterion = validate_criterion(criterion, schema)
@@ -163,7 +163,7 @@ def members(version: DatasetVersion, criterion: dict, success: dict | None = Non
 
 def success_flags(version: DatasetVersion, success: dict) -> dict[str, tuple[bool, bool]]:
     """user_id -> (succeeded, included by the complete-window rule)."""
-    from analytics.features import INCLUDED_COLUMN, SUCCESS_COLUMN
+    from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN
 
     rows = _rows(version, success, None,
                  f"{duck.quote_identifier(SUCCESS_COLUMN)}, "
@@ -178,8 +178,8 @@ def feature_values(version: DatasetVersion, metric: dict) -> dict[str, Any]:
 
 def feature_table(version: DatasetVersion, metrics: list[dict]) -> dict[str, list]:
     """user_id -> the values of these metrics, from one per-user table built in one pass."""
-    from analytics.definitions import validate_metric
-    from analytics.features import Feature
+    from analytics.engine.definitions import validate_metric
+    from analytics.engine.peruser_columns import Feature
 
     metrics = [validate_metric(m, version.schema()) for m in metrics]
     columns = ", ".join(duck.quote_identifier(Feature.of(m).column) for m in metrics)
@@ -194,9 +194,9 @@ def _user_ids(version, success, criterion, compile_) -> set[str]:
 
 
 def _rows(version, success, measure, columns, condition=None) -> list[tuple]:
-    from analytics.definitions import validate_success
-    from analytics.features import features_of
-    from analytics.peruser import peruser_source
+    from analytics.engine.definitions import validate_success
+    from analytics.engine.peruser import peruser_source
+    from analytics.engine.peruser_columns import features_of
 
     schema = version.schema()
     if success is None:

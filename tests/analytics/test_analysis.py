@@ -8,9 +8,9 @@ import pytest
 from scipy.stats import chi2_contingency, fisher_exact
 from statsmodels.stats.proportion import proportion_confint
 
-from analytics import peruser
-from analytics.analysis import EngineSettings, analyze, evaluate_criteria
-from analytics.definitions import DefinitionError
+from analytics.engine import peruser
+from analytics.engine.analysis import EngineSettings, analyze, evaluate_criteria
+from analytics.engine.definitions import DefinitionError
 from tests.analytics.builders import build_dataset
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

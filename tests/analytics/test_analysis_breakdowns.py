@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from scipy.stats import chi2_contingency
 
-from analytics import stats
-from analytics.analysis import analyze
-from analytics.breakdowns import bin_labels
+from analytics.engine import stats
+from analytics.engine.analysis import analyze
+from analytics.engine.breakdowns import bin_labels
 from tests.analytics.builders import build_dataset
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from analytics.definitions import DefinitionError
+from analytics.engine.definitions import DefinitionError
 from tests.analytics.builders import build_dataset, members
 
 USERS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from analytics import console, duck
-from analytics.console import ConsoleLimits, ConsoleRefused, ConsoleSources, ConsoleStopped
+from analytics.engine import console, duck
+from analytics.engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources, ConsoleStopped
 from tests.analytics.builders import build_dataset
 
 FAST = ConsoleLimits(seconds=0.5, memory_limit="128MB")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from analytics.definitions import (
+from analytics.engine.definitions import (
     DefinitionError,
     criterion_window_days,
     describe_breakdown,
@@ -12,7 +12,7 @@ from analytics.definitions import (
     validate_criterion,
     validate_success,
 )
-from analytics.storage import DatasetSchema
+from analytics.engine.storage import DatasetSchema
 
 SCHEMA = DatasetSchema(
     n_users=10, n_events=100, data_start="2026-01-01T00:00:00+00:00",

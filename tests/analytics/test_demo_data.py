@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from analytics import stats
-from analytics.demo_data import DATA_END, write_demo_files
+from analytics.engine import stats
+from analytics.engine.demo_data import DATA_END, write_demo_files
 
 EVENT_HEADER = [
     "user_id",

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics import peruser, stats
-from analytics.analysis import analyze, evaluate_criteria
-from analytics.definitions import DefinitionError, validate_criterion
-from analytics.discovery import discover
+from analytics.engine import peruser, stats
+from analytics.engine.analysis import analyze, evaluate_criteria
+from analytics.engine.definitions import DefinitionError, validate_criterion
+from analytics.engine.discovery import discover
 from tests.analytics.builders import build_dataset
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from analytics import discovery
+from analytics.engine import discovery
 from tests.analytics.builders import build_dataset
 from tests.analytics.test_discovery import SUBSCRIBE, product
 
@@ -59,6 +59,6 @@ def test_the_carried_properties_are_read_once_per_version(shop, monkeypatch):
 
 
 def _con():
-    from analytics import duck
+    from analytics.engine import duck
 
     return duck.connect(threads=1)

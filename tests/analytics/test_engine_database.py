@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import duck
-from analytics.analysis import EngineSettings, engine_connection
+from analytics.engine import duck
+from analytics.engine.analysis import EngineSettings, engine_connection
 
 
 def _database_id(con) -> int:

@@ -1,4 +1,4 @@
-"""analytics.explore: two groups side by side, and stratified comparisons pooled with
+"""analytics.engine.comparisons: two groups side by side, and stratified comparisons pooled with
 Mantel-Haenszel, against statsmodels' StratifiedTable on counts made in plain Python."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from statsmodels.stats.contingency_tables import StratifiedTable
 
-from analytics import explore
-from analytics.definitions import DefinitionError
-from analytics.peruser import CACHE_PREFIX
+from analytics.engine import comparisons as explore
+from analytics.engine.definitions import DefinitionError
+from analytics.engine.peruser import CACHE_PREFIX
 from tests.analytics.builders import build_dataset
 
 SUCCESS = {"events": ["cured"]}
@@ -151,7 +151,7 @@ def test_overlapping_groups_are_said_to_overlap(kidney):
 
 
 def test_repeated_questions_reuse_the_cached_per_user_table(kidney, monkeypatch):
-    from analytics import peruser
+    from analytics.engine import peruser
 
     explore.stratify(kidney, SUCCESS, criterion=TREATED_A, strata={"property": "stone"})
     scans = []

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import duck
-from analytics.importer import ColumnMapping, ImportRefused, append_events, import_dataset
-from analytics.storage import DatasetSchema, DatasetVersion
+from analytics.engine import duck
+from analytics.engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
+from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 
 def write(path: Path, text: str) -> Path:

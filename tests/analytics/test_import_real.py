@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import duck
-from analytics.importer import ColumnMapping, ImportRefused, import_dataset
-from analytics.storage import DatasetVersion
+from analytics.engine import duck
+from analytics.engine.importer import ColumnMapping, ImportRefused, import_dataset
+from analytics.engine.storage import DatasetVersion
 
 # ../shared/data/real/ from the project's root; every checkout and CI run has it.
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"

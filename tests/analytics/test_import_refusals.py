@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import duck
-from analytics.importer import ColumnMapping, ImportRefused, import_dataset
+from analytics.engine import duck
+from analytics.engine.importer import ColumnMapping, ImportRefused, import_dataset
 
 
 def write(path: Path, data: str | bytes) -> Path:

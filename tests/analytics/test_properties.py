@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.analysis import analyze, evaluate_criteria
+from analytics.engine.analysis import analyze, evaluate_criteria
 from tests.analytics.builders import build_dataset, feature_table
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

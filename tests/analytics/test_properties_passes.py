@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics import duck
-from analytics.definitions import validate_metric, validate_success
-from analytics.features import Feature
-from analytics.peruser import build_query
+from analytics.engine import duck
+from analytics.engine.definitions import validate_metric, validate_success
+from analytics.engine.peruser import build_query
+from analytics.engine.peruser_columns import Feature
 from tests.analytics.builders import feature_table
 from tests.analytics.test_properties import (
     EVENTS,
@@ -107,8 +107,8 @@ def test_text_or_hashed_event_names_and_either_hash_table_build_the_same_table(
 
 
 def test_event_names_are_compared_by_hash_only_when_their_hashes_differ(tmp_path, monkeypatch):
-    from analytics import peruser
-    from analytics.features import distinct_event_hashes
+    from analytics.engine import peruser
+    from analytics.engine.peruser_columns import distinct_event_hashes
     from tests.analytics.builders import build_dataset
 
     version = build_dataset(tmp_path, [

@@ -1,4 +1,4 @@
-"""analytics.stats against the shared reference vectors and against statsmodels/scipy.
+"""analytics.engine.stats against the shared reference vectors and against statsmodels/scipy.
 
 The reference file (/work/shared/data/stats_reference.json, 34 cases) was computed with
 statsmodels 0.15 and scipy 1.17. Where it and the contract (definitions.md section 5)
@@ -36,7 +36,7 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from analytics import stats
+from analytics.engine import stats
 
 # shared/ sits beside the project's root (shared/README.md)
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "stats_reference.json"

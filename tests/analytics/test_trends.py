@@ -1,4 +1,4 @@
-"""Success per week of first_seen and segment bucket (analytics/trends.py), on tiny literal
+"""Success per week of first_seen and segment bucket (analytics/engine/trends.py), on tiny literal
 datasets whose counts are worked out by hand, plus agreement with analyze()."""
 
 from contextlib import contextmanager
@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from analytics import analysis, peruser, trends
-from analytics.definitions import DefinitionError
+from analytics.engine import analysis, peruser, trends
+from analytics.engine.definitions import DefinitionError
 from tests.analytics.builders import build_dataset
 
 MONDAY = datetime(2026, 3, 2, 9, 0)  # a Monday, UTC

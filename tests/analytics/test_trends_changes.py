@@ -6,7 +6,7 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from analytics import trends
+from analytics.engine import trends
 from tests.analytics.builders import build_dataset
 
 

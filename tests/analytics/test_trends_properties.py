@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import trends
+from analytics.engine import trends
 from tests.analytics.builders import build_dataset
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday

@@ -3,7 +3,7 @@ be; the criteria Phase 2 hypotheses start from."""
 
 import pytest
 
-from analytics.definitions import validate_criterion
+from analytics.engine.definitions import validate_criterion
 from dashboards import catalog, mapping
 from tests.dashboards.test_mapping import SAAS, SAAS_PROFILE, schema
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from analytics import stats
+from analytics.engine import stats
 from dashboards import charts
 
 WEEKS = [{"week": "2026-10-05", "complete": True}, {"week": "2026-10-12", "complete": True},

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.demo_data import write_demo_files
+from analytics.engine.demo_data import write_demo_files
 from analytics.services import import_now, success_definition_create
 from dashboards.demo import DEMO_SEGMENTS, create_demo_dashboard
 from dashboards.models import Dashboard, WeeklySnapshot

@@ -2,7 +2,7 @@
 
 import pytest
 
-from analytics.storage import DatasetSchema
+from analytics.engine.storage import DatasetSchema
 from dashboards import mapping
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import duck, trends
-from analytics.importer import ColumnMapping, import_dataset
-from analytics.storage import DatasetVersion
+from analytics.engine import duck, trends
+from analytics.engine.importer import ColumnMapping, import_dataset
+from analytics.engine.storage import DatasetVersion
 from dashboards import catalog, mapping
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
@@ -138,7 +138,7 @@ def test_completejourney(tmp):
 
 
 def test_the_demo_product(tmp):
-    from analytics.demo_data import write_demo_files
+    from analytics.engine.demo_data import write_demo_files
 
     folder = tmp / "demo-files"
     folder.mkdir()

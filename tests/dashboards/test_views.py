@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from analytics import duck
+from analytics.engine import duck
 from analytics.models import JobStatus, SuccessDefinition
 from dashboards import services
 from dashboards.models import Dashboard, DashboardPin, DatasetMapping, ReviewNote, TeamSegment

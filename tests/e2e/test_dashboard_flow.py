@@ -14,7 +14,7 @@ import time_machine
 from django.core import mail
 
 from accounts.models import Membership, Team
-from analytics.demo_data import write_demo_files
+from analytics.engine.demo_data import write_demo_files
 from analytics.models import SuccessDefinition
 from analytics.services import import_now
 from dashboards.models import Dashboard, ReviewNote, WeeklySnapshot

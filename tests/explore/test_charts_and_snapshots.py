@@ -13,7 +13,7 @@ from explore.templatetags import explore_format as fmt
 
 
 def side(users, successes):
-    from analytics.stats import side_summary
+    from analytics.engine.stats import side_summary
 
     return side_summary(successes, users)
 

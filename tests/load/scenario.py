@@ -54,11 +54,11 @@ SUCCESS = {"events": ["subscribe"], "within_days": 14}
 
 
 def build_meeting(*, members: int, users: int) -> Meeting:
-    """A team of `members` people with the demo product's data (analytics/demo_data.py),
+    """A team of `members` people with the demo product's data (analytics/engine/demo_data.py),
     all in one session at "Test". Built from the data and the services only (not the
     whole demo, whose dashboards and past session the load test does not need)."""
     from accounts.models import Membership, Team, User
-    from analytics.demo_data import write_demo_files
+    from analytics.engine.demo_data import write_demo_files
     from analytics.services import import_now, success_definition_create
     from sessions import services
     from sessions.page import session_url

@@ -95,7 +95,7 @@ def test_q_values_update_as_tests_are_added(testing, owner, teammate):
 
 
 def test_an_inconclusive_result_says_what_it_could_have_detected(testing, teammate):
-    from analytics import stats
+    from analytics.engine import stats
 
     services.hypothesis_test_run(hypothesis=entry("Mobile-first"), by=teammate)
     [row] = session_results(testing).rows
@@ -162,7 +162,7 @@ def test_behaviour_windows_that_overlap_success_are_flagged():
 
 
 def test_the_unsuccessful_side_reads_the_same_tests_the_other_way(testing, teammate):
-    from analytics import stats
+    from analytics.engine import stats
 
     services.hypothesis_test_run(hypothesis=entry("Inviters"), by=teammate)
     services.hypothesis_test_run(hypothesis=entry("Pro"), by=teammate)

@@ -18,8 +18,8 @@ class Command(BaseCommand):
         cli.add_mapping_arguments(parser)
 
     def handle(self, *args, **options):
-        from analytics.analysis import analyze
-        from analytics.definitions import DefinitionError
+        from analytics.engine.analysis import analyze
+        from analytics.engine.definitions import DefinitionError
         from analytics.services import engine_settings
 
         success = cli.json_argument(options["success"], "success")

@@ -18,8 +18,8 @@ class Command(BaseCommand):
         cli.add_mapping_arguments(parser)
 
     def handle(self, *args, **options):
-        from analytics.definitions import DefinitionError
-        from analytics.discovery import discover
+        from analytics.engine.definitions import DefinitionError
+        from analytics.engine.discovery import discover
         from analytics.services import engine_settings
 
         success = cli.json_argument(options["success"], "success")

@@ -23,10 +23,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from analytics import duck
-from analytics.definitions import VALUE_TYPES, parse_timestamp
-from analytics.sql import Sql, compile_condition
-from analytics.storage import DatasetSchema
+from analytics.engine import duck
+from analytics.engine.definitions import VALUE_TYPES, parse_timestamp
+from analytics.engine.sql import Sql, compile_condition
+from analytics.engine.storage import DatasetSchema
 
 FEATURE_PREFIX = "__hl_f_"
 SUCCESS_COLUMN = "__hl_success"

@@ -8,19 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from analytics import duck, stats
-from analytics.breakdowns import breakdown_result
-from analytics.compiler import compile_criterion
-from analytics.definitions import (
+from analytics.engine import duck, stats
+from analytics.engine.breakdowns import breakdown_result
+from analytics.engine.compiler import compile_criterion
+from analytics.engine.definitions import (
     DefinitionError,
     validate_breakdown,
     validate_criterion,
     validate_success,
 )
-from analytics.features import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature, features_of
-from analytics.peruser import peruser_source
-from analytics.sql import Sql
-from analytics.storage import DatasetVersion
+from analytics.engine.peruser import peruser_source
+from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature, features_of
+from analytics.engine.sql import Sql
+from analytics.engine.storage import DatasetVersion
 
 
 @dataclass

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analytics import duck
-from analytics.importing.columns import all_integer_ids_sql, q
-from analytics.storage import UID
+from analytics.engine import duck
+from analytics.engine.importing.columns import all_integer_ids_sql, q
+from analytics.engine.storage import UID
 
 UID_MAP = "uid_map"  # temporary table: user_id VARCHAR, _uid BIGINT
 OLD_UIDS = "renumbered_uids"  # after a renumbering: old_uid BIGINT, _uid BIGINT

@@ -14,12 +14,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from analytics import duck, stats
-from analytics.compiler import bin_bucket, breakdown_value
-from analytics.features import INCLUDED_COLUMN
-from analytics.sql import Sql
-from analytics.storage import DatasetSchema
-from analytics.wording import format_value
+from analytics.engine import duck, stats
+from analytics.engine.compiler import bin_bucket, breakdown_value
+from analytics.engine.peruser_columns import INCLUDED_COLUMN
+from analytics.engine.sql import Sql
+from analytics.engine.storage import DatasetSchema
+from analytics.engine.wording import format_value
 
 TOP_VALUES = 20
 OTHER = "(other)"

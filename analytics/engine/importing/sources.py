@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analytics import duck
-from analytics.importing import files
-from analytics.importing.columns import q
-from analytics.importing.errors import ImportRefused, quoted_value
+from analytics.engine import duck
+from analytics.engine.importing import files
+from analytics.engine.importing.columns import q
+from analytics.engine.importing.errors import ImportRefused, quoted_value
 
 Fragment = tuple[str, list]  # SQL text with `?` placeholders, and their values in order
 

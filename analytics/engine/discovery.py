@@ -15,9 +15,14 @@ import json
 import math
 from typing import Any
 
-from analytics import duck, stats
-from analytics.analysis import EngineSettings, count_criteria, engine_connection, population_of
-from analytics.definitions import (
+from analytics.engine import duck, stats
+from analytics.engine.analysis import (
+    EngineSettings,
+    count_criteria,
+    engine_connection,
+    population_of,
+)
+from analytics.engine.definitions import (
     MAX_TEXT,
     DefinitionError,
     describe_criterion,
@@ -25,9 +30,9 @@ from analytics.definitions import (
     validate_success,
     validate_window,
 )
-from analytics.features import INCLUDED_COLUMN, Feature
-from analytics.peruser import write_atomically
-from analytics.storage import DatasetSchema, DatasetVersion
+from analytics.engine.peruser import write_atomically
+from analytics.engine.peruser_columns import INCLUDED_COLUMN, Feature
+from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 MAX_EVENTS = 30  # the most frequent events get behaviour candidates
 MAX_PROPERTY_PAIRS = 40  # (event, numeric property) pairs averaged per user

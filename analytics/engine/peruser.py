@@ -17,10 +17,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from analytics import duck
-from analytics.features import Feature, PerUserQuery, PerUserSql, distinct_event_hashes
-from analytics.sql import Sql
-from analytics.storage import DatasetSchema, DatasetVersion
+from analytics.engine import duck
+from analytics.engine.peruser_columns import (
+    Feature,
+    PerUserQuery,
+    PerUserSql,
+    distinct_event_hashes,
+)
+from analytics.engine.sql import Sql
+from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 CACHE_FORMAT = 2
 CACHE_PREFIX = "peruser-"

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analytics import duck
-from analytics.importing import columns as cols
-from analytics.importing.columns import q
-from analytics.importing.errors import ImportRefused, quoted_value
-from analytics.importing.sources import (
+from analytics.engine import duck
+from analytics.engine.column_mapping import ID_SEPARATOR, ColumnMapping
+from analytics.engine.importing import columns as cols
+from analytics.engine.importing.columns import q
+from analytics.engine.importing.errors import ImportRefused, quoted_value
+from analytics.engine.importing.sources import (
     SAMPLE_ROWS,
     Fragment,
     Source,
@@ -27,8 +28,7 @@ from analytics.importing.sources import (
     insertion_order,
     refusal_for,
 )
-from analytics.mapping import ID_SEPARATOR, ColumnMapping
-from analytics.storage import RESERVED_EVENT_COLUMNS, UID
+from analytics.engine.storage import RESERVED_EVENT_COLUMNS, UID
 
 EVENT_IDS_TABLE = "event_user_ids"
 BAD_ROW = "hypothesislab: an event row lacks a user, an event name or a time"

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analytics import duck
-from analytics.importing import columns as cols
-from analytics.importing.columns import q
-from analytics.importing.errors import quoted_value
-from analytics.importing.events import SourceColumn, find_column, force_text, id_sql
-from analytics.importing.sources import Source, conversion_column, refusal_for
-from analytics.mapping import ColumnMapping
-from analytics.storage import FIRST_SEEN, RESERVED_USER_COLUMNS, UID
+from analytics.engine import duck
+from analytics.engine.column_mapping import ColumnMapping
+from analytics.engine.importing import columns as cols
+from analytics.engine.importing.columns import q
+from analytics.engine.importing.errors import quoted_value
+from analytics.engine.importing.events import SourceColumn, find_column, force_text, id_sql
+from analytics.engine.importing.sources import Source, conversion_column, refusal_for
+from analytics.engine.storage import FIRST_SEEN, RESERVED_USER_COLUMNS, UID
 
 USERS_TABLE = "users_source"
 FIRST_SEEN_TABLE = "first_seen"

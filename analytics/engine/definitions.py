@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 # DefinitionError, parse_timestamp, VALUE_TYPES, ... are imported from here by the rest.
-from analytics.definition_checks import (  # noqa: F401
+from analytics.engine.definition_checks import (  # noqa: F401
     A_TYPE,
     AGGREGATES,
     MAX_NESTING,
@@ -31,8 +31,8 @@ from analytics.definition_checks import (  # noqa: F401
     validate_bins,
     validate_window,
 )
-from analytics.storage import DatasetSchema
-from analytics.wording import (  # noqa: F401  (re-exported: the public API lives here)
+from analytics.engine.storage import DatasetSchema
+from analytics.engine.wording import (  # noqa: F401  (re-exported: the public API lives here)
     describe_breakdown,
     describe_criterion,
     describe_success,

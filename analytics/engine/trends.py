@@ -2,7 +2,7 @@
 
 `success_trends` answers "what share of the users first seen in week W succeeded, in each
 bucket of each segment", for every week at once, in ONE pass over the cached per-user
-table (analytics.peruser): a GROUPING SETS aggregate by (week of first_seen, bucket) for
+table (analytics.engine.peruser): a GROUPING SETS aggregate by (week of first_seen, bucket) for
 all segments together lands in a small temporary table, and everything after that reads
 only that table. Buckets follow definitions.md section 4 exactly (the same labels, top 20
 values, (other), (none)), so a segment's totals over all weeks equal analyze()'s breakdown.
@@ -23,11 +23,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from analytics import duck, stats
-from analytics.analysis import EngineSettings, engine_connection, population_summary
-from analytics.breakdowns import NONE, OTHER, TOP_VALUES, bin_labels, value_label
-from analytics.compiler import bin_bucket, breakdown_value, compile_criterion
-from analytics.definitions import (
+from analytics.engine import duck, stats
+from analytics.engine.analysis import EngineSettings, engine_connection, population_summary
+from analytics.engine.breakdowns import NONE, OTHER, TOP_VALUES, bin_labels, value_label
+from analytics.engine.compiler import bin_bucket, breakdown_value, compile_criterion
+from analytics.engine.definitions import (
     DefinitionError,
     describe_criterion,
     parse_timestamp,
@@ -35,10 +35,10 @@ from analytics.definitions import (
     validate_criterion,
     validate_success,
 )
-from analytics.features import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature, features_of
-from analytics.peruser import peruser_source
-from analytics.sql import Sql
-from analytics.storage import DatasetVersion
+from analytics.engine.peruser import peruser_source
+from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature, features_of
+from analytics.engine.sql import Sql
+from analytics.engine.storage import DatasetVersion
 
 MAX_SEGMENTS = 40
 MAX_BUCKETS = 12  # of a criteria-bucket segment, "else" aside

@@ -1,4 +1,4 @@
-"""The parts of a dataset import (analytics.importer is the entry point).
+"""The parts of a dataset import (analytics.engine.importer is the entry point).
 
 SQL here is composed from this package's own constants, the names of temporary tables
 it creates, and column names read from the files' own headers, always quoted with

@@ -1,7 +1,7 @@
 """The Test-and-learn tools' engine side: two groups side by side, and a group-vs-rest
 comparison checked for confounding by stratifying it on a second characteristic.
 
-Both count over the same cached per-user table as analyze() (analytics/peruser.py), so a
+Both count over the same cached per-user table as analyze() (analytics/engine/peruser.py), so a
 question asked again on the same data reads a small Parquet file instead of the events.
 Results are plain JSON, like analyze()'s, so that a job row can hold them and a finding can
 keep them as its evidence."""
@@ -11,24 +11,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from analytics import duck, stats
-from analytics.analysis import (
+from analytics.engine import duck, stats
+from analytics.engine.analysis import (
     EngineSettings,
     engine_connection,
     group_vs_rest,
     population_summary,
 )
-from analytics.breakdowns import NONE, OTHER, TOP_VALUES, bin_labels, value_label
-from analytics.compiler import bin_bucket, breakdown_value, compile_criterion
-from analytics.definitions import (
+from analytics.engine.breakdowns import NONE, OTHER, TOP_VALUES, bin_labels, value_label
+from analytics.engine.compiler import bin_bucket, breakdown_value, compile_criterion
+from analytics.engine.definitions import (
     validate_breakdown,
     validate_criterion,
     validate_success,
 )
-from analytics.features import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature, features_of
-from analytics.peruser import peruser_source
-from analytics.sql import Sql
-from analytics.storage import DatasetSchema, DatasetVersion
+from analytics.engine.peruser import peruser_source
+from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature, features_of
+from analytics.engine.sql import Sql
+from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 # A pooled odds ratio more than 10% away from the crude one is the usual rule of thumb for
 # "the second characteristic confounds this comparison".

@@ -35,9 +35,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analytics import duck
-from analytics.features import INCLUDED_COLUMN, SUCCESS_COLUMN
-from analytics.storage import DatasetVersion
+from analytics.engine import duck
+from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN
+from analytics.engine.storage import DatasetVersion
 
 TABLES = ("events", "users", "per_user")
 # Table functions that make rows out of values only; everything else that can appear in a
@@ -62,10 +62,10 @@ PER_USER_FLAGS = ((SUCCESS_COLUMN, "succeeded"), (INCLUDED_COLUMN, "window_compl
 # query; the query's own memory limit comes on top.
 CHILD_BASE_BYTES = 1024**3
 log = logging.getLogger(__name__)
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where `analytics` is importable
 
 if TYPE_CHECKING:
-    from analytics.analysis import EngineSettings
+    from analytics.engine.analysis import EngineSettings
 
 
 class ConsoleRefused(ValueError):
@@ -110,9 +110,9 @@ class ConsoleSources:
                     settings: EngineSettings | None = None) -> ConsoleSources:
         """The sources with the per-user table of this success definition (built once and
         cached like every analysis's, so asking again costs nothing)."""
-        from analytics.analysis import engine_connection
-        from analytics.definitions import validate_success
-        from analytics.peruser import peruser_source
+        from analytics.engine.analysis import engine_connection
+        from analytics.engine.definitions import validate_success
+        from analytics.engine.peruser import peruser_source
 
         schema = version.schema()
         success = validate_success(success, schema)
@@ -448,7 +448,7 @@ def run_query_isolated(sources: ConsoleSources, sql: str,
                    "LANG": "C.UTF-8"}
     try:
         finished = subprocess.run(  # noqa: S603 (our own interpreter and module, no shell)
-            [sys.executable, "-s", "-m", "analytics.console"], input=request.encode(),
+            [sys.executable, "-s", "-m", "analytics.engine.console"], input=request.encode(),
             capture_output=True, timeout=limits.seconds + CHILD_GRACE_SECONDS,
             cwd=PROJECT_ROOT, env=environment, check=False)
     except subprocess.TimeoutExpired:
@@ -483,7 +483,7 @@ def _size_bytes(size: str) -> int:
 
 
 def _child_main() -> int:
-    """`python -m analytics.console`: one request on stdin, one JSON answer on stdout."""
+    """`python -m analytics.engine.console`: one request on stdin, one JSON answer on stdout."""
     import resource
 
     request = json.loads(sys.stdin.read())

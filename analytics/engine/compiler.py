@@ -1,18 +1,18 @@
 """Validated definitions -> parameterized DuckDB SQL over the per-user table.
 
 A criterion becomes a boolean expression over one row per user (user properties and the
-feature columns analytics.features builds). Every leaf is wrapped in coalesce(..., false),
+feature columns analytics.engine.peruser_columns builds). Every leaf is wrapped in coalesce(..., false),
 so a condition on a null value is false, `is_not_set` aside, and `not` of anything on a
 null value is true. Values are always bound parameters; identifiers come from the schema
 and are quoted."""
 
 from __future__ import annotations
 
-from analytics import duck
-from analytics.definitions import VALUE_TYPES, metric_value_type, value_type_of
-from analytics.features import Feature
-from analytics.sql import Sql, compile_condition
-from analytics.storage import DatasetSchema
+from analytics.engine import duck
+from analytics.engine.definitions import VALUE_TYPES, metric_value_type, value_type_of
+from analytics.engine.peruser_columns import Feature
+from analytics.engine.sql import Sql, compile_condition
+from analytics.engine.storage import DatasetSchema
 
 
 def compile_criterion(criterion: dict, schema: DatasetSchema) -> Sql:

@@ -9,11 +9,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from analytics import duck
-from analytics.importing import files
-from analytics.importing.columns import property_names
-from analytics.importing.errors import ImportRefused
-from analytics.storage import RESERVED_EVENT_COLUMNS, RESERVED_USER_COLUMNS
+from analytics.engine import duck
+from analytics.engine.importing import files
+from analytics.engine.importing.columns import property_names
+from analytics.engine.importing.errors import ImportRefused
+from analytics.engine.storage import RESERVED_EVENT_COLUMNS, RESERVED_USER_COLUMNS
 
 # A user id made of several columns (oulad: a student within a module presentation)
 # joins their values with this.

@@ -9,7 +9,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from analytics.storage import DatasetSchema, DatasetVersion
+from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 SPILL_DIR = "spill"  # DuckDB's temp_directory, inside the import's own directory
 

@@ -1,12 +1,12 @@
 """Dataset import: events and users files (CSV, Parquet, NDJSON) to the stored Parquet
-form of analytics.storage, checked and published atomically.
+form of analytics.engine.storage, checked and published atomically.
 
     schema = import_dataset(events=[Path("events.csv")], users=None,
                             mapping=ColumnMapping(user_id="case_id", event="activity"),
                             dest=dataset_dir / "v1")
 
 Bad input raises ImportRefused (naming file, line and column) and leaves nothing behind.
-The work is split over analytics/importing/: files (what a file is), sources (reading it
+The work is split over analytics/engine/importing/: files (what a file is), sources (reading it
 with DuckDB), columns (types and names), events, users, uids and publish.
 """
 
@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from analytics import duck
-from analytics.importing import columns as cols
-from analytics.importing.columns import q
-from analytics.importing.errors import ImportRefused
-from analytics.importing.events import (
+from analytics.engine import duck
+from analytics.engine.column_mapping import ColumnMapping, MappingGuess, guess_mapping
+from analytics.engine.importing import columns as cols
+from analytics.engine.importing.columns import q
+from analytics.engine.importing.errors import ImportRefused
+from analytics.engine.importing.events import (
     EVENT_IDS_TABLE,
     EventsPlan,
     EventStats,
@@ -34,9 +35,9 @@ from analytics.importing.events import (
     plan_events,
     write_events,
 )
-from analytics.importing.publish import Publication
-from analytics.importing.sources import Source, open_source
-from analytics.importing.uids import (
+from analytics.engine.importing.publish import Publication
+from analytics.engine.importing.sources import Source, open_source
+from analytics.engine.importing.uids import (
     OLD_UIDS,
     UID_MAP,
     UidAssignment,
@@ -44,7 +45,7 @@ from analytics.importing.uids import (
     ids_are_integers,
     integer_uids_from_events,
 )
-from analytics.importing.users import (
+from analytics.engine.importing.users import (
     FIRST_SEEN_TABLE,
     USERS_TABLE,
     UserProperties,
@@ -53,8 +54,7 @@ from analytics.importing.users import (
     stage_users,
     write_users,
 )
-from analytics.mapping import ColumnMapping, MappingGuess, guess_mapping
-from analytics.storage import (
+from analytics.engine.storage import (
     RESERVED_EVENT_COLUMNS,
     RESERVED_USER_COLUMNS,
     UID,
