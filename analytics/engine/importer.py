@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 
 from analytics.engine import duck
-from analytics.engine.column_mapping import ColumnMapping, MappingGuess, guess_mapping
 from analytics.engine.importing import columns as cols
+from analytics.engine.importing.column_mapping import ColumnMapping, MappingGuess, guess_mapping
 from analytics.engine.importing.columns import q
 from analytics.engine.importing.errors import ImportRefused
 from analytics.engine.importing.events import (

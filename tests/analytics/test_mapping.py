@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics.engine.column_mapping import ColumnMapping, guess_mapping
 from analytics.engine.importer import ImportRefused
+from analytics.engine.importing.column_mapping import ColumnMapping, guess_mapping
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from analytics.engine import duck
-from analytics.engine.column_mapping import ID_SEPARATOR, ColumnMapping
 from analytics.engine.importing import columns as cols
+from analytics.engine.importing.column_mapping import ID_SEPARATOR, ColumnMapping
 from analytics.engine.importing.columns import q
 from analytics.engine.importing.errors import ImportRefused, quoted_value
 from analytics.engine.importing.sources import (

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from analytics.engine import duck
-from analytics.engine.column_mapping import ColumnMapping
 from analytics.engine.importing import columns as cols
+from analytics.engine.importing.column_mapping import ColumnMapping
 from analytics.engine.importing.columns import q
 from analytics.engine.importing.errors import quoted_value
 from analytics.engine.importing.events import SourceColumn, find_column, force_text, id_sql
