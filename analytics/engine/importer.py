@@ -25,7 +25,6 @@ from analytics.engine.importing.column_mapping import ColumnMapping, MappingGues
 from analytics.engine.importing.columns import q
 from analytics.engine.importing.errors import ImportRefused
 from analytics.engine.importing.events import (
-    EVENT_IDS_TABLE,
     EventsPlan,
     EventStats,
     NotIntegerIds,
@@ -38,16 +37,12 @@ from analytics.engine.importing.events import (
 from analytics.engine.importing.publish import Publication
 from analytics.engine.importing.sources import Source, open_source
 from analytics.engine.importing.uids import (
-    OLD_UIDS,
-    UID_MAP,
     UidAssignment,
     assign_uids,
     ids_are_integers,
     integer_uids_from_events,
 )
 from analytics.engine.importing.users import (
-    FIRST_SEEN_TABLE,
-    USERS_TABLE,
     UserProperties,
     compute_first_seen,
     from_users_table,
@@ -101,7 +96,7 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
                              stage_as="staged_users")
         table = stage_users(con, source, mapping)
         _log_renames(table.renamed, "users")
-    user_tables = [USERS_TABLE] if table else []
+    user_tables = [table.name] if table else []
 
     part = str(version.events_dir / "part-0.parquet")
     stats = EventStats(0, {}, None, None)
@@ -113,13 +108,14 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
         assignment = _write_with_integer_ids(con, plan, part, user_tables)
     else:
         assignment = _write_with_numbered_ids(con, plan, part, user_tables, dense_ids)
+    uid_map, first_seen = assignment.uid_map, None
     if plan is not None:
         stats = _checked_stats(con, plan, part)
-        compute_first_seen(con, part)
+        first_seen = compute_first_seen(con, part)
         if not assignment.numbered:
-            integer_uids_from_events(con, FIRST_SEEN_TABLE, user_tables)
-    n_users = write_users(con, str(version.users_path), uid_table=UID_MAP,
-                          with_events=plan is not None,
+            uid_map = integer_uids_from_events(con, first_seen, user_tables)
+    n_users = write_users(con, str(version.users_path), uid_table=uid_map,
+                          first_seen=first_seen,
                           properties=from_users_table(table) if table else None)
     return DatasetSchema(
         n_users=n_users, n_events=stats.n_events,
@@ -135,7 +131,7 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
 def _write_with_integer_ids(con: duck.Connection, plan: EventsPlan, part: str,
                             user_tables: list[str]) -> UidAssignment:
     """Integer ids are their own `_uid`: one read of the events, no join. The users are
-    listed from the written events afterwards (UID_MAP is not filled here)."""
+    listed from the written events afterwards (the uid map is not filled here)."""
     try:
         write_events(con, plan, part, integer_ids=True, uid_table=None)
     except NotIntegerIds:
@@ -146,10 +142,11 @@ def _write_with_integer_ids(con: duck.Connection, plan: EventsPlan, part: str,
 
 def _write_with_numbered_ids(con: duck.Connection, plan: EventsPlan, part: str,
                              user_tables: list[str], dense_ids: bool) -> UidAssignment:
-    """Collect every user id first, fill UID_MAP, then write the events with it."""
-    collect_user_ids(con, plan)
-    assignment = assign_uids(con, [EVENT_IDS_TABLE, *user_tables], force_dense=dense_ids)
-    write_events(con, plan, part, integer_ids=assignment.integer_ids, uid_table=UID_MAP)
+    """Collect every user id first, fill the uid map, then write the events with it."""
+    event_ids = collect_user_ids(con, plan)
+    assignment = assign_uids(con, [event_ids, *user_tables], force_dense=dense_ids)
+    write_events(con, plan, part, integer_ids=assignment.integer_ids,
+                 uid_table=assignment.uid_map)
     return assignment
 
 
@@ -180,8 +177,8 @@ def _append(con: duck.Connection, pub: Publication, previous: DatasetVersion,
             before: DatasetSchema, events: list[Path], mapping: ColumnMapping) -> DatasetSchema:
     version = pub.version
     plan = _open_events(con, pub, events, mapping)
-    collect_user_ids(con, plan)
-    assignment = assign_uids(con, [EVENT_IDS_TABLE], previous_users=str(previous.users_path),
+    event_ids = collect_user_ids(con, plan)
+    assignment = assign_uids(con, [event_ids], previous_users=str(previous.users_path),
                              previous_integer=before.user_id_type == "integer")
     old_parts = sorted(previous.events_dir.glob("*.parquet"))
     old_columns = _parquet_columns(con, previous.events_glob) if old_parts else {}
@@ -192,7 +189,7 @@ def _append(con: duck.Connection, pub: Publication, previous: DatasetVersion,
     # which decides whether the earlier files can be shared as they are.
     new_part = version.events_dir / _new_part_name(old_parts)
     write_events(con, plan, str(new_part), integer_ids=assignment.integer_ids,
-                 uid_table=UID_MAP)
+                 uid_table=assignment.uid_map)
     added = _checked_stats(con, plan, str(new_part))
     unified = plan.properties
     same_layout = (not assignment.renumbered and list(unified) == list(old_properties)
@@ -207,9 +204,9 @@ def _append(con: duck.Connection, pub: Publication, previous: DatasetVersion,
 
     old_user_columns = _parquet_columns(con, str(previous.users_path))
     user_properties = [n for n in old_user_columns if n not in RESERVED_USER_COLUMNS]
-    compute_first_seen(con, version.events_glob)
+    first_seen = compute_first_seen(con, version.events_glob)
     n_users = write_users(
-        con, str(version.users_path), uid_table=UID_MAP, with_events=True,
+        con, str(version.users_path), uid_table=assignment.uid_map, first_seen=first_seen,
         properties=UserProperties("read_parquet(?)", [str(previous.users_path)],
                                   user_properties))
     counts = dict(before.events)
@@ -262,7 +259,7 @@ def _rewrite_old_events(con: duck.Connection, old_glob: str, old: dict[str, str]
     and new `_uid`s after a renumbering."""
     uid, join = f"e.{q(UID)}", ""
     if assignment.renumbered:
-        uid, join = "r._uid", f" JOIN {OLD_UIDS} AS r ON r.old_uid = e.{q(UID)}"
+        uid, join = "r._uid", f" JOIN {assignment.old_uids} AS r ON r.old_uid = e.{q(UID)}"
     columns = [f"{uid} AS {q(UID)}", "e.event", "e.timestamp"]
     for name, kind in unified.items():
         value = (cols.stored_value(f"e.{q(name)}", old[name], kind) if name in old

@@ -30,7 +30,7 @@ from analytics.engine.importing.sources import (
 )
 from analytics.engine.storage import RESERVED_EVENT_COLUMNS, UID
 
-EVENT_IDS_TABLE = "event_user_ids"
+_EVENT_IDS_TABLE = "event_user_ids"  # temporary: the distinct user ids of the events
 BAD_ROW = "hypothesislab: an event row lacks a user, an event name or a time"
 _MAX_TYPE_RETRIES = 20
 
@@ -166,9 +166,9 @@ def id_sql(ids: list[SourceColumn]) -> str:
     return f"CASE WHEN {empty} THEN NULL ELSE {joined} END"
 
 
-def collect_user_ids(con: duck.Connection, plan: EventsPlan) -> None:
-    """Table EVENT_IDS_TABLE of the distinct user ids of all sources; refuses the first
-    empty one."""
+def collect_user_ids(con: duck.Connection, plan: EventsPlan) -> str:
+    """A temporary table of the distinct user ids of all sources (`user_id`), whose name
+    it returns; refuses the first empty one."""
     parts, params = [], []
     for es in plan.sources:
         sql, p = es.source.table()
@@ -176,12 +176,13 @@ def collect_user_ids(con: duck.Connection, plan: EventsPlan) -> None:
         params += p
     union = " UNION ALL ".join(parts)
     run_reading(con, plan, lambda: con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {EVENT_IDS_TABLE} AS "  # noqa: S608
+        f"CREATE OR REPLACE TEMP TABLE {_EVENT_IDS_TABLE} AS "  # noqa: S608
         f"SELECT DISTINCT user_id FROM ({union})", params))
     has_empty = con.execute(
-        f"SELECT count(*) FROM {EVENT_IDS_TABLE} WHERE user_id IS NULL").fetchone()[0]  # noqa: S608
+        f"SELECT count(*) FROM {_EVENT_IDS_TABLE} WHERE user_id IS NULL").fetchone()[0]  # noqa: S608
     if has_empty:
         raise first_bad_row(con, plan)
+    return _EVENT_IDS_TABLE
 
 
 def integer_ids_likely(con: duck.Connection, plan: EventsPlan) -> bool:

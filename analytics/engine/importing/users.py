@@ -14,8 +14,8 @@ from analytics.engine.importing.events import SourceColumn, find_column, force_t
 from analytics.engine.importing.sources import Source, conversion_column, refusal_for
 from analytics.engine.storage import FIRST_SEEN, RESERVED_USER_COLUMNS, UID
 
-USERS_TABLE = "users_source"
-FIRST_SEEN_TABLE = "first_seen"
+_USERS_TABLE = "users_source"  # temporary: user_id, _ordinal, properties...
+_FIRST_SEEN_TABLE = "first_seen"  # temporary: _uid, first_ts
 _MAX_TYPE_RETRIES = 20
 
 
@@ -26,10 +26,11 @@ class UsersTable:
     properties: dict[str, str] = field(default_factory=dict)  # stored name -> product type
     source_names: dict[str, str] = field(default_factory=dict)  # source column -> stored
     renamed: list[cols.Renamed] = field(default_factory=list)
+    name: str = _USERS_TABLE  # the temporary table the users were staged in
 
 
 def stage_users(con: duck.Connection, source: Source, mapping: ColumnMapping) -> UsersTable:
-    """Read the users file into USERS_TABLE (user_id, _ordinal, properties...) and refuse
+    """Read the users file into a temporary table (user_id, _ordinal, properties...) and refuse
     an empty or repeated id, naming its line. Ids are text here whatever they look like,
     so the parts of a composite id are text properties too."""
     if mapping.generate_user_ids:
@@ -79,7 +80,7 @@ def _create(con: duck.Connection, table: UsersTable) -> None:
         kind = table.properties[stored]
         columns.append(f"{cols.stored_value(f's.{q(name)}', source.columns[name], kind)} "
                        f"AS {q(stored)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {USERS_TABLE} AS "  # noqa: S608
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table.name} AS "  # noqa: S608
                 f"SELECT {', '.join(columns)} FROM {sql} AS s", params)
 
 
@@ -88,7 +89,7 @@ def _check_ids(con: duck.Connection, table: UsersTable) -> None:
     column = " + ".join(table.id_columns) or None
     n_rows, first_empty, n_distinct = con.execute(
         "SELECT count(*), min(_ordinal) FILTER (WHERE user_id IS NULL), "  # noqa: S608
-        f"count(DISTINCT user_id) FROM {USERS_TABLE}"
+        f"count(DISTINCT user_id) FROM {table.name}"
     ).fetchone()
     if n_rows == 0:
         raise source.refusal("the file has a header but no rows")
@@ -100,7 +101,7 @@ def _check_ids(con: duck.Connection, table: UsersTable) -> None:
     # Only on the way to a refusal: which repeat comes first in the file.
     repeated = con.execute(
         f"SELECT user_id, list(_ordinal ORDER BY _ordinal)[1:2] AS ordinals "  # noqa: S608
-        f"FROM {USERS_TABLE} GROUP BY user_id HAVING count(*) > 1 "
+        f"FROM {table.name} GROUP BY user_id HAVING count(*) > 1 "
         f"ORDER BY ordinals[2] LIMIT 1").fetchone()
     if repeated is not None:
         user_id, (first, second) = repeated
@@ -122,22 +123,24 @@ class UserProperties:
 
 
 def from_users_table(table: UsersTable) -> UserProperties:
-    return UserProperties(USERS_TABLE, [], list(table.properties))
+    return UserProperties(table.name, [], list(table.properties))
 
 
-def compute_first_seen(con: duck.Connection, events_glob: str) -> None:
-    """Temporary table FIRST_SEEN_TABLE: every user with events, and their earliest one."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRST_SEEN_TABLE} AS SELECT "  # noqa: S608
+def compute_first_seen(con: duck.Connection, events_glob: str) -> str:
+    """A temporary table of every user with events and their earliest one (_uid,
+    first_ts); returns its name."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FIRST_SEEN_TABLE} AS SELECT "  # noqa: S608
                 f"{q(UID)} AS _uid, min(timestamp) AS first_ts FROM read_parquet(?) "
                 "GROUP BY ALL", [events_glob])
+    return _FIRST_SEEN_TABLE
 
 
-def write_users(con: duck.Connection, out_path: str, *, uid_table: str, with_events: bool,
+def write_users(con: duck.Connection, out_path: str, *, uid_table: str, first_seen: str | None,
                 properties: UserProperties | None) -> int:
     """users.parquet: one row per user of the population (every id in `uid_table`), with
-    `_first_seen` (from FIRST_SEEN_TABLE when there are events) and the properties joined
+    `_first_seen` (from the `first_seen` table, None when there are no events) and the properties joined
     by user id. Returns the number of users."""
-    first_seen = (FIRST_SEEN_TABLE if with_events else
+    first_seen = (first_seen or
                   "(SELECT NULL::BIGINT AS _uid, NULL::TIMESTAMPTZ AS first_ts LIMIT 0)")
     params: list = []
     props, join = "", ""
