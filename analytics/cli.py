@@ -1,17 +1,42 @@
-"""What the analyze, discover and import_dataset commands share: reading the arguments of
-definitions.md section 6, preparing a dataset version from files, and printing exactly one
-JSON document on stdout (errors: one line on stderr, exit code 2)."""
+"""The analyze and discover commands of definitions.md section 6, and what import_dataset
+shares with them: their arguments, checks and output (exactly one JSON document on
+stdout; bad input is one line on stderr and exit code 2).
+
+Given files, analyze and discover need nothing of the app: `manage.py` sends them to
+`main()` here before Django starts, so they run in a fresh shell with no SECRET_KEY, never
+open the app database (any number can run side by side) and start quickly. This module
+therefore imports no Django, and the engine only when a command runs. With `--dataset ID`
+they go through the management commands, which open the stored dataset.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
-from django.core.management.base import CommandError
+if TYPE_CHECKING:
+    from analytics.engine.analysis import EngineSettings
+    from analytics.engine.storage import DatasetVersion
 
 MAX_JSON_ARGUMENT = 1_000_000
+FILE_COMMANDS = ("analyze", "discover")
+
+
+class CliRefused(Exception):
+    """Bad input for a command: one line for stderr, exit code 2."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+# ---------------------------------------------------------------- arguments
 
 
 def add_mapping_arguments(parser) -> None:
@@ -20,6 +45,32 @@ def add_mapping_arguments(parser) -> None:
     group.add_argument("--event-column", default="event")
     group.add_argument("--timestamp-column", default="timestamp")
     group.add_argument("--users-id-column", default="user_id")
+
+
+def add_data_arguments(parser) -> None:
+    parser.add_argument("--events", action="append", help="events file (repeatable)")
+    parser.add_argument("--users", help="users file")
+    parser.add_argument("--dataset", type=int, help="id of an imported dataset")
+
+
+def add_analyze_arguments(parser) -> None:
+    add_data_arguments(parser)
+    parser.add_argument("--success", required=True, help="success definition (JSON)")
+    parser.add_argument("--criterion", required=True,
+                        help='criterion, or {"breakdown": {...}} (JSON)')
+    parser.add_argument("--unsuccessful", action="store_true",
+                        help="read the other side: what unsuccessful users share")
+    add_mapping_arguments(parser)
+
+
+def add_discover_arguments(parser) -> None:
+    add_data_arguments(parser)
+    parser.add_argument("--success", required=True, help="success definition (JSON)")
+    parser.add_argument("--within-days", type=int, default=None,
+                        help="window for behavioural candidates, in days")
+    parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--unsuccessful", action="store_true")
+    add_mapping_arguments(parser)
 
 
 def mapping_from(options: dict) -> dict:
@@ -31,55 +82,127 @@ def mapping_from(options: dict) -> dict:
     }
 
 
-def refuse(message: str) -> CommandError:
-    return CommandError(" ".join(str(message).split()), returncode=2)
-
-
 def json_argument(text: str, name: str) -> dict:
     if len(text) > MAX_JSON_ARGUMENT:
-        raise refuse(f"--{name} is longer than {MAX_JSON_ARGUMENT:,} characters.")
+        raise CliRefused(f"--{name} is longer than {MAX_JSON_ARGUMENT:,} characters.")
     try:
         value = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as error:
-        raise refuse(f"--{name} is not valid JSON: {error}") from error
+        raise CliRefused(f"--{name} is not valid JSON: {error}") from error
     if not isinstance(value, dict):
-        raise refuse(f"--{name} must be a JSON object.")
+        raise CliRefused(f"--{name} must be a JSON object.")
     return value
 
 
-@contextmanager
-def version_from_options(options: dict):
-    """The dataset version to analyse: a stored dataset (--dataset ID) or files imported
-    into a temporary directory for this one command."""
-    from .engine.importer import ColumnMapping, ImportRefused, import_dataset
-    from .models import Dataset
-    from .services import engine_settings
+def check_files(paths: list[Path]) -> None:
+    for path in paths:
+        if not path.is_file():
+            raise CliRefused(f"{path}: no such file.")
 
-    if options.get("dataset"):
-        dataset = Dataset.objects.filter(pk=options["dataset"]).first()
-        if dataset is None or not dataset.is_ready:
-            raise refuse(f"No dataset with id {options['dataset']} has imported data.")
-        yield dataset.version()
-        return
+
+# ---------------------------------------------------------------- the commands
+
+
+def analyze_document(options: dict, version: DatasetVersion, settings: EngineSettings) -> dict:
+    from analytics.engine.analysis import analyze
+    from analytics.engine.definitions import DefinitionError
+
+    success = json_argument(options["success"], "success")
+    criterion = json_argument(options["criterion"], "criterion")
+    breakdown = None
+    if "breakdown" in criterion and len(criterion) == 1:
+        breakdown, criterion = criterion["breakdown"], None
+        if not isinstance(breakdown, dict):
+            raise CliRefused("breakdown must be a JSON object.")
+    try:
+        return analyze(version, success, criterion=criterion, breakdown=breakdown,
+                       unsuccessful=options["unsuccessful"], settings=settings)
+    except DefinitionError as error:
+        raise CliRefused(str(error)) from error
+
+
+def discover_document(options: dict, version: DatasetVersion, settings: EngineSettings) -> dict:
+    from analytics.engine.definitions import DefinitionError
+    from analytics.engine.discovery import discover
+
+    success = json_argument(options["success"], "success")
+    try:
+        return discover(version, success, within_days=options["within_days"],
+                        top=options["top"], unsuccessful=options["unsuccessful"],
+                        settings=settings)
+    except DefinitionError as error:
+        raise CliRefused(str(error)) from error
+
+
+def check_discover_options(options: dict) -> None:
+    if options["top"] < 1:
+        raise CliRefused("--top must be at least 1.")
+    if options["within_days"] is not None and options["within_days"] < 1:
+        raise CliRefused("--within-days must be at least 1.")
+
+
+RUN = {"analyze": analyze_document, "discover": discover_document}
+
+
+@contextmanager
+def version_from_files(options: dict, settings: EngineSettings) -> Iterator[DatasetVersion]:
+    """Files imported into a temporary directory for this one command."""
+    from analytics.engine.importer import ColumnMapping, ImportRefused, import_dataset
+    from analytics.engine.storage import DatasetVersion
+
     events = [Path(p) for p in options.get("events") or []]
     users = Path(options["users"]) if options.get("users") else None
     if not events and users is None:
-        raise refuse("Name the data: --events FILE (and/or --users FILE), or --dataset ID.")
-    for path in [*events, *([users] if users else [])]:
-        if not path.is_file():
-            raise refuse(f"{path}: no such file.")
-    settings = engine_settings()
+        raise CliRefused("Name the data: --events FILE (and/or --users FILE), or --dataset ID.")
+    check_files([*events, *([users] if users else [])])
     with tempfile.TemporaryDirectory(prefix="hypothesislab-cli-") as tmp:
         dest = Path(tmp) / "v1"
         try:
-            import_dataset(events=events, users=users, mapping=ColumnMapping(**mapping_from(options)),
-                           dest=dest, memory_limit=settings.memory_limit, threads=settings.threads)
+            import_dataset(events=events, users=users,
+                           mapping=ColumnMapping(**mapping_from(options)), dest=dest,
+                           memory_limit=settings.memory_limit, threads=settings.threads)
         except ImportRefused as refusal:
-            raise refuse(str(refusal)) from refusal
-        from .engine.storage import DatasetVersion
-
+            raise CliRefused(str(refusal)) from refusal
         yield DatasetVersion(dest)
 
 
-def print_json(command, document: dict) -> None:
-    command.stdout.write(json.dumps(document, allow_nan=False, default=str))
+def to_json(document: dict) -> str:
+    return json.dumps(document, allow_nan=False, default=str)
+
+
+# ---------------------------------------------------------------- without Django
+
+
+def runs_without_django(argv: list[str]) -> bool:
+    """`manage.py analyze|discover` on files (no --dataset, not asking for help)."""
+    return (len(argv) > 1 and argv[1] in FILE_COMMANDS
+            and not any(a == "--dataset" or a.startswith("--dataset=") for a in argv[2:]))
+
+
+def engine_settings_from_environment() -> EngineSettings:
+    # The same variables, and defaults, as hypothesislab/settings.py.
+    from analytics.engine.analysis import EngineSettings
+
+    defaults = EngineSettings()
+    return EngineSettings(
+        memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", defaults.memory_limit),
+        threads=int(os.environ.get("DUCKDB_THREADS", defaults.threads)))
+
+
+def main(argv: list[str], stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
+    """`manage.py analyze|discover --events ...`: the whole command, with no Django."""
+    command = argv[1]
+    parser = argparse.ArgumentParser(prog=f"manage.py {command}")
+    (add_analyze_arguments if command == "analyze" else add_discover_arguments)(parser)
+    options = vars(parser.parse_args(argv[2:]))  # exits 2 with its own message
+    try:
+        if command == "discover":
+            check_discover_options(options)
+        settings = engine_settings_from_environment()
+        with version_from_files(options, settings) as version:
+            document = RUN[command](options, version, settings)
+    except CliRefused as refusal:
+        stderr.write(f"CommandError: {refusal}\n")
+        return 2
+    stdout.write(to_json(document))
+    return 0

@@ -24,8 +24,12 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG")
 TESTING = "pytest" in sys.modules or env_bool("HYPOTHESISLAB_TESTING")
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# A one-off `manage.py` command (import_dataset, migrate, analyze --dataset...) signs
+# nothing that outlives it, so it runs in a fresh shell without a key; serving pages
+# (runserver, or the ASGI/WSGI server that never goes through manage.py) needs one.
+ONE_OFF_COMMAND = (os.environ.get("HYPOTHESISLAB_COMMAND") or "runserver") != "runserver"
 if not SECRET_KEY:
-    if not DEBUG and not TESTING:
+    if not DEBUG and not TESTING and not ONE_OFF_COMMAND:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-for-debug-and-tests"
 

@@ -11,8 +11,8 @@ import math
 import operator
 from collections.abc import Sequence
 
-from scipy import optimize
-from scipy.stats import chi2, chi2_contingency, fisher_exact, norm
+# scipy is imported inside the functions that use it: scipy.stats alone costs about a
+# second to import, which every command line and web process would otherwise pay at start.
 
 # The normal 0.975 quantile; the contract fixes it rather than the rounded 1.96.
 Z95 = 1.959963984540054
@@ -105,6 +105,8 @@ def _needs_exact_test(x1: int, n1: int, x0: int, n0: int) -> bool:
 
 
 def _pooled_z_p(x1: int, n1: int, x0: int, n0: int) -> float:
+    from scipy.stats import norm
+
     # Same arithmetic order as statsmodels' proportions_ztest, the reference we test with.
     diff = x1 * 1.0 / n1 - x0 * 1.0 / n0
     pooled = (x1 + x0) * 1.0 / (n1 + n0)
@@ -114,6 +116,8 @@ def _pooled_z_p(x1: int, n1: int, x0: int, n0: int) -> float:
 
 
 def _fisher_p(x1: int, n1: int, x0: int, n0: int) -> float:
+    from scipy.stats import fisher_exact
+
     result = fisher_exact([[x1, n1 - x1], [x0, n0 - x0]], alternative="two-sided")
     return min(float(result.pvalue), 1.0)
 
@@ -200,6 +204,8 @@ def chi_square_independence(buckets: Sequence[tuple[int, int]]) -> float | None:
     buckets are (successes, users); empty buckets take no part. None when fewer than two
     buckets have users, or when every user has the same outcome.
     """
+    from scipy.stats import chi2_contingency
+
     rows = []
     for successes, users in buckets:
         x, n = _counts(successes, users)
@@ -250,6 +256,8 @@ def verdict(q_value: float | None, lift: float | None, n_group: int, n_rest: int
 
 
 def _unpooled_power(p1: float, p0: float, n1: int, n0: int, z: float) -> float:
+    from scipy.stats import norm
+
     se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     shift = (p1 - p0) / se
     return float(norm.sf(z - shift) + norm.cdf(-z - shift))
@@ -264,6 +272,9 @@ def min_detectable_lift(
     Uses the unpooled-variance power formula, solved numerically. None when undefined:
     an empty side, p0 of 0 or 1, or a power not reachable with p1 below 1.
     """
+    from scipy import optimize
+    from scipy.stats import norm
+
     n1 = _count(n1, "n1")
     n0 = _count(n0, "n0")
     p0 = float(p0)
@@ -293,6 +304,8 @@ def mantel_haenszel(strata: Sequence[tuple[int, int, int, int]]) -> dict:
     strata took part. Strata with an empty group or rest are skipped. Values that are
     undefined for these counts are None, and a "note" says why.
     """
+    from scipy.stats import chi2
+
     tables = []
     for x1, n1, x0, n0 in strata:
         x1, n1 = _counts(x1, n1)

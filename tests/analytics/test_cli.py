@@ -126,3 +126,61 @@ def test_the_cli_and_a_job_give_the_same_json(files, team, owner):
     from_dataset = analyze("--dataset", str(dataset.pk), "--success", json.dumps(SUCCESS),
                            "--criterion", json.dumps(criterion))
     assert from_dataset == from_cli
+
+
+def bare_shell(tmp: Path) -> dict:
+    """A fresh shell: no SECRET_KEY, no DEBUG, no test flag; the app's database and data
+    directory point where the test can see whether anything touched them."""
+    return {"PATH": "/usr/bin:/bin", "SQLITE_PATH": str(tmp / "app.sqlite3"),
+            "DATA_DIR": str(tmp / "data")}
+
+
+@pytest.mark.slow
+def test_files_are_analysed_in_a_bare_shell_without_the_app_database(files):
+    events, users = files
+    tmp = events.parent
+    command = [sys.executable, "manage.py", "analyze", "--events", str(events),
+               "--users", str(users), "--success", json.dumps(SUCCESS),
+               "--criterion", json.dumps({"kind": "did_event", "event": "login"})]
+    # Several at once, as scripts and notebooks run them: none waits for a database lock.
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=settings.BASE_DIR, env=bare_shell(tmp))
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], outputs
+    assert {json.loads(out)["group"]["users"] for out, _ in outputs} == {2}
+    assert not (tmp / "app.sqlite3").exists() and not (tmp / "data").exists()
+    discovered = subprocess.run(
+        [sys.executable, "manage.py", "discover", "--events", str(events), "--users", str(users),
+         "--success", json.dumps(SUCCESS), "--top", "3"],
+        capture_output=True, text=True, cwd=settings.BASE_DIR, env=bare_shell(tmp))
+    assert discovered.returncode == 0, discovered.stderr
+    assert len(json.loads(discovered.stdout)["characteristics"]) <= 3
+    refused = subprocess.run(command[:-1] + [json.dumps({"kind": "did_event", "event": "nope"})],
+                             capture_output=True, text=True, cwd=settings.BASE_DIR,
+                             env=bare_shell(tmp))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines() == [
+        "CommandError: unknown event 'nope'; known: login, purchase, signup"]
+
+
+def test_files_from_the_command_line_load_no_statistics_library_before_they_need_it():
+    # Start-up cost: scipy.stats alone takes about a second to import.
+    probe = ("import sys; import analytics.cli, analytics.engine.analysis, "
+             "analytics.engine.discovery; print('scipy.stats' in sys.modules, "
+             "'django' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin"})
+    assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+@pytest.mark.slow
+def test_one_off_commands_need_no_secret_key_but_serving_pages_does(tmp_path):
+    env = bare_shell(tmp_path)
+    check = subprocess.run([sys.executable, "manage.py", "check"], capture_output=True,
+                           text=True, cwd=settings.BASE_DIR, env=env, timeout=120)
+    assert check.returncode == 0, check.stderr
+    serve = subprocess.run([sys.executable, "manage.py", "runserver", "--noreload",
+                            "127.0.0.1:0"], capture_output=True, text=True,
+                           cwd=settings.BASE_DIR, env=env, timeout=120)
+    assert serve.returncode != 0 and "SECRET_KEY must be set" in serve.stderr

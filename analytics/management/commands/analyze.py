@@ -1,38 +1,39 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from analytics import cli
+from analytics.models import Dataset
+from analytics.services import engine_settings
 
 
 class Command(BaseCommand):
     help = "Test a criterion or a breakdown against a success definition; prints JSON."
 
     def add_arguments(self, parser):
-        parser.add_argument("--events", action="append", help="events file (repeatable)")
-        parser.add_argument("--users", help="users file")
-        parser.add_argument("--dataset", type=int, help="id of an imported dataset")
-        parser.add_argument("--success", required=True, help="success definition (JSON)")
-        parser.add_argument("--criterion", required=True,
-                            help='criterion, or {"breakdown": {...}} (JSON)')
-        parser.add_argument("--unsuccessful", action="store_true",
-                            help="read the other side: what unsuccessful users share")
-        cli.add_mapping_arguments(parser)
+        cli.add_analyze_arguments(parser)
 
     def handle(self, *args, **options):
-        from analytics.engine.analysis import analyze
-        from analytics.engine.definitions import DefinitionError
-        from analytics.services import engine_settings
+        run(self, "analyze", options)
 
-        success = cli.json_argument(options["success"], "success")
-        criterion = cli.json_argument(options["criterion"], "criterion")
-        breakdown = None
-        if "breakdown" in criterion and len(criterion) == 1:
-            breakdown, criterion = criterion["breakdown"], None
-            if not isinstance(breakdown, dict):
-                raise cli.refuse("breakdown must be a JSON object.")
-        with cli.version_from_options(options) as version:
-            try:
-                result = analyze(version, success, criterion=criterion, breakdown=breakdown,
-                                 unsuccessful=options["unsuccessful"], settings=engine_settings())
-            except DefinitionError as error:
-                raise cli.refuse(str(error)) from error
-        cli.print_json(self, result)
+
+def run(command: BaseCommand, name: str, options: dict) -> None:
+    """analyze or discover inside Django: on a stored dataset (--dataset ID), or on files
+    when called from code (manage.py itself runs those without Django, see analytics/cli.py)."""
+    settings = engine_settings()
+    try:
+        if name == "discover":
+            cli.check_discover_options(options)
+        if options.get("dataset"):
+            document = cli.RUN[name](options, stored_version(options["dataset"]), settings)
+        else:
+            with cli.version_from_files(options, settings) as version:
+                document = cli.RUN[name](options, version, settings)
+    except cli.CliRefused as refusal:
+        raise CommandError(str(refusal), returncode=2) from refusal
+    command.stdout.write(cli.to_json(document))
+
+
+def stored_version(dataset_id: int):
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is None or not dataset.is_ready:
+        raise cli.CliRefused(f"No dataset with id {dataset_id} has imported data.")
+    return dataset.version()

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
 from analytics import cli
@@ -22,10 +22,10 @@ class Command(BaseCommand):
 
         team = Team.objects.filter(slug=options["team"]).first()
         if team is None:
-            raise cli.refuse(f"No team with slug {options['team']!r}.")
+            raise refuse(f"No team with slug {options['team']!r}.")
         for path in [*options["events"], *([options["users"]] if options["users"] else [])]:
             if not Path(path).is_file():
-                raise cli.refuse(f"{path}: no such file.")
+                raise refuse(f"{path}: no such file.")
         try:
             job = import_now(
                 team=team, name=options["name"],
@@ -34,9 +34,9 @@ class Command(BaseCommand):
                 mapping=cli.mapping_from(options),
             )
         except DatasetRefused as error:
-            raise cli.refuse(str(error)) from error
+            raise refuse(str(error)) from error
         if job.status != JobStatus.DONE:
-            raise cli.refuse(job.error or "The import did not finish.")
+            raise refuse(job.error or "The import did not finish.")
         dataset = job.dataset
         dataset.refresh_from_db()
         schema = dataset.schema
@@ -44,5 +44,9 @@ class Command(BaseCommand):
             f"Imported dataset {dataset.pk} “{dataset.name}”: {schema['n_users']:,} users, "
             f"{schema['n_events']:,} events."
         )
-        cli.print_json(self, {"dataset": dataset.pk, "version": dataset.current_version,
-                              "users": schema["n_users"], "events": schema["n_events"]})
+        self.stdout.write(cli.to_json({"dataset": dataset.pk, "version": dataset.current_version,
+                              "users": schema["n_users"], "events": schema["n_events"]}))
+
+
+def refuse(message: str) -> CommandError:
+    return CommandError(str(cli.CliRefused(message)), returncode=2)
