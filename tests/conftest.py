@@ -1,12 +1,36 @@
 """The cast every team-scoped test needs: an owner, a teammate and an outsider."""
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from accounts.models import Membership, Team, User
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock-ahead", type=int, metavar="DAYS",
+        default=int(os.environ.get("HYPOTHESISLAB_CLOCK_AHEAD_DAYS") or 0),
+        help="run the whole suite with this process's clock DAYS ahead (time-machine), to "
+             "catch tests that hold a calendar date which turns into the past")
+
+
+def pytest_configure(config):
+    days = config.getoption("--clock-ahead")
+    if days:
+        # tick=True: time still runs, only shifted; tests that travel themselves nest inside.
+        config._clock_ahead = time_machine.travel(datetime.now(UTC) + timedelta(days=days),
+                                                  tick=True)
+        config._clock_ahead.start()
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "_clock_ahead", None) is not None:
+        config._clock_ahead.stop()
 
 
 def require(condition: bool, reason: str) -> None:
