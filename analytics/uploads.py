@@ -49,7 +49,7 @@ def check_data_file(uploaded: UploadedFile) -> None:
 
 
 def _stage(events: list[UploadedFile], users: UploadedFile | None) -> tuple[Path, list[dict]]:
-    """Events files first, then the users file: the order the importer reads them in."""
+    """Stream the files into a staging directory of their own, each entry with its role."""
     directory = staging_dir()
     files = [stage_upload(directory, f, role="events") for f in events]
     if users:
