@@ -1,19 +1,14 @@
 from django import forms
-from django.conf import settings
 
-ACCEPTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".ndjson", ".jsonl", ".json")
+from . import uploads
 
 
 def check_data_file(uploaded) -> None:
-    name = uploaded.name.lower().removesuffix(".gz")
-    if not name.endswith(ACCEPTED_SUFFIXES):
-        raise forms.ValidationError(
-            f"{uploaded.name}: use CSV, Parquet or NDJSON files (optionally gzipped)."
-        )
-    if uploaded.size > settings.MAX_UPLOAD_BYTES:
-        raise forms.ValidationError(
-            f"{uploaded.name} is larger than the {settings.MAX_UPLOAD_BYTES // 1024**2:,} MB limit."
-        )
+    """The upload service's rule on data files, as a form error."""
+    try:
+        uploads.check_data_file(uploaded)
+    except uploads.UploadRefused as refusal:
+        raise forms.ValidationError(str(refusal)) from None
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from accounts.models import Team, User
 from hypothesislab.tasks_runner import enqueue
 
 from .models import AnalysisJob, Dataset, DatasetImport, JobStatus
+from .staging import stage_path, staging_dir
 
 log = logging.getLogger(__name__)
 
@@ -32,28 +32,6 @@ def engine_settings():
     from .engine.analysis import EngineSettings
 
     return EngineSettings(memory_limit=settings.DUCKDB_MEMORY_LIMIT, threads=settings.DUCKDB_THREADS)
-
-
-def staging_dir() -> Path:
-    path = Path(settings.DATA_DIR) / "staging" / uuid.uuid4().hex
-    path.mkdir(parents=True)
-    return path
-
-
-def stage_upload(directory: Path, uploaded, *, role: str) -> dict:
-    """Stream an uploaded file to the staging directory (never whole into memory)."""
-    name = Path(uploaded.name).name or f"{role}.csv"
-    target = directory / f"{role}-{uuid.uuid4().hex[:8]}-{name}"
-    with target.open("wb") as out:
-        for chunk in uploaded.chunks():
-            out.write(chunk)
-    return {"role": role, "path": str(target), "name": name}
-
-
-def stage_path(directory: Path, source: Path, *, role: str) -> dict:
-    target = directory / f"{role}-{uuid.uuid4().hex[:8]}-{source.name}"
-    shutil.copyfile(source, target)
-    return {"role": role, "path": str(target), "name": source.name}
 
 
 def dataset_create(*, team: Team, name: str, created_by: User | None, files: list[dict],
@@ -105,13 +83,9 @@ def import_now(*, team: Team, name: str, events: list[Path], users: Path | None,
 def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dict],
                    mapping: dict, idempotency_key: str = "") -> tuple[DatasetImport, bool]:
     """Queue a new version made of the current events plus the staged ones. With an
-    idempotency key, a retried call returns the first call's import and adds nothing."""
-    if idempotency_key:
-        existing = DatasetImport.objects.filter(
-            dataset=dataset, idempotency_key=idempotency_key
-        ).first()
-        if existing:
-            return existing, False
+    idempotency key already used, it returns that key's import and adds nothing: the
+    database's unique key decides, so two retries at once cannot both add (callers look
+    the key up first, see uploads.events_append)."""
     with transaction.atomic():
         locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
         # A dataset may have versions without import rows (restored, or made by hand).

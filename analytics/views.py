@@ -1,6 +1,4 @@
-import shutil
 import uuid
-from pathlib import Path
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -9,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import team_member_required
 
-from . import selectors, services
+from . import selectors, uploads
 from .forms import MappingForm, UploadForm
 
 DRAFTS_KEY = "dataset_upload_drafts"
@@ -26,44 +24,22 @@ def dataset_list(request, team_slug: str):
 def dataset_upload(request, team_slug: str):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        from .engine.importer import ImportRefused, guess_mapping
-
-        directory = services.staging_dir()
-        files = [services.stage_upload(directory, f, role="events") for f in form.cleaned_data["events"]]
-        if form.cleaned_data["users"]:
-            files.append(services.stage_upload(directory, form.cleaned_data["users"], role="users"))
-        events = [Path(f["path"]) for f in files if f["role"] == "events"]
-        users = next((Path(f["path"]) for f in files if f["role"] == "users"), None)
         try:
-            # Reads only the files' headers and first rows, never the data as a whole.
-            guess = guess_mapping(events, users)
-        except ImportRefused as refusal:
-            shutil.rmtree(directory, ignore_errors=True)
+            draft = uploads.upload_begin(events=form.cleaned_data["events"],
+                                         users=form.cleaned_data["users"])
+        except uploads.UploadRefused as refusal:
             form.add_error(None, str(refusal))
         else:
             token = uuid.uuid4().hex
             drafts = request.session.get(DRAFTS_KEY, {})
             drafts[token] = {
-                "team": request.team.pk, "name": form.cleaned_data["name"], "files": files,
-                "mapping": guess.mapping.__dict__, "columns": _columns_by_role(guess, files),
-                "notes": list(getattr(guess, "notes", []) or []),
+                "team": request.team.pk, "name": form.cleaned_data["name"],
+                "files": draft.files, "mapping": draft.mapping, "columns": draft.columns,
+                "notes": draft.notes,
             }
             request.session[DRAFTS_KEY] = drafts
             return redirect("analytics:dataset_mapping", team_slug=team_slug, token=token)
     return render(request, "analytics/dataset_upload.html", {"form": form})
-
-
-def _columns_by_role(guess, files: list[dict]) -> dict[str, list[str]]:
-    """The columns found in the events files and in the users file."""
-    found = {"events": [], "users": []}
-    columns = getattr(guess, "columns", {}) or {}
-    for f in files:
-        for key, names in columns.items():
-            if str(key) in (f["path"], Path(f["path"]).name, f["role"]):
-                for name in names:
-                    if name not in found[f["role"]]:
-                        found[f["role"]].append(name)
-    return found
 
 
 @team_member_required
@@ -81,11 +57,11 @@ def dataset_mapping(request, team_slug: str, token: str):
     if request.method == "POST" and form.is_valid():
         mapping = {**draft["mapping"], **form.cleaned_data}
         try:
-            job = services.dataset_create(
+            job = uploads.upload_finish(
                 team=request.team, name=draft["name"], created_by=request.user,
                 files=draft["files"], mapping=mapping,
             )
-        except services.DatasetRefused as refusal:
+        except uploads.UploadRefused as refusal:
             form.add_error(None, str(refusal))
         else:
             drafts.pop(token)

@@ -3,18 +3,12 @@ of events appended with an idempotency key."""
 
 from __future__ import annotations
 
-import json
-import shutil
-from pathlib import Path
-
-from django import forms
 from ninja import File, Form, Header, Router, Status, UploadedFile
 
-from analytics import selectors, services
-from analytics.engine.importer import ColumnMapping, ImportRefused, guess_mapping
-from analytics.models import Dataset, DatasetImport, JobStatus
+from analytics import selectors, uploads
+from analytics.engine.importer import ColumnMapping
+from analytics.models import Dataset, DatasetImport
 
-from ..batches import batch_mapping, discard, stage_batch
 from ..errors import ApiRefusal
 from ..schemas import (
     DatasetCreated,
@@ -97,27 +91,12 @@ def dataset_create(request, team_slug: str,
                    events: list[UploadedFile] = EVENTS_FILES,
                    users: UploadedFile = USERS_FILE):
     team = team_of(request, team_slug)
-    name = name.strip()
-    events = [f for f in (events or []) if f]
-    if not events and users is None:
-        raise ApiRefusal(400, "Add at least one events file or a users file.")
-    chosen = _mapping_from(mapping)
-    _check_files([*events, *([users] if users else [])])
-    directory = services.staging_dir()
     try:
-        files = [services.stage_upload(directory, f, role="events") for f in events]
-        if users is not None:
-            files.append(services.stage_upload(directory, users, role="users"))
-        if chosen is None:
-            chosen = guess_mapping([Path(f["path"]) for f in files if f["role"] == "events"],
-                                   next((Path(f["path"]) for f in files
-                                         if f["role"] == "users"), None)).mapping
-        job = services.dataset_create(team=team, name=name, description=description.strip(),
-                                      created_by=request.auth, files=files,
-                                      mapping=chosen.to_dict())
-    except (ImportRefused, services.DatasetRefused) as refusal:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise ApiRefusal(400, str(refusal)) from None
+        job = uploads.upload_create(team=team, name=name, description=description,
+                                    created_by=request.auth, events=events, users=users,
+                                    mapping=mapping)
+    except uploads.UploadRefused as refusal:
+        raise _refusal(refusal) from None
     job.refresh_from_db()
     dataset = Dataset.objects.get(pk=job.dataset_id)
     return Status(202, {"dataset": dataset_out(dataset, job), "import": import_out(job)})
@@ -155,73 +134,19 @@ def events_append(request, team_slug: str, dataset_id: int, batch: EventBatchIn,
                   idempotency_key: str | None = Header(
                       None, alias="Idempotency-Key", max_length=100)):
     dataset = selectors.dataset_of(team_of(request, team_slug), dataset_id)
-    key = _idempotency_key(idempotency_key, batch.idempotency_key)
-    if key:
-        earlier = DatasetImport.objects.filter(dataset=dataset, idempotency_key=key).first()
-        if earlier is not None:
-            return Status(200, {"created": False, "import": import_out(earlier)})
-    if not dataset.is_ready:
-        raise ApiRefusal(409, "The dataset has no imported data yet: wait until its status "
-                              "is ready, then append.")
-    # Each version is built on the current one when its import runs: two imports running
-    # side by side would each miss the other's events. One at a time, then.
-    if DatasetImport.objects.filter(dataset=dataset,
-                                    status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
-        raise ApiRefusal(409, "The dataset's previous import is still running: retry in a "
-                              "few seconds (with the same idempotency key).")
-    files = stage_batch(batch.events)
-    job, created = services.dataset_append(dataset=dataset, created_by=request.auth,
-                                           files=files, mapping=batch_mapping(),
-                                           idempotency_key=key)
+    try:
+        job, created = uploads.events_append(
+            dataset=dataset, created_by=request.auth,
+            events=(event.model_dump() for event in batch.events),
+            idempotency_key=uploads.idempotency_key_from(idempotency_key,
+                                                         batch.idempotency_key))
+    except uploads.UploadRefused as refusal:
+        raise _refusal(refusal) from None
     if not created:
-        discard(files)
         return Status(200, {"created": False, "import": import_out(job)})
     job.refresh_from_db()
     return Status(202, {"created": True, "import": import_out(job)})
 
 
-def _idempotency_key(header: str | None, field: str | None) -> str:
-    header, field = (header or "").strip(), (field or "").strip()
-    if header and field and header != field:
-        raise ApiRefusal(400, "The Idempotency-Key header and the idempotency_key field "
-                              "differ: send one of them.")
-    return header or field
-
-
-def _mapping_from(text: str) -> ColumnMapping | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise ApiRefusal(400, "mapping must be a JSON object.") from None
-    if not isinstance(data, dict):
-        raise ApiRefusal(400, "mapping must be a JSON object.")
-    known = ColumnMapping().to_dict()
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ApiRefusal(400, f"Unknown mapping keys: {', '.join(unknown)}; known keys: "
-                              f"{', '.join(known)}.")
-    for key, value in data.items():
-        default = known[key]
-        if isinstance(default, list):
-            ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
-        elif isinstance(default, bool):
-            ok = isinstance(value, bool)
-        else:
-            ok = (value is None and default is None) or (isinstance(value, str) and value)
-            ok = ok or (value is None and key in ("event_name", "csv_delimiter"))
-        if not ok:
-            raise ApiRefusal(400, f"mapping {key!r} has the wrong type.")
-    return ColumnMapping.from_dict(data)
-
-
-def _check_files(uploads: list) -> None:
-    from analytics.forms import check_data_file
-
-    for uploaded in uploads:
-        try:
-            check_data_file(uploaded)
-        except forms.ValidationError as error:
-            raise ApiRefusal(400, " ".join(error.messages)) from None
+def _refusal(refusal: uploads.UploadRefused) -> ApiRefusal:
+    return ApiRefusal(refusal.status, str(refusal))
