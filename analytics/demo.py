@@ -1,24 +1,18 @@
-"""The demo team that `make run` loads: three members, a realistic dataset, two success
-definitions and one finished working session, so a newcomer can read a full report and run
-a session in the first five minutes. Safe to run again: it only adds what is missing."""
+"""The demo team's data: a realistic dataset (analytics.engine.demo_data) imported for a
+team, and its two success definitions. ops.demo builds the rest of the demo team (members,
+a dashboard, a past session) across the apps above this one."""
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import transaction
+from accounts.models import Team, User
 
-from accounts.models import Membership, Team, User
+from .engine.demo_data import write_demo_files
+from .models import Dataset, SuccessDefinition
+from .services import import_now, success_definition_create
 
-DEMO_TEAM_SLUG = "demo"
-DEMO_PASSWORD = "hypothesis-demo"
-DEMO_MEMBERS = [
-    ("ada@demo.hypothesislab.test", "Ada (facilitator)", Membership.Role.OWNER),
-    ("ben@demo.hypothesislab.test", "Ben", Membership.Role.MEMBER),
-    ("chloe@demo.hypothesislab.test", "Chloe", Membership.Role.MEMBER),
-]
 DEMO_DATASET = "Acme product events (demo)"
 DEMO_SUCCESS = [
     ("Subscribed within 14 days", {"events": ["subscribe"], "within_days": 14}),
@@ -26,43 +20,8 @@ DEMO_SUCCESS = [
 ]
 
 
-@dataclass
-class Demo:
-    team: Team
-    members: list[User]
-    dataset: object
-    success_definitions: list
-
-
-def ensure_demo(*, n_users: int = 4000, seed: int = 7, with_session: bool = True) -> Demo:
-    team, members = _team_and_members()
-    dataset = _dataset(team, members[0], n_users=n_users, seed=seed)
-    definitions = _success_definitions(team, members[0], dataset)
-    _dashboard(team, dataset, definitions[0], members[0])
-    if with_session:
-        _past_session(team, dataset, definitions[0], members)
-    return Demo(team=team, members=members, dataset=dataset, success_definitions=definitions)
-
-
-@transaction.atomic
-def _team_and_members() -> tuple[Team, list[User]]:
-    team, _ = Team.objects.get_or_create(slug=DEMO_TEAM_SLUG, defaults={"name": "Acme (demo team)"})
-    members = []
-    for email, name, role in DEMO_MEMBERS:
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            user = User.objects.create_user(username=email, email=email, password=DEMO_PASSWORD,
-                                            display_name=name)
-        Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
-        members.append(user)
-    return team, members
-
-
-def _dataset(team: Team, owner: User, *, n_users: int, seed: int):
-    from .engine.demo_data import write_demo_files
-    from .models import Dataset
-    from .services import import_now
-
+def demo_dataset(team: Team, owner: User, *, n_users: int, seed: int) -> Dataset:
+    """The team's demo dataset, imported now unless a ready one is there already."""
     existing = Dataset.objects.filter(team=team, name=DEMO_DATASET).first()
     if existing is not None and existing.is_ready:
         return existing
@@ -78,10 +37,8 @@ def _dataset(team: Team, owner: User, *, n_users: int, seed: int):
     return job.dataset
 
 
-def _success_definitions(team: Team, owner: User, dataset) -> list:
-    from .models import SuccessDefinition
-    from .services import success_definition_create
-
+def demo_success_definitions(team: Team, owner: User, dataset: Dataset) -> list:
+    """The demo's success definitions (current versions), created when missing."""
     found = []
     for name, definition in DEMO_SUCCESS:
         current = SuccessDefinition.objects.filter(team=team, name=name, is_current=True).first()
@@ -90,20 +47,3 @@ def _success_definitions(team: Team, owner: User, dataset) -> list:
                                                 created_by=owner, dataset=dataset)
         found.append(current)
     return found
-
-
-def _dashboard(team: Team, dataset, success_definition, owner: User) -> None:
-    from dashboards.demo import create_demo_dashboard
-
-    create_demo_dashboard(team=team, dataset=dataset, success_definition=success_definition,
-                          user=owner)
-
-
-def _past_session(team: Team, dataset, success_definition, members: list[User]) -> None:
-    from sessions.demo import create_demo_session
-    from sessions.models import WorkingSession
-
-    if WorkingSession.objects.filter(team=team).exists():
-        return
-    create_demo_session(team=team, dataset=dataset, success_definition=success_definition,
-                        members=members)

@@ -2,9 +2,7 @@ from django.contrib import admin
 
 from .models import (
     Dashboard,
-    DashboardPin,
     DashboardSegment,
-    DatasetMapping,
     ReviewNote,
     TeamSegment,
     WeeklySnapshot,
@@ -35,12 +33,5 @@ class WeeklySnapshotAdmin(admin.ModelAdmin):
     readonly_fields = ("result", "changes")
 
 
-@admin.register(DatasetMapping)
-class DatasetMappingAdmin(admin.ModelAdmin):
-    list_display = ("dataset", "confirmed_at", "confirmed_by")
-    raw_id_fields = ("profile_job",)
-
-
 admin.site.register(TeamSegment)
 admin.site.register(ReviewNote)
-admin.site.register(DashboardPin)

@@ -10,9 +10,10 @@ from django import forms
 
 from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.engine.storage import DatasetSchema
+from analytics.engine.wording import format_value
 from analytics.models import Dataset, SuccessDefinition
+from segments import roles as segment_roles
 
-from . import mapping
 from .models import ReviewNote
 
 NONE_CHOICE = ("", "— not in this data —")
@@ -58,7 +59,7 @@ def parse_value(text: str, kind: str, op: str) -> Any:
     return text
 
 
-def _property_choices(schema: DatasetSchema, role: mapping.Role) -> list:
+def _property_choices(schema: DatasetSchema, role: segment_roles.Role) -> list:
     groups = []
     if role.scope in ("user", "any"):
         users = [(f"user:{n}", f"{n} ({t})") for n, t in schema.user_properties.items()
@@ -83,7 +84,7 @@ class MappingForm(forms.Form):
         self.schema, self.profile = schema, profile
         events = [(name, f"{name} ({count:,})") for name, count in schema.events.items()]
         self.groups: dict[str, list[str]] = {}
-        for role in mapping.ROLES:
+        for role in segment_roles.ROLES:
             guess = guesses.get(role.key) or {}
             help_text = role.help
             if guess.get("reason"):
@@ -99,7 +100,7 @@ class MappingForm(forms.Form):
             elif role.kind == "property":
                 field = forms.ChoiceField(choices=_property_choices(schema, role),
                                           required=False)
-                initial = mapping.ref_code(current)
+                initial = segment_roles.ref_code(current)
             else:
                 field = forms.CharField(required=False, max_length=500)
                 initial = ", ".join(mapping_format(v) for v in current or [])
@@ -118,7 +119,7 @@ class MappingForm(forms.Form):
         data = super().clean()
         roles: dict[str, Any] = {}
         counts = self.schema.events
-        for role in mapping.ROLES:
+        for role in segment_roles.ROLES:
             value = data.get(role.key)
             try:
                 if role.kind == "event":
@@ -127,8 +128,8 @@ class MappingForm(forms.Form):
                     # Most users first: for stages, the earliest step comes first.
                     roles[role.key] = sorted(value or [], key=lambda e: (-counts.get(e, 0), e))
                 elif role.kind == "property":
-                    roles[role.key] = mapping.ref_from_code(value or "", self.schema,
-                                                            self.profile)
+                    roles[role.key] = segment_roles.ref_from_code(value or "", self.schema,
+                                                                  self.profile)
                 elif role.kind == "bins":
                     roles[role.key] = parse_bins(value or "")
                 else:
@@ -141,8 +142,6 @@ class MappingForm(forms.Form):
 
 
 def mapping_format(value: Any) -> str:
-    from analytics.engine.wording import format_value
-
     return format_value(value)
 
 

@@ -1,5 +1,6 @@
-"""Phase 1: dataset mappings, the team's own segments, segmented dashboards, their weekly
-snapshots, the trends and insights the team logs, and findings pinned to a dashboard.
+"""Phase 1: the team's own segments, segmented dashboards, their weekly snapshots and the
+trends and insights the team logs. A dataset's role mapping lives in segments.models; a
+session finding pinned to a dashboard in sessions.models (sessions sits above dashboards).
 
 Numbers are never computed here: a dashboard's trend is an AnalysisJob (kind "trend") that
 a Celery worker runs; a weekly snapshot keeps a copy of its job's result, so that history
@@ -10,35 +11,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
-
-class DatasetMapping(models.Model):
-    """What a dataset's events and columns mean (dashboards.mapping roles), guessed from
-    names and values, confirmed by the team once."""
-
-    dataset = models.OneToOneField("analytics.Dataset", on_delete=models.CASCADE,
-                                   related_name="segment_mapping")
-    roles = models.JSONField(default=dict, blank=True)
-    # The app's guesses, {role: {"value", "reason"}}, kept to show why next to each field.
-    guesses = models.JSONField(default=dict, blank=True)
-    # Values of the columns (analytics.engine.trends.dataset_profile), read by a job.
-    profile_job = models.ForeignKey("analytics.AnalysisJob", null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
-    guessed_version = models.PositiveIntegerField(null=True, blank=True)
-    # Whether the guesses have used the profile job's values yet (the follow-up task can be
-    # lost with a broker; the mapping page then applies them itself).
-    guessed_with_values = models.BooleanField(default=False)
-    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"Mapping of {self.dataset}"
-
-    @property
-    def is_confirmed(self) -> bool:
-        return self.confirmed_at is not None
 
 
 class TeamSegment(models.Model):
@@ -204,23 +176,3 @@ class ReviewNote(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
-
-
-class DashboardPin(models.Model):
-    """A working-session finding pinned to a dashboard, where the team reviews weekly."""
-
-    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="pins")
-    finding = models.ForeignKey("worksessions.Finding", on_delete=models.CASCADE,
-                                related_name="dashboard_pins")
-    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
-                                  on_delete=models.SET_NULL, related_name="+")
-    pinned_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-pinned_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["dashboard", "finding"], name="pin_finding_once"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.finding} on {self.dashboard}"

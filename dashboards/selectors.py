@@ -10,15 +10,12 @@ from django.db.models import Count, Max, Prefetch
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Team
-from analytics.models import Dataset, JobStatus, SuccessDefinition
+from analytics.models import JobStatus, SuccessDefinition
 
-from . import catalog
 from .charts import week_label
 from .models import (
     Dashboard,
-    DashboardPin,
     DashboardSegment,
-    DatasetMapping,
     ReviewNote,
     TeamSegment,
     WeeklySnapshot,
@@ -43,29 +40,6 @@ def dashboard_of(team: Team, dashboard_id: int) -> Dashboard:
 
 def team_segments_of(team: Team):
     return TeamSegment.objects.filter(team=team).select_related("created_by")
-
-
-def mapping_of(dataset: Dataset) -> DatasetMapping | None:
-    return (DatasetMapping.objects.select_related("profile_job", "confirmed_by", "dataset")
-            .filter(dataset=dataset).first())
-
-
-def confirmed_roles(dataset: Dataset) -> dict:
-    """The dataset's mapping as the team confirmed it, or {} before that."""
-    row = mapping_of(dataset)
-    return dict(row.roles) if row is not None and row.is_confirmed else {}
-
-
-def catalog_for(dataset: Dataset, mapping_row: DatasetMapping | None,
-                on_dashboard: set[str] = frozenset()) -> list[dict]:
-    """The catalog by worksheet group, each segment supported or with the reason why not."""
-    roles = dict(mapping_row.roles) if mapping_row is not None else {}
-    schema = dataset.schema_object()
-    groups: dict[str, list] = {group: [] for group in catalog.GROUPS}
-    for resolution in catalog.resolve_all(roles, schema):
-        groups[resolution.entry.group].append(
-            {"resolution": resolution, "on_dashboard": resolution.key in on_dashboard})
-    return [{"name": name, "items": items} for name, items in groups.items()]
 
 
 def success_versions(definition: SuccessDefinition) -> list[SuccessDefinition]:
@@ -122,43 +96,6 @@ def labelled_changes(snapshot: WeeklySnapshot) -> dict:
         changes["previous_label"] = week_label(changes["previous_week"])
     changes["expected_by_chance"] = round(0.05 * changes.get("tests", 0), 1)
     return changes
-
-
-def pins_of(dashboard: Dashboard):
-    return (DashboardPin.objects.filter(dashboard=dashboard)
-            .select_related("finding", "finding__session", "finding__author", "pinned_by"))
-
-
-def findings_to_pin(team: Team, dashboard: Dashboard, limit: int = 50):
-    """The team's recent findings that are not pinned to this dashboard yet."""
-    from sessions.models import Finding
-
-    pinned = DashboardPin.objects.filter(dashboard=dashboard).values("finding_id")
-    return (Finding.objects.filter(session__team=team).exclude(pk__in=pinned)
-            .select_related("session").order_by("-created_at")[:limit])
-
-
-def hypothesis_starters(dataset: Dataset) -> list[dict]:
-    """Catalog segments a Phase 2 hypothesis can start from, for this dataset's confirmed
-    mapping: [{"key", "group", "name", "text", "criterion", "values"}], where a segment
-    that splits by a property's values (age, plan...) offers those values instead."""
-    roles = confirmed_roles(dataset)
-    if not roles:
-        return []
-    starters = []
-    for resolution in catalog.resolve_all(roles, dataset.schema_object()):
-        if not resolution.supported:
-            continue
-        entry = resolution.entry
-        found = catalog.segment_hypothesis(entry.key, roles)
-        values = catalog.bucket_values(entry.key, roles)
-        if found is None and not values:
-            continue
-        starters.append({"key": entry.key, "group": entry.group, "name": entry.name,
-                         "text": found["text"] if found else "",
-                         "criterion": found["criterion"] if found else None,
-                         "values": values})
-    return starters
 
 
 def job_is_running(job) -> bool:

@@ -17,9 +17,11 @@ from accounts.models import Team, User
 from analytics.engine.definitions import DefinitionError
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
 from hypothesislab.tasks_runner import enqueue
+from segments import catalog
+from segments import roles as segment_roles
+from segments.models import DatasetMapping
 
-from . import catalog, mapping
-from .models import Dashboard, DashboardPin, DashboardSegment, DatasetMapping, TeamSegment
+from .models import Dashboard, DashboardSegment, TeamSegment
 
 MAX_SEGMENTS_PER_DASHBOARD = 12
 
@@ -71,10 +73,10 @@ def mapping_start(*, dataset: Dataset) -> DatasetMapping:
 
 
 def _set_guesses(row: DatasetMapping, schema, profile: dict | None) -> None:
-    guesses = mapping.guess_mapping(schema, profile)
+    guesses = segment_roles.guess_mapping(schema, profile)
     row.guesses = {key: {"value": g.value, "reason": g.reason} for key, g in guesses.items()}
     if not row.is_confirmed:
-        row.roles = mapping.roles_from_guesses(guesses)
+        row.roles = segment_roles.roles_from_guesses(guesses)
     row.guessed_version = row.dataset.current_version
     row.guessed_with_values = profile is not None
     row.updated_at = timezone.now()
@@ -94,11 +96,11 @@ def mapping_apply_profile(mapping_id: int) -> None:
     if row.is_confirmed:
         roles = dict(row.roles)
         for key, value in roles.items():
-            role = mapping.ROLES_BY_KEY.get(key)
+            role = segment_roles.ROLES_BY_KEY.get(key)
             if role and role.kind == "property" and value:
                 try:
-                    roles[key] = mapping.property_ref(value["scope"], value["name"], schema,
-                                                      profile)
+                    roles[key] = segment_roles.property_ref(value["scope"], value["name"],
+                                                            schema, profile)
                 except KeyError:
                     continue  # a column the data no longer has: check_roles says so
         row.roles = roles
@@ -109,9 +111,9 @@ def mapping_confirm(*, mapping_row: DatasetMapping, roles: dict, user: User) -> 
     """Record the team's mapping. `roles` comes from the mapping form (already in the
     stored shape); names the data does not have are refused."""
     schema = mapping_row.dataset.schema_object()
-    problems = mapping.check_roles(roles, schema)
+    problems = segment_roles.check_roles(roles, schema)
     if problems:
-        raise DashboardRefused("; ".join(f"{mapping.ROLES_BY_KEY[k].label}: {v}"
+        raise DashboardRefused("; ".join(f"{segment_roles.ROLES_BY_KEY[k].label}: {v}"
                                          for k, v in problems.items()))
     mapping_row.roles = roles
     mapping_row.confirmed_by = user
@@ -342,18 +344,3 @@ def dashboard_is_stale(dashboard: Dashboard) -> bool:
         return False
     success = current_success(dashboard.success_definition)
     return dashboard.current_fingerprint != fingerprint(dashboard, success, segments)
-
-
-# ---------------------------------------------------------------- pins
-
-
-def pin_finding(*, dashboard: Dashboard, finding, user: User) -> DashboardPin:
-    if finding.session.team_id != dashboard.team_id:
-        raise DashboardRefused("That finding belongs to another team.")
-    pin, _ = DashboardPin.objects.get_or_create(dashboard=dashboard, finding=finding,
-                                                defaults={"pinned_by": user})
-    return pin
-
-
-def unpin_finding(*, dashboard: Dashboard, pin_id: int) -> None:
-    DashboardPin.objects.filter(dashboard=dashboard, pk=pin_id).delete()

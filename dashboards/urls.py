@@ -2,6 +2,8 @@ from django.urls import path
 
 from . import views
 
+# hypothesislab.urls mounts these with the pin routes (sessions.urls.dashboard_pin_patterns)
+# in one "dashboards" namespace: dashboards:pin_create and dashboards:pin_delete.
 app_name = "dashboards"
 urlpatterns = [
     path("", views.dashboard_list, name="dashboard_list"),
@@ -12,8 +14,6 @@ urlpatterns = [
     path("<int:dashboard_id>/confirm/", views.dashboard_confirm, name="dashboard_confirm"),
     path("<int:dashboard_id>/review/", views.dashboard_review, name="dashboard_review"),
     path("<int:dashboard_id>/review/notes/", views.note_create, name="note_create"),
-    path("<int:dashboard_id>/pins/", views.pin_create, name="pin_create"),
-    path("<int:dashboard_id>/pins/<int:pin_id>/delete/", views.pin_delete, name="pin_delete"),
     path("segments/", views.team_segment_list, name="team_segment_list"),
     path("segments/new/", views.team_segment_create, name="team_segment_create"),
     path("data/<int:dataset_id>/mapping/", views.dataset_mapping, name="dataset_mapping"),

@@ -4,6 +4,8 @@ shows a finished job's result and polls (htmx) while one runs."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,8 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import team_member_required
 from analytics import selectors as data_selectors
 from analytics.models import JobStatus
+from segments import selectors as segment_selectors
 
 from . import review, selectors, services
+from .charts import trend_chart
 from .forms import DashboardForm, MappingForm, NoteForm, TeamSegmentForm
 from .models import TeamSegment
 from .report import dashboard_report, version_markers
@@ -89,8 +93,6 @@ def dashboard_detail(request, team_slug: str, dashboard_id: int):
         "versions": versions, "used_version": used_version,
         "running": selectors.job_is_running(job),
         "stale": services.dashboard_is_stale(dashboard),
-        "pins": selectors.pins_of(dashboard),
-        "findings": selectors.findings_to_pin(request.team, dashboard),
         "latest_snapshot": selectors.snapshots_of(dashboard).first(),
     }
     if request.htmx and request.GET.get("part") == "body":
@@ -131,7 +133,7 @@ def dashboard_confirm(request, team_slug: str, dashboard_id: int):
 @require_http_methods(["GET", "POST"])
 def dashboard_segments(request, team_slug: str, dashboard_id: int):
     dashboard = selectors.dashboard_of(request.team, dashboard_id)
-    mapping_row = selectors.mapping_of(dashboard.dataset)
+    mapping_row = segment_selectors.mapping_of(dashboard.dataset)
     if request.method == "POST":
         try:
             if request.POST.get("remove"):
@@ -157,7 +159,7 @@ def dashboard_segments(request, team_slug: str, dashboard_id: int):
     own_present = {s.team_segment_id for s in dashboard.segments.all() if s.team_segment_id}
     return render(request, "dashboards/dashboard_segments.html", {
         "dashboard": dashboard, "mapping": mapping_row,
-        "groups": selectors.catalog_for(dashboard.dataset, mapping_row, present),
+        "groups": segment_selectors.catalog_for(dashboard.dataset, mapping_row, present),
         "team_segments": [(s, s.pk in own_present)
                           for s in selectors.team_segments_of(request.team)],
         "limit": services.MAX_SEGMENTS_PER_DASHBOARD,
@@ -259,8 +261,6 @@ def dashboard_review(request, team_slug: str, dashboard_id: int):
 def _history_chart(snapshots: list) -> dict | None:
     """All users' rate in the week each snapshot judged, snapshot after snapshot, with a
     marker where the success definition's version changed."""
-    from .charts import trend_chart
-
     done = [s for s in snapshots if s.status == "done" and s.changes and s.changes.get("week")]
     if not done:
         return None
@@ -305,40 +305,11 @@ def note_create(request, team_slug: str, dashboard_id: int):
 
 
 def _is_date(text: str) -> bool:
-    from datetime import date
-
     try:
         date.fromisoformat(text)
     except ValueError:
         return False
     return True
-
-
-# ---------------------------------------------------------------- pins
-
-
-@team_member_required
-@require_POST
-def pin_create(request, team_slug: str, dashboard_id: int):
-    from sessions.models import Finding
-
-    dashboard = selectors.dashboard_of(request.team, dashboard_id)
-    finding_id = request.POST.get("finding", "")
-    if not finding_id.isdigit():
-        messages.error(request, "Pick a finding to pin.")
-        return redirect(_dashboard_url(dashboard))
-    finding = get_object_or_404(Finding, pk=int(finding_id), session__team=request.team)
-    services.pin_finding(dashboard=dashboard, finding=finding, user=request.user)
-    messages.success(request, "Finding pinned.")
-    return redirect(_dashboard_url(dashboard) + "#pins")
-
-
-@team_member_required
-@require_POST
-def pin_delete(request, team_slug: str, dashboard_id: int, pin_id: int):
-    dashboard = selectors.dashboard_of(request.team, dashboard_id)
-    services.unpin_finding(dashboard=dashboard, pin_id=pin_id)
-    return redirect(_dashboard_url(dashboard) + "#pins")
 
 
 # ---------------------------------------------------------------- mapping
@@ -350,14 +321,14 @@ def dataset_mapping(request, team_slug: str, dataset_id: int):
     dataset = data_selectors.dataset_of(request.team, dataset_id)
     if not dataset.is_ready:
         raise Http404("The dataset has no data yet")
-    mapping_row = selectors.mapping_of(dataset)
+    mapping_row = segment_selectors.mapping_of(dataset)
     if mapping_row is None:
         try:
             mapping_row = services.mapping_start(dataset=dataset)
         except DashboardRefused as refusal:
             messages.error(request, str(refusal))
             return redirect("analytics:dataset_detail", team_slug=team_slug, dataset_id=dataset.pk)
-        mapping_row = selectors.mapping_of(dataset)
+        mapping_row = segment_selectors.mapping_of(dataset)
     elif request.method == "GET" and (
             mapping_row.profile_job is None
             or mapping_row.profile_job.dataset_version != dataset.current_version
@@ -365,7 +336,7 @@ def dataset_mapping(request, team_slug: str, dataset_id: int):
                 and not mapping_row.guessed_with_values)):
         # A new version to profile, or values read whose follow-up task was lost.
         services.mapping_start(dataset=dataset)
-        mapping_row = selectors.mapping_of(dataset)
+        mapping_row = segment_selectors.mapping_of(dataset)
     profile = services.profile_of(mapping_row)
     job = mapping_row.profile_job
     context = {"dataset": dataset, "mapping": mapping_row, "job": job,
@@ -388,5 +359,5 @@ def dataset_mapping(request, team_slug: str, dataset_id: int):
                 return redirect(back)
             return redirect("dashboards:dataset_mapping", team_slug=team_slug,
                             dataset_id=dataset.pk)
-    context.update(form=form, groups=selectors.catalog_for(dataset, mapping_row))
+    context.update(form=form, groups=segment_selectors.catalog_for(dataset, mapping_row))
     return render(request, "dashboards/mapping.html", context)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     # ninja only for its vendored Swagger UI files (the API docs page uses no CDN).
     "ninja",
     "api",
+    "segments",
     "dashboards",
     "explore",
 ]

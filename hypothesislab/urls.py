@@ -2,13 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from api.api import api
+from dashboards import urls as dashboard_urls
+from sessions import urls as session_urls
 
 from . import views
 
 team_patterns = [
     path("data/", include("analytics.urls")),
     path("sessions/", include("sessions.urls")),
-    path("dashboards/", include("dashboards.urls")),
+    # Pins are sessions' code on the dashboards' URLs and names (see sessions/urls.py).
+    path("dashboards/", include((dashboard_urls.urlpatterns
+                                 + session_urls.dashboard_pin_patterns, "dashboards"))),
     path("success/", include("dashboards.success_urls")),
     path("explore/", include("explore.urls")),
 ]

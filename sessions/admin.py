@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import (
+    DashboardPin,
     Discovery,
     Finding,
     Hypothesis,
@@ -69,3 +70,6 @@ class SessionEventAdmin(admin.ModelAdmin):
     list_display = ("session", "kind", "actor", "at")
     list_filter = ("kind",)
     raw_id_fields = ("session", "actor")
+
+
+admin.site.register(DashboardPin)

@@ -8,10 +8,9 @@ class WorkSessionsConfig(AppConfig):
     verbose_name = "Working sessions"
 
     def ready(self) -> None:
-        try:
-            from accounts.overview import OverviewSection, register_section
-        except ImportError:  # the overview page is optional
-            return
+        # Inside ready(): models import only once the app registry is loaded.
+        from accounts.overview import OverviewSection, register_section
+
         from .selectors import recent_sessions
 
         register_section(OverviewSection(

@@ -1,14 +1,15 @@
 """The worksheet's segment catalog as starting points for new ideas (step 4).
 
-The catalog belongs to the dashboards app (dashboards.catalog, through the dataset's
-confirmed mapping); this adapter keeps the session working when that app or a confirmed
-mapping is not there: it then offers nothing, and the page says how to get the catalog."""
+The catalog and the dataset's confirmed role mapping belong to the segments app; before
+the team confirms a mapping it offers nothing, and the page says how to get the catalog."""
 
 from __future__ import annotations
 
 import logging
 
 from analytics.models import Dataset
+from segments.catalog import segment_hypothesis
+from segments.selectors import confirmed_roles, hypothesis_starters
 
 log = logging.getLogger(__name__)
 
@@ -16,10 +17,6 @@ log = logging.getLogger(__name__)
 def starter_choices(dataset: Dataset) -> list[dict]:
     """[{"code", "label", "group"}]: "key" for a segment's headline group, "key=value" for
     one value of a segment that splits by a property (plan, company size...)."""
-    try:
-        from dashboards.selectors import hypothesis_starters
-    except ImportError:
-        return []
     try:
         starters = hypothesis_starters(dataset)
     except Exception:  # a catalog problem must not break the meeting
@@ -41,11 +38,6 @@ def starter(dataset: Dataset, code: str) -> dict | None:
     """{"text", "criterion"} for a starter code, or None."""
     key, _, value = (code or "").partition("=")
     if not key:
-        return None
-    try:
-        from dashboards.catalog import segment_hypothesis
-        from dashboards.selectors import confirmed_roles
-    except ImportError:
         return None
     roles = confirmed_roles(dataset)
     if not roles:

@@ -229,6 +229,30 @@ class Finding(models.Model):
         return self.text[:80]
 
 
+class DashboardPin(models.Model):
+    """A finding pinned to a dashboard, where the team reviews weekly. It lives here, not
+    in dashboards, because sessions sits above dashboards; the table kept the name it had
+    there (dashboards_dashboardpin), so the move touched no row."""
+
+    dashboard = models.ForeignKey("dashboards.Dashboard", on_delete=models.CASCADE,
+                                  related_name="pins")
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE,
+                                related_name="dashboard_pins")
+    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    pinned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "dashboards_dashboardpin"
+        ordering = ["-pinned_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["dashboard", "finding"], name="pin_finding_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finding} on {self.dashboard}"
+
+
 class NextStep(models.Model):
     class Kind(models.TextChoices):
         EXPERIMENT = "experiment", "Experiment to run"

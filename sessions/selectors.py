@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from analytics.models import JobStatus
+from dashboards.models import Dashboard
 
 from .models import (
+    DashboardPin,
     Discovery,
     Finding,
     Hypothesis,
@@ -273,3 +275,15 @@ def busy_jobs(session: WorkingSession) -> int:
     compares this count to notice results arriving."""
     return (HypothesisTest.objects.filter(session=session, job__status__in=BUSY).count()
             + Discovery.objects.filter(session=session, job__status__in=BUSY).count())
+
+
+def pins_of(dashboard: Dashboard) -> QuerySet[DashboardPin]:
+    return (DashboardPin.objects.filter(dashboard=dashboard)
+            .select_related("finding", "finding__session", "finding__author", "pinned_by"))
+
+
+def findings_to_pin(team: Team, dashboard: Dashboard, limit: int = 50) -> QuerySet[Finding]:
+    """The team's recent findings that are not pinned to this dashboard yet."""
+    pinned = DashboardPin.objects.filter(dashboard=dashboard).values("finding_id")
+    return (Finding.objects.filter(session__team=team).exclude(pk__in=pinned)
+            .select_related("session").order_by("-created_at")[:limit])

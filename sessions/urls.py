@@ -39,3 +39,11 @@ urlpatterns = [
     path(session + "report/", views.session_report, name="session_report"),
     path(session + "report.md", views.session_report_md, name="session_report_md"),
 ]
+
+# A finding pinned to a dashboard: asked for on the dashboard's page, so hypothesislab.urls
+# mounts these under the dashboards' URLs and namespace (dashboards:pin_create...), while
+# the code stays here, above dashboards.
+dashboard_pin_patterns = [
+    path("<int:dashboard_id>/pins/", views.pin_create, name="pin_create"),
+    path("<int:dashboard_id>/pins/<int:pin_id>/delete/", views.pin_delete, name="pin_delete"),
+]

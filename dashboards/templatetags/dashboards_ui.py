@@ -6,6 +6,7 @@ import json
 from django import template
 
 from dashboards.charts import percent as _percent
+from segments.selectors import hypothesis_starters
 
 register = template.Library()
 
@@ -39,8 +40,6 @@ def catalog_segment_picker(dataset, *, field_prefix: str = "", limit: int = 40):
     confirmed mapping supports, each as a link (`?from_segment=<key>`, plus `&value=` for
     a segment that splits by a property's values) carrying its criterion as data for
     scripts. Usage: {% load dashboards_ui %}{% catalog_segment_picker session.dataset %}"""
-    from dashboards.selectors import hypothesis_starters
-
     starters = hypothesis_starters(dataset) if dataset is not None else []
     for starter in starters:
         starter["criterion_json"] = json.dumps(starter["criterion"]) if starter["criterion"] \

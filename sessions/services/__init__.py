@@ -24,6 +24,7 @@ from .meeting import (
     step_move,
     timer_extend,
 )
+from .pins import pin_finding, unpin_finding
 from .records import finding_create, finding_delete, next_step_create, next_step_set_done
 from .testing import discovery_run, hypothesis_test_run, session_tests_run, suggestion_adopt
 
@@ -39,7 +40,7 @@ __all__ = [
     "dig_deadline", "discovery_run", "ensure_step_open", "entries_reveal", "finding_create",
     "finding_delete", "hypothesis_create", "hypothesis_delete", "hypothesis_rerank",
     "hypothesis_test_run", "hypothesis_update", "next_step_create", "next_step_set_done",
-    "presence_touch", "session_close", "session_create", "session_join",
+    "pin_finding", "presence_touch", "session_close", "session_create", "session_join",
     "session_settings_update", "session_tests_run", "step_move", "suggestion_adopt",
-    "timer_extend",
+    "timer_extend", "unpin_finding",
 ]

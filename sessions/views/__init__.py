@@ -29,3 +29,4 @@ from .pages import (  # noqa: F401
     session_report,
     session_report_md,
 )
+from .pins import pin_create, pin_delete  # noqa: F401

@@ -5,7 +5,8 @@ import pytest
 from analytics.models import AnalysisJob, JobStatus
 from analytics.services import success_definition_revise
 from dashboards import services
-from dashboards.models import DashboardSegment, DatasetMapping
+from dashboards.models import DashboardSegment
+from segments.models import DatasetMapping
 
 pytestmark = pytest.mark.django_db
 

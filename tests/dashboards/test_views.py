@@ -9,8 +9,10 @@ from django.urls import reverse
 from analytics.engine import duck
 from analytics.models import JobStatus, SuccessDefinition
 from dashboards import services
-from dashboards.models import Dashboard, DashboardPin, DatasetMapping, ReviewNote, TeamSegment
+from dashboards.models import Dashboard, ReviewNote, TeamSegment
 from dashboards.tasks import weekly_review
+from segments.models import DatasetMapping
+from sessions.models import DashboardPin
 
 pytestmark = pytest.mark.django_db
 SLUG = "acme-growth"

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from accounts.models import Invitation, Membership, Team
-from analytics.demo import ensure_demo
 from analytics.models import AnalysisJob
 from analytics.services import analysis_submit
+from ops.demo import ensure_demo
 from sessions import services
 from sessions.models import WorkingSession
 from sessions.steps import Step

@@ -16,13 +16,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection, models
 
 from accounts.models import Team, User
-from analytics.demo import DEMO_PASSWORD
 from analytics.models import AnalysisJob, Dataset, DatasetImport, JobStatus, SuccessDefinition
 from analytics.runners import RUNNERS
 from analytics.services import engine_settings
 from hypothesislab import backup
 from hypothesislab.backup import BackupRefused, export_team, rows_of, team_models
 from hypothesislab.restore import import_team
+from ops.demo import DEMO_PASSWORD
 from sessions.models import Finding, SessionEvent, WorkingSession
 from sessions.report import build_report, report_markdown
 

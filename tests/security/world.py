@@ -142,7 +142,8 @@ def _build_dashboards(world: World) -> None:
     _run_queued_jobs()
     o["note"] = review.note_add(dashboard=dashboard, week=week, text="Pro keeps rising",
                                 author=world.owner)
-    o["pin"] = services.pin_finding(dashboard=dashboard, finding=o["finding"], user=world.owner)
+    o["pin"] = session_services.pin_finding(dashboard=dashboard, finding=o["finding"],
+                                            user=world.owner)
 
 
 # URL keyword -> the world object (or value) it names, for team A.

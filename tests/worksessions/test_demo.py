@@ -2,7 +2,7 @@
 
 import pytest
 
-from analytics.demo import ensure_demo
+from ops.demo import ensure_demo
 from sessions.models import Finding, Hypothesis, NextStep, SessionEvent, WorkingSession
 from sessions.report import build_report, report_markdown
 from sessions.results import session_results

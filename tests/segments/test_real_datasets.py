@@ -9,7 +9,8 @@ import pytest
 from analytics.engine import duck, trends
 from analytics.engine.importer import ColumnMapping, import_dataset
 from analytics.engine.storage import DatasetVersion
-from dashboards import catalog, mapping
+from segments import catalog
+from segments import roles as mapping
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 pytestmark = pytest.mark.skipif(not REAL.exists(), reason=f"no real data at {REAL}")

@@ -4,8 +4,9 @@ be; the criteria Phase 2 hypotheses start from."""
 import pytest
 
 from analytics.engine.definitions import validate_criterion
-from dashboards import catalog, mapping
-from tests.dashboards.test_mapping import SAAS, SAAS_PROFILE, schema
+from segments import catalog
+from segments import roles as mapping
+from tests.segments.test_roles import SAAS, SAAS_PROFILE, schema
 
 
 @pytest.fixture(scope="module")

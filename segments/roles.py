@@ -1,5 +1,5 @@
-"""Dataset mapping: which event is the login, which property is the order value, which
-column is the device... guessed from the schema's names and the profiled values
+"""The column-role mapping: which event is the login, which property is the order value,
+which column is the device... guessed from the schema's names and the profiled values
 (analytics.engine.trends.dataset_profile), then confirmed by the team once per dataset.
 
 A mapping is a plain dict of roles (ROLES below):
@@ -9,7 +9,7 @@ A mapping is a plain dict of roles (ROLES below):
                                 "values": ["desktop", "mobile", "tablet"]}
     values roles     "mobile_values": ["mobile"]
     bins roles       "order_value_bins": [20, 50, 100]
-so that a catalog segment can be built from the mapping alone (dashboards.catalog)."""
+so that a catalog segment can be built from the mapping alone (segments.catalog)."""
 
 from __future__ import annotations
 

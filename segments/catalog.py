@@ -1,6 +1,6 @@
 """The worksheet's segment catalog, as templates.
 
-Each catalog segment turns a dataset mapping (dashboards.mapping) into a segment the
+Each catalog segment turns a dataset mapping (segments.roles) into a segment the
 engine understands (analytics.engine.trends: a breakdown, a criterion, or ordered criteria
 buckets), or says why the data cannot support it ("no column looks like company size"),
 so that nothing silently disappears from the catalog."""
@@ -16,7 +16,7 @@ from analytics.engine.wording import describe_breakdown, describe_criterion
 
 from . import catalog_templates as templates
 from .catalog_templates import Unsupported
-from .mapping import DEFAULT_AGE_BINS, DEFAULT_COMPANY_SIZE_BINS, NUMERIC
+from .roles import DEFAULT_AGE_BINS, DEFAULT_COMPANY_SIZE_BINS, NUMERIC
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,7 @@ def resolve(key: str, mapping: dict, schema: DatasetSchema | None = None) -> Res
         return Resolution(entry, None, _sentence(str(why)))
     note = segment.pop("note", None)
     if schema is not None:
+        # Here, not at the top: trends loads DuckDB, which reading the catalog never needs.
         from analytics.engine.trends import validate_segment
 
         try:

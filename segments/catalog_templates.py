@@ -1,13 +1,13 @@
 """The worksheet's segments as templates: each builder turns a dataset mapping
-(dashboards.mapping roles) into an engine segment (analytics.engine.trends: a breakdown, or
+(segments.roles) into an engine segment (analytics.engine.trends: a breakdown, or
 ordered criteria buckets), or raises Unsupported saying why the data cannot support it.
-dashboards.catalog lists them and resolves them against a dataset."""
+segments.catalog lists them and resolves them against a dataset."""
 
 from __future__ import annotations
 
 from analytics.engine.wording import format_value
 
-from .mapping import NUMERIC, ROLES_BY_KEY
+from .roles import NUMERIC, ROLES_BY_KEY
 
 # Behaviours are measured early in a user's life, so that a dashboard reads "what users do
 # in their first week" against whether they succeed.

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from analytics.demo import DEMO_PASSWORD, ensure_demo
+from ops.demo import DEMO_PASSWORD, ensure_demo
 
 
 class Command(BaseCommand):

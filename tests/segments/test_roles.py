@@ -3,7 +3,7 @@
 import pytest
 
 from analytics.engine.storage import DatasetSchema
-from dashboards import mapping
+from segments import roles as mapping
 
 
 def schema(events=None, event_properties=None, user_properties=None) -> DatasetSchema:
