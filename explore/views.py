@@ -65,7 +65,7 @@ def _session_state(where) -> dict | None:
     from sessions.steps import Step
 
     try:
-        session_services.ensure_step_open(where.session, Step.DIG)
+        session_services.ensure_step_open(where.session, Step.TEST_AND_LEARN)
     except session_services.StepClosed as closed:
         return {"open": False, "message": closed.message}
     return {"open": True, "deadline": where.session.dig_deadline()}
