@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from accounts.models import Team, User
 from analytics.engine.console import check_query
+from analytics.engine.refusals import Refused
 from analytics.models import AnalysisJob, JobStatus
 from analytics.services import analysis_submit
 
@@ -15,10 +16,8 @@ from .selectors import Where
 KINDS = ("breakdown", "compare", "stratify", "sql")
 
 
-class ExploreRefused(ValueError):
+class ExploreRefused(Refused, ValueError):
     """A request the explorer cannot honour, with a message for people."""
-
-    status = 400
 
 
 def question_ask(*, team: Team, user: User, where: Where, kind: str, question: dict,

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
 from analytics import selectors as analytics_selectors
-from analytics.engine.console import ConsoleLimits, ConsoleRefused
-from analytics.engine.definitions import DefinitionError, describe_criterion
-from analytics.services import DatasetRefused
+from analytics.engine.console import ConsoleLimits
+from analytics.engine.definitions import describe_criterion
+from analytics.engine.refusals import Refused
 
 from . import charts, selectors, services, snapshots
 from .forms import BreakdownForm, CompareForm, ConsoleForm, FindingForm, StratifyForm, WhereForm
@@ -99,14 +99,13 @@ def _tool(request, team_slug: str, kind: str):
             job = services.question_ask(
                 team=request.team, user=request.user, where=where, kind=kind,
                 question=question, unsuccessful=bool(form.cleaned_data.get("unsuccessful")))
-        except (DefinitionError, ConsoleRefused, DatasetRefused,
-                services.ExploreRefused) as refusal:
-            form.add_error(None, str(refusal))
-            status = 400 if not request.htmx else 200
         except _step_closed() as closed:
             form.add_error(None, closed.message)
             # htmx swaps only 2xx answers; a plain request learns the rule from the status.
             status = 200 if request.htmx else 409
+        except Refused as refusal:  # a bad definition, query, dataset or question
+            form.add_error(None, str(refusal))
+            status = 400 if not request.htmx else 200
         else:
             url = reverse("explore:result", kwargs={"team_slug": team_slug, "job_id": job.pk})
             url += where.query
@@ -244,18 +243,13 @@ def result_finding(request, team_slug: str, job_id: int):
     form = FindingForm(request.POST)
     status = 200
     if form.is_valid():
-        from sessions.services import SessionRefused
-
         try:
             services.finding_from_result(job=job, where=where, author=request.user,
                                          text=form.cleaned_data["text"],
                                          kind=form.cleaned_data["kind"])
-        except SessionRefused as refusal:
+        except Refused as refusal:  # the session's (step closed...) or the explorer's
             form.add_error(None, refusal.message)
             status = 200 if request.htmx else refusal.status
-        except services.ExploreRefused as refusal:
-            form.add_error(None, str(refusal))
-            status = 200 if request.htmx else 400
         else:
             messages.success(request, "Saved as a finding of the session, with its evidence.")
             url = reverse("explore:result", kwargs={"team_slug": team_slug, "job_id": job.pk})

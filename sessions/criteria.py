@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analytics.engine.definitions import AGGREGATES, VALUE_TYPES
+from analytics.engine.refusals import Refused
 from analytics.engine.storage import DatasetSchema
 from analytics.engine.wording import format_value
 
@@ -60,7 +61,7 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
-class BuilderError(ValueError):
+class BuilderError(Refused, ValueError):
     pass
 
 
