@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
 from analytics import selectors as data_selectors
+from analytics.charts import trend_chart
 from analytics.models import JobStatus
 
 from . import review, selectors, services
@@ -259,8 +260,6 @@ def dashboard_review(request, team_slug: str, dashboard_id: int):
 def _history_chart(snapshots: list) -> dict | None:
     """All users' rate in the week each snapshot judged, snapshot after snapshot, with a
     marker where the success definition's version changed."""
-    from .charts import trend_chart
-
     done = [s for s in snapshots if s.status == "done" and s.changes and s.changes.get("week")]
     if not done:
         return None

@@ -19,12 +19,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
+from analytics import charts
 from analytics import selectors as analytics_selectors
 from analytics.engine.console import ConsoleLimits
 from analytics.engine.definitions import describe_criterion
 from analytics.engine.refusals import Refused
 
-from . import charts, selectors, services, snapshots
+from . import selectors, services, snapshots
 from .forms import BreakdownForm, CompareForm, ConsoleForm, FindingForm, StratifyForm, WhereForm
 
 TOOLS = {
