@@ -16,8 +16,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
+from analytics import numbers
 from analytics.engine import stats
-from analytics.numbers import NA, count, percent
+from analytics.numbers import NA, percent
 
 PALETTE = ("#5452d6", "#d9822b", "#1f9d8a", "#c43d6b", "#6b8e23", "#8a5cc2", "#2f7fc1",
            "#a0672c")
@@ -163,7 +164,7 @@ def trend_chart(weeks: list[dict], series: list[dict], *, markers: list[dict] | 
             partial = not weeks[position]["complete"]
             title = (f"{item['label']} · week of {week_label(weeks[position]['week'])}: "
                      f"{percent(rate)} (95% CI {percent(low)}–{percent(high)}), "
-                     f"{count(x)} of {count(n)} users"
+                     f"{numbers.count(x)} of {numbers.count(n)} users"
                      + (" (not judged yet: some windows are not over)" if partial else ""))
             point = Point(cx, y_of(rate), y_of(low), y_of(high), n, title, n < FEW_USERS,
                           partial)
@@ -226,7 +227,8 @@ def bucket_bars(buckets: list[dict], *, width: int = 360) -> dict:
             high=round(label_w + (ci[1] if ci else 0) * scale, 2),
             text=percent(rate),
             title=(f"{bucket['label']}: {percent(rate)} (95% CI {percent(ci[0])}–"
-                   f"{percent(ci[1])}), {count(bucket['successes'])} of {count(bucket['users'])} users"
+                   f"{percent(ci[1])}), {numbers.count(bucket['successes'])} of "
+                   f"{numbers.count(bucket['users'])} users"
                    if ci else f"{bucket['label']}: no users"),
             color=PALETTE[i % len(PALETTE)] if i < MAX_LINES else "#8b8b98"))
     return {"width": width, "height": 16 + len(buckets) * row, "label_width": label_w,
@@ -295,8 +297,9 @@ def rate_chart(rows: list[tuple[str, dict, str]], *, reference: float | None = N
         if ci:
             bar.whisker_from, bar.whisker_to = x(ci[0]), x(ci[1])
             bar.low, bar.high = ci[0], ci[1]
-            sentences.append(f"{label}: {percent(rate)} of {count(side.get('users', 0))} users "
-                             f"{what} (95% interval {percent(ci[0])} to {percent(ci[1])})")
+            users = numbers.count(side.get("users", 0))
+            sentences.append(f"{label}: {percent(rate)} of {users} users {what} "
+                             f"(95% interval {percent(ci[0])} to {percent(ci[1])})")
         else:
             sentences.append(f"{label}: no users")
         bars.append(bar)
