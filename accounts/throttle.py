@@ -56,7 +56,7 @@ class Limits:
 def client_address(request: HttpRequest | None) -> str:
     if request is None:
         return "unknown"
-    header = getattr(settings, "LOGIN_THROTTLE_ADDRESS_HEADER", "REMOTE_ADDR")
+    header = settings.LOGIN_THROTTLE_ADDRESS_HEADER
     value = request.META.get(header) or request.META.get("REMOTE_ADDR") or "unknown"
     # X-Forwarded-For is "what the client claimed, ..., what our proxy saw": only the last
     # entry, appended by our own proxy, cannot be made up by the client.

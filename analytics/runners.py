@@ -58,8 +58,8 @@ def run_sql(version, job, settings) -> dict:
     from .engine.definitions import DefinitionError
 
     limits = ConsoleLimits(
-        seconds=float(getattr(django_settings, "CONSOLE_TIME_LIMIT", 10)),
-        memory_limit=str(getattr(django_settings, "CONSOLE_MEMORY_LIMIT", "256MB")),
+        seconds=django_settings.CONSOLE_TIME_LIMIT,
+        memory_limit=django_settings.CONSOLE_MEMORY_LIMIT,
     )
     try:
         sources = ConsoleSources.for_success(version, job.success, settings)

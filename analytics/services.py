@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from accounts.models import Team, User
+from analytics.engine.refusals import Refused
 from hypothesislab.tasks_runner import enqueue
 
 from .models import AnalysisJob, Dataset, DatasetImport, JobStatus
@@ -20,7 +21,7 @@ from .staging import stage_path, staging_dir
 log = logging.getLogger(__name__)
 
 
-class DatasetRefused(ValueError):
+class DatasetRefused(Refused, ValueError):
     """A dataset request that cannot be honoured, with a message for people."""
 
 

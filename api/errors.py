@@ -3,9 +3,9 @@ status that says what kind of no it is."""
 
 from __future__ import annotations
 
+from analytics.engine.refusals import Refused
 
-class ApiRefusal(Exception):
+
+class ApiRefusal(Refused):
     def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(message, status=status)

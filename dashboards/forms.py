@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from analytics.engine import values
 from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.engine.storage import DatasetSchema
 from analytics.engine.wording import format_value
@@ -24,39 +25,24 @@ OPERATORS = [("=", "is"), ("!=", "is not"), (">", ">"), (">=", "≥"), ("<", "<"
 
 def parse_bins(text: str) -> list[float]:
     """ "18, 25, 35" -> [18, 25, 35]; refuses what is not increasing numbers."""
-    values: list[float] = []
-    for part in (text or "").replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            number = float(part)
-        except ValueError:
-            raise forms.ValidationError(f"“{part}” is not a number.") from None
-        values.append(int(number) if number.is_integer() else number)
-    if any(a >= b for a, b in zip(values, values[1:], strict=False)):
+    try:
+        numbers = values.parse_list((text or "").replace(";", ","), "number")
+    except values.BadValue as bad:
+        raise forms.ValidationError(bad.message) from None
+    # A cut point is shown in the bucket labels: 3.0 reads as 3.
+    cuts = [int(n) if isinstance(n, float) and n.is_integer() else n for n in numbers]
+    if any(a >= b for a, b in zip(cuts, cuts[1:], strict=False)):
         raise forms.ValidationError("Write the cut points in increasing order.")
-    return values
+    return cuts
 
 
 def parse_value(text: str, kind: str, op: str) -> Any:
     """A typed value for a property of type `kind` from what a person typed."""
-    if op in ("is_set", "is_not_set"):
-        return None
-    if op in ("in", "not_in"):
-        return [parse_value(part, kind, "=") for part in text.split(",") if part.strip()]
-    text = (text or "").strip()
-    if kind in ("integer", "float"):
-        try:
-            number = float(text)
-        except ValueError:
-            raise forms.ValidationError(f"“{text}” is not a number.") from None
-        return int(number) if number.is_integer() else number
-    if kind == "boolean":
-        if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
-            raise forms.ValidationError("Write true or false.")
-        return text.lower() in ("true", "yes", "1")
-    return text
+    try:
+        return values.parse_for_operator(text, kind, op)
+    except values.BadValue as bad:
+        raise forms.ValidationError(
+            "Write true or false." if bad.expected == "boolean" else bad.message) from None
 
 
 def _property_choices(schema: DatasetSchema, role: segment_roles.Role) -> list:

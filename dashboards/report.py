@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, timedelta
 
+from analytics.charts import bucket_bars, trend_chart, week_label
 from analytics.engine import stats
 from analytics.engine.trends import ALL_USERS, latest_complete_week, week_changes
-
-from .charts import bucket_bars, percent, trend_chart, week_label
+from analytics.numbers import percent
 
 
 def monday(day: date) -> date:

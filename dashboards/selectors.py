@@ -10,9 +10,9 @@ from django.db.models import Count, Max, Prefetch
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Team
+from analytics.charts import week_label
 from analytics.models import JobStatus, SuccessDefinition
 
-from .charts import week_label
 from .models import (
     Dashboard,
     DashboardSegment,

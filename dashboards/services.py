@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from analytics.engine.definitions import DefinitionError
+from analytics.engine.refusals import Refused
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
 from hypothesislab.tasks_runner import enqueue
 from segments import catalog
@@ -26,7 +27,7 @@ from .models import Dashboard, DashboardSegment, TeamSegment
 MAX_SEGMENTS_PER_DASHBOARD = 12
 
 
-class DashboardRefused(ValueError):
+class DashboardRefused(Refused, ValueError):
     """A request about dashboards that cannot be honoured, with a message for people."""
 
 

@@ -14,11 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
 from analytics import selectors as data_selectors
+from analytics.charts import trend_chart
 from analytics.models import JobStatus
 from segments import selectors as segment_selectors
 
 from . import review, selectors, services
-from .charts import trend_chart
 from .forms import DashboardForm, MappingForm, NoteForm, TeamSegmentForm
 from .models import TeamSegment
 from .report import dashboard_report, version_markers

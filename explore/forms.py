@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 
+from analytics.engine import values
 from analytics.engine.definitions import (
     OPERATORS,
     DefinitionError,
@@ -23,7 +24,6 @@ from analytics.engine.storage import DatasetSchema
 LEGENDS = {"a": "Group A", "b": "Group B", "group": "The group", "filter": "Population",
            "by": "Buckets"}
 OPERATOR_CHOICES = [(op, op.replace("_", " ")) for op in OPERATORS]
-NUMBER_TYPES = ("integer", "float")
 
 
 def subject_choices(schema: DatasetSchema | None, *, breakdown: bool = False) -> list:
@@ -37,28 +37,15 @@ def subject_choices(schema: DatasetSchema | None, *, breakdown: bool = False) ->
             ("First event", first)]
 
 
-def _number(text: str) -> int | float:
+def typed_value(text: str, value_type: str, op: str = "=") -> Any:
+    """The value `op` takes, typed by the subject's type (analytics.engine.values)."""
     try:
-        return int(text)
-    except ValueError:
-        return float(text)
-
-
-def typed_value(text: str, value_type: str) -> Any:
-    text = text.strip()
-    if value_type in NUMBER_TYPES or value_type == "number":
-        try:
-            return _number(text)
-        except ValueError as error:
-            raise DefinitionError(f"{text!r} is not a number") from error
-    if value_type == "boolean":
-        lowered = text.lower()
-        if lowered in ("true", "yes", "1"):
-            return True
-        if lowered in ("false", "no", "0"):
-            return False
-        raise DefinitionError(f"{text!r} is not true or false")
-    return text
+        return values.parse_for_operator(text, value_type, op)
+    except values.BadValue as bad:
+        if bad.expected == "range":
+            raise DefinitionError(bad.message) from None
+        what = "a number" if bad.expected == "number" else "true or false"
+        raise DefinitionError(f"{bad.text!r} is not {what}") from None
 
 
 def build_criterion(schema: DatasetSchema, subject: str, op: str, value: str,
@@ -84,14 +71,8 @@ def build_criterion(schema: DatasetSchema, subject: str, op: str, value: str,
         node["within_days"] = days
     if kind == "did":
         return node
-    if op in ("is_set", "is_not_set"):
-        return node
-    if op in ("in", "not_in"):
-        node["value"] = [typed_value(v, value_type) for v in value.split(",") if v.strip()]
-    elif op == "between":
-        node["value"] = [typed_value(v, value_type) for v in value.split(",")]
-    else:
-        node["value"] = typed_value(value, value_type)
+    if op not in values.NO_VALUE_OPERATORS:
+        node["value"] = typed_value(value, value_type, op)
     return node
 
 
@@ -111,10 +92,10 @@ def build_breakdown(subject: str, bins: str, days: int | None) -> dict:
         raise DefinitionError("choose what to break the users down by")
     if bins.strip():
         try:
-            out["bins"] = [_number(b.strip()) for b in bins.split(",") if b.strip()]
-        except ValueError as error:
+            out["bins"] = values.parse_list(bins, "number")
+        except values.BadValue:
             raise DefinitionError("bins are numbers separated by commas, e.g. 1, 3, 10") \
-                from error
+                from None
     return out
 
 

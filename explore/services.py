@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from accounts.models import Team, User
 from analytics.engine.console import check_query
+from analytics.engine.refusals import Refused
 from analytics.models import AnalysisJob, JobStatus
 from analytics.services import analysis_submit
 
@@ -15,10 +16,8 @@ from .selectors import Where
 KINDS = ("breakdown", "compare", "stratify", "sql")
 
 
-class ExploreRefused(ValueError):
+class ExploreRefused(Refused, ValueError):
     """A request the explorer cannot honour, with a message for people."""
-
-    status = 400
 
 
 def question_ask(*, team: Team, user: User, where: Where, kind: str, question: dict,
@@ -68,7 +67,7 @@ def finding_from_result(*, job: AnalysisJob, where: Where, author: User, text: s
         raise ExploreRefused("Only a finished result can be kept as evidence.")
     evidence = snapshots.evidence_of(job, where)
     return session_services.finding_create(session=where.session, author=author, text=text,
-                                           step=Step.DIG, kind=kind, evidence=evidence)
+                                           step=Step.TEST_AND_LEARN, kind=kind, evidence=evidence)
 
 
 def _ensure_dig_open(session) -> None:
@@ -78,5 +77,5 @@ def _ensure_dig_open(session) -> None:
 
     # Read the row again: the facilitator may have extended or closed the step meanwhile.
     current = WorkingSession.objects.get(pk=session.pk)
-    session_services.ensure_step_open(current, Step.DIG)
+    session_services.ensure_step_open(current, Step.TEST_AND_LEARN)
 

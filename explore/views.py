@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -18,12 +19,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
+from analytics import charts
 from analytics import selectors as analytics_selectors
-from analytics.engine.console import ConsoleRefused
-from analytics.engine.definitions import DefinitionError, describe_criterion
-from analytics.services import DatasetRefused
+from analytics.engine.console import ConsoleLimits
+from analytics.engine.definitions import describe_criterion
+from analytics.engine.refusals import Refused
 
-from . import charts, selectors, services, snapshots
+from . import selectors, services, snapshots
 from .forms import BreakdownForm, CompareForm, ConsoleForm, FindingForm, StratifyForm, WhereForm
 
 TOOLS = {
@@ -65,7 +67,7 @@ def _session_state(where) -> dict | None:
     from sessions.steps import Step
 
     try:
-        session_services.ensure_step_open(where.session, Step.DIG)
+        session_services.ensure_step_open(where.session, Step.TEST_AND_LEARN)
     except session_services.StepClosed as closed:
         return {"open": False, "message": closed.message}
     return {"open": True, "deadline": where.session.dig_deadline()}
@@ -98,14 +100,13 @@ def _tool(request, team_slug: str, kind: str):
             job = services.question_ask(
                 team=request.team, user=request.user, where=where, kind=kind,
                 question=question, unsuccessful=bool(form.cleaned_data.get("unsuccessful")))
-        except (DefinitionError, ConsoleRefused, DatasetRefused,
-                services.ExploreRefused) as refusal:
-            form.add_error(None, str(refusal))
-            status = 400 if not request.htmx else 200
         except _step_closed() as closed:
             form.add_error(None, closed.message)
             # htmx swaps only 2xx answers; a plain request learns the rule from the status.
             status = 200 if request.htmx else 409
+        except Refused as refusal:  # a bad definition, query, dataset or question
+            form.add_error(None, str(refusal))
+            status = 400 if not request.htmx else 200
         else:
             url = reverse("explore:result", kwargs={"team_slug": team_slug, "job_id": job.pk})
             url += where.query
@@ -122,14 +123,8 @@ def _tool(request, team_slug: str, kind: str):
 
 
 def _console_limits() -> dict:
-    from django.conf import settings
-
-    from analytics.engine.console import ConsoleLimits
-
-    defaults = ConsoleLimits()
-    return {"seconds": getattr(settings, "CONSOLE_TIME_LIMIT", defaults.seconds),
-            "memory": getattr(settings, "CONSOLE_MEMORY_LIMIT", defaults.memory_limit),
-            "rows": defaults.max_rows}
+    return {"seconds": settings.CONSOLE_TIME_LIMIT, "memory": settings.CONSOLE_MEMORY_LIMIT,
+            "rows": ConsoleLimits().max_rows}
 
 
 def _step_closed():
@@ -249,18 +244,13 @@ def result_finding(request, team_slug: str, job_id: int):
     form = FindingForm(request.POST)
     status = 200
     if form.is_valid():
-        from sessions.services import SessionRefused
-
         try:
             services.finding_from_result(job=job, where=where, author=request.user,
                                          text=form.cleaned_data["text"],
                                          kind=form.cleaned_data["kind"])
-        except SessionRefused as refusal:
+        except Refused as refusal:  # the session's (step closed...) or the explorer's
             form.add_error(None, refusal.message)
             status = 200 if request.htmx else refusal.status
-        except services.ExploreRefused as refusal:
-            form.add_error(None, str(refusal))
-            status = 200 if request.htmx else 400
         else:
             messages.success(request, "Saved as a finding of the session, with its evidence.")
             url = reverse("explore:result", kwargs={"team_slug": team_slug, "job_id": job.pk})

@@ -41,6 +41,8 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from analytics.engine.refusals import Refused
+
 FORMAT = 1
 TEAM = "accounts.Team"
 USER = "accounts.User"
@@ -79,7 +81,7 @@ VERSION_DIR = re.compile(r"v\d+")
 INTERRUPTED = "Interrupted: the team was restored from a backup while this ran. Run it again."
 
 
-class BackupRefused(ValueError):
+class BackupRefused(Refused, ValueError):
     """A backup or restore that cannot go ahead, with a message for people."""
 
 

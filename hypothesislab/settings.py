@@ -205,6 +205,10 @@ CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600
 # DuckDB per job: the worker's share of the machine.
 DUCKDB_MEMORY_LIMIT = os.environ.get("DUCKDB_MEMORY_LIMIT", "1GB")
 DUCKDB_THREADS = int(os.environ.get("DUCKDB_THREADS", 2))
+# The explorer's SQL console: each query runs in a process of its own, stopped after this
+# many seconds or when DuckDB needs more memory than this.
+CONSOLE_TIME_LIMIT = float(os.environ.get("CONSOLE_TIME_LIMIT", 10))
+CONSOLE_MEMORY_LIMIT = os.environ.get("CONSOLE_MEMORY_LIMIT", "256MB")
 
 # Content-Security-Policy (Django's own middleware): scripts, styles and everything else
 # only from this site, no inline script or style, no framing, forms post only here.

@@ -23,7 +23,7 @@ def _run_in_thread(task, args: tuple) -> None:
 
 
 def enqueue(task, *args) -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER and getattr(settings, "TASKS_RUN_IMMEDIATELY", False):
+    if settings.CELERY_TASK_ALWAYS_EAGER and settings.TASKS_RUN_IMMEDIATELY:
         # Tests: each test runs inside a transaction that never commits, so on_commit
         # would never fire; run the task now, on the same connection, which sees the rows.
         _send(task, args)

@@ -5,6 +5,7 @@ segments.catalog lists them and resolves them against a dataset."""
 
 from __future__ import annotations
 
+from analytics.engine.refusals import Refused
 from analytics.engine.wording import format_value
 
 from .roles import NUMERIC, ROLES_BY_KEY
@@ -17,7 +18,7 @@ FIRST_MONTH = 30
 STAGE_DAYS = 3
 
 
-class Unsupported(Exception):
+class Unsupported(Refused):
     """The data cannot support a segment; the message says why, in plain words."""
 
 

@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from analytics.engine import values
 from analytics.engine.definitions import AGGREGATES, VALUE_TYPES
+from analytics.engine.refusals import Refused
 from analytics.engine.storage import DatasetSchema
 from analytics.engine.wording import format_value
 
@@ -57,10 +59,9 @@ FIELDS_BY_KIND = {
 }
 NO_VALUE = {"is_set", "is_not_set"}
 _INTEGER = re.compile(r"^[+-]?\d+$")
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
-class BuilderError(ValueError):
+class BuilderError(Refused, ValueError):
     pass
 
 
@@ -253,37 +254,22 @@ class Builder:
 
 
 def parse_value(text: str, op: str, value_type: str) -> Any:
+    """Lenient (analytics.engine.values): a number that is not one stays text, and the
+    engine's validation names the problem with the property's name."""
     text = (text or "").strip()
-    if op in ("in", "not_in"):
-        values = [v.strip() for v in text.split(",") if v.strip()]
-        if not values:
+    if op in values.LIST_OPERATORS:
+        parsed = values.parse_list(text, value_type, lenient=True)
+        if not parsed:
             raise BuilderError("give the values, separated by commas")
-        return [_typed(v, value_type) for v in values]
+        return parsed
     if op == "between":
-        values = [v.strip() for v in re.split(r",| and ", text) if v.strip()]
-        if len(values) != 2:
-            raise BuilderError("give two values for “between”, e.g. 10, 50")
-        return [_typed(v, value_type) for v in values]
+        try:
+            return values.parse_range(text, value_type, lenient=True)
+        except values.BadValue as bad:
+            raise BuilderError(bad.message) from None
     if text == "":
         raise BuilderError("give a value to compare with")
-    return _typed(text, value_type)
-
-
-def _typed(text: str, value_type: str) -> Any:
-    if value_type == "number":
-        if _INTEGER.match(text):
-            return int(text)
-        if _NUMBER.match(text):
-            return float(text)
-        return text  # the engine's validation names the problem
-    if value_type == "boolean":
-        lowered = text.lower()
-        if lowered in ("true", "yes", "1"):
-            return True
-        if lowered in ("false", "no", "0"):
-            return False
-        return text
-    return text
+    return values.parse_value(text, value_type, lenient=True)
 
 
 def _row_of(node: dict) -> Row | None:

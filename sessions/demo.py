@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 TITLE = "What makes trial users subscribe in their first two weeks?"
 # Minutes into the meeting at which each step began.
-SCHEDULE = {Step.ALIGN: 0, Step.HYPOTHESES: 6, Step.TEST: 17, Step.EXPLORE: 29, Step.DIG: 37,
+SCHEDULE = {Step.ALIGN: 0, Step.HYPOTHESES: 6, Step.TEST: 17, Step.EXPLORE: 29, Step.TEST_AND_LEARN: 37,
             Step.RESULTS: 62, Step.NEXT_STEPS: 70, Step.UNSUCCESSFUL: 76, Step.CLOSED: 84}
 JOB_WAIT_SECONDS = 300
 
@@ -135,16 +135,16 @@ def create_demo_session(*, team: Team, dataset: Dataset, success_definition: Suc
     tests = services.session_tests_run(session=session, by=ada, kind=Hypothesis.Kind.IDEA)
     _wait_for([t.job_id for t in tests])
 
-    session = _move(session, ada, Step.DIG)
-    _finding(made, session, cast[0], Step.DIG,
+    session = _move(session, ada, Step.TEST_AND_LEARN)
+    _finding(made, session, cast[0], Step.TEST_AND_LEARN,
              "The mobile gap is the plan in disguise: within free, Pro and Business trials "
              "alike, mobile-first users subscribe as often as desktop ones.")
-    _finding(made, session, cast[2], Step.DIG,
+    _finding(made, session, cast[2], Step.TEST_AND_LEARN,
              "Gender, age and education: nothing there. Demographics are not where the "
              "difference is.", kind=Finding.Kind.UNSUCCESSFUL,
              test=by_text[HYPOTHESES[5][1]])
     session = services.timer_extend(session=session, by=ada, minutes=5)
-    _finding(made, session, cast[1], Step.DIG,
+    _finding(made, session, cast[1], Step.TEST_AND_LEARN,
              "Integrations matter on every plan, most for teams of 11-200 people.")
 
     session = _move(session, ada, Step.RESULTS)
@@ -249,7 +249,7 @@ def _backdate(session: WorkingSession, made: list[tuple[type, int, str]]) -> Non
             fields.update(updated_at=moment, revealed_at=at(Step.HYPOTHESES, 14)
                           if step == Step.HYPOTHESES else moment)
         model.objects.filter(pk=pk).update(**fields)
-    dig_start = at(Step.DIG)
+    dig_start = at(Step.TEST_AND_LEARN)
     session_row = WorkingSession.objects.get(pk=session.pk)
     extension = session_row.dig_extension
     deadline = dig_start + session_row.dig_duration + extension

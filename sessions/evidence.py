@@ -19,13 +19,15 @@ import json
 
 from django.utils import timezone
 
+from analytics.engine.refusals import Refused
+
 from .results import TestResult
 
 MAX_EVIDENCE_BYTES = 200_000
 MAX_TABLE_ROWS = 500
 
 
-class EvidenceError(ValueError):
+class EvidenceError(Refused, ValueError):
     pass
 
 

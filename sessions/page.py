@@ -25,7 +25,7 @@ from .results import session_results
 from .steps import Step
 
 # Steps whose page shows the test results (and so loads them).
-RESULT_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.DIG, Step.RESULTS, Step.UNSUCCESSFUL,
+RESULT_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN, Step.RESULTS, Step.UNSUCCESSFUL,
                           Step.CLOSED})
 
 
@@ -37,7 +37,7 @@ LAYOUT = {
     Step.HYPOTHESES: ("_mine", None),
     Step.TEST: (None, "steps/test_forms"),
     Step.EXPLORE: ("_mine", "_finding_form"),
-    Step.DIG: ("steps/dig_forms", None),
+    Step.TEST_AND_LEARN: ("steps/dig_forms", None),
     Step.RESULTS: ("_finding_form", None),
     Step.NEXT_STEPS: ("_next_step_form", None),
     Step.UNSUCCESSFUL: (None, "steps/unsuccessful_forms"),
@@ -101,7 +101,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
         "previous_label": (steps.label(steps.previous_step(step))
                            if steps.previous_step(step) else ""),
         "deadline": deadline, "now": now,
-        "dig_open": step == Step.DIG and session.dig_is_open(now),
+        "dig_open": step == Step.TEST_AND_LEARN and session.dig_is_open(now),
         "dig_remaining_seconds": (int(session.dig_remaining(now).total_seconds())
                                   if deadline else None),
         "dig_minutes": int(session.dig_duration.total_seconds() // 60),
@@ -125,15 +125,15 @@ def build_context(request: HttpRequest, session: WorkingSession,
     if step == Step.ALIGN:
         _align(context, session, user, forms)
     context["can_test"] = (context["is_participant"] and step in steps.TESTING_STEPS
-                           and (step != Step.DIG or context["dig_open"]))
+                           and (step != Step.TEST_AND_LEARN or context["dig_open"]))
     if step in (Step.HYPOTHESES, Step.TEST):
         _entries(context, session, user, Hypothesis.Kind.HYPOTHESIS, forms)
-    if step in (Step.EXPLORE, Step.DIG):
+    if step in (Step.EXPLORE, Step.TEST_AND_LEARN):
         _entries(context, session, user, Hypothesis.Kind.IDEA, forms)
         context["hypothesis_entries"] = selectors.entries_for(session, user,
                                                               Hypothesis.Kind.HYPOTHESIS)
         _attach(context, context["hypothesis_entries"].visible, user)
-    if step in (Step.EXPLORE, Step.DIG):
+    if step in (Step.EXPLORE, Step.TEST_AND_LEARN):
         discovery = selectors.latest_discovery(session, unsuccessful=False)
         context["discovery"] = discovery
         context["suggestions"] = selectors.unnamed_suggestions(session, discovery)[:8]
@@ -142,7 +142,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
         context["findings"] = selectors.findings_of(session)
         context["finding_form"] = forms.get("finding") or FindingForm(
             results=context["results"].rows if "results" in context else ())
-    if step == Step.DIG:
+    if step == Step.TEST_AND_LEARN:
         context["dig_tools"] = dig_tools(session)
     if step == Step.RESULTS:
         context["finding_title"] = "Add to the team's results"
@@ -213,7 +213,7 @@ def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dic
                     "builder": Builder(schema=schema, prefix="new")}
     context["new_entry"] = new_form
     # While testing or digging, writing another entry is secondary: folded away.
-    context["fold_new_entry"] = (session.step in (Step.TEST, Step.DIG) and bool(entries.mine)
+    context["fold_new_entry"] = (session.step in (Step.TEST, Step.TEST_AND_LEARN) and bool(entries.mine)
                                  and "entry" not in forms)
     editing = forms.get("edit")
     context["editing"] = editing

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from analytics import numbers
+from analytics.charts import CompactRateChart, group_vs_rest_chart
 from analytics.engine import stats
 from analytics.engine.definitions import describe_criterion
 from analytics.models import JobStatus
 
-from .charts import Chart, group_vs_rest_chart
 from .models import HypothesisTest, WorkingSession
 
 BEHAVIOUR_KINDS = frozenset({"event_count", "did_event", "event_property", "session_count",
@@ -48,7 +49,7 @@ class TestResult:
     overlap_warning: str | None = None
     low_data: bool = False
     sentence: str = ""
-    chart: Chart | None = None
+    chart: CompactRateChart | None = None
     is_latest: bool = True
     unsuccessful: bool = False
 
@@ -197,9 +198,7 @@ def _judge(row: TestResult) -> None:
 
 
 def _pct(rate: float | None) -> str:
-    if rate is None:
-        return "n/a"
-    return f"{rate * 100:.1f}%"
+    return numbers.percent(rate, missing=numbers.NA)
 
 
 def users_phrase(criterion: dict, description: str) -> str:

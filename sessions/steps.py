@@ -13,7 +13,8 @@ class Step(models.TextChoices):
     HYPOTHESES = "hypotheses", "Hypotheses"
     TEST = "test", "Test"
     EXPLORE = "explore", "Explore new ideas"
-    DIG = "dig", "Test and learn"
+    # Its value stays "dig": stored in rows and backups, and part of URLs.
+    TEST_AND_LEARN = "dig", "Test and learn"
     RESULTS = "results", "Results"
     NEXT_STEPS = "next_steps", "Next steps"
     UNSUCCESSFUL = "unsuccessful", "Unsuccessful users"
@@ -28,7 +29,7 @@ PURPOSE = {
     Step.HYPOTHESES: "Each member writes up to three",
     Step.TEST: "Test them against the data",
     Step.EXPLORE: "Three more ideas each",
-    Step.DIG: "Dig in against the clock",
+    Step.TEST_AND_LEARN: "Dig in against the clock",
     Step.RESULTS: "What we found",
     Step.NEXT_STEPS: "Experiments and owners",
     Step.UNSUCCESSFUL: "What the others share",
@@ -38,14 +39,14 @@ PURPOSE = {
 # Which kind of entry members write in which step: hypotheses while stating and testing
 # them, new ideas while exploring and digging.
 HYPOTHESIS_STEPS = frozenset({Step.HYPOTHESES, Step.TEST})
-IDEA_STEPS = frozenset({Step.EXPLORE, Step.DIG})
+IDEA_STEPS = frozenset({Step.EXPLORE, Step.TEST_AND_LEARN})
 # Tests run once the definition is settled (Align and Hypotheses are over).
-TESTING_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.DIG, Step.RESULTS, Step.NEXT_STEPS,
+TESTING_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN, Step.RESULTS, Step.NEXT_STEPS,
                            Step.UNSUCCESSFUL})
-FINDING_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.DIG, Step.RESULTS, Step.UNSUCCESSFUL})
+FINDING_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN, Step.RESULTS, Step.UNSUCCESSFUL})
 NEXT_STEP_STEPS = frozenset({Step.NEXT_STEPS, Step.UNSUCCESSFUL})
 # Discovery: "suggest" while naming new ideas, and the unsuccessful users' ranking.
-DISCOVERY_STEPS = frozenset({Step.EXPLORE, Step.DIG, Step.UNSUCCESSFUL})
+DISCOVERY_STEPS = frozenset({Step.EXPLORE, Step.TEST_AND_LEARN, Step.UNSUCCESSFUL})
 
 
 def index(step: str) -> int:

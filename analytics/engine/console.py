@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from analytics.engine import duck
 from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN
+from analytics.engine.refusals import Refused
 from analytics.engine.storage import DatasetVersion
 
 TABLES = ("events", "users", "per_user")
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
     from analytics.engine.analysis import EngineSettings
 
 
-class ConsoleRefused(ValueError):
+class ConsoleRefused(Refused, ValueError):
     """A query that is not allowed or cannot run, with a message for people."""
 
 

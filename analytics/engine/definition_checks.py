@@ -9,6 +9,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from analytics.engine.refusals import Refused
+
 MAX_NESTING = 32  # all/any/not levels inside one criterion
 MAX_JSON_DEPTH = 2 * MAX_NESTING + 8
 MAX_NODES = 20_000  # dicts, lists and scalars in one definition
@@ -36,7 +38,7 @@ A_TYPE = {"number": "a number", "text": "text", "boolean": "true or false",
           "timestamp": "a timestamp (ISO 8601 text)"}
 
 
-class DefinitionError(ValueError):
+class DefinitionError(Refused, ValueError):
     """A definition that cannot be run, with a message that says what to change."""
 
 

@@ -7,7 +7,7 @@ from django.http import JsonResponse
 from ninja import Router, Status
 
 from analytics import selectors, services
-from analytics.engine.definitions import DefinitionError
+from analytics.engine.refusals import Refused
 from analytics.models import AnalysisJob, JobStatus
 
 from ..errors import ApiRefusal
@@ -57,8 +57,8 @@ def analysis_submit(request, team_slug: str, payload: AnalysisIn):
         job = services.analysis_submit(team=team, dataset=dataset, success=success,
                                        criterion=criterion, breakdown=breakdown,
                                        created_by=request.auth)
-    except (DefinitionError, services.DatasetRefused) as error:
-        raise ApiRefusal(400, str(error)) from None
+    except Refused as refusal:  # a bad definition, a dataset that cannot take it
+        raise ApiRefusal(refusal.status, refusal.message) from None
     job.refresh_from_db()
     return Status(202, analysis_out(job))
 

@@ -1,37 +1,13 @@
-"""Number formatting for Phase 1 pages and emails, and the catalog picker that a Phase 2
-hypothesis form includes."""
+"""The catalog picker that a Phase 2 hypothesis form includes (numbers are formatted by
+analytics' number_format filters)."""
 
 import json
 
 from django import template
 
-from dashboards.charts import percent as _percent
 from segments.selectors import hypothesis_starters
 
 register = template.Library()
-
-
-@register.filter
-def percent(value, digits: int = 1) -> str:
-    """0.1234 -> "12.3%"; None -> "–"."""
-    return _percent(value, int(digits))
-
-
-@register.filter
-def points(value) -> str:
-    """A difference of rates in percentage points: 0.052 -> "+5.2 pts"."""
-    if value is None:
-        return "–"
-    return f"{100 * value:+.1f} pts"
-
-
-@register.filter
-def pvalue(value) -> str:
-    if value is None:
-        return "–"
-    if value < 0.001:
-        return "< 0.001"
-    return f"{value:.3f}"
 
 
 @register.inclusion_tag("dashboards/includes/segment_picker.html")

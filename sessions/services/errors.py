@@ -5,13 +5,11 @@ other apps' tools inside a session (issue 5) catch StepClosed the same way."""
 
 from __future__ import annotations
 
+from analytics.engine.refusals import Refused
 
-class SessionRefused(Exception):
+
+class SessionRefused(Refused):
     status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class BadInput(SessionRefused):

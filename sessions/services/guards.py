@@ -59,8 +59,8 @@ def require_step_in(session: WorkingSession, allowed: frozenset[str], what: str)
         where = " or ".join(steps.label(s) for s in steps.ORDER if s in allowed)
         raise StepClosed(f"{what} belong to {where}; the session is at "
                          f"{steps.label(session.step)} now.")
-    if session.step == Step.DIG:
-        ensure_step_open(session, Step.DIG)
+    if session.step == Step.TEST_AND_LEARN:
+        ensure_step_open(session, Step.TEST_AND_LEARN)
 
 
 def ensure_step_open(session: WorkingSession, step: str, *, now: datetime | None = None) -> None:
@@ -73,7 +73,7 @@ def ensure_step_open(session: WorkingSession, step: str, *, now: datetime | None
     if session.step != step:
         raise StepClosed(f"{steps.label(step)} is not open: the session is at "
                          f"{steps.label(session.step)}.")
-    if step == Step.DIG:
+    if step == Step.TEST_AND_LEARN:
         deadline = session.dig_deadline()
         if deadline is None:
             raise StepClosed("The Test and learn timer has not started.")

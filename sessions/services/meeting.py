@@ -102,7 +102,7 @@ def step_move(*, session: WorkingSession, by: User, to: str,
         raise (StepClosed if session.is_closed else BadInput)(problem)
     now = timezone.now()
     with transaction.atomic():
-        starts_timer = to == Step.DIG and session.dig_started_at is None
+        starts_timer = to == Step.TEST_AND_LEARN and session.dig_started_at is None
         fields = {"step": to, "step_changed_at": now, "revision": F("revision") + 1}
         if starts_timer:
             fields["dig_started_at"] = Coalesce(F("dig_started_at"), now)
@@ -143,7 +143,7 @@ def timer_extend(*, session: WorkingSession, by: User, minutes: int) -> WorkingS
     session = fresh(session)
     require_facilitator(session, by, "extend the timer")
     require_open(session)
-    if session.step != Step.DIG or session.dig_started_at is None:
+    if session.step != Step.TEST_AND_LEARN or session.dig_started_at is None:
         raise StepClosed("The timer can only be extended during Test and learn.")
     if not isinstance(minutes, int) or not 1 <= minutes <= MAX_EXTENSION_MINUTES:
         raise BadInput(f"Extend by 1 to {MAX_EXTENSION_MINUTES} minutes.")
@@ -153,7 +153,7 @@ def timer_extend(*, session: WorkingSession, by: User, minutes: int) -> WorkingS
     extension = after - session.dig_started_at - session.dig_duration
     with transaction.atomic():
         WorkingSession.objects.filter(pk=session.pk).update(dig_extension=extension)
-        record_change(session, step=Step.DIG)
+        record_change(session, step=Step.TEST_AND_LEARN)
         log(session, SessionEvent.Kind.TIMER_EXTENDED, by, minutes=minutes,
             deadline_before=before.isoformat(), deadline_after=after.isoformat(),
             was_over=before <= now)

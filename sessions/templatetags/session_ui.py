@@ -1,4 +1,5 @@
-"""Numbers as the session pages and the report write them."""
+"""Words and small formats of the session pages and the report (numbers are formatted by
+analytics' number_format filters)."""
 
 from __future__ import annotations
 
@@ -6,65 +7,8 @@ from django import template
 
 register = template.Library()
 
-MINUS = "\u2212"
 VERDICT_LABELS = {"supported": "Supported", "contradicted": "Contradicted",
                   "inconclusive": "Inconclusive", "not enough data": "Low data"}
-
-
-@register.filter
-def pct(value, digits: int = 1) -> str:
-    """0.3412 -> "34.1%"."""
-    if value is None or value == "":
-        return "n/a"
-    return f"{float(value) * 100:.{int(digits)}f}%"
-
-
-@register.filter
-def signed_pct(value, digits: int = 0) -> str:
-    """A relative lift: 0.61 -> "+61%", -0.12 -> "−12%"."""
-    if value is None or value == "":
-        return "n/a"
-    number = float(value) * 100
-    text = f"{abs(number):.{int(digits)}f}%"
-    if round(number, int(digits)) == 0:
-        return text
-    return ("+" if number > 0 else MINUS) + text
-
-
-@register.filter
-def interval_pct(values, digits: int = 1) -> str:
-    """[0.28, 0.405] -> "28.0–40.5%"."""
-    if not values:
-        return "n/a"
-    low, high = values
-    return f"{low * 100:.{int(digits)}f}–{high * 100:.{int(digits)}f}%"
-
-
-@register.filter
-def lift_interval(values) -> str:
-    """[0.2, 1.1] -> "+20% to +110%"."""
-    if not values:
-        return "n/a"
-    return f"{signed_pct(values[0])} to {signed_pct(values[1])}"
-
-
-@register.filter
-def pvalue(value) -> str:
-    if value is None or value == "":
-        return "n/a"
-    value = float(value)
-    if value < 0.001:
-        return "< 0.001"
-    if value < 0.01:
-        return f"{value:.3f}"
-    return f"{value:.2f}"
-
-
-@register.filter
-def pvalue_eq(value) -> str:
-    """"= 0.023" or "< 0.001", to follow "p" or "q"."""
-    text = pvalue(value)
-    return text if text.startswith("<") or text == "n/a" else f"= {text}"
 
 
 @register.filter

@@ -67,7 +67,7 @@ def session_poll(request: HttpRequest, team_slug: str, session_id: int) -> HttpR
         response = HttpResponse(status=200)
         response["HX-Refresh"] = "true"
         return response
-    timer_ran_out = (step == Step.DIG and started is not None and request.GET.get("open") == "1"
+    timer_ran_out = (step == Step.TEST_AND_LEARN and started is not None and request.GET.get("open") == "1"
                      and now >= started + duration + extension)
     busy = (busy_tests or 0) + (busy_discoveries or 0)
     unchanged = (str(revision) == request.GET.get("v")

@@ -2,8 +2,8 @@
 
 import pytest
 
+from analytics import charts
 from analytics.engine import stats
-from dashboards import charts
 
 WEEKS = [{"week": "2026-10-05", "complete": True}, {"week": "2026-10-12", "complete": True},
          {"week": "2026-10-19", "complete": False}, {"week": "2026-10-26", "complete": False}]

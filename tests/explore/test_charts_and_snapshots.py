@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from analytics import charts
 from analytics.models import AnalysisJob
-from explore import charts, snapshots
+from analytics.templatetags import number_format as fmt
+from explore import snapshots
 from explore.selectors import Where
-from explore.templatetags import explore_format as fmt
 
 
 def side(users, successes):

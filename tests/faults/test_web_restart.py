@@ -38,7 +38,7 @@ def test_the_web_process_restarted_during_test_and_learn(web, team, owner, teamm
 
     # The facilitator starts the 20 minutes, through the web process, and adds 5.
     before = timezone.now()
-    assert olivia.post(f"{base}move/", "move", {"to": Step.DIG,
+    assert olivia.post(f"{base}move/", "move", {"to": Step.TEST_AND_LEARN,
                                                "expected": Step.EXPLORE}).status == 302
     after = timezone.now()
     assert olivia.post(f"{base}timer/extend/", "extend", {"minutes": "5"}).status == 302
@@ -46,7 +46,7 @@ def test_the_web_process_restarted_during_test_and_learn(web, team, owner, teamm
     deadline = deadline_on(page.body)
     assert before + timedelta(minutes=25) <= deadline <= after + timedelta(minutes=25)
     assert tom.post(f"{base}findings/new/", "finding", {
-        "text": "Before the restart", "kind": "insight", "test": "", "step": Step.DIG,
+        "text": "Before the restart", "kind": "insight", "test": "", "step": Step.TEST_AND_LEARN,
     }).status == 302
 
     web.kill()
@@ -61,7 +61,7 @@ def test_the_web_process_restarted_during_test_and_learn(web, team, owner, teamm
     session.refresh_from_db()
     assert session.dig_deadline() == deadline
     assert tom.post(f"{base}findings/new/", "finding", {
-        "text": "After the restart", "kind": "insight", "test": "", "step": Step.DIG,
+        "text": "After the restart", "kind": "insight", "test": "", "step": Step.TEST_AND_LEARN,
     }).status == 302
     assert set(Finding.objects.filter(session=session).values_list("text", flat=True)) == {
         "Before the restart", "After the restart"}

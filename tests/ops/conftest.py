@@ -65,7 +65,7 @@ def walk_a_session(demo) -> WorkingSession:
     idea = services.hypothesis_create(session=session, author=ben, kind="idea",
                                       text="Integrations help", criterion=INTEGRATION)
     services.hypothesis_test_run(hypothesis=idea, by=ben)
-    session = move_to(session, Step.DIG)
+    session = move_to(session, Step.TEST_AND_LEARN)
     services.timer_extend(session=session, by=ada, minutes=5)
     session = move_to(session, Step.RESULTS)
     services.finding_create(session=session, author=chloe, step=Step.RESULTS,
@@ -90,7 +90,7 @@ def cast(db, settings) -> Cast:
                  "session": session.pk}, created_by=ada)
     from sessions.models import Finding
 
-    Finding.objects.create(session=session, author=ada, step=Step.DIG, text="From the explorer",
+    Finding.objects.create(session=session, author=ada, step=Step.TEST_AND_LEARN, text="From the explorer",
                            evidence={"source": "comparison", "title": "Inviters vs mobile",
                                      "job": explore_job.pk})
     Invitation.objects.create(team=demo.team, created_by=ada, email="dan@example.com")

@@ -81,7 +81,7 @@ def test_the_facilitators_settings_and_timer(client, session, owner, teammate):
     session.refresh_from_db()
     assert session.dig_duration == timedelta(minutes=7) and not session.hide_entries
     assert client.post(url(session, "timer_extend"), {"minutes": 5}).status_code == 409
-    session = move_to(session, Step.DIG)
+    session = move_to(session, Step.TEST_AND_LEARN)
     client.post(url(session, "timer_extend"), {"minutes": 5}, **HTMX)
     session.refresh_from_db()
     assert session.dig_extension == timedelta(minutes=5)

@@ -38,10 +38,10 @@ def finished(session, owner, teammate):
         inviters = next(t for t in tests if t.hypothesis.text.startswith("Inviters"))
         services.finding_create(session=session, author=teammate, step=Step.TEST,
                                 text="Inviting is the signal", test=inviters)
-        session = move_to(session, Step.DIG)
+        session = move_to(session, Step.TEST_AND_LEARN)
     with time_machine.travel(start + timedelta(minutes=19), tick=False):
         services.timer_extend(session=session, by=owner, minutes=5)
-        services.finding_create(session=session, author=owner, step=Step.DIG,
+        services.finding_create(session=session, author=owner, step=Step.TEST_AND_LEARN,
                                 kind=Finding.Kind.UNSUCCESSFUL,
                                 text="Device tells us nothing once plan is known")
     with time_machine.travel(start + timedelta(minutes=40), tick=False):

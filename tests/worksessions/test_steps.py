@@ -62,11 +62,11 @@ def test_only_the_facilitator_moves(session, teammate):
 
 
 def test_back_to_an_earlier_step_keeps_the_timer(session, owner):
-    session = move_to(session, Step.DIG)
+    session = move_to(session, Step.TEST_AND_LEARN)
     started = session.dig_started_at
     assert started is not None
-    session = services.step_move(session=session, by=owner, to=Step.EXPLORE, expected=Step.DIG)
-    session = services.step_move(session=session, by=owner, to=Step.DIG, expected=Step.EXPLORE)
+    session = services.step_move(session=session, by=owner, to=Step.EXPLORE, expected=Step.TEST_AND_LEARN)
+    session = services.step_move(session=session, by=owner, to=Step.TEST_AND_LEARN, expected=Step.EXPLORE)
     assert session.dig_started_at == started
     assert SessionEvent.objects.filter(session=session, kind="timer_started").count() == 1
 

@@ -21,11 +21,11 @@ US = timedelta(microseconds=1)
 def dig(session):
     """The session entered Test and learn at T0 with a 20-minute countdown."""
     with time_machine.travel(T0, tick=False):
-        return move_to(session, Step.DIG)
+        return move_to(session, Step.TEST_AND_LEARN)
 
 
 def note(session, author, text="Pro users invite more"):
-    return services.finding_create(session=session, author=author, text=text, step=Step.DIG)
+    return services.finding_create(session=session, author=author, text=text, step=Step.TEST_AND_LEARN)
 
 
 def test_entering_the_step_starts_the_countdown(dig):
@@ -37,7 +37,7 @@ def test_entering_the_step_starts_the_countdown(dig):
 
 def test_one_microsecond_before_the_deadline_is_in(dig, teammate):
     with time_machine.travel(T0 + timedelta(minutes=20) - US, tick=False):
-        services.ensure_step_open(dig, Step.DIG)
+        services.ensure_step_open(dig, Step.TEST_AND_LEARN)
         note(dig, teammate)
         services.hypothesis_create(session=dig, author=teammate, text="late idea",
                                    kind=Hypothesis.Kind.IDEA)
@@ -48,7 +48,7 @@ def test_one_microsecond_before_the_deadline_is_in(dig, teammate):
 def test_at_and_after_the_deadline_it_is_out(dig, teammate, after):
     with time_machine.travel(T0 + timedelta(minutes=20) + after, tick=False):
         with pytest.raises(services.StepClosed, match="Time is up"):
-            services.ensure_step_open(dig, Step.DIG)
+            services.ensure_step_open(dig, Step.TEST_AND_LEARN)
         with pytest.raises(services.StepClosed, match="Time is up"):
             note(dig, teammate)
         with pytest.raises(services.StepClosed, match="Time is up"):
@@ -86,13 +86,13 @@ def test_extensions_are_bounded_and_only_in_the_step(dig, owner):
         services.timer_extend(session=dig, by=owner, minutes=0)
     with pytest.raises(services.BadInput):
         services.timer_extend(session=dig, by=owner, minutes=500)
-    moved = services.step_move(session=dig, by=owner, to=Step.RESULTS, expected=Step.DIG)
+    moved = services.step_move(session=dig, by=owner, to=Step.RESULTS, expected=Step.TEST_AND_LEARN)
     with pytest.raises(services.StepClosed):
         services.timer_extend(session=moved, by=owner, minutes=5)
 
 
 def test_a_dig_finding_is_refused_once_the_session_moved_on(dig, owner, teammate):
-    moved = services.step_move(session=dig, by=owner, to=Step.RESULTS, expected=Step.DIG)
+    moved = services.step_move(session=dig, by=owner, to=Step.RESULTS, expected=Step.TEST_AND_LEARN)
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
         with pytest.raises(services.StepClosed, match="Test and learn is not open"):
             note(moved, teammate)
@@ -101,7 +101,7 @@ def test_a_dig_finding_is_refused_once_the_session_moved_on(dig, owner, teammate
 def test_duration_is_set_per_session_before_the_start(session, owner):
     services.session_settings_update(session=session, by=owner, dig_minutes=2)
     with time_machine.travel(T0, tick=False):
-        started = move_to(session, Step.DIG)
+        started = move_to(session, Step.TEST_AND_LEARN)
     assert services.dig_deadline(started) == T0 + timedelta(minutes=2)
     with pytest.raises(services.BadInput, match="extend it instead"):
         services.session_settings_update(session=started, by=owner, dig_minutes=30)

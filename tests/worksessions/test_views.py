@@ -210,7 +210,7 @@ def test_a_finding_after_the_deadline_is_refused_whatever_the_browser_sends(
         client, session, teammate):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        session = move_to(session, Step.DIG)
+        session = move_to(session, Step.TEST_AND_LEARN)
     client.force_login(teammate)
     data = {"text": "late", "kind": "insight", "step": "dig"}
     with time_machine.travel(start + timedelta(minutes=20), tick=False):
@@ -280,7 +280,7 @@ def test_the_poll_reloads_the_page_when_the_step_changed(client, session, owner,
 def test_the_poll_notices_the_timer_running_out(client, session, teammate):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        session = move_to(session, Step.DIG)
+        session = move_to(session, Step.TEST_AND_LEARN)
         client.force_login(teammate)
         poll = client.get(url(session, "session_detail")).context["poll_url"]
         Participant.objects.update(last_seen_at=timezone.now())

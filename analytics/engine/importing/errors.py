@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from analytics.engine.refusals import Refused
 
-class ImportRefused(Exception):
+
+class ImportRefused(Refused):
     """Bad input, refused as a whole. `message` is one sentence a person understands;
     `file`, `line` and `column` say where, as far as known. `unit` is "line" for text
     files (1-based physical line, header = line 1) and "row" for Parquet (1-based row)."""
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  column: str | None = None, unit: str = "line") -> None:
-        self.message = message
         self.file = file
         self.line = line
         self.column = column
         self.unit = unit
-        super().__init__(str(self))
+        super().__init__(message)
+        self.args = (str(self),)  # the located sentence, as str() gives it
 
     def __str__(self) -> str:
         where = []
