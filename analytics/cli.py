@@ -52,8 +52,8 @@ def version_from_options(options: dict):
     """The dataset version to analyse: a stored dataset (--dataset ID) or files imported
     into a temporary directory for this one command."""
     from .engine.importer import ColumnMapping, ImportRefused, import_dataset
+    from .execution import engine_settings
     from .models import Dataset
-    from .services import engine_settings
 
     if options.get("dataset"):
         dataset = Dataset.objects.filter(pk=options["dataset"]).first()

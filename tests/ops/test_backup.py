@@ -17,12 +17,12 @@ from django.db import connection, models
 
 from accounts.models import Team, User
 from analytics.demo import DEMO_PASSWORD
+from analytics.execution import engine_settings
 from analytics.models import AnalysisJob, Dataset, DatasetImport, JobStatus, SuccessDefinition
 from analytics.runners import RUNNERS
-from analytics.services import engine_settings
-from hypothesislab import backup
-from hypothesislab.backup import BackupRefused, export_team, rows_of, team_models
-from hypothesislab.restore import import_team
+from ops import backup
+from ops.backup import BackupRefused, export_team, rows_of, team_models
+from ops.restore import import_team
 from sessions.models import Finding, SessionEvent, WorkingSession
 from sessions.report import build_report, report_markdown
 
@@ -150,8 +150,10 @@ def test_restored_beside_itself_under_another_slug(cast, tmp_path):
     assert {change.data["from_id"], change.data["to_id"]} <= copy_definitions
     pinned = Finding.objects.get(session__team=copy, text="From the explorer")
     job = AnalysisJob.objects.get(pk=pinned.evidence["job"])
-    assert job.team == copy and job.options["session"] == pinned.session_id
-    assert job.options["success_definition"] in copy_definitions
+    assert job.team == copy and job.session_id == pinned.session_id
+    assert job.success_definition_id in copy_definitions
+    trend = AnalysisJob.objects.get(team=copy, kind="trend")
+    assert trend.dashboard.team == copy and trend.success_definition_id in copy_definitions
     for label, columns in backup.JSON_REFERENCES.items():
         for column, pointers in columns.items():
             for key, target in pointers.items():
@@ -222,7 +224,7 @@ def test_a_failed_restore_leaves_no_rows_and_no_files(small_team, tmp_path, monk
                                                       settings):
     export_team(small_team, tmp_path / "backup")
     datasets_before = set((Path(settings.DATA_DIR) / "datasets").iterdir())
-    from hypothesislab import restore
+    from ops import restore
 
     def copy_then_fail(source, target, **options):
         shutil.copytree(source, target, **options)

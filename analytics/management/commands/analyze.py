@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from analytics.engine.analysis import analyze
         from analytics.engine.definitions import DefinitionError
-        from analytics.services import engine_settings
+        from analytics.execution import engine_settings
 
         success = cli.json_argument(options["success"], "success")
         criterion = cli.json_argument(options["criterion"], "criterion")

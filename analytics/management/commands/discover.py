@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from analytics.engine.definitions import DefinitionError
         from analytics.engine.discovery import discover
-        from analytics.services import engine_settings
+        from analytics.execution import engine_settings
 
         success = cli.json_argument(options["success"], "success")
         if options["top"] < 1:

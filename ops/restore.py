@@ -1,4 +1,4 @@
-"""Restoring a team's backup (written by hypothesislab/backup.py) on this instance.
+"""Restoring a team's backup (written by ops/backup.py) on this instance.
 
 Every row gets a new primary key and every foreign key follows it; the JSON values that
 hold keys (backup.JSON_REFERENCES) follow too. Values that must be unique across the
@@ -23,6 +23,9 @@ from django.core.validators import validate_slug
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from analytics.models import JobFields, JobStatus
+from hypothesislab.tasks_runner import enqueue
+
 from .backup import (
     DATASET,
     INTERRUPTED,
@@ -37,6 +40,7 @@ from .backup import (
     read_manifest,
     team_models,
 )
+from .sweeper import JOB_TASKS
 
 IMPORT_JOBS = {"analytics.DatasetImport"}  # their staged upload files are not in a backup
 
@@ -271,8 +275,6 @@ def _remap_json(rows: dict[str, list], keys: dict) -> None:
 
 
 def _settle_unfinished_job(label: str, objects: list) -> None:
-    from analytics.models import JobFields, JobStatus
-
     for obj in objects:
         if not isinstance(obj, JobFields) or obj.is_finished:
             continue
@@ -283,17 +285,11 @@ def _settle_unfinished_job(label: str, objects: list) -> None:
 
 
 def _queue_unfinished_analyses(rows: dict[str, list]) -> int:
-    from analytics.models import JobFields, JobStatus
-    from hypothesislab.celery import app
-    from hypothesislab.tasks_runner import enqueue
-    from ops.sweeper import JOB_TASKS
-
-    app.loader.import_default_modules()  # every app's tasks, registered by name
     queued = 0
     for label, objects in rows.items():
         for obj in objects:
             if isinstance(obj, JobFields) and obj.status == JobStatus.QUEUED:
-                enqueue(app.tasks[JOB_TASKS[label]], obj.pk)
+                enqueue(JOB_TASKS[label], obj.pk)
                 queued += 1
     return queued
 
