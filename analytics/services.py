@@ -123,12 +123,13 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
                     breakdown: dict | None = None, kind: str = AnalysisJob.Kind.ANALYZE,
                     options: dict | None = None, created_by: User | None = None,
                     session=None, dashboard=None, success_definition=None,
-                    then: tuple | None = None) -> AnalysisJob:
+                    then: tuple | None = None, start: bool = True) -> AnalysisJob:
     """Validate the definitions against the dataset's schema (no data is read) and queue
     the job: the one way an AnalysisJob is made. `session`, `dashboard` and
     `success_definition` record where it was asked; `then` = (task name, *args) runs
-    after it, in the same Celery chain. Raises definitions.DefinitionError or
-    DatasetRefused, with a message for people."""
+    after it, in the same Celery chain. With start=False the caller queues it with
+    analysis_start once it has recorded the job where `then` will look for it. Raises
+    definitions.DefinitionError or DatasetRefused, with a message for people."""
     from .engine.definitions import validate_breakdown, validate_criterion, validate_success
 
     if dataset.team_id != team.pk:
@@ -158,8 +159,15 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
             created_by=created_by, session=session, dashboard=dashboard,
             success_definition=success_definition,
         )
-        enqueue("analytics.run_analysis", job.pk, then=then)
+        if start:
+            analysis_start(job, then=then)
     return job
+
+
+def analysis_start(job: AnalysisJob, *, then: tuple | None = None) -> None:
+    """Queue a job made by analysis_submit(start=False) (sent once the transaction
+    commits); `then` = (task name, *args) runs after it, in the same Celery chain."""
+    enqueue("analytics.run_analysis", job.pk, then=then)
 
 
 def success_definition_create(*, team: Team, name: str, definition: dict,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Team, User
 from analytics.engine.definitions import DefinitionError
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
-from analytics.services import DatasetRefused, analysis_submit
+from analytics.services import DatasetRefused, analysis_start, analysis_submit
 
 from . import catalog, mapping
 from .models import Dashboard, DashboardPin, DashboardSegment, DatasetMapping, TeamSegment
@@ -57,10 +57,11 @@ def mapping_start(*, dataset: Dataset) -> DatasetMapping:
             mapping_apply_profile(row.pk)
         if stale:
             job = analysis_submit(team=dataset.team, dataset=dataset, success={},
-                                  kind=AnalysisJob.Kind.PROFILE,
-                                  then=("dashboards.apply_profile", row.pk))
+                                  kind=AnalysisJob.Kind.PROFILE, start=False)
             row.profile_job = job
             row.save(update_fields=["profile_job"])
+            # apply_profile reads row.profile_job: queued only once it is recorded.
+            analysis_start(job, then=("dashboards.apply_profile", row.pk))
     return row
 
 
