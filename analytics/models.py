@@ -144,11 +144,26 @@ class AnalysisJob(JobFields):
     success = models.JSONField()
     criterion = models.JSONField(null=True, blank=True)
     breakdown = models.JSONField(null=True, blank=True)
-    # unsuccessful, population_filter, within_days, top
+    # unsuccessful, population_filter, within_days, top, group_b, sql, segments
     options = models.JSONField(default=dict, blank=True)
     result = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Where the job was asked: in a working session's explorer, for a dashboard, with
+    # which version of a success definition. A job outlives them all (its result stays
+    # readable), so each link is cleared when its row goes.
+    session = models.ForeignKey(
+        "worksessions.WorkingSession", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    dashboard = models.ForeignKey(
+        "dashboards.Dashboard", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    success_definition = models.ForeignKey(
+        "analytics.SuccessDefinition", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
 

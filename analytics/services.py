@@ -1,13 +1,12 @@
 """Writes of the analytics app: datasets, imports and analysis jobs. Views, the API and
-the CLI call these; the heavy work runs in tasks (analytics/tasks.py), never here."""
+the CLI call these; every job is created here and queued by task name. The heavy work
+runs in analytics/execution.py (from a task), never here."""
 
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -15,7 +14,8 @@ from accounts.models import Team, User
 from analytics.engine.refusals import Refused
 from hypothesislab.tasks_runner import enqueue
 
-from .models import AnalysisJob, Dataset, DatasetImport, JobStatus
+from . import execution
+from .models import AnalysisJob, Dataset, DatasetImport
 from .staging import stage_path, staging_dir
 
 log = logging.getLogger(__name__)
@@ -25,14 +25,6 @@ class DatasetRefused(Refused, ValueError):
     """A dataset request that cannot be honoured, with a message for people."""
 
 
-class NotYetRunnable(Exception):
-    """The job must wait for another one (an earlier append of the same dataset)."""
-
-
-def engine_settings():
-    from .engine.analysis import EngineSettings
-
-    return EngineSettings(memory_limit=settings.DUCKDB_MEMORY_LIMIT, threads=settings.DUCKDB_THREADS)
 
 
 def dataset_create(*, team: Team, name: str, created_by: User | None, files: list[dict],
@@ -56,9 +48,7 @@ def dataset_create(*, team: Team, name: str, created_by: User | None, files: lis
                 dataset=dataset, version=1, mapping=mapping, files=files, created_by=created_by
             )
             if start:
-                from .tasks import run_import
-
-                enqueue(run_import, job.pk)
+                enqueue("analytics.run_import", job.pk)
     except IntegrityError as error:
         raise DatasetRefused(f"The team already has a dataset named “{name}”.") from error
     return job
@@ -74,9 +64,7 @@ def import_now(*, team: Team, name: str, events: list[Path], users: Path | None,
         files.append(stage_path(directory, users, role="users"))
     job = dataset_create(team=team, name=name, created_by=created_by, files=files,
                          mapping=mapping, is_demo=is_demo, start=False)
-    from .tasks import run_import
-
-    run_import(job.pk)
+    execution.run_import(job.pk)
     job.refresh_from_db()
     return job
 
@@ -102,70 +90,21 @@ def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dic
         except IntegrityError:
             existing = DatasetImport.objects.get(dataset=dataset, idempotency_key=idempotency_key)
             return existing, False
-        from .tasks import run_import
-
-        enqueue(run_import, job.pk)
+        enqueue("analytics.run_import", job.pk)
     return job, True
-
-
-def import_execute(job: DatasetImport) -> None:
-    """Run a claimed import: write the version, then publish it on the dataset row."""
-    from .engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
-
-    dataset = job.dataset
-    target = dataset.version(job.version).path
-    events = [Path(f["path"]) for f in job.files if f["role"] == "events"]
-    users = next((Path(f["path"]) for f in job.files if f["role"] == "users"), None)
-    mapping = ColumnMapping(**job.mapping)
-    if target.exists():
-        # A previous attempt published the files but died before recording it.
-        shutil.rmtree(target)
-    try:
-        if job.kind == DatasetImport.Kind.APPEND:
-            # Appends build one on another, in order: version N is made from the newest
-            # published version below N, once no earlier import is still on its way.
-            earlier = DatasetImport.objects.filter(dataset=dataset, version__lt=job.version)
-            waiting = earlier.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-            # In-process, jobs run one at a time in order: there is nothing to wait for.
-            if not settings.CELERY_TASK_ALWAYS_EAGER and waiting.exists():
-                raise NotYetRunnable(f"import {job.pk} waits for an earlier import")
-            base_number = earlier.filter(status=JobStatus.DONE).aggregate(v=Max("version"))["v"]
-            base_number = base_number or dataset.current_version
-            if base_number is None:
-                raise ImportRefused("There is no imported data to append to yet.")
-            base = dataset.version(base_number)
-            schema = append_events(previous=base, events=events, mapping=mapping, dest=target,
-                                   memory_limit=settings.DUCKDB_MEMORY_LIMIT,
-                                   threads=settings.DUCKDB_THREADS)
-        else:
-            schema = import_dataset(events=events, users=users, mapping=mapping, dest=target,
-                                    memory_limit=settings.DUCKDB_MEMORY_LIMIT,
-                                    threads=settings.DUCKDB_THREADS)
-    except ImportRefused as refusal:
-        from .jobs import finish
-
-        finish(job, status=JobStatus.FAILED, error=str(refusal))
-        return
-    from dataclasses import asdict
-
-    from .jobs import finish
-
-    with transaction.atomic():
-        if finish(job, status=JobStatus.DONE):
-            Dataset.objects.filter(pk=dataset.pk).update(
-                current_version=job.version, schema=asdict(schema)
-            )
-    staged_dirs = {Path(f["path"]).parent for f in job.files}
-    for directory in staged_dirs:
-        if directory.parent.name == "staging":
-            shutil.rmtree(directory, ignore_errors=True)
 
 
 def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: dict | None = None,
                     breakdown: dict | None = None, kind: str = AnalysisJob.Kind.ANALYZE,
-                    options: dict | None = None, created_by: User | None = None) -> AnalysisJob:
+                    options: dict | None = None, created_by: User | None = None,
+                    session=None, dashboard=None, success_definition=None,
+                    then: tuple | None = None, start: bool = True) -> AnalysisJob:
     """Validate the definitions against the dataset's schema (no data is read) and queue
-    the job. Raises definitions.DefinitionError with a message for people."""
+    the job: the one way an AnalysisJob is made. `session`, `dashboard` and
+    `success_definition` record where it was asked; `then` = (task name, *args) runs
+    after it, in the same Celery chain. With start=False the caller queues it with
+    analysis_start once it has recorded the job where `then` will look for it. Raises
+    definitions.DefinitionError or DatasetRefused, with a message for people."""
     from .engine.definitions import validate_breakdown, validate_criterion, validate_success
 
     if dataset.team_id != team.pk:
@@ -174,41 +113,36 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
     if schema is None:
         raise DatasetRefused("The dataset has no imported data yet.")
     options = dict(options or {})
-    success = validate_success(success, schema)
+    if kind != AnalysisJob.Kind.PROFILE:  # a profile reads values, whatever success is
+        success = validate_success(success, schema)
     if criterion is not None:
         criterion = validate_criterion(criterion, schema)
     if breakdown is not None:
         breakdown = validate_breakdown(breakdown, schema)
     if options.get("population_filter") is not None:
         options["population_filter"] = validate_criterion(options["population_filter"], schema)
+    if kind == AnalysisJob.Kind.TREND:
+        from .engine.trends import validate_segment  # loads DuckDB
+
+        options["segments"] = [validate_segment(s, schema) for s in options.get("segments", [])]
     if kind == AnalysisJob.Kind.ANALYZE and (criterion is None) == (breakdown is None):
         raise DatasetRefused("A test needs either a criterion or a breakdown.")
     with transaction.atomic():
         job = AnalysisJob.objects.create(
             team=team, dataset=dataset, dataset_version=dataset.current_version, kind=kind,
             success=success, criterion=criterion, breakdown=breakdown, options=options,
-            created_by=created_by,
+            created_by=created_by, session=session, dashboard=dashboard,
+            success_definition=success_definition,
         )
-        from .tasks import run_analysis
-
-        enqueue(run_analysis, job.pk)
+        if start:
+            analysis_start(job, then=then)
     return job
 
 
-def analysis_execute(job: AnalysisJob) -> None:
-    """Run a claimed analysis job with the engine and record its result."""
-    from .engine.definitions import DefinitionError
-    from .jobs import finish
-    from .runners import RUNNERS
-
-    version = job.dataset.version(job.dataset_version)
-    try:
-        result = RUNNERS[job.kind](version, job, engine_settings())
-    except DefinitionError as error:
-        finish(job, status=JobStatus.FAILED, error=str(error))
-        return
-    # The result stays exactly what the CLI prints; timings live on the row.
-    finish(job, status=JobStatus.DONE, result=result)
+def analysis_start(job: AnalysisJob, *, then: tuple | None = None) -> None:
+    """Queue a job made by analysis_submit(start=False) (sent once the transaction
+    commits); `then` = (task name, *args) runs after it, in the same Celery chain."""
+    enqueue("analytics.run_analysis", job.pk, then=then)
 
 
 def success_definition_create(*, team: Team, name: str, definition: dict,
@@ -232,6 +166,10 @@ def success_definition_is_used(definition) -> bool:
                  if f.auto_created and not f.concrete and f.is_relation]
     for relation in relations:
         if relation.related_model is type(definition):
+            continue
+        if relation.related_model is AnalysisJob:
+            # A job records the version it was asked with (its own copy of the definition
+            # is in job.success); a question in the explorer does not freeze it.
             continue
         if relation.related_model._default_manager.filter(
             **{relation.field.name: definition}

@@ -21,6 +21,7 @@ from analytics.models import JobStatus
 from hypothesislab.tasks_runner import enqueue
 
 from .models import Dashboard, ReviewNote, WeeklySnapshot
+from .selectors import labelled_changes
 from .services import (
     DashboardRefused,
     current_success,
@@ -80,18 +81,16 @@ def snapshot_take(dashboard: Dashboard, *, week: date,
     except IntegrityError:
         # Another run of the beat job got there first.
         return WeeklySnapshot.objects.get(dashboard=dashboard, week=week), False
-    from .tasks import finish_snapshot
-
     live = dashboard.current_job
     if (live is not None and live.status == JobStatus.DONE
             and dashboard.current_fingerprint == fingerprint(dashboard, success, segments)):
         # The dashboard's own computation is exactly this one: no need to compute again.
         WeeklySnapshot.objects.filter(pk=snapshot.pk).update(job=live)
-        enqueue(finish_snapshot, snapshot.pk)
+        enqueue("dashboards.finish_snapshot", snapshot.pk)
     else:
         try:
             job = trend_submit(dashboard=dashboard, success=success, segments=segments,
-                               then=finish_snapshot.si(snapshot.pk))
+                               then=("dashboards.finish_snapshot", snapshot.pk))
         except DashboardRefused as refusal:
             # E.g. the success definition no longer fits the data: the week's snapshot
             # says so, and the team hears about it in the digest.
@@ -166,8 +165,6 @@ def review_url(dashboard: Dashboard) -> str:
 
 
 def digest_context(snapshot: WeeklySnapshot) -> dict:
-    from .selectors import labelled_changes
-
     changes = labelled_changes(snapshot)
     return {"snapshot": snapshot, "dashboard": snapshot.dashboard, "changes": changes,
             "flagged": [row for row in changes["rows"] if row["flagged"]],

@@ -8,7 +8,6 @@ import hashlib
 import json
 from typing import Any
 
-from celery import chain
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -17,7 +16,7 @@ from accounts.models import Team, User
 from analytics.engine.definitions import DefinitionError
 from analytics.engine.refusals import Refused
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
-from hypothesislab.tasks_runner import enqueue
+from analytics.services import DatasetRefused, analysis_start, analysis_submit
 from segments import catalog
 from segments import roles as segment_roles
 from segments.models import DatasetMapping
@@ -60,16 +59,12 @@ def mapping_start(*, dataset: Dataset) -> DatasetMapping:
         if not stale and job.status == JobStatus.DONE and not row.guessed_with_values:
             mapping_apply_profile(row.pk)
         if stale:
-            job = AnalysisJob.objects.create(
-                team=dataset.team, dataset=dataset, dataset_version=dataset.current_version,
-                kind=AnalysisJob.Kind.PROFILE, success={}, options={})
+            job = analysis_submit(team=dataset.team, dataset=dataset, success={},
+                                  kind=AnalysisJob.Kind.PROFILE, start=False)
             row.profile_job = job
             row.save(update_fields=["profile_job"])
-            from analytics.tasks import run_analysis
-
-            from .tasks import apply_profile
-
-            enqueue(chain(run_analysis.si(job.pk), apply_profile.si(row.pk)))
+            # apply_profile reads row.profile_job: queued only once it is recorded.
+            analysis_start(job, then=("dashboards.apply_profile", row.pk))
     return row
 
 
@@ -281,34 +276,17 @@ def fingerprint(dashboard: Dashboard, success: SuccessDefinition, segments: list
 
 
 def trend_submit(*, dashboard: Dashboard, success: SuccessDefinition, segments: list[dict],
-                 user: User | None = None, then=None) -> AnalysisJob:
+                 user: User | None = None, then: tuple | None = None) -> AnalysisJob:
     """Queue the trend computation (AnalysisJob kind "trend", validated against the schema
-    here so that a bad segment is refused now, not in a worker); `then` is a task
-    signature that runs after the job, in the same Celery chain."""
-    from analytics.engine.definitions import validate_success
-    from analytics.engine.trends import validate_segment
-    from analytics.tasks import run_analysis
-
-    schema = dashboard.dataset.schema_object()
-    if schema is None:
-        raise DashboardRefused("The dataset has no imported data yet.")
+    so that a bad segment is refused now, not in a worker); `then` = (task name, *args)
+    runs after the job, in the same Celery chain."""
     try:
-        success_json = validate_success(success.definition, schema)
-        segments = [validate_segment(s, schema) for s in segments]
-    except DefinitionError as error:
+        return analysis_submit(team=dashboard.team, dataset=dashboard.dataset,
+                               success=success.definition, kind=AnalysisJob.Kind.TREND,
+                               options={"segments": segments}, created_by=user,
+                               dashboard=dashboard, success_definition=success, then=then)
+    except (DefinitionError, DatasetRefused) as error:
         raise DashboardRefused(str(error)) from error
-    with transaction.atomic():
-        job = AnalysisJob.objects.create(
-            team=dashboard.team, dataset=dashboard.dataset,
-            dataset_version=dashboard.dataset.current_version, kind=AnalysisJob.Kind.TREND,
-            success=success_json, created_by=user,
-            options={"segments": segments, "success_definition": success.pk,
-                     "dashboard": dashboard.pk})
-        if then is None:
-            enqueue(run_analysis, job.pk)
-        else:
-            enqueue(chain(run_analysis.si(job.pk), then))
-    return job
 
 
 def dashboard_compute(dashboard: Dashboard, *, user: User | None = None,

@@ -86,8 +86,7 @@ def dashboard_detail(request, team_slug: str, dashboard_id: int):
                                   markers=version_markers(versions, job.result["weeks"]))
     used_version = None
     if job is not None:
-        used_id = (job.options or {}).get("success_definition")
-        used_version = next((v for v in versions if v.pk == used_id), None)
+        used_version = next((v for v in versions if v.pk == job.success_definition_id), None)
     context = {
         "dashboard": dashboard, "job": job, "report": report, "success": success,
         "versions": versions, "used_version": used_version,

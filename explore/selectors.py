@@ -78,7 +78,9 @@ def where_of(team: Team, params) -> Where:
 
 
 def explore_job_of(team: Team, job_id: int) -> AnalysisJob:
-    job = (AnalysisJob.objects.select_related("dataset")
+    job = (AnalysisJob.objects
+           .select_related("dataset", "success_definition", "session__success_definition",
+                           "session__dataset")
            .filter(team=team, pk=job_id, kind__in=EXPLORE_KINDS).first())
     if job is None:
         raise Http404("No such result")
@@ -87,15 +89,12 @@ def explore_job_of(team: Team, job_id: int) -> AnalysisJob:
 
 def where_of_job(job: AnalysisJob) -> Where:
     """The Where a job was asked in (its session, if any, still of the job's team)."""
-    options = job.options or {}
-    success = SuccessDefinition.objects.filter(
-        team_id=job.team_id, pk=_int(options.get("success_definition"))).first()
-    session = None
-    if options.get("session"):
-        from sessions.models import WorkingSession
-
-        session = (WorkingSession.objects.select_related("success_definition", "dataset")
-                   .filter(team_id=job.team_id, pk=_int(options["session"])).first())
+    success = job.success_definition
+    if success is not None and success.team_id != job.team_id:
+        success = None
+    session = job.session
+    if session is not None and session.team_id != job.team_id:
+        session = None
     return Where(dataset=job.dataset, success=success, session=session)
 
 
@@ -103,7 +102,7 @@ def recent_jobs(team: Team, where: Where, user, limit: int = 8) -> list[Analysis
     """The latest questions asked of the same data (in the same session, if any)."""
     jobs = AnalysisJob.objects.filter(team=team, kind__in=EXPLORE_KINDS)
     if where.session is not None:
-        jobs = jobs.filter(options__session=where.session.pk)
+        jobs = jobs.filter(session=where.session)
     elif where.dataset is not None:
         jobs = jobs.filter(dataset=where.dataset)
     return list(jobs.select_related("created_by").order_by("-created_at", "-pk")[:limit])

@@ -29,16 +29,16 @@ def question_ask(*, team: Team, user: User, where: Where, kind: str, question: d
         raise ExploreRefused(f"Unknown kind of question {kind!r}.")
     if not where.is_ready:
         raise ExploreRefused("Pick a dataset with imported data and a success definition.")
-    options: dict = {"success_definition": where.success.pk}
+    options: dict = {}
     if where.session is not None:
         _ensure_dig_open(where.session)
-        options["session"] = where.session.pk
     if unsuccessful:
         options["unsuccessful"] = True
     if question.get("population_filter") is not None:
         options["population_filter"] = question["population_filter"]
     submit = {"team": team, "dataset": where.dataset, "success": where.success.definition,
-              "created_by": user}
+              "created_by": user, "session": where.session,
+              "success_definition": where.success}
     if kind == "breakdown":
         return analysis_submit(**submit, breakdown=question["breakdown"], options=options)
     if kind == "compare":

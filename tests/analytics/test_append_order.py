@@ -5,11 +5,10 @@ from pathlib import Path
 import pytest
 
 from analytics import jobs
+from analytics.execution import NotYetRunnable, import_execute
 from analytics.models import Dataset, DatasetImport, JobStatus
 from analytics.services import (
-    NotYetRunnable,
     dataset_append,
-    import_execute,
     import_now,
     stage_path,
     staging_dir,

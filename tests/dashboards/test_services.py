@@ -97,7 +97,7 @@ def test_computation_is_reused_until_something_changes(dashboard, product, owner
     assert services.dashboard_is_stale(dashboard)
     second = run_on_commit(services.dashboard_compute, dashboard)
     assert second.pk != first.pk
-    assert second.options["success_definition"] == revised.pk
+    assert second.success_definition_id == revised.pk
     assert second.success == {"events": ["subscribe"], "match": "any", "within_days": 3}
 
 

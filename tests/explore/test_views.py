@@ -209,7 +209,7 @@ def test_findings_keep_a_snapshot_of_the_result(client_of, team, teammate, dig_s
     response = ask(client, team, "breakdown", {"session": dig_session.pk,
                                                "by_subject": "property:plan"})
     job = last_job()
-    assert job.options["session"] == dig_session.pk
+    assert job.session_id == dig_session.pk
     assert f"session={dig_session.pk}" in response["Location"]
     saved = client.post(url("result_finding", team, job_id=job.pk),
                         {"text": "Pro users buy more", "kind": "insight"})
@@ -296,8 +296,7 @@ def test_simpsons_paradox_is_shown_on_the_page(client_of, team, owner):
 def test_a_running_job_polls_its_result_region(client_of, team, owner, dataset, success):
     job = AnalysisJob.objects.create(team=team, dataset=dataset, dataset_version=1,
                                      kind="sql", success=success.definition,
-                                     options={"sql": "SELECT 1", "success_definition":
-                                              success.pk})
+                                     options={"sql": "SELECT 1"}, success_definition=success)
     client = client_of(owner)
     page = client.get(url("result", team, job_id=job.pk)).content.decode()
     assert 'hx-trigger="every 1s"' in page and "Working on it" in page

@@ -14,9 +14,10 @@ import time
 
 import pytest
 
+from analytics.execution import engine_settings
 from analytics.models import AnalysisJob, JobStatus
 from analytics.runners import RUNNERS
-from analytics.services import analysis_submit, engine_settings
+from analytics.services import analysis_submit
 from tests.load import processes
 from tests.worksessions.factories import INVITED, make_dataset, make_success
 

@@ -82,12 +82,13 @@ def cast(db, settings) -> Cast:
     demo = ensure_demo(n_users=DEMO_USERS)  # with its past session
     ada = demo.members[0]
     session = walk_a_session(demo)
-    # An explorer result saved as a finding's evidence names its job and session by key.
+    # An explorer result saved as a finding's evidence names its job by key; the job
+    # points at its session.
     explore_job = analysis_submit(
         team=demo.team, dataset=demo.dataset, success=demo.success_definitions[0].definition,
         kind=AnalysisJob.Kind.COMPARE, criterion=INVITED,
-        options={"group_b": MOBILE, "success_definition": demo.success_definitions[0].pk,
-                 "session": session.pk}, created_by=ada)
+        options={"group_b": MOBILE}, success_definition=demo.success_definitions[0],
+        session=session, created_by=ada)
     from sessions.models import Finding
 
     Finding.objects.create(session=session, author=ada, step=Step.TEST_AND_LEARN, text="From the explorer",
@@ -98,12 +99,12 @@ def cast(db, settings) -> Cast:
 
     dashboard = dashboard_create(team=demo.team, name="Subscriptions", dataset=demo.dataset,
                                  success_definition=demo.success_definitions[0], user=ada)
-    # A dashboard's computation names its dashboard by key (as dashboards.trend_submit does).
+    # A dashboard's computation points at its dashboard (as dashboards.trend_submit does).
     AnalysisJob.objects.create(
         team=demo.team, dataset=demo.dataset, dataset_version=demo.dataset.current_version,
         kind=AnalysisJob.Kind.TREND, success=demo.success_definitions[0].definition,
-        status="done", options={"segments": [], "dashboard": dashboard.pk,
-                                "success_definition": demo.success_definitions[0].pk})
+        status="done", options={"segments": []}, dashboard=dashboard,
+        success_definition=demo.success_definitions[0])
 
     other = Team.objects.create(name="Other team", slug="other")
     stranger = make_user("sam@other.example", "Sam")

@@ -4,6 +4,7 @@ reads the same afterwards: the same rows, the same session report, the same resu
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,13 +17,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection, models
 
 from accounts.models import Team, User
+from analytics.execution import engine_settings
 from analytics.models import AnalysisJob, Dataset, DatasetImport, JobStatus, SuccessDefinition
 from analytics.runners import RUNNERS
-from analytics.services import engine_settings
-from hypothesislab import backup
-from hypothesislab.backup import BackupRefused, export_team, rows_of, team_models
-from hypothesislab.restore import import_team
+from ops import backup
+from ops.backup import BackupRefused, export_team, rows_of, team_models
 from ops.demo import DEMO_PASSWORD
+from ops.restore import import_team
 from sessions.models import Finding, SessionEvent, WorkingSession
 from sessions.report import build_report, report_markdown
 
@@ -150,8 +151,11 @@ def test_restored_beside_itself_under_another_slug(cast, tmp_path):
     assert {change.data["from_id"], change.data["to_id"]} <= copy_definitions
     pinned = Finding.objects.get(session__team=copy, text="From the explorer")
     job = AnalysisJob.objects.get(pk=pinned.evidence["job"])
-    assert job.team == copy and job.options["session"] == pinned.session_id
-    assert job.options["success_definition"] in copy_definitions
+    assert job.team == copy and job.session_id == pinned.session_id
+    assert job.success_definition_id in copy_definitions
+    trends = AnalysisJob.objects.filter(team=copy, kind="trend").select_related("dashboard")
+    assert trends and all(t.dashboard.team == copy and t.success_definition_id in copy_definitions
+                          for t in trends)
     for label, columns in backup.JSON_REFERENCES.items():
         for column, pointers in columns.items():
             for key, target in pointers.items():
@@ -222,7 +226,7 @@ def test_a_failed_restore_leaves_no_rows_and_no_files(small_team, tmp_path, monk
                                                       settings):
     export_team(small_team, tmp_path / "backup")
     datasets_before = set((Path(settings.DATA_DIR) / "datasets").iterdir())
-    from hypothesislab import restore
+    from ops import restore
 
     def copy_then_fail(source, target, **options):
         shutil.copytree(source, target, **options)
@@ -242,3 +246,49 @@ class _Quiet:
 
     def flush(self):
         pass
+
+
+def test_a_backup_made_before_the_models_moved_still_restores(cast, tmp_path):
+    """Pins and mappings lived in the dashboards app, and a job's links were ids inside its
+    options: such a backup restores into today's models."""
+    from dashboards.models import Dashboard
+    from sessions.models import DashboardPin
+    from sessions.services.pins import pin_finding
+
+    finding = Finding.objects.get(session__team=cast.team, text="From the explorer")
+    dashboard = Dashboard.objects.get(team=cast.team, name="Subscriptions")
+    pin_finding(dashboard=dashboard, finding=finding, user=finding.author)
+    export_team(cast.team, tmp_path / "backup")
+    rows_dir = tmp_path / "backup" / "rows"
+    manifest_path = tmp_path / "backup" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for new, old in [("worksessions.DashboardPin", "dashboards.DashboardPin"),
+                     ("segments.DatasetMapping", "dashboards.DatasetMapping")]:
+        if new not in manifest["models"]:
+            continue
+        lines = (rows_dir / f"{new}.jsonl").read_text().splitlines()
+        records = [json.loads(line) | {"model": old.lower()} for line in lines]
+        (rows_dir / f"{new}.jsonl").unlink()
+        (rows_dir / f"{old}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        manifest["models"][old] = manifest["models"].pop(new)
+        manifest["order"] = [old if label == new else label for label in manifest["order"]]
+    jobs = rows_dir / "analytics.AnalysisJob.jsonl"
+    records = []
+    for line in jobs.read_text().splitlines():
+        record = json.loads(line)
+        for link in ("session", "dashboard", "success_definition"):
+            value = record["fields"].pop(link, None)
+            if value is not None:
+                record["fields"]["options"][link] = value
+        records.append(record)
+    jobs.write_text("".join(json.dumps(r) + "\n" for r in records))
+    manifest_path.write_text(json.dumps(manifest))
+
+    copy = import_team(tmp_path / "backup", slug="old-form").team
+    pinned = DashboardPin.objects.get(dashboard__team=copy)
+    assert pinned.finding.session.team == copy and pinned.finding.text == "From the explorer"
+    job = AnalysisJob.objects.get(pk=Finding.objects.get(session__team=copy,
+                                                         text="From the explorer").evidence["job"])
+    assert job.session.team == copy and job.success_definition.team == copy
+    assert "session" not in job.options
+    assert AnalysisJob.objects.filter(team=copy, kind="trend", dashboard__team=copy).exists()

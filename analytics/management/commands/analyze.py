@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics import cli
+from analytics.execution import engine_settings
 from analytics.models import Dataset
-from analytics.services import engine_settings
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
-from hypothesislab.backup import BackupRefused, export_team
+from ops.backup import BackupRefused, export_team
 
 
 class Command(BaseCommand):

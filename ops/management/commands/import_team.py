@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hypothesislab.backup import BackupRefused
-from hypothesislab.restore import import_team, manifest_summary
+from ops.backup import BackupRefused
+from ops.restore import import_team, manifest_summary
 
 
 class Command(BaseCommand):

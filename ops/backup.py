@@ -65,11 +65,9 @@ EXCLUDED: dict[str, str] = {
 }
 
 # JSON values that hold a row's primary key (top-level keys only): remapped like foreign
-# keys, or set to null when the row is not in the backup.
+# keys, or set to null when the row is not in the backup. A new reference is better made
+# a foreign key (as AnalysisJob's session, dashboard and success definition are).
 JSON_REFERENCES: dict[str, dict[str, dict[str, str]]] = {
-    "analytics.AnalysisJob": {"options": {"success_definition": "analytics.SuccessDefinition",
-                                          "session": "worksessions.WorkingSession",
-                                          "dashboard": "dashboards.Dashboard"}},
     "worksessions.SessionEvent": {"data": {"from_id": "analytics.SuccessDefinition",
                                            "to_id": "analytics.SuccessDefinition"}},
     "worksessions.Finding": {"evidence": {"job": "analytics.AnalysisJob"}},

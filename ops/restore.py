@@ -1,4 +1,4 @@
-"""Restoring a team's backup (written by hypothesislab/backup.py) on this instance.
+"""Restoring a team's backup (written by ops/backup.py) on this instance.
 
 Every row gets a new primary key and every foreign key follows it; the JSON values that
 hold keys (backup.JSON_REFERENCES) follow too. Values that must be unique across the
@@ -12,6 +12,7 @@ data is all here), imports are marked failed (their uploaded files were not kept
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import connection, models, transaction
 from django.utils import timezone
+
+from analytics.models import JobFields, JobStatus
+from hypothesislab.tasks_runner import enqueue
 
 from .backup import (
     DATASET,
@@ -37,6 +41,7 @@ from .backup import (
     read_manifest,
     team_models,
 )
+from .sweeper import JOB_TASKS
 
 IMPORT_JOBS = {"analytics.DatasetImport"}  # their staged upload files are not in a backup
 
@@ -65,12 +70,14 @@ def import_team(directory: Path, *, slug: str | None = None,
         raise BackupRefused(f"This instance has a team “{slug}” already: restore it under "
                             "another slug with --rename NEW_SLUG.")
     known = {label_of(m): m for m in team_models()}
-    unknown = sorted(set(manifest.models) - set(known))
+    sources = {RENAMED.get(label, label): label for label in manifest.models}
+    unknown = sorted(set(sources) - set(known))
     if unknown:
         raise BackupRefused(f"This backup holds {', '.join(unknown)}, which this version of "
                             "HypothesisLab does not have: restore it on a newer version.")
     _verify_files(directory, manifest)
-    rows = {label: _read_rows(directory, label) for label in known if label in manifest.models}
+    rows = {label: _read_rows(directory, sources[label], label) for label in known
+            if label in sources}
 
     copied: list[Path] = []
     try:
@@ -120,11 +127,30 @@ def _restore(directory: Path, manifest: Manifest, rows: dict[str, list], known: 
     return restored
 
 
-def _read_rows(directory: Path, label: str) -> list[models.Model]:
-    path = directory / "rows" / f"{label}.jsonl"
+# Models that moved to another app since a backup was made: its label -> today's.
+RENAMED = {"dashboards.DashboardPin": "worksessions.DashboardPin",
+           "dashboards.DatasetMapping": "segments.DatasetMapping"}
+# An analysis job's links were ids inside its options before they were foreign keys.
+JOB_LINKS_IN_OPTIONS = ("session", "dashboard", "success_definition")
+
+
+def _read_rows(directory: Path, stored_label: str, label: str) -> list[models.Model]:
+    path = directory / "rows" / f"{stored_label}.jsonl"
     with path.open(encoding="utf-8") as source:
-        return [item.object for item in
-                serializers.deserialize("jsonl", source, ignorenonexistent=True)]
+        records = [_upgraded(json.loads(line), label) for line in source if line.strip()]
+    return [item.object for item in
+            serializers.deserialize("python", records, ignorenonexistent=True)]
+
+
+def _upgraded(record: dict, label: str) -> dict:
+    """A row of an older backup in today's form (the same row otherwise)."""
+    record["model"] = label.lower()
+    fields = record["fields"]
+    if label == "analytics.AnalysisJob" and isinstance(fields.get("options"), dict):
+        for link in JOB_LINKS_IN_OPTIONS:
+            if link in fields["options"] and fields.get(link) is None:
+                fields[link] = fields["options"].pop(link)
+    return record
 
 
 def _verify_files(directory: Path, manifest: Manifest) -> None:
@@ -140,7 +166,7 @@ def _restore_users(directory: Path, manifest: Manifest, restored: Restored) -> d
     """old user pk -> pk on this instance: the same email is the same person."""
     user_model = apps.get_model(USER)
     found: dict = {}
-    for person in _read_rows(directory, USER):
+    for person in _read_rows(directory, USER, USER):
         existing = user_model._base_manager.filter(email__iexact=person.email).first()
         if existing is not None:
             found[person.pk] = existing.pk
@@ -271,8 +297,6 @@ def _remap_json(rows: dict[str, list], keys: dict) -> None:
 
 
 def _settle_unfinished_job(label: str, objects: list) -> None:
-    from analytics.models import JobFields, JobStatus
-
     for obj in objects:
         if not isinstance(obj, JobFields) or obj.is_finished:
             continue
@@ -283,17 +307,11 @@ def _settle_unfinished_job(label: str, objects: list) -> None:
 
 
 def _queue_unfinished_analyses(rows: dict[str, list]) -> int:
-    from analytics.models import JobFields, JobStatus
-    from hypothesislab.celery import app
-    from hypothesislab.tasks_runner import enqueue
-    from ops.sweeper import JOB_TASKS
-
-    app.loader.import_default_modules()  # every app's tasks, registered by name
     queued = 0
     for label, objects in rows.items():
         for obj in objects:
             if isinstance(obj, JobFields) and obj.status == JobStatus.QUEUED:
-                enqueue(app.tasks[JOB_TASKS[label]], obj.pk)
+                enqueue(JOB_TASKS[label], obj.pk)
                 queued += 1
     return queued
 
