@@ -16,7 +16,9 @@ from django.db import transaction
 from django.db.models import Max
 
 from . import jobs
+from .engine.analysis import EngineSettings
 from .engine.definitions import DefinitionError
+from .engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
 from .models import AnalysisJob, Dataset, DatasetImport, JobStatus
 from .runners import RUNNERS
 
@@ -28,8 +30,6 @@ class NotYetRunnable(Exception):
 
 
 def engine_settings():
-    from .engine.analysis import EngineSettings
-
     return EngineSettings(memory_limit=settings.DUCKDB_MEMORY_LIMIT, threads=settings.DUCKDB_THREADS)
 
 
@@ -75,7 +75,6 @@ def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None)
 
 def import_execute(job: DatasetImport) -> None:
     """Run a claimed import: write the version, then publish it on the dataset row."""
-    from .engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
 
     dataset = job.dataset
     target = dataset.version(job.version).path

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings as django_settings
+
+from .engine.analysis import analyze
+from .engine.comparisons import compare_groups, stratify
+from .engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources, run_query_isolated
+from .engine.definitions import DefinitionError
+from .engine.discovery import discover
+from .engine.trends import dataset_profile, success_trends
+
 
 def run_analyze(version, job, settings) -> dict:
-    from .engine.analysis import analyze
-
     options = job.options or {}
     return analyze(
         version, job.success, criterion=job.criterion, breakdown=job.breakdown,
@@ -19,8 +26,6 @@ def run_analyze(version, job, settings) -> dict:
 
 
 def run_discover(version, job, settings) -> dict:
-    from .engine.discovery import discover
-
     options = job.options or {}
     return discover(
         version, job.success, within_days=options.get("within_days"),
@@ -30,8 +35,6 @@ def run_discover(version, job, settings) -> dict:
 
 
 def run_compare(version, job, settings) -> dict:
-    from .engine.comparisons import compare_groups
-
     options = job.options or {}
     return compare_groups(
         version, job.success, group_a=job.criterion, group_b=options.get("group_b"),
@@ -41,8 +44,6 @@ def run_compare(version, job, settings) -> dict:
 
 
 def run_stratify(version, job, settings) -> dict:
-    from .engine.comparisons import stratify
-
     options = job.options or {}
     return stratify(
         version, job.success, criterion=job.criterion, strata=job.breakdown,
@@ -52,11 +53,6 @@ def run_stratify(version, job, settings) -> dict:
 
 
 def run_sql(version, job, settings) -> dict:
-    from django.conf import settings as django_settings
-
-    from .engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources, run_query_isolated
-    from .engine.definitions import DefinitionError
-
     limits = ConsoleLimits(
         seconds=django_settings.CONSOLE_TIME_LIMIT,
         memory_limit=django_settings.CONSOLE_MEMORY_LIMIT,
@@ -70,15 +66,11 @@ def run_sql(version, job, settings) -> dict:
 
 
 def run_trend(version, job, settings) -> dict:
-    from .engine.trends import success_trends
-
     return success_trends(version, job.success, (job.options or {}).get("segments", []),
                           settings=settings)
 
 
 def run_profile(version, job, settings) -> dict:
-    from .engine.trends import dataset_profile
-
     return dataset_profile(version, settings=settings)
 
 

@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Team
 
-from .models import AnalysisJob, Dataset
+from .models import AnalysisJob, Dataset, SuccessDefinition
 
 
 def datasets_of(team: Team):
@@ -28,12 +28,8 @@ def latest_import(dataset: Dataset):
 
 
 def success_definitions_of(team: Team):
-    from .models import SuccessDefinition
-
     return SuccessDefinition.objects.filter(team=team, is_current=True).order_by("name")
 
 
 def success_definition_of(team: Team, definition_id: int):
-    from .models import SuccessDefinition
-
     return get_object_or_404(SuccessDefinition, team=team, pk=definition_id)

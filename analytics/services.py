@@ -15,7 +15,13 @@ from analytics.engine.refusals import Refused
 from hypothesislab.tasks_runner import enqueue
 
 from . import execution
-from .models import AnalysisJob, Dataset, DatasetImport
+from .engine.definitions import (
+    describe_success,
+    validate_breakdown,
+    validate_criterion,
+    validate_success,
+)
+from .models import AnalysisJob, Dataset, DatasetImport, SuccessDefinition
 from .staging import stage_path, staging_dir
 
 log = logging.getLogger(__name__)
@@ -105,7 +111,6 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
     after it, in the same Celery chain. With start=False the caller queues it with
     analysis_start once it has recorded the job where `then` will look for it. Raises
     definitions.DefinitionError or DatasetRefused, with a message for people."""
-    from .engine.definitions import validate_breakdown, validate_criterion, validate_success
 
     if dataset.team_id != team.pk:
         raise DatasetRefused("That dataset belongs to another team.")
@@ -148,8 +153,6 @@ def analysis_start(job: AnalysisJob, *, then: tuple | None = None) -> None:
 def success_definition_create(*, team: Team, name: str, definition: dict,
                               created_by: User | None, dataset: Dataset | None = None):
     """Save a named success definition, checked against a dataset's schema when given."""
-    from .engine.definitions import describe_success, validate_success
-    from .models import SuccessDefinition
 
     if dataset is not None and dataset.schema_object() is not None:
         definition = validate_success(definition, dataset.schema_object())
@@ -182,8 +185,6 @@ def success_definition_revise(*, current, definition: dict, name: str | None = N
                               created_by: User | None, dataset: Dataset | None = None):
     """Change a definition. Once something used it, the change is a new version and the
     old row stays for the results that used it; until then it is edited in place."""
-    from .engine.definitions import describe_success, validate_success
-    from .models import SuccessDefinition
 
     if dataset is not None and dataset.schema_object() is not None:
         definition = validate_success(definition, dataset.schema_object())

@@ -5,8 +5,11 @@ command returns) and is safe to run again: it only adds what is missing."""
 
 from __future__ import annotations
 
+import time
+
 from accounts.models import Team, User
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
+from analytics.tasks import run_analysis
 
 from . import review, services
 from .models import Dashboard, WeeklySnapshot
@@ -21,9 +24,6 @@ DEMO_INSIGHT = ("Users who connect an integration in their first two weeks subsc
 def _run_now(job: AnalysisJob | None, *, wait_seconds: float = 300) -> None:
     """Run a queued job here and now (a copy of its task arriving later finds it done), or
     wait for the worker thread that took it first."""
-    import time
-
-    from analytics.tasks import run_analysis
 
     if job is None:
         return

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from analytics.engine.trends import week_changes
 from analytics.models import JobStatus
 from hypothesislab.tasks_runner import enqueue
 
@@ -108,7 +109,6 @@ def snapshot_take(dashboard: Dashboard, *, week: date,
 def snapshot_finish(snapshot_id: int) -> WeeklySnapshot | None:
     """Copy the finished computation into the snapshot, find the week's moves, and send
     the digest (once). Does nothing while the computation runs."""
-    from analytics.engine.trends import week_changes
 
     snapshot = WeeklySnapshot.objects.select_related("job", "dashboard").filter(
         pk=snapshot_id).first()

@@ -13,8 +13,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Team, User
-from analytics.engine.definitions import DefinitionError
+from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.engine.refusals import Refused
+from analytics.engine.trends import validate_segment
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
 from analytics.services import DatasetRefused, analysis_start, analysis_submit
 from segments import catalog
@@ -131,7 +132,6 @@ def team_segment_create(*, team: Team, name: str, definition: dict, dataset: Dat
                         user: User | None) -> TeamSegment:
     """A team's own segment, checked against a dataset's schema. `definition` holds one of
     "breakdown", "criterion" (with an optional "label") or "buckets"/"else"."""
-    from analytics.engine.trends import validate_segment
 
     name = " ".join(name.split())
     if not name:
@@ -176,8 +176,6 @@ def dashboard_create(*, team: Team, name: str, dataset: Dataset,
 
 
 def _check_success(definition: SuccessDefinition, dataset: Dataset) -> None:
-    from analytics.engine.definitions import validate_success
-
     try:
         validate_success(definition.definition, dataset.schema_object())
     except DefinitionError as error:
@@ -216,7 +214,6 @@ def dashboard_add_team_segment(*, dashboard: Dashboard,
                                team_segment: TeamSegment) -> DashboardSegment:
     if team_segment.team_id != dashboard.team_id:
         raise DashboardRefused("That segment belongs to another team.")
-    from analytics.engine.trends import validate_segment
 
     try:
         validate_segment(team_segment.definition, dashboard.dataset.schema_object())

@@ -9,6 +9,9 @@ from analytics.engine.console import check_query
 from analytics.engine.refusals import Refused
 from analytics.models import AnalysisJob, JobStatus
 from analytics.services import analysis_submit
+from sessions import services as session_services
+from sessions.models import WorkingSession
+from sessions.steps import Step
 
 from . import snapshots
 from .selectors import Where
@@ -57,8 +60,6 @@ def finding_from_result(*, job: AnalysisJob, where: Where, author: User, text: s
                         kind: str = "insight"):
     """Keep a finished result as a finding of the session it was asked in, with a frozen
     snapshot of its numbers and the definitions that produced them."""
-    from sessions import services as session_services
-    from sessions.steps import Step
 
     if where.session is None:
         raise ExploreRefused("Findings belong to a working session: open the explorer from "
@@ -71,10 +72,6 @@ def finding_from_result(*, job: AnalysisJob, where: Where, author: User, text: s
 
 
 def _ensure_dig_open(session) -> None:
-    from sessions import services as session_services
-    from sessions.models import WorkingSession
-    from sessions.steps import Step
-
     # Read the row again: the facilitator may have extended or closed the step meanwhile.
     current = WorkingSession.objects.get(pk=session.pk)
     session_services.ensure_step_open(current, Step.TEST_AND_LEARN)

@@ -24,6 +24,9 @@ from analytics import selectors as analytics_selectors
 from analytics.engine.console import ConsoleLimits
 from analytics.engine.definitions import describe_criterion
 from analytics.engine.refusals import Refused
+from sessions import services as session_services
+from sessions.services import StepClosed
+from sessions.steps import Step
 
 from . import selectors, services, snapshots
 from .forms import BreakdownForm, CompareForm, ConsoleForm, FindingForm, StratifyForm, WhereForm
@@ -63,8 +66,6 @@ def _session_state(where) -> dict | None:
     """What the page says about the session's Test and learn step (the server decides)."""
     if where.session is None:
         return None
-    from sessions import services as session_services
-    from sessions.steps import Step
 
     try:
         session_services.ensure_step_open(where.session, Step.TEST_AND_LEARN)
@@ -128,8 +129,6 @@ def _console_limits() -> dict:
 
 
 def _step_closed():
-    from sessions.services import StepClosed
-
     return StepClosed
 
 

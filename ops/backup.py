@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.apps import apps
+from django.conf import settings
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
@@ -192,7 +193,6 @@ class Manifest:
 def export_team(team, directory: Path, *, passwords: bool = True) -> Manifest:
     """Write the team's backup into `directory`, which must not exist yet. It appears
     complete or not at all (written beside it, then renamed)."""
-    from django.conf import settings
 
     directory = Path(directory)
     if directory.exists():

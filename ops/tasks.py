@@ -7,6 +7,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from hypothesislab.celery import app
+
 from . import sweeper
 
 log = logging.getLogger(__name__)
@@ -15,7 +17,6 @@ log = logging.getLogger(__name__)
 def queue_size(task_name: str) -> int | None:
     """Messages waiting in the queue this task is routed to, or None if the broker cannot
     say (the sweeper then assumes a busy queue)."""
-    from hypothesislab.celery import app
 
     queue = app.amqp.router.route({}, task_name)["queue"].name
     try:
@@ -27,8 +28,6 @@ def queue_size(task_name: str) -> int | None:
 
 
 def send(task_name: str, job_id: int) -> None:
-    from hypothesislab.celery import app
-
     # By name: routed like any other message of that task, whatever this process imported.
     app.send_task(task_name, args=(job_id,))
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
+from analytics.tasks import run_analysis
 
 from . import services
 from .models import (
@@ -32,6 +33,7 @@ from .models import (
     WorkingSession,
 )
 from .results import session_results
+from .selectors import unnamed_suggestions
 from .steps import Step
 
 log = logging.getLogger(__name__)
@@ -197,7 +199,6 @@ def _finding(made: list, session: WorkingSession, author: User, step: str, text:
 
 def _adopt_first_suggestion(session: WorkingSession, discovery: Discovery,
                             member: User) -> Hypothesis | None:
-    from .selectors import unnamed_suggestions
 
     # A user property first: behaviour in the success window may be its consequence.
     suggestions = sorted(unnamed_suggestions(session, discovery),
@@ -218,7 +219,6 @@ def _adopt_first_suggestion(session: WorkingSession, discovery: Discovery,
 def _wait_for(job_ids: list[int]) -> None:
     """Run the jobs here if nobody has taken them yet; otherwise wait for whoever did (the
     web process's background thread, or a worker). The demo must read their results."""
-    from analytics.tasks import run_analysis
 
     for job_id in job_ids:
         if AnalysisJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).exists():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -157,8 +158,6 @@ def unnamed_suggestions(session: WorkingSession, discovery: Discovery | None) ->
 
 
 def _key(criterion) -> str:
-    import json
-
     return json.dumps(criterion, sort_keys=True)
 
 

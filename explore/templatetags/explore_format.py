@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django import template
 
+from explore.snapshots import title_of
+
 register = template.Library()
 
 
 @register.filter
 def explore_title(job) -> str:
-    from explore.snapshots import title_of
-
     return title_of(job)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Team, User
 from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.models import Dataset, SuccessDefinition
+from analytics.services import DatasetRefused, success_definition_revise
 
 from .. import steps
 from ..models import Hypothesis, HypothesisTest, Participant, SessionEvent, WorkingSession
@@ -247,7 +248,6 @@ def definition_revise(*, session: WorkingSession, by: User, definition: dict,
                       name: str | None = None) -> WorkingSession:
     """Adjust the session's definition: saves a new version of it for the team (earlier
     results keep the version they used) and moves the session onto it."""
-    from analytics.services import DatasetRefused, success_definition_revise
 
     session = fresh(session)
     require_facilitator(session, by, "change the success definition")

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from django import template
 
+from analytics.engine.wording import describe_criterion
+
+from ..results import users_phrase
+from ..steps import ORDER, label
+
 register = template.Library()
 
 VERDICT_LABELS = {"supported": "Supported", "contradicted": "Contradicted",
@@ -48,7 +53,6 @@ def criterion_text(criterion) -> str:
     """A criterion in plain words ("3 or more login events in the first 7 days")."""
     if not criterion:
         return ""
-    from analytics.engine.wording import describe_criterion
 
     try:
         return describe_criterion(criterion)
@@ -70,15 +74,12 @@ def users_who(criterion) -> str:
     """"Users who did export…", "Users whose plan is pro", "Users with 3 or more…"."""
     if not criterion:
         return ""
-    from ..results import users_phrase
 
     return users_phrase(criterion, criterion_text(criterion))
 
 
 @register.filter
 def step_label(value) -> str:
-    from ..steps import ORDER, label
-
     return label(value) if value in ORDER else str(value or "")
 
 

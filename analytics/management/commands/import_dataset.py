@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
 from analytics import cli
+from analytics.models import JobStatus
+from analytics.services import DatasetRefused, import_now
 
 
 class Command(BaseCommand):
@@ -17,9 +19,6 @@ class Command(BaseCommand):
         cli.add_mapping_arguments(parser)
 
     def handle(self, *args, **options):
-        from analytics.models import JobStatus
-        from analytics.services import DatasetRefused, import_now
-
         team = Team.objects.filter(slug=options["team"]).first()
         if team is None:
             raise refuse(f"No team with slug {options['team']!r}.")
