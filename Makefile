@@ -27,6 +27,7 @@ test: export HYPOTHESISLAB_TESTING=1
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -23,5 +23,5 @@ def test_the_run_target_exports_debug_to_every_command():
 def test_the_test_target_runs_ruff_migrations_check_and_pytest():
     text = (ROOT / "Makefile").read_text()
     test_target = text[text.index("\ntest:"):text.index("\nbench:")]
-    for command in ("ruff check", "makemigrations --check", "-m pytest"):
+    for command in ("ruff check", "makemigrations --check", "lint-imports", "-m pytest"):
         assert command in test_target
