@@ -148,7 +148,8 @@ def unknown_message(what: str, name: Any, known: Any) -> str:
     if close:
         return message + "; did you mean " + " or ".join(repr(c) for c in close) + "?"
     if not candidates:
-        return message + f"; this dataset has no {what}s"
+        plural = what[:-1] + "ies" if what.endswith("y") else what + "s"
+        return message + f"; this dataset has no {plural}"
     shown = sorted(candidates)[:12]
     more = ", ..." if len(candidates) > len(shown) else ""
     return message + f"; known: {', '.join(shown)}{more}"
