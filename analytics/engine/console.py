@@ -3,11 +3,15 @@
 Two walls, either of which would stop the known escapes on its own:
 
 1. Before anything runs, the text is parsed with DuckDB's own parser. It must be exactly
-   one SELECT (WITH ..., VALUES, DESCRIBE and SUMMARIZE are SELECTs to DuckDB), and its
-   syntax tree may name only the tables `events`, `users`, `per_user` and its own CTEs,
-   only a few harmless table functions (range, unnest, ...), and no function that reads
-   settings, variables or files. So `read_csv('/etc/passwd')`, `FROM '/etc/passwd'`,
-   `duckdb_settings()`, `query('...')`, `information_schema.*` never reach the engine.
+   one SELECT (WITH ..., VALUES, DESCRIBE and SUMMARIZE are SELECTs to DuckDB), and every
+   table it reads, resolved through the scopes of its CTEs as DuckDB resolves them, must be
+   `events`, `users`, `per_user` or one of its own CTEs; a CTE may not take a name DuckDB
+   already knows (a catalog view like duckdb_views or pg_settings, a schema, any function),
+   so no CTE can stand in front of the catalog. Only a few harmless table functions (range,
+   unnest, ...) and no function that reads settings, variables, files or the catalog are
+   allowed. So `read_csv('/etc/passwd')`, `FROM '/etc/passwd'`, `duckdb_settings()`,
+   `query('...')`, `information_schema.*` and `WITH pg_settings AS (...)` never reach the
+   engine.
 2. The query runs on a fresh in-memory connection whose three views read this version's
    files only; then external access is switched off (those exact files stay readable through
    `allowed_paths`), extension loading and installing are off, spilling to disk is off, and
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import json
 import logging
 import math
@@ -50,6 +55,12 @@ DENIED_FUNCTIONS = frozenset({
     "sleep_ms",
 })
 DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "sniff_", "glob", "query")
+# Names no CTE may take, beyond what DuckDB's catalog lists (catalog_names): the families
+# of system views and functions, whatever a later DuckDB adds to them.
+RESERVED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "sniff_", "pg_", "sqlite_",
+                     "information_schema")
+# A CTE is named like a plain identifier: nothing DuckDB could read as a file name.
+CTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 # Result types that reach Python as they are; anything else (text, lists, structs, blobs,
 # JSON...) is cast to text and cut inside DuckDB, so a huge value never reaches Python.
 PLAIN_TYPES = ("boolean", "tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint",
@@ -166,7 +177,10 @@ def check_query(sql: str, limits: ConsoleLimits | None = None) -> str:
             raise ConsoleRefused(clean_message(tree.get("error_message") or "This query "
                                                "cannot be checked, so it does not run."))
         for node in tree.get("statements", []):
+            # Every table first (an unknown one is the likelier mistake), then the names
+            # the query gives its own CTEs.
             _check_tree(node, frozenset())
+            _check_cte_names(node)
     except RecursionError:
         raise ConsoleRefused("The query is nested too deeply to be checked.") from None
     return statement.query.strip().rstrip(";").strip()
@@ -197,6 +211,31 @@ def _statement_word(text: str, kind: str) -> str:
     return first
 
 
+@functools.cache
+def catalog_names() -> frozenset[str]:
+    """Every name DuckDB resolves without the query defining it: functions of any kind
+    (scalar, aggregate, table, macros), views and tables of every schema (duckdb_views,
+    pg_settings, information_schema's...), schemas and databases. Read from the parsing
+    connection, which has the same built-in extensions as the sandbox."""
+    rows = _parser_connection().execute(
+        "SELECT lower(function_name) FROM duckdb_functions() "
+        "UNION SELECT lower(view_name) FROM duckdb_views() "
+        "UNION SELECT lower(table_name) FROM duckdb_tables() "
+        "UNION SELECT lower(schema_name) FROM duckdb_schemas() "
+        "UNION SELECT lower(database_name) FROM duckdb_databases()").fetchall()
+    return frozenset(name for (name,) in rows if name)
+
+
+@functools.cache
+def catalog_reading_macros() -> frozenset[str]:
+    """Scalar macros whose body is a query (pg_get_viewdef reads duckdb_views()): calling
+    one runs a query the checker never sees, so they are refused like the views."""
+    rows = _parser_connection().execute(
+        "SELECT DISTINCT lower(function_name) FROM duckdb_functions() "
+        "WHERE function_type = 'macro' AND macro_definition ILIKE '%select%'").fetchall()
+    return frozenset(name for (name,) in rows)
+
+
 def _check_tree(node: Any, ctes: frozenset[str]) -> None:
     """Walk DuckDB's syntax tree (json_serialize_sql) and refuse what the console does not
     allow. `ctes` are the names of the common table expressions visible at this point."""
@@ -208,11 +247,18 @@ def _check_tree(node: Any, ctes: frozenset[str]) -> None:
         return
     cte_map = node.get("cte_map")
     if isinstance(cte_map, dict) and cte_map.get("map"):
-        # A CTE sees itself (recursion) and the ones before it; the body sees them all.
+        # As DuckDB binds them: a CTE sees the ones before it, and itself only when it is
+        # recursive (WITH RECURSIVE and a UNION); the body sees them all. Anything else
+        # that names it resolves to the catalog, so it must not count as the CTE here.
         visible = set(ctes)
         for entry in cte_map["map"]:
-            visible.add(str(entry.get("key", "")).lower())
-            _check_tree(entry.get("value"), frozenset(visible))
+            name = str(entry.get("key", "")).lower()
+            value = entry.get("value")
+            body = value.get("query_node") if isinstance(value, dict) else None
+            recursive = (isinstance(body, dict) and body.get("type") == "RECURSIVE_CTE_NODE"
+                         and str(body.get("cte_name", "")).lower() == name)
+            _check_tree(value, frozenset(visible | {name}) if recursive else frozenset(visible))
+            visible.add(name)
         ctes = frozenset(visible)
     if "class" in node:
         _check_expression(node)
@@ -223,6 +269,38 @@ def _check_tree(node: Any, ctes: frozenset[str]) -> None:
             _check_tree(value, ctes)
 
 
+def _check_cte_names(node: Any) -> None:
+    """Refuse a CTE named like anything DuckDB already knows, at any depth. Shadowing is
+    how `WITH pg_settings AS (SELECT * FROM pg_settings)` read the catalog: the name passed
+    as the query's own table while DuckDB read the real one inside it."""
+    if isinstance(node, list):
+        for item in node:
+            _check_cte_names(item)
+        return
+    if not isinstance(node, dict):
+        return
+    cte_map = node.get("cte_map")
+    if isinstance(cte_map, dict):
+        for entry in cte_map.get("map") or []:
+            _check_cte_name(str(entry.get("key", "")))
+    for value in node.values():
+        if isinstance(value, dict | list):
+            _check_cte_names(value)
+
+
+def _check_cte_name(name: str) -> None:
+    if not CTE_NAME.fullmatch(name):
+        raise ConsoleRefused("Name a WITH table with letters, digits and _ only (at most 63 "
+                             "characters, not starting with a digit).")
+    lowered = name.lower()
+    if lowered in TABLES:
+        raise ConsoleRefused(f"WITH {name}: {lowered} is already one of the console's tables; "
+                             "give your WITH table another name.")
+    if lowered in catalog_names() or lowered.startswith(RESERVED_PREFIXES):
+        raise ConsoleRefused(f"WITH {name}: DuckDB already uses that name (a system view or "
+                             "a function); give your WITH table another name.")
+
+
 def _check_expression(node: dict) -> None:
     kind = node.get("class")
     if kind == "PARAMETER":
@@ -231,7 +309,8 @@ def _check_expression(node: dict) -> None:
         name = str(node.get("function_name", "")).lower()
         if node.get("schema") or node.get("catalog"):
             raise ConsoleRefused(f"Call {name}() without a schema name.")
-        if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
+        if (name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES)
+                or name in catalog_reading_macros()):
             if name not in TABLE_FUNCTIONS:
                 raise ConsoleRefused(f"{name}() is not available in the console: it reads the "
                                      "server, not the dataset.")

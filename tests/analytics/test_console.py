@@ -268,3 +268,108 @@ def test_isolated_runaway_query_is_stopped_in_time(sources):
     with pytest.raises(ConsoleStopped, match="took longer than 0.5 s"):
         console.run_query_isolated(sources, "SELECT count(*) FROM range(1000000000000) a "
                                             "CROSS JOIN events b", FAST)
+
+
+# ---------------------------------------------------------------- issue 12: CTEs and the catalog
+
+
+@pytest.fixture
+def engine_never_reached(monkeypatch):
+    """The check alone must refuse: building the sandbox fails the test."""
+    def reached(*args, **kwargs):
+        raise AssertionError("the query reached the engine")
+    monkeypatch.setattr(console, "sandbox_connection", reached)
+
+
+@pytest.mark.parametrize(("sql", "message"), [
+    # As the hostile tester wrote them: each read the catalog through a CTE of its name.
+    ("WITH duckdb_views AS (SELECT * FROM duckdb_views) SELECT sql FROM duckdb_views",
+     "duckdb_views"),
+    ("WITH pg_settings AS (SELECT * FROM pg_settings) SELECT name, setting FROM pg_settings",
+     "pg_settings"),
+    ("WITH RECURSIVE duckdb_views AS (SELECT * FROM duckdb_views) SELECT sql FROM duckdb_views",
+     "duckdb_views"),
+    # The CTE's own body harmless: the name alone is refused.
+    ("WITH pg_settings AS (SELECT 1 AS x) SELECT * FROM pg_settings", "DuckDB already uses"),
+    ("WITH DuckDB_Settings AS (SELECT 1 AS x) SELECT * FROM DuckDB_Settings",
+     "DuckDB already uses"),
+    ("WITH information_schema AS (SELECT 1 AS x) SELECT * FROM information_schema",
+     "DuckDB already uses"),
+    ("WITH sqlite_master AS (SELECT 1 AS x) SELECT * FROM sqlite_master", "DuckDB already uses"),
+    ("WITH pg_views AS (SELECT 1 AS x) SELECT * FROM pg_views", "DuckDB already uses"),
+    ("WITH range AS (SELECT 1 AS x) SELECT * FROM range", "DuckDB already uses"),
+    ("WITH levenshtein AS (SELECT 1 AS x) SELECT * FROM levenshtein", "DuckDB already uses"),
+    ("WITH main AS (SELECT 1 AS x) SELECT * FROM main", "DuckDB already uses"),
+    ("WITH pg_anything_new AS (SELECT 1 AS x) SELECT * FROM pg_anything_new",
+     "DuckDB already uses"),
+    ("WITH events AS (SELECT 1 AS x) SELECT * FROM events", "already one of the console's"),
+    ("WITH RECURSIVE pg_settings AS (SELECT 1 AS x UNION ALL SELECT x + 1 FROM pg_settings "
+     "WHERE x < 3) SELECT * FROM pg_settings", "DuckDB already uses"),
+    ("SELECT * FROM (WITH duckdb_views AS (SELECT 1 AS x) SELECT * FROM duckdb_views)",
+     "DuckDB already uses"),
+    ("SELECT (WITH pg_settings AS (SELECT 1 AS x) SELECT max(x) FROM pg_settings)",
+     "DuckDB already uses"),
+    ("SELECT pg_get_viewdef(i) FROM range(100000) t(i)", "pg_get_viewdef() is not available"),
+])
+def test_a_cte_cannot_shadow_the_catalog(sources, engine_never_reached, sql, message):
+    with pytest.raises(ConsoleRefused) as refused:
+        run(sources, sql)
+    assert message in str(refused.value)
+    assert "/" not in str(refused.value)
+
+
+@pytest.mark.parametrize("template", [
+    'WITH "{theirs}" AS (SELECT * FROM "{theirs}") SELECT * FROM "{theirs}"',
+    "WITH \"{theirs}\" AS (SELECT 1 AS x) SELECT * FROM '{theirs}'",
+    "WITH t AS (SELECT * FROM '{theirs}') SELECT * FROM t",
+    'WITH RECURSIVE "{theirs}" AS (SELECT 1 AS x UNION ALL SELECT x + 1 FROM "{theirs}" '
+    "WHERE x < 3) SELECT * FROM \"{theirs}\"",
+    "WITH users_parquet AS (SELECT 1 AS x) SELECT * FROM \"{theirs}\"",
+])
+def test_another_teams_file_is_refused_before_the_engine(datasets, engine_never_reached,
+                                                         template):
+    root, _ours, theirs, sources = datasets
+    with pytest.raises(ConsoleRefused) as refused:
+        run(sources, template.format(theirs=theirs.users_path))
+    assert str(root) not in str(refused.value) and "theirs" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("sql", "runs"), [
+    ("WITH a AS (SELECT 1 AS x), b AS (SELECT x + 1 AS y FROM a) SELECT * FROM b", True),
+    ("WITH b AS (SELECT * FROM a), a AS (SELECT 1 AS x) SELECT * FROM b", False),
+    # Not recursive: the name inside its own body is DuckDB's catalog, not the CTE.
+    ("WITH t AS (SELECT * FROM t) SELECT * FROM t", False),
+    ("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) "
+     "SELECT count(*) FROM t", True),
+    ("SELECT * FROM (WITH t AS (SELECT 1 AS x) SELECT * FROM t), t", False),
+    ("WITH t AS (SELECT 1 AS x) SELECT * FROM (SELECT * FROM t) JOIN t USING (x)", True),
+])
+def test_ctes_are_resolved_in_their_scopes(sources, sql, runs):
+    if runs:
+        assert run(sources, sql)["row_count"] == 1
+    else:
+        with pytest.raises(ConsoleRefused, match="Unknown table"):
+            console.check_query(sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT current_setting('allowed_paths')",
+    "SELECT * FROM duckdb_settings()",
+    "SELECT * FROM duckdb_settings",
+    "SELECT name, setting FROM pg_settings",
+    "SELECT * FROM pg_catalog.pg_settings",
+    "WITH pg_settings AS (SELECT * FROM pg_settings) SELECT name, setting FROM pg_settings",
+    "WITH s AS (SELECT * FROM duckdb_settings()) SELECT * FROM s",
+    "SELECT (SELECT value FROM duckdb_settings() WHERE name = 'allowed_paths')",
+    "SHOW allowed_paths",
+    "SELECT * FROM (SHOW ALL)",
+    "DESCRIBE pg_settings",
+    "SELECT * FROM query_table('pg_settings')",
+    "SELECT * FROM duckdb_profiling_settings()",
+    "SELECT getvariable('allowed_paths')",
+    "SELECT * FROM duckdb_variables()",
+])
+def test_settings_are_not_readable(sources, engine_never_reached, sql):
+    with pytest.raises(ConsoleRefused) as refused:
+        run(sources, sql)
+    assert "/" not in str(refused.value)
