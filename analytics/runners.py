@@ -54,12 +54,14 @@ def run_stratify(version, job, settings) -> dict:
 def run_sql(version, job, settings) -> dict:
     from django.conf import settings as django_settings
 
-    from .engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources, run_query_isolated
+    from .engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources
+    from .engine.console_process import run_query_isolated
     from .engine.definitions import DefinitionError
 
     limits = ConsoleLimits(
-        seconds=float(getattr(django_settings, "CONSOLE_TIME_LIMIT", 10)),
-        memory_limit=str(getattr(django_settings, "CONSOLE_MEMORY_LIMIT", "256MB")),
+        seconds=float(django_settings.CONSOLE_TIME_LIMIT),
+        memory_limit=str(django_settings.CONSOLE_MEMORY_LIMIT),
+        max_result_bytes=int(django_settings.CONSOLE_MAX_RESULT_BYTES),
     )
     try:
         sources = ConsoleSources.for_success(version, job.success, settings)

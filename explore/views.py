@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
 from analytics import selectors as analytics_selectors
-from analytics.engine.console import ConsoleRefused
+from analytics.engine.console import ConsoleLimits, ConsoleRefused
 from analytics.engine.definitions import DefinitionError, describe_criterion
 from analytics.services import DatasetRefused
 
@@ -122,14 +123,8 @@ def _tool(request, team_slug: str, kind: str):
 
 
 def _console_limits() -> dict:
-    from django.conf import settings
-
-    from analytics.engine.console import ConsoleLimits
-
-    defaults = ConsoleLimits()
-    return {"seconds": getattr(settings, "CONSOLE_TIME_LIMIT", defaults.seconds),
-            "memory": getattr(settings, "CONSOLE_MEMORY_LIMIT", defaults.memory_limit),
-            "rows": defaults.max_rows}
+    return {"seconds": settings.CONSOLE_TIME_LIMIT, "memory": settings.CONSOLE_MEMORY_LIMIT,
+            "rows": ConsoleLimits().max_rows, "bytes": settings.CONSOLE_MAX_RESULT_BYTES}
 
 
 def _step_closed():

@@ -15,9 +15,11 @@ Two walls, either of which would stop the known escapes on its own:
 2. The query runs on a fresh in-memory connection whose three views read this version's
    files only; then external access is switched off (those exact files stay readable through
    `allowed_paths`), extension loading and installing are off, spilling to disk is off, and
-   the configuration is locked, so no later statement can undo any of it. Memory and threads
-   are small, a timer thread interrupts the query at its time limit, and the result is cut
-   to a row cap, with long values cut inside DuckDB before they reach Python.
+   the configuration is locked, so no later statement can undo any of it. In the isolated
+   child (console_process) the views name their files relative to the version's directory,
+   so their text shows no server path. Memory and threads are small, a timer thread
+   interrupts the query at its time limit, and the result is cut to a row cap and a byte
+   cap, with long values cut inside DuckDB before they reach Python.
 
 Error messages never show file paths. Nothing here knows of Django."""
 
@@ -27,16 +29,14 @@ import datetime as dt
 import decimal
 import functools
 import json
-import logging
 import math
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,11 +69,9 @@ PLAIN_TYPES = ("boolean", "tinyint", "smallint", "integer", "bigint", "hugeint",
                "timestamp_ms", "timestamp_ns", "interval", "uuid", "time with time zone")
 # The per-user table's flags get readable names in the console.
 PER_USER_FLAGS = ((SUCCESS_COLUMN, "succeeded"), (INCLUDED_COLUMN, "window_complete"))
-# The isolated child's address space: DuckDB and Python need about 0.8 GB of it before any
-# query; the query's own memory limit comes on top.
-CHILD_BASE_BYTES = 1024**3
-log = logging.getLogger(__name__)
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where `analytics` is importable
+# JSON bytes of the rows a result keeps: with 100 columns of 500 characters, 1,000 rows
+# would be 50 MB stored and rendered; this keeps a page of results light.
+DEFAULT_MAX_RESULT_BYTES = 5_000_000
 
 if TYPE_CHECKING:
     from analytics.engine.analysis import EngineSettings
@@ -96,6 +94,7 @@ class ConsoleLimits:
     max_columns: int = 100
     max_cell_chars: int = 500
     max_sql_chars: int = 20_000
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,14 @@ class ConsoleSources:
     users_file: str
     per_user_file: str | None = None
     hidden_roots: tuple[str, ...] = field(default=())  # paths never to show in messages
+    root: str = ""  # the version's directory, which holds every file above
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> ConsoleSources:
+        """The sources again from dataclasses.asdict (as the isolated child receives them)."""
+        return cls(events_files=tuple(raw["events_files"]), users_file=raw["users_file"],
+                   per_user_file=raw.get("per_user_file"),
+                   hidden_roots=tuple(raw.get("hidden_roots", ())), root=raw.get("root", ""))
 
     @classmethod
     def of(cls, version: DatasetVersion, per_user_file: Path | None = None) -> ConsoleSources:
@@ -114,7 +121,7 @@ class ConsoleSources:
         root = version.path.absolute()
         return cls(events_files=events, users_file=str(version.users_path.absolute()),
                    per_user_file=str(Path(per_user_file).absolute()) if per_user_file else None,
-                   hidden_roots=(str(root.parent), str(root)))
+                   hidden_roots=(str(root.parent), str(root)), root=str(root))
 
     @classmethod
     def for_success(cls, version: DatasetVersion, success: dict,
@@ -137,6 +144,22 @@ class ConsoleSources:
     def files(self) -> list[str]:
         extra = [self.per_user_file] if self.per_user_file else []
         return [*self.events_files, self.users_file, *extra]
+
+    def relative(self) -> ConsoleSources:
+        """The same files named relative to `root`, for a process whose working directory
+        is `root`: the views' SQL text (duckdb_views, pg_get_viewdef) then shows
+        `events/part-0.parquet`, not where the server keeps its data. A file outside `root`
+        (never expected) keeps its absolute name rather than a `../` path."""
+        if not self.root:
+            return self
+
+        def name(path: str) -> str:
+            relative = os.path.relpath(path, self.root)
+            return path if relative.startswith("..") or os.path.isabs(relative) else relative
+
+        return replace(self, events_files=tuple(name(p) for p in self.events_files),
+                       users_file=name(self.users_file),
+                       per_user_file=name(self.per_user_file) if self.per_user_file else None)
 
 
 # ---------------------------------------------------------------- checking the text
@@ -348,10 +371,14 @@ def _tables() -> str:
 # ---------------------------------------------------------------- running
 
 
-def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = None) -> dict:
+def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = None,
+              on_start: Callable[[], None] | None = None) -> dict:
     """Run one checked SELECT in the sandbox. Returns {"columns": [{"name", "type"}],
-    "rows": [[...]], "row_count", "truncated", "cut_cells", "elapsed_ms", "limits"}.
-    Raises ConsoleRefused (not allowed, or an error in the query) or ConsoleStopped."""
+    "rows": [[...]], "row_count", "truncated", "truncated_by" ("rows", "bytes" or None),
+    "bytes", "cut_cells", "elapsed_ms", "limits"}. `on_start` is called when the query
+    itself starts, after the connection is ready (the isolated child's parent starts the
+    query's clock then). Raises ConsoleRefused (not allowed, or an error in the query) or
+    ConsoleStopped."""
     limits = limits or ConsoleLimits()
     statement = check_query(sql, limits)
     started = time.perf_counter()
@@ -359,6 +386,8 @@ def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = 
     timer = threading.Timer(limits.seconds, con.interrupt)
     timer.daemon = True
     try:
+        if on_start is not None:
+            on_start()
         timer.start()
         try:
             relation = con.sql(statement)
@@ -370,7 +399,7 @@ def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = 
                 raise ConsoleRefused(f"The result has {len(names)} columns; the console shows "
                                      f"at most {limits.max_columns}. Name the ones you need.")
             shown = relation.project(_projection(types, limits)).limit(limits.max_rows + 1)
-            raw_rows = shown.fetchall()
+            kept = _kept_rows(shown, limits)
         except duck.InterruptException:
             raise ConsoleStopped(f"Stopped: the query took longer than {limits.seconds:g} s. "
                                  "Narrow it down (filter first, join less) and run it again."
@@ -380,18 +409,47 @@ def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = 
     finally:
         timer.cancel()
         con.close()
-    truncated = len(raw_rows) > limits.max_rows
-    rows, cut_cells = _json_rows(raw_rows[: limits.max_rows], limits.max_cell_chars)
     return {
         "columns": [{"name": n, "type": t} for n, t in zip(names, types, strict=True)],
-        "rows": rows,
-        "row_count": len(rows),
-        "truncated": truncated,
-        "cut_cells": cut_cells,
+        "rows": kept.rows,
+        "row_count": len(kept.rows),
+        "truncated": kept.cut_by is not None,
+        "truncated_by": kept.cut_by,
+        "bytes": kept.size,
+        "cut_cells": kept.cut_cells,
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
         "limits": {"rows": limits.max_rows, "seconds": limits.seconds,
-                   "memory": limits.memory_limit},
+                   "memory": limits.memory_limit, "bytes": limits.max_result_bytes},
     }
+
+
+@dataclass
+class _KeptRows:
+    rows: list[list]
+    size: int  # JSON bytes of `rows`, as the job's result stores them
+    cut_cells: int
+    cut_by: str | None  # "rows" or "bytes" when the query returned more than `rows`
+
+
+def _kept_rows(shown: Any, limits: ConsoleLimits) -> _KeptRows:
+    """The rows a result keeps: at most max_rows, and no more than max_result_bytes of
+    JSON. Rows come from DuckDB a batch at a time and stop at the first cap, so a wide
+    result never sits whole in Python, in the job row or on the page."""
+    kept = _KeptRows(rows=[], size=2, cut_cells=0, cut_by=None)  # 2: the list's brackets
+    for raw in shown.iter_rows(batch_size=100):
+        if len(kept.rows) >= limits.max_rows:
+            kept.cut_by = "rows"
+            break
+        row, cut = _json_row(raw, limits.max_cell_chars)
+        # As Django's JSONField writes it (json.dumps, ASCII escapes), with its ", ".
+        size = len(json.dumps(row)) + (2 if kept.rows else 0)
+        if kept.size + size > limits.max_result_bytes:
+            kept.cut_by = "bytes"
+            break
+        kept.rows.append(row)
+        kept.size += size
+        kept.cut_cells += cut
+    return kept
 
 
 def sandbox_connection(sources: ConsoleSources, limits: ConsoleLimits) -> duck.Connection:
@@ -473,18 +531,15 @@ def clean_message(message: str, hidden: tuple[str, ...] = ()) -> str:
     return message.strip()[:2000]
 
 
-def _json_rows(rows: list[tuple], max_chars: int) -> tuple[list[list], int]:
-    out, cut = [], 0
-    for row in rows:
-        values = []
-        for value in row:
-            value = _json_value(value)
-            if isinstance(value, str) and len(value) > max_chars:
-                value = value[:max_chars] + "…"
-                cut += 1
-            values.append(value)
-        out.append(values)
-    return out, cut
+def _json_row(row: tuple, max_chars: int) -> tuple[list, int]:
+    values, cut = [], 0
+    for value in row:
+        value = _json_value(value)
+        if isinstance(value, str) and len(value) > max_chars:
+            value = value[:max_chars] + "…"
+            cut += 1
+        values.append(value)
+    return values, cut
 
 
 def _json_value(value: Any) -> Any:
@@ -505,88 +560,3 @@ def _json_value(value: Any) -> Any:
 def result_csv_rows(result: dict) -> list[list[Any]]:
     """The header and the rows of a console result, for a CSV file."""
     return [[c["name"] for c in result["columns"]], *result["rows"]]
-
-
-# ---------------------------------------------------------------- the isolated process
-
-
-def run_query_isolated(sources: ConsoleSources, sql: str,
-                       limits: ConsoleLimits | None = None) -> dict:
-    """run_query in a child process with hard operating-system limits, for the worker.
-
-    DuckDB's memory limit governs its buffers, not every allocation (one huge string
-    value, for instance), and an interrupt is honoured only between steps. The child caps
-    its own address space, CPU time and file writes before it imports DuckDB, and the
-    parent kills it if it outlives the time limit, so no query can take the worker's
-    memory or time, and the worker itself never runs user SQL."""
-    limits = limits or ConsoleLimits()
-    check_query(sql, limits)  # refusals come back at once, without a process
-    request = json.dumps({"sources": asdict(sources), "sql": sql, "limits": asdict(limits)})
-    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                   "PYTHONPATH": str(PROJECT_ROOT), "PYTHONDONTWRITEBYTECODE": "1",
-                   "LANG": "C.UTF-8"}
-    try:
-        finished = subprocess.run(  # noqa: S603 (our own interpreter and module, no shell)
-            [sys.executable, "-s", "-m", "analytics.engine.console"], input=request.encode(),
-            capture_output=True, timeout=limits.seconds + CHILD_GRACE_SECONDS,
-            cwd=PROJECT_ROOT, env=environment, check=False)
-    except subprocess.TimeoutExpired:
-        raise ConsoleStopped(f"Stopped: the query took longer than {limits.seconds:g} s."
-                             ) from None
-    if finished.returncode < 0 or (finished.returncode and b"MemoryError" in finished.stderr):
-        # Killed by a signal (the kernel's, for memory or CPU) or out of address space
-        # before it could answer.
-        raise ConsoleStopped(f"Stopped: the query needed more than {limits.memory_limit} of "
-                             "memory or its time. Aggregate or filter before collecting so "
-                             "much.")
-    if finished.returncode != 0 or not finished.stdout:
-        log.error("console child failed (%s): %s", finished.returncode,
-                  finished.stderr.decode(errors="replace")[-2000:])
-        raise ConsoleRefused("The query could not run; the error was logged.")
-    answer = json.loads(finished.stdout)
-    if "result" in answer:
-        return answer["result"]
-    error = ConsoleStopped if answer.get("stopped") else ConsoleRefused
-    raise error(answer.get("message") or "The query could not run.")
-
-
-CHILD_GRACE_SECONDS = 15  # starting the child, and a query deaf to its interrupt
-
-
-def _size_bytes(size: str) -> int:
-    text = size.strip().upper().replace(" ", "").removesuffix("B").removesuffix("I")
-    units = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(float(text or 0))
-
-
-def _child_main() -> int:
-    """`python -m analytics.engine.console`: one request on stdin, one JSON answer on stdout."""
-    import resource
-
-    request = json.loads(sys.stdin.read())
-    limits = ConsoleLimits(**request["limits"])
-    address_space = CHILD_BASE_BYTES + 2 * _size_bytes(limits.memory_limit)
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    cpu = int(limits.seconds * max(1, limits.threads)) + CHILD_GRACE_SECONDS
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file grows, whatever happens
-    raw = request["sources"]
-    sources = ConsoleSources(events_files=tuple(raw["events_files"]),
-                             users_file=raw["users_file"], per_user_file=raw["per_user_file"],
-                             hidden_roots=tuple(raw["hidden_roots"]))
-    try:
-        answer: dict = {"result": run_query(sources, request["sql"], limits)}
-    except ConsoleRefused as refusal:
-        answer = {"message": str(refusal), "stopped": isinstance(refusal, ConsoleStopped)}
-    except MemoryError:
-        answer = {"message": f"Stopped: the query needed more than {limits.memory_limit} of "
-                             "memory.", "stopped": True}
-    sys.stdout.write(json.dumps(answer))
-    sys.stdout.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_child_main())

@@ -3,9 +3,11 @@ message that shows no file path, and the next query on the same process works.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from analytics.engine import console, duck
+from analytics.engine import console, console_process, duck
 from analytics.engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources, ConsoleStopped
 from tests.analytics.builders import build_dataset
 
@@ -247,26 +249,26 @@ def test_clean_message_removes_paths():
 
 
 def test_isolated_process_answers_like_the_sandbox(sources):
-    result = console.run_query_isolated(sources, "SELECT plan, count(*) AS n FROM users "
+    result = console_process.run_query_isolated(sources, "SELECT plan, count(*) AS n FROM users "
                                                  "GROUP BY plan ORDER BY plan", FAST)
     assert result["rows"] == [["free", 2], ["pro", 1]]
     with pytest.raises(ConsoleRefused, match="read_csv"):
-        console.run_query_isolated(sources, "SELECT * FROM read_csv('/etc/passwd')", FAST)
+        console_process.run_query_isolated(sources, "SELECT * FROM read_csv('/etc/passwd')", FAST)
     with pytest.raises(ConsoleRefused, match="Referenced column"):
-        console.run_query_isolated(sources, "SELECT nope FROM users", FAST)
+        console_process.run_query_isolated(sources, "SELECT nope FROM users", FAST)
 
 
 def test_one_huge_value_is_stopped_by_the_process_memory_cap(sources):
     """DuckDB's memory limit does not cover a single 2 GB string; the child's address
     space cap does, and the worker's own memory is never touched."""
     with pytest.raises(ConsoleStopped, match="memory"):
-        console.run_query_isolated(sources, "SELECT length(repeat('x', 2000000000))", FAST)
-    assert console.run_query_isolated(sources, "SELECT 1 AS one", FAST)["rows"] == [[1]]
+        console_process.run_query_isolated(sources, "SELECT length(repeat('x', 2000000000))", FAST)
+    assert console_process.run_query_isolated(sources, "SELECT 1 AS one", FAST)["rows"] == [[1]]
 
 
 def test_isolated_runaway_query_is_stopped_in_time(sources):
     with pytest.raises(ConsoleStopped, match="took longer than 0.5 s"):
-        console.run_query_isolated(sources, "SELECT count(*) FROM range(1000000000000) a "
+        console_process.run_query_isolated(sources, "SELECT count(*) FROM range(1000000000000) a "
                                             "CROSS JOIN events b", FAST)
 
 
@@ -373,3 +375,105 @@ def test_settings_are_not_readable(sources, engine_never_reached, sql):
     with pytest.raises(ConsoleRefused) as refused:
         run(sources, sql)
     assert "/" not in str(refused.value)
+
+
+def test_the_views_name_no_server_path(datasets, monkeypatch):
+    """What the isolated child does: run in the version's directory with relative names.
+    The views' SQL (duckdb_views, pg_get_viewdef) then holds no absolute path at all."""
+    root, _ours, _theirs, sources = datasets
+    relative = sources.relative()
+    assert all(not name.startswith("/") for name in relative.files)
+    monkeypatch.chdir(sources.root)
+    con = console.sandbox_connection(relative, FAST)
+    try:
+        texts = [sql for (sql,) in con.execute(
+            "SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall()]
+        texts += [sql for (sql,) in con.execute(
+            "SELECT pg_get_viewdef(view_oid) FROM duckdb_views() WHERE NOT internal").fetchall()]
+        assert con.execute("SELECT count(*) FROM events JOIN per_user USING (_uid)"
+                           ).fetchone() == (3,)
+    finally:
+        con.close()
+    assert len(texts) == 6 and any("events/part-0.parquet" in text for text in texts)
+    for text in texts:
+        assert "'/" not in text and str(root) not in text
+
+
+def test_the_isolated_childs_views_name_no_server_path(datasets):
+    """The real child, with the first wall taken away (its check_query replaced), shows
+    the views' SQL: relative names only."""
+    import subprocess
+    import sys
+    from dataclasses import asdict
+
+    root, _ours, _theirs, sources = datasets
+    request = json.dumps({"sources": asdict(sources), "limits": asdict(FAST),
+                          "sql": "SELECT sql FROM duckdb_views() WHERE NOT internal"})
+    program = ("from analytics.engine import console, console_process\n"
+               "console.check_query = lambda sql, limits=None: sql\n"
+               "raise SystemExit(console_process._child_main())\n")
+    finished = subprocess.run([sys.executable, "-c", program], input=request.encode(),
+                              capture_output=True, timeout=60, check=True,
+                              cwd=console_process.PROJECT_ROOT)
+    output = finished.stdout.removeprefix(console_process.READY)
+    texts = [row[0] for row in json.loads(output)["result"]["rows"]]
+    assert len(texts) == 3 and any("users.parquet" in text for text in texts)
+    for text in texts:
+        assert "'/" not in text and str(root) not in text
+
+
+# ---------------------------------------------------------------- issue 12: result size
+
+
+def test_a_wide_result_is_cut_by_bytes(sources):
+    """The tester's 100 columns x 600 characters x 1,000 rows stored 51 MB."""
+    columns = ", ".join(f"repeat('x', 600) || i AS c{n}" for n in range(100))
+    limits = ConsoleLimits(seconds=20, memory_limit="256MB")
+    result = run(sources, f"SELECT {columns} FROM range(1000) t(i)", limits)
+    stored = len(json.dumps(result["rows"]))
+    assert limits.max_result_bytes == 5_000_000
+    assert stored == result["bytes"] <= 5_000_000
+    assert stored > 4_900_000  # as many rows as fit, not a few
+    assert result["truncated"] is True and result["truncated_by"] == "bytes"
+    assert 0 < result["row_count"] < 1000 and result["limits"]["bytes"] == 5_000_000
+    assert len(json.dumps(result)) < 5_100_000
+
+
+def test_the_byte_cap_keeps_whole_rows_and_says_which_cap_cut(sources):
+    limits = ConsoleLimits(seconds=5, max_result_bytes=60)
+    result = run(sources, "SELECT 'abcdefghij' AS s FROM range(100)", limits)
+    # '[["abcdefghij"], ["abcdefghij"], ["abcdefghij"]]' is 48 bytes; a fourth row makes 64.
+    assert result["rows"] == [["abcdefghij"]] * 3
+    assert result["bytes"] == len(json.dumps(result["rows"])) == 48
+    assert result["truncated_by"] == "bytes"
+    small = run(sources, "SELECT 1 AS one", limits)
+    assert small["truncated"] is False and small["truncated_by"] is None
+    by_rows = run(sources, "SELECT * FROM range(50)", ConsoleLimits(max_rows=10))
+    assert by_rows["truncated_by"] == "rows" and by_rows["row_count"] == 10
+
+
+# ---------------------------------------------------------------- issue 12: time limits
+
+
+def test_a_function_deaf_to_interrupts_is_killed_within_a_second_of_the_limit(sources):
+    """levenshtein on two 200,000-character strings ran 25 s against a 10 s limit: one
+    scalar call never looks at DuckDB's interrupt. The parent kills the child instead."""
+    import time
+
+    limits = ConsoleLimits(seconds=2, memory_limit="128MB")
+    began = time.monotonic()
+    with pytest.raises(ConsoleStopped, match="took longer than 2 s") as stopped:
+        console_process.run_query_isolated(
+            sources, "SELECT levenshtein(repeat('a', 200000), repeat('b', 200000))", limits)
+    total = time.monotonic() - began
+    assert stopped.value.elapsed is not None
+    assert limits.seconds <= stopped.value.elapsed <= limits.seconds + 1
+    # Start-up is counted apart (a loaded machine may take seconds), but the old 15 s grace
+    # after the limit is gone.
+    assert total < limits.seconds + 1 + 10
+
+
+def test_start_up_does_not_count_against_a_short_limit(sources):
+    result = console_process.run_query_isolated(sources, "SELECT 1 AS one",
+                                                ConsoleLimits(seconds=0.2))
+    assert result["rows"] == [[1]]
