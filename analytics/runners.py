@@ -10,7 +10,8 @@ from django.conf import settings as django_settings
 
 from .engine.analysis import analyze
 from .engine.comparisons import compare_groups, stratify
-from .engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources, run_query_isolated
+from .engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources
+from .engine.console_process import run_query_isolated
 from .engine.definitions import DefinitionError
 from .engine.discovery import discover
 from .engine.trends import dataset_profile, success_trends
@@ -54,8 +55,9 @@ def run_stratify(version, job, settings) -> dict:
 
 def run_sql(version, job, settings) -> dict:
     limits = ConsoleLimits(
-        seconds=django_settings.CONSOLE_TIME_LIMIT,
-        memory_limit=django_settings.CONSOLE_MEMORY_LIMIT,
+        seconds=float(django_settings.CONSOLE_TIME_LIMIT),
+        memory_limit=str(django_settings.CONSOLE_MEMORY_LIMIT),
+        max_result_bytes=int(django_settings.CONSOLE_MAX_RESULT_BYTES),
     )
     try:
         sources = ConsoleSources.for_success(version, job.success, settings)

@@ -125,7 +125,7 @@ def _tool(request, team_slug: str, kind: str):
 
 def _console_limits() -> dict:
     return {"seconds": settings.CONSOLE_TIME_LIMIT, "memory": settings.CONSOLE_MEMORY_LIMIT,
-            "rows": ConsoleLimits().max_rows}
+            "rows": ConsoleLimits().max_rows, "bytes": settings.CONSOLE_MAX_RESULT_BYTES}
 
 
 def _step_closed():

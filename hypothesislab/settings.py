@@ -210,6 +210,13 @@ DUCKDB_THREADS = int(os.environ.get("DUCKDB_THREADS", 2))
 CONSOLE_TIME_LIMIT = float(os.environ.get("CONSOLE_TIME_LIMIT", 10))
 CONSOLE_MEMORY_LIMIT = os.environ.get("CONSOLE_MEMORY_LIMIT", "256MB")
 
+# The SQL console, per query: its time limit in seconds (the child process running it is
+# killed within a second of it), DuckDB's memory for it, and the JSON bytes of result rows
+# kept and shown (a wider result is stored cut, with a note).
+CONSOLE_TIME_LIMIT = float(os.environ.get("CONSOLE_TIME_LIMIT", 10))
+CONSOLE_MEMORY_LIMIT = os.environ.get("CONSOLE_MEMORY_LIMIT", "256MB")
+CONSOLE_MAX_RESULT_BYTES = int(os.environ.get("CONSOLE_MAX_RESULT_BYTES", 5_000_000))
+
 # Content-Security-Policy (Django's own middleware): scripts, styles and everything else
 # only from this site, no inline script or style, no framing, forms post only here.
 SECURE_CSP = {

@@ -3,17 +3,23 @@
 Two walls, either of which would stop the known escapes on its own:
 
 1. Before anything runs, the text is parsed with DuckDB's own parser. It must be exactly
-   one SELECT (WITH ..., VALUES, DESCRIBE and SUMMARIZE are SELECTs to DuckDB), and its
-   syntax tree may name only the tables `events`, `users`, `per_user` and its own CTEs,
-   only a few harmless table functions (range, unnest, ...), and no function that reads
-   settings, variables or files. So `read_csv('/etc/passwd')`, `FROM '/etc/passwd'`,
-   `duckdb_settings()`, `query('...')`, `information_schema.*` never reach the engine.
+   one SELECT (WITH ..., VALUES, DESCRIBE and SUMMARIZE are SELECTs to DuckDB), and every
+   table it reads, resolved through the scopes of its CTEs as DuckDB resolves them, must be
+   `events`, `users`, `per_user` or one of its own CTEs; a CTE may not take a name DuckDB
+   already knows (a catalog view like duckdb_views or pg_settings, a schema, any function),
+   so no CTE can stand in front of the catalog. Only a few harmless table functions (range,
+   unnest, ...) and no function that reads settings, variables, files or the catalog are
+   allowed. So `read_csv('/etc/passwd')`, `FROM '/etc/passwd'`, `duckdb_settings()`,
+   `query('...')`, `information_schema.*` and `WITH pg_settings AS (...)` never reach the
+   engine.
 2. The query runs on a fresh in-memory connection whose three views read this version's
    files only; then external access is switched off (those exact files stay readable through
    `allowed_paths`), extension loading and installing are off, spilling to disk is off, and
-   the configuration is locked, so no later statement can undo any of it. Memory and threads
-   are small, a timer thread interrupts the query at its time limit, and the result is cut
-   to a row cap, with long values cut inside DuckDB before they reach Python.
+   the configuration is locked, so no later statement can undo any of it. In the isolated
+   child (console_process) the views name their files relative to the version's directory,
+   so their text shows no server path. Memory and threads are small, a timer thread
+   interrupts the query at its time limit, and the result is cut to a row cap and a byte
+   cap, with long values cut inside DuckDB before they reach Python.
 
 Error messages never show file paths. Nothing here knows of Django."""
 
@@ -21,17 +27,16 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import json
-import logging
 import math
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +56,12 @@ DENIED_FUNCTIONS = frozenset({
     "sleep_ms",
 })
 DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "sniff_", "glob", "query")
+# Names no CTE may take, beyond what DuckDB's catalog lists (catalog_names): the families
+# of system views and functions, whatever a later DuckDB adds to them.
+RESERVED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "sniff_", "pg_", "sqlite_",
+                     "information_schema")
+# A CTE is named like a plain identifier: nothing DuckDB could read as a file name.
+CTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 # Result types that reach Python as they are; anything else (text, lists, structs, blobs,
 # JSON...) is cast to text and cut inside DuckDB, so a huge value never reaches Python.
 PLAIN_TYPES = ("boolean", "tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint",
@@ -59,11 +70,9 @@ PLAIN_TYPES = ("boolean", "tinyint", "smallint", "integer", "bigint", "hugeint",
                "timestamp_ms", "timestamp_ns", "interval", "uuid", "time with time zone")
 # The per-user table's flags get readable names in the console.
 PER_USER_FLAGS = ((SUCCESS_COLUMN, "succeeded"), (INCLUDED_COLUMN, "window_complete"))
-# The isolated child's address space: DuckDB and Python need about 0.8 GB of it before any
-# query; the query's own memory limit comes on top.
-CHILD_BASE_BYTES = 1024**3
-log = logging.getLogger(__name__)
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where `analytics` is importable
+# JSON bytes of the rows a result keeps: with 100 columns of 500 characters, 1,000 rows
+# would be 50 MB stored and rendered; this keeps a page of results light.
+DEFAULT_MAX_RESULT_BYTES = 5_000_000
 
 if TYPE_CHECKING:
     from analytics.engine.analysis import EngineSettings
@@ -86,6 +95,7 @@ class ConsoleLimits:
     max_columns: int = 100
     max_cell_chars: int = 500
     max_sql_chars: int = 20_000
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,14 @@ class ConsoleSources:
     users_file: str
     per_user_file: str | None = None
     hidden_roots: tuple[str, ...] = field(default=())  # paths never to show in messages
+    root: str = ""  # the version's directory, which holds every file above
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> ConsoleSources:
+        """The sources again from dataclasses.asdict (as the isolated child receives them)."""
+        return cls(events_files=tuple(raw["events_files"]), users_file=raw["users_file"],
+                   per_user_file=raw.get("per_user_file"),
+                   hidden_roots=tuple(raw.get("hidden_roots", ())), root=raw.get("root", ""))
 
     @classmethod
     def of(cls, version: DatasetVersion, per_user_file: Path | None = None) -> ConsoleSources:
@@ -104,7 +122,7 @@ class ConsoleSources:
         root = version.path.absolute()
         return cls(events_files=events, users_file=str(version.users_path.absolute()),
                    per_user_file=str(Path(per_user_file).absolute()) if per_user_file else None,
-                   hidden_roots=(str(root.parent), str(root)))
+                   hidden_roots=(str(root.parent), str(root)), root=str(root))
 
     @classmethod
     def for_success(cls, version: DatasetVersion, success: dict,
@@ -127,6 +145,22 @@ class ConsoleSources:
     def files(self) -> list[str]:
         extra = [self.per_user_file] if self.per_user_file else []
         return [*self.events_files, self.users_file, *extra]
+
+    def relative(self) -> ConsoleSources:
+        """The same files named relative to `root`, for a process whose working directory
+        is `root`: the views' SQL text (duckdb_views, pg_get_viewdef) then shows
+        `events/part-0.parquet`, not where the server keeps its data. A file outside `root`
+        (never expected) keeps its absolute name rather than a `../` path."""
+        if not self.root:
+            return self
+
+        def name(path: str) -> str:
+            relative = os.path.relpath(path, self.root)
+            return path if relative.startswith("..") or os.path.isabs(relative) else relative
+
+        return replace(self, events_files=tuple(name(p) for p in self.events_files),
+                       users_file=name(self.users_file),
+                       per_user_file=name(self.per_user_file) if self.per_user_file else None)
 
 
 # ---------------------------------------------------------------- checking the text
@@ -167,7 +201,10 @@ def check_query(sql: str, limits: ConsoleLimits | None = None) -> str:
             raise ConsoleRefused(clean_message(tree.get("error_message") or "This query "
                                                "cannot be checked, so it does not run."))
         for node in tree.get("statements", []):
+            # Every table first (an unknown one is the likelier mistake), then the names
+            # the query gives its own CTEs.
             _check_tree(node, frozenset())
+            _check_cte_names(node)
     except RecursionError:
         raise ConsoleRefused("The query is nested too deeply to be checked.") from None
     return statement.query.strip().rstrip(";").strip()
@@ -198,6 +235,31 @@ def _statement_word(text: str, kind: str) -> str:
     return first
 
 
+@functools.cache
+def catalog_names() -> frozenset[str]:
+    """Every name DuckDB resolves without the query defining it: functions of any kind
+    (scalar, aggregate, table, macros), views and tables of every schema (duckdb_views,
+    pg_settings, information_schema's...), schemas and databases. Read from the parsing
+    connection, which has the same built-in extensions as the sandbox."""
+    rows = _parser_connection().execute(
+        "SELECT lower(function_name) FROM duckdb_functions() "
+        "UNION SELECT lower(view_name) FROM duckdb_views() "
+        "UNION SELECT lower(table_name) FROM duckdb_tables() "
+        "UNION SELECT lower(schema_name) FROM duckdb_schemas() "
+        "UNION SELECT lower(database_name) FROM duckdb_databases()").fetchall()
+    return frozenset(name for (name,) in rows if name)
+
+
+@functools.cache
+def catalog_reading_macros() -> frozenset[str]:
+    """Scalar macros whose body is a query (pg_get_viewdef reads duckdb_views()): calling
+    one runs a query the checker never sees, so they are refused like the views."""
+    rows = _parser_connection().execute(
+        "SELECT DISTINCT lower(function_name) FROM duckdb_functions() "
+        "WHERE function_type = 'macro' AND macro_definition ILIKE '%select%'").fetchall()
+    return frozenset(name for (name,) in rows)
+
+
 def _check_tree(node: Any, ctes: frozenset[str]) -> None:
     """Walk DuckDB's syntax tree (json_serialize_sql) and refuse what the console does not
     allow. `ctes` are the names of the common table expressions visible at this point."""
@@ -209,11 +271,18 @@ def _check_tree(node: Any, ctes: frozenset[str]) -> None:
         return
     cte_map = node.get("cte_map")
     if isinstance(cte_map, dict) and cte_map.get("map"):
-        # A CTE sees itself (recursion) and the ones before it; the body sees them all.
+        # As DuckDB binds them: a CTE sees the ones before it, and itself only when it is
+        # recursive (WITH RECURSIVE and a UNION); the body sees them all. Anything else
+        # that names it resolves to the catalog, so it must not count as the CTE here.
         visible = set(ctes)
         for entry in cte_map["map"]:
-            visible.add(str(entry.get("key", "")).lower())
-            _check_tree(entry.get("value"), frozenset(visible))
+            name = str(entry.get("key", "")).lower()
+            value = entry.get("value")
+            body = value.get("query_node") if isinstance(value, dict) else None
+            recursive = (isinstance(body, dict) and body.get("type") == "RECURSIVE_CTE_NODE"
+                         and str(body.get("cte_name", "")).lower() == name)
+            _check_tree(value, frozenset(visible | {name}) if recursive else frozenset(visible))
+            visible.add(name)
         ctes = frozenset(visible)
     if "class" in node:
         _check_expression(node)
@@ -224,6 +293,38 @@ def _check_tree(node: Any, ctes: frozenset[str]) -> None:
             _check_tree(value, ctes)
 
 
+def _check_cte_names(node: Any) -> None:
+    """Refuse a CTE named like anything DuckDB already knows, at any depth. Shadowing is
+    how `WITH pg_settings AS (SELECT * FROM pg_settings)` read the catalog: the name passed
+    as the query's own table while DuckDB read the real one inside it."""
+    if isinstance(node, list):
+        for item in node:
+            _check_cte_names(item)
+        return
+    if not isinstance(node, dict):
+        return
+    cte_map = node.get("cte_map")
+    if isinstance(cte_map, dict):
+        for entry in cte_map.get("map") or []:
+            _check_cte_name(str(entry.get("key", "")))
+    for value in node.values():
+        if isinstance(value, dict | list):
+            _check_cte_names(value)
+
+
+def _check_cte_name(name: str) -> None:
+    if not CTE_NAME.fullmatch(name):
+        raise ConsoleRefused("Name a WITH table with letters, digits and _ only (at most 63 "
+                             "characters, not starting with a digit).")
+    lowered = name.lower()
+    if lowered in TABLES:
+        raise ConsoleRefused(f"WITH {name}: {lowered} is already one of the console's tables; "
+                             "give your WITH table another name.")
+    if lowered in catalog_names() or lowered.startswith(RESERVED_PREFIXES):
+        raise ConsoleRefused(f"WITH {name}: DuckDB already uses that name (a system view or "
+                             "a function); give your WITH table another name.")
+
+
 def _check_expression(node: dict) -> None:
     kind = node.get("class")
     if kind == "PARAMETER":
@@ -232,7 +333,8 @@ def _check_expression(node: dict) -> None:
         name = str(node.get("function_name", "")).lower()
         if node.get("schema") or node.get("catalog"):
             raise ConsoleRefused(f"Call {name}() without a schema name.")
-        if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
+        if (name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES)
+                or name in catalog_reading_macros()):
             if name not in TABLE_FUNCTIONS:
                 raise ConsoleRefused(f"{name}() is not available in the console: it reads the "
                                      "server, not the dataset.")
@@ -270,10 +372,14 @@ def _tables() -> str:
 # ---------------------------------------------------------------- running
 
 
-def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = None) -> dict:
+def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = None,
+              on_start: Callable[[], None] | None = None) -> dict:
     """Run one checked SELECT in the sandbox. Returns {"columns": [{"name", "type"}],
-    "rows": [[...]], "row_count", "truncated", "cut_cells", "elapsed_ms", "limits"}.
-    Raises ConsoleRefused (not allowed, or an error in the query) or ConsoleStopped."""
+    "rows": [[...]], "row_count", "truncated", "truncated_by" ("rows", "bytes" or None),
+    "bytes", "cut_cells", "elapsed_ms", "limits"}. `on_start` is called when the query
+    itself starts, after the connection is ready (the isolated child's parent starts the
+    query's clock then). Raises ConsoleRefused (not allowed, or an error in the query) or
+    ConsoleStopped."""
     limits = limits or ConsoleLimits()
     statement = check_query(sql, limits)
     started = time.perf_counter()
@@ -281,6 +387,8 @@ def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = 
     timer = threading.Timer(limits.seconds, con.interrupt)
     timer.daemon = True
     try:
+        if on_start is not None:
+            on_start()
         timer.start()
         try:
             relation = con.sql(statement)
@@ -292,7 +400,7 @@ def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = 
                 raise ConsoleRefused(f"The result has {len(names)} columns; the console shows "
                                      f"at most {limits.max_columns}. Name the ones you need.")
             shown = relation.project(_projection(types, limits)).limit(limits.max_rows + 1)
-            raw_rows = shown.fetchall()
+            kept = _kept_rows(shown, limits)
         except duck.InterruptException:
             raise ConsoleStopped(f"Stopped: the query took longer than {limits.seconds:g} s. "
                                  "Narrow it down (filter first, join less) and run it again."
@@ -302,18 +410,47 @@ def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = 
     finally:
         timer.cancel()
         con.close()
-    truncated = len(raw_rows) > limits.max_rows
-    rows, cut_cells = _json_rows(raw_rows[: limits.max_rows], limits.max_cell_chars)
     return {
         "columns": [{"name": n, "type": t} for n, t in zip(names, types, strict=True)],
-        "rows": rows,
-        "row_count": len(rows),
-        "truncated": truncated,
-        "cut_cells": cut_cells,
+        "rows": kept.rows,
+        "row_count": len(kept.rows),
+        "truncated": kept.cut_by is not None,
+        "truncated_by": kept.cut_by,
+        "bytes": kept.size,
+        "cut_cells": kept.cut_cells,
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
         "limits": {"rows": limits.max_rows, "seconds": limits.seconds,
-                   "memory": limits.memory_limit},
+                   "memory": limits.memory_limit, "bytes": limits.max_result_bytes},
     }
+
+
+@dataclass
+class _KeptRows:
+    rows: list[list]
+    size: int  # JSON bytes of `rows`, as the job's result stores them
+    cut_cells: int
+    cut_by: str | None  # "rows" or "bytes" when the query returned more than `rows`
+
+
+def _kept_rows(shown: Any, limits: ConsoleLimits) -> _KeptRows:
+    """The rows a result keeps: at most max_rows, and no more than max_result_bytes of
+    JSON. Rows come from DuckDB a batch at a time and stop at the first cap, so a wide
+    result never sits whole in Python, in the job row or on the page."""
+    kept = _KeptRows(rows=[], size=2, cut_cells=0, cut_by=None)  # 2: the list's brackets
+    for raw in shown.iter_rows(batch_size=100):
+        if len(kept.rows) >= limits.max_rows:
+            kept.cut_by = "rows"
+            break
+        row, cut = _json_row(raw, limits.max_cell_chars)
+        # As Django's JSONField writes it (json.dumps, ASCII escapes), with its ", ".
+        size = len(json.dumps(row)) + (2 if kept.rows else 0)
+        if kept.size + size > limits.max_result_bytes:
+            kept.cut_by = "bytes"
+            break
+        kept.rows.append(row)
+        kept.size += size
+        kept.cut_cells += cut
+    return kept
 
 
 def sandbox_connection(sources: ConsoleSources, limits: ConsoleLimits) -> duck.Connection:
@@ -395,18 +532,15 @@ def clean_message(message: str, hidden: tuple[str, ...] = ()) -> str:
     return message.strip()[:2000]
 
 
-def _json_rows(rows: list[tuple], max_chars: int) -> tuple[list[list], int]:
-    out, cut = [], 0
-    for row in rows:
-        values = []
-        for value in row:
-            value = _json_value(value)
-            if isinstance(value, str) and len(value) > max_chars:
-                value = value[:max_chars] + "…"
-                cut += 1
-            values.append(value)
-        out.append(values)
-    return out, cut
+def _json_row(row: tuple, max_chars: int) -> tuple[list, int]:
+    values, cut = [], 0
+    for value in row:
+        value = _json_value(value)
+        if isinstance(value, str) and len(value) > max_chars:
+            value = value[:max_chars] + "…"
+            cut += 1
+        values.append(value)
+    return values, cut
 
 
 def _json_value(value: Any) -> Any:
@@ -427,88 +561,3 @@ def _json_value(value: Any) -> Any:
 def result_csv_rows(result: dict) -> list[list[Any]]:
     """The header and the rows of a console result, for a CSV file."""
     return [[c["name"] for c in result["columns"]], *result["rows"]]
-
-
-# ---------------------------------------------------------------- the isolated process
-
-
-def run_query_isolated(sources: ConsoleSources, sql: str,
-                       limits: ConsoleLimits | None = None) -> dict:
-    """run_query in a child process with hard operating-system limits, for the worker.
-
-    DuckDB's memory limit governs its buffers, not every allocation (one huge string
-    value, for instance), and an interrupt is honoured only between steps. The child caps
-    its own address space, CPU time and file writes before it imports DuckDB, and the
-    parent kills it if it outlives the time limit, so no query can take the worker's
-    memory or time, and the worker itself never runs user SQL."""
-    limits = limits or ConsoleLimits()
-    check_query(sql, limits)  # refusals come back at once, without a process
-    request = json.dumps({"sources": asdict(sources), "sql": sql, "limits": asdict(limits)})
-    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                   "PYTHONPATH": str(PROJECT_ROOT), "PYTHONDONTWRITEBYTECODE": "1",
-                   "LANG": "C.UTF-8"}
-    try:
-        finished = subprocess.run(  # noqa: S603 (our own interpreter and module, no shell)
-            [sys.executable, "-s", "-m", "analytics.engine.console"], input=request.encode(),
-            capture_output=True, timeout=limits.seconds + CHILD_GRACE_SECONDS,
-            cwd=PROJECT_ROOT, env=environment, check=False)
-    except subprocess.TimeoutExpired:
-        raise ConsoleStopped(f"Stopped: the query took longer than {limits.seconds:g} s."
-                             ) from None
-    if finished.returncode < 0 or (finished.returncode and b"MemoryError" in finished.stderr):
-        # Killed by a signal (the kernel's, for memory or CPU) or out of address space
-        # before it could answer.
-        raise ConsoleStopped(f"Stopped: the query needed more than {limits.memory_limit} of "
-                             "memory or its time. Aggregate or filter before collecting so "
-                             "much.")
-    if finished.returncode != 0 or not finished.stdout:
-        log.error("console child failed (%s): %s", finished.returncode,
-                  finished.stderr.decode(errors="replace")[-2000:])
-        raise ConsoleRefused("The query could not run; the error was logged.")
-    answer = json.loads(finished.stdout)
-    if "result" in answer:
-        return answer["result"]
-    error = ConsoleStopped if answer.get("stopped") else ConsoleRefused
-    raise error(answer.get("message") or "The query could not run.")
-
-
-CHILD_GRACE_SECONDS = 15  # starting the child, and a query deaf to its interrupt
-
-
-def _size_bytes(size: str) -> int:
-    text = size.strip().upper().replace(" ", "").removesuffix("B").removesuffix("I")
-    units = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(float(text or 0))
-
-
-def _child_main() -> int:
-    """`python -m analytics.engine.console`: one request on stdin, one JSON answer on stdout."""
-    import resource
-
-    request = json.loads(sys.stdin.read())
-    limits = ConsoleLimits(**request["limits"])
-    address_space = CHILD_BASE_BYTES + 2 * _size_bytes(limits.memory_limit)
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    cpu = int(limits.seconds * max(1, limits.threads)) + CHILD_GRACE_SECONDS
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file grows, whatever happens
-    raw = request["sources"]
-    sources = ConsoleSources(events_files=tuple(raw["events_files"]),
-                             users_file=raw["users_file"], per_user_file=raw["per_user_file"],
-                             hidden_roots=tuple(raw["hidden_roots"]))
-    try:
-        answer: dict = {"result": run_query(sources, request["sql"], limits)}
-    except ConsoleRefused as refusal:
-        answer = {"message": str(refusal), "stopped": isinstance(refusal, ConsoleStopped)}
-    except MemoryError:
-        answer = {"message": f"Stopped: the query needed more than {limits.memory_limit} of "
-                             "memory.", "stopped": True}
-    sys.stdout.write(json.dumps(answer))
-    sys.stdout.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_child_main())

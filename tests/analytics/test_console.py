@@ -3,9 +3,11 @@ message that shows no file path, and the next query on the same process works.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from analytics.engine import console, duck
+from analytics.engine import console, console_process, duck
 from analytics.engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources, ConsoleStopped
 from tests.analytics.builders import build_dataset
 
@@ -247,24 +249,231 @@ def test_clean_message_removes_paths():
 
 
 def test_isolated_process_answers_like_the_sandbox(sources):
-    result = console.run_query_isolated(sources, "SELECT plan, count(*) AS n FROM users "
+    result = console_process.run_query_isolated(sources, "SELECT plan, count(*) AS n FROM users "
                                                  "GROUP BY plan ORDER BY plan", FAST)
     assert result["rows"] == [["free", 2], ["pro", 1]]
     with pytest.raises(ConsoleRefused, match="read_csv"):
-        console.run_query_isolated(sources, "SELECT * FROM read_csv('/etc/passwd')", FAST)
+        console_process.run_query_isolated(sources, "SELECT * FROM read_csv('/etc/passwd')", FAST)
     with pytest.raises(ConsoleRefused, match="Referenced column"):
-        console.run_query_isolated(sources, "SELECT nope FROM users", FAST)
+        console_process.run_query_isolated(sources, "SELECT nope FROM users", FAST)
 
 
 def test_one_huge_value_is_stopped_by_the_process_memory_cap(sources):
     """DuckDB's memory limit does not cover a single 2 GB string; the child's address
     space cap does, and the worker's own memory is never touched."""
     with pytest.raises(ConsoleStopped, match="memory"):
-        console.run_query_isolated(sources, "SELECT length(repeat('x', 2000000000))", FAST)
-    assert console.run_query_isolated(sources, "SELECT 1 AS one", FAST)["rows"] == [[1]]
+        console_process.run_query_isolated(sources, "SELECT length(repeat('x', 2000000000))", FAST)
+    assert console_process.run_query_isolated(sources, "SELECT 1 AS one", FAST)["rows"] == [[1]]
 
 
 def test_isolated_runaway_query_is_stopped_in_time(sources):
     with pytest.raises(ConsoleStopped, match="took longer than 0.5 s"):
-        console.run_query_isolated(sources, "SELECT count(*) FROM range(1000000000000) a "
+        console_process.run_query_isolated(sources, "SELECT count(*) FROM range(1000000000000) a "
                                             "CROSS JOIN events b", FAST)
+
+
+# ---------------------------------------------------------------- issue 12: CTEs and the catalog
+
+
+@pytest.fixture
+def engine_never_reached(monkeypatch):
+    """The check alone must refuse: building the sandbox fails the test."""
+    def reached(*args, **kwargs):
+        raise AssertionError("the query reached the engine")
+    monkeypatch.setattr(console, "sandbox_connection", reached)
+
+
+@pytest.mark.parametrize(("sql", "message"), [
+    # As the hostile tester wrote them: each read the catalog through a CTE of its name.
+    ("WITH duckdb_views AS (SELECT * FROM duckdb_views) SELECT sql FROM duckdb_views",
+     "duckdb_views"),
+    ("WITH pg_settings AS (SELECT * FROM pg_settings) SELECT name, setting FROM pg_settings",
+     "pg_settings"),
+    ("WITH RECURSIVE duckdb_views AS (SELECT * FROM duckdb_views) SELECT sql FROM duckdb_views",
+     "duckdb_views"),
+    # The CTE's own body harmless: the name alone is refused.
+    ("WITH pg_settings AS (SELECT 1 AS x) SELECT * FROM pg_settings", "DuckDB already uses"),
+    ("WITH DuckDB_Settings AS (SELECT 1 AS x) SELECT * FROM DuckDB_Settings",
+     "DuckDB already uses"),
+    ("WITH information_schema AS (SELECT 1 AS x) SELECT * FROM information_schema",
+     "DuckDB already uses"),
+    ("WITH sqlite_master AS (SELECT 1 AS x) SELECT * FROM sqlite_master", "DuckDB already uses"),
+    ("WITH pg_views AS (SELECT 1 AS x) SELECT * FROM pg_views", "DuckDB already uses"),
+    ("WITH range AS (SELECT 1 AS x) SELECT * FROM range", "DuckDB already uses"),
+    ("WITH levenshtein AS (SELECT 1 AS x) SELECT * FROM levenshtein", "DuckDB already uses"),
+    ("WITH main AS (SELECT 1 AS x) SELECT * FROM main", "DuckDB already uses"),
+    ("WITH pg_anything_new AS (SELECT 1 AS x) SELECT * FROM pg_anything_new",
+     "DuckDB already uses"),
+    ("WITH events AS (SELECT 1 AS x) SELECT * FROM events", "already one of the console's"),
+    ("WITH RECURSIVE pg_settings AS (SELECT 1 AS x UNION ALL SELECT x + 1 FROM pg_settings "
+     "WHERE x < 3) SELECT * FROM pg_settings", "DuckDB already uses"),
+    ("SELECT * FROM (WITH duckdb_views AS (SELECT 1 AS x) SELECT * FROM duckdb_views)",
+     "DuckDB already uses"),
+    ("SELECT (WITH pg_settings AS (SELECT 1 AS x) SELECT max(x) FROM pg_settings)",
+     "DuckDB already uses"),
+    ("SELECT pg_get_viewdef(i) FROM range(100000) t(i)", "pg_get_viewdef() is not available"),
+])
+def test_a_cte_cannot_shadow_the_catalog(sources, engine_never_reached, sql, message):
+    with pytest.raises(ConsoleRefused) as refused:
+        run(sources, sql)
+    assert message in str(refused.value)
+    assert "/" not in str(refused.value)
+
+
+@pytest.mark.parametrize("template", [
+    'WITH "{theirs}" AS (SELECT * FROM "{theirs}") SELECT * FROM "{theirs}"',
+    "WITH \"{theirs}\" AS (SELECT 1 AS x) SELECT * FROM '{theirs}'",
+    "WITH t AS (SELECT * FROM '{theirs}') SELECT * FROM t",
+    'WITH RECURSIVE "{theirs}" AS (SELECT 1 AS x UNION ALL SELECT x + 1 FROM "{theirs}" '
+    "WHERE x < 3) SELECT * FROM \"{theirs}\"",
+    "WITH users_parquet AS (SELECT 1 AS x) SELECT * FROM \"{theirs}\"",
+])
+def test_another_teams_file_is_refused_before_the_engine(datasets, engine_never_reached,
+                                                         template):
+    root, _ours, theirs, sources = datasets
+    with pytest.raises(ConsoleRefused) as refused:
+        run(sources, template.format(theirs=theirs.users_path))
+    assert str(root) not in str(refused.value) and "theirs" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("sql", "runs"), [
+    ("WITH a AS (SELECT 1 AS x), b AS (SELECT x + 1 AS y FROM a) SELECT * FROM b", True),
+    ("WITH b AS (SELECT * FROM a), a AS (SELECT 1 AS x) SELECT * FROM b", False),
+    # Not recursive: the name inside its own body is DuckDB's catalog, not the CTE.
+    ("WITH t AS (SELECT * FROM t) SELECT * FROM t", False),
+    ("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) "
+     "SELECT count(*) FROM t", True),
+    ("SELECT * FROM (WITH t AS (SELECT 1 AS x) SELECT * FROM t), t", False),
+    ("WITH t AS (SELECT 1 AS x) SELECT * FROM (SELECT * FROM t) JOIN t USING (x)", True),
+])
+def test_ctes_are_resolved_in_their_scopes(sources, sql, runs):
+    if runs:
+        assert run(sources, sql)["row_count"] == 1
+    else:
+        with pytest.raises(ConsoleRefused, match="Unknown table"):
+            console.check_query(sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT current_setting('allowed_paths')",
+    "SELECT * FROM duckdb_settings()",
+    "SELECT * FROM duckdb_settings",
+    "SELECT name, setting FROM pg_settings",
+    "SELECT * FROM pg_catalog.pg_settings",
+    "WITH pg_settings AS (SELECT * FROM pg_settings) SELECT name, setting FROM pg_settings",
+    "WITH s AS (SELECT * FROM duckdb_settings()) SELECT * FROM s",
+    "SELECT (SELECT value FROM duckdb_settings() WHERE name = 'allowed_paths')",
+    "SHOW allowed_paths",
+    "SELECT * FROM (SHOW ALL)",
+    "DESCRIBE pg_settings",
+    "SELECT * FROM query_table('pg_settings')",
+    "SELECT * FROM duckdb_profiling_settings()",
+    "SELECT getvariable('allowed_paths')",
+    "SELECT * FROM duckdb_variables()",
+])
+def test_settings_are_not_readable(sources, engine_never_reached, sql):
+    with pytest.raises(ConsoleRefused) as refused:
+        run(sources, sql)
+    assert "/" not in str(refused.value)
+
+
+def test_the_views_name_no_server_path(datasets, monkeypatch):
+    """What the isolated child does: run in the version's directory with relative names.
+    The views' SQL (duckdb_views, pg_get_viewdef) then holds no absolute path at all."""
+    root, _ours, _theirs, sources = datasets
+    relative = sources.relative()
+    assert all(not name.startswith("/") for name in relative.files)
+    monkeypatch.chdir(sources.root)
+    con = console.sandbox_connection(relative, FAST)
+    try:
+        texts = [sql for (sql,) in con.execute(
+            "SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall()]
+        texts += [sql for (sql,) in con.execute(
+            "SELECT pg_get_viewdef(view_oid) FROM duckdb_views() WHERE NOT internal").fetchall()]
+        assert con.execute("SELECT count(*) FROM events JOIN per_user USING (_uid)"
+                           ).fetchone() == (3,)
+    finally:
+        con.close()
+    assert len(texts) == 6 and any("events/part-0.parquet" in text for text in texts)
+    for text in texts:
+        assert "'/" not in text and str(root) not in text
+
+
+def test_the_isolated_childs_views_name_no_server_path(datasets):
+    """The real child, with the first wall taken away (its check_query replaced), shows
+    the views' SQL: relative names only."""
+    import subprocess
+    import sys
+    from dataclasses import asdict
+
+    root, _ours, _theirs, sources = datasets
+    request = json.dumps({"sources": asdict(sources), "limits": asdict(FAST),
+                          "sql": "SELECT sql FROM duckdb_views() WHERE NOT internal"})
+    program = ("from analytics.engine import console, console_process\n"
+               "console.check_query = lambda sql, limits=None: sql\n"
+               "raise SystemExit(console_process._child_main())\n")
+    finished = subprocess.run([sys.executable, "-c", program], input=request.encode(),
+                              capture_output=True, timeout=60, check=True,
+                              cwd=console_process.PROJECT_ROOT)
+    output = finished.stdout.removeprefix(console_process.READY)
+    texts = [row[0] for row in json.loads(output)["result"]["rows"]]
+    assert len(texts) == 3 and any("users.parquet" in text for text in texts)
+    for text in texts:
+        assert "'/" not in text and str(root) not in text
+
+
+# ---------------------------------------------------------------- issue 12: result size
+
+
+def test_a_wide_result_is_cut_by_bytes(sources):
+    """The tester's 100 columns x 600 characters x 1,000 rows stored 51 MB."""
+    columns = ", ".join(f"repeat('x', 600) || i AS c{n}" for n in range(100))
+    limits = ConsoleLimits(seconds=20, memory_limit="256MB")
+    result = run(sources, f"SELECT {columns} FROM range(1000) t(i)", limits)
+    stored = len(json.dumps(result["rows"]))
+    assert limits.max_result_bytes == 5_000_000
+    assert stored == result["bytes"] <= 5_000_000
+    assert stored > 4_900_000  # as many rows as fit, not a few
+    assert result["truncated"] is True and result["truncated_by"] == "bytes"
+    assert 0 < result["row_count"] < 1000 and result["limits"]["bytes"] == 5_000_000
+    assert len(json.dumps(result)) < 5_100_000
+
+
+def test_the_byte_cap_keeps_whole_rows_and_says_which_cap_cut(sources):
+    limits = ConsoleLimits(seconds=5, max_result_bytes=60)
+    result = run(sources, "SELECT 'abcdefghij' AS s FROM range(100)", limits)
+    # '[["abcdefghij"], ["abcdefghij"], ["abcdefghij"]]' is 48 bytes; a fourth row makes 64.
+    assert result["rows"] == [["abcdefghij"]] * 3
+    assert result["bytes"] == len(json.dumps(result["rows"])) == 48
+    assert result["truncated_by"] == "bytes"
+    small = run(sources, "SELECT 1 AS one", limits)
+    assert small["truncated"] is False and small["truncated_by"] is None
+    by_rows = run(sources, "SELECT * FROM range(50)", ConsoleLimits(max_rows=10))
+    assert by_rows["truncated_by"] == "rows" and by_rows["row_count"] == 10
+
+
+# ---------------------------------------------------------------- issue 12: time limits
+
+
+def test_a_function_deaf_to_interrupts_is_killed_within_a_second_of_the_limit(sources):
+    """levenshtein on two 200,000-character strings ran 25 s against a 10 s limit: one
+    scalar call never looks at DuckDB's interrupt. The parent kills the child instead."""
+    import time
+
+    limits = ConsoleLimits(seconds=2, memory_limit="128MB")
+    began = time.monotonic()
+    with pytest.raises(ConsoleStopped, match="took longer than 2 s") as stopped:
+        console_process.run_query_isolated(
+            sources, "SELECT levenshtein(repeat('a', 200000), repeat('b', 200000))", limits)
+    total = time.monotonic() - began
+    assert stopped.value.elapsed is not None
+    assert limits.seconds <= stopped.value.elapsed <= limits.seconds + 1
+    # Start-up is counted apart (a loaded machine may take seconds), but the old 15 s grace
+    # after the limit is gone.
+    assert total < limits.seconds + 1 + 10
+
+
+def test_start_up_does_not_count_against_a_short_limit(sources):
+    result = console_process.run_query_isolated(sources, "SELECT 1 AS one",
+                                                ConsoleLimits(seconds=0.2))
+    assert result["rows"] == [[1]]

@@ -3,6 +3,7 @@ console's refusals, CSV export, findings with evidence, and the timer's rule."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
@@ -192,6 +193,23 @@ def test_a_stopped_query_fails_its_job_with_the_reason(client_of, team, owner, d
     # The same worker runs the next one normally.
     ask(client, team, "console", {**where(dataset, success), "sql": "SELECT 1 AS one"})
     assert last_job().status == "done" and last_job().result["rows"] == [[1]]
+
+
+def test_a_result_past_the_byte_cap_is_stored_cut_with_a_note(client_of, team, owner, dataset,
+                                                              success, settings):
+    settings.CONSOLE_MAX_RESULT_BYTES = 2_000
+    client = client_of(owner)
+    response = ask(client, team, "console", {
+        **where(dataset, success), "sql": "SELECT repeat('x', 300) AS s FROM range(100)"})
+    job = last_job()
+    assert job.status == "done", job.error
+    assert job.result["truncated_by"] == "bytes" and job.result["limits"]["bytes"] == 2_000
+    assert len(json.dumps(job.result["rows"])) <= 2_000 and 0 < job.result["row_count"] < 100
+    html = client.get(response["Location"]).content.decode()
+    assert f"{job.result['row_count']} rows" in html
+    assert "the console keeps at most 2.0\xa0KB of results" in html
+    page = client.get(url("console", team), where(dataset, success)).content.decode()
+    assert "at most 2.0\xa0KB of results" in page
 
 
 def test_csv_cells_cannot_become_spreadsheet_formulas(client_of, team, owner, dataset, success):
