@@ -21,6 +21,7 @@ from .engine.definitions import (
     validate_criterion,
     validate_success,
 )
+from .engine.trends import validate_segment
 from .models import AnalysisJob, Dataset, DatasetImport, SuccessDefinition
 from .staging import stage_path, staging_dir
 
@@ -127,8 +128,6 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
     if options.get("population_filter") is not None:
         options["population_filter"] = validate_criterion(options["population_filter"], schema)
     if kind == AnalysisJob.Kind.TREND:
-        from .engine.trends import validate_segment  # loads DuckDB
-
         options["segments"] = [validate_segment(s, schema) for s in options.get("segments", [])]
     if kind == AnalysisJob.Kind.ANALYZE and (criterion is None) == (breakdown is None):
         raise DatasetRefused("A test needs either a criterion or a breakdown.")

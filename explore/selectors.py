@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from accounts.models import Team
 from analytics import selectors as analytics_selectors
 from analytics.models import AnalysisJob, Dataset, SuccessDefinition
+from sessions.selectors import session_of
 
 EXPLORE_KINDS = ("analyze", "compare", "stratify", "sql")
 
@@ -56,8 +57,6 @@ def where_of(team: Team, params) -> Where:
     them, the team's newest ready dataset and its first success definition."""
     session_id = _int(params.get("session"))
     if session_id is not None:
-        from sessions.selectors import session_of
-
         session = session_of(team, session_id)  # 404 for another team's session
         return Where(dataset=session.dataset, success=session.success_definition,
                      session=session)

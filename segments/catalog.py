@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from analytics.engine.definitions import DefinitionError
 from analytics.engine.storage import DatasetSchema
+from analytics.engine.trends import validate_segment
 from analytics.engine.wording import describe_breakdown, describe_criterion
 
 from . import catalog_templates as templates
@@ -153,9 +154,6 @@ def resolve(key: str, mapping: dict, schema: DatasetSchema | None = None) -> Res
         return Resolution(entry, None, _sentence(str(why)))
     note = segment.pop("note", None)
     if schema is not None:
-        # Here, not at the top: trends loads DuckDB, which reading the catalog never needs.
-        from analytics.engine.trends import validate_segment
-
         try:
             segment = validate_segment(segment, schema)
         except DefinitionError as error:

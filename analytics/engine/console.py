@@ -41,6 +41,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analytics.engine import duck
+from analytics.engine.analysis import engine_connection
+from analytics.engine.definitions import validate_success
+from analytics.engine.peruser import peruser_source
 from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN
 from analytics.engine.refusals import Refused
 from analytics.engine.storage import DatasetVersion
@@ -129,10 +132,6 @@ class ConsoleSources:
                     settings: EngineSettings | None = None) -> ConsoleSources:
         """The sources with the per-user table of this success definition (built once and
         cached like every analysis's, so asking again costs nothing)."""
-        from analytics.engine.analysis import engine_connection
-        from analytics.engine.definitions import validate_success
-        from analytics.engine.peruser import peruser_source
-
         schema = version.schema()
         success = validate_success(success, schema)
         with engine_connection(settings) as con:

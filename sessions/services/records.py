@@ -12,6 +12,7 @@ from accounts.models import Membership, User
 from .. import evidence as evidence_snapshots
 from .. import steps
 from ..models import Finding, HypothesisTest, NextStep, WorkingSession
+from ..results import session_results
 from .errors import BadInput, NotAllowed, StepClosed
 from .guards import (
     ensure_step_open,
@@ -50,8 +51,6 @@ def finding_create(*, session: WorkingSession, author: User, text: str, step: st
         if test.session_id != session.pk:
             raise BadInput("That result belongs to another session.")
         if evidence is None:
-            from ..results import session_results
-
             rows = {row.test.pk: row for row in session_results(session).rows}
             evidence = evidence_snapshots.from_test_result(rows[test.pk])
     try:
