@@ -14,8 +14,11 @@ from django.db.models import Max
 from accounts.models import Team, User
 from hypothesislab.tasks_runner import enqueue
 
+from . import selectors
+from .engine.importing.errors import hide_paths
+from .engine.importing.limits import ImportLimits, size_text
 from .models import AnalysisJob, Dataset, DatasetImport, JobStatus
-from .staging import stage_path, staging_dir
+from .staging import discard, stage_path, staging_dir
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,28 @@ def engine_settings():
     return EngineSettings(memory_limit=settings.DUCKDB_MEMORY_LIMIT, threads=settings.DUCKDB_THREADS)
 
 
+def check_storage_quota(team: Team) -> None:
+    """Refuse new data while the team's datasets fill its quota (the import itself checks
+    that the version it writes fits in what is left)."""
+    quota = settings.TEAM_STORAGE_QUOTA_BYTES
+    if not quota:
+        return
+    used = selectors.team_storage_bytes(team)
+    if used >= quota:
+        raise DatasetRefused(
+            f"The team's datasets take {size_text(used)}, all of its {size_text(quota)} "
+            "storage quota (TEAM_STORAGE_QUOTA_BYTES): delete a dataset you no longer "
+            "need, or ask for a larger quota.")
+
+
+def import_limits(team: Team) -> ImportLimits:
+    """The settings' limits on one import, and the room left in the team's quota."""
+    quota = settings.TEAM_STORAGE_QUOTA_BYTES
+    room = max(quota - selectors.team_storage_bytes(team), 0) if quota else None
+    return ImportLimits(max_bytes=settings.MAX_IMPORT_BYTES or None,
+                        max_rows=settings.MAX_IMPORT_ROWS or None, storage_bytes=room)
+
+
 def dataset_create(*, team: Team, name: str, created_by: User | None, files: list[dict],
                    mapping: dict, description: str = "", is_demo: bool = False,
                    start: bool = True) -> DatasetImport:
@@ -41,6 +66,7 @@ def dataset_create(*, team: Team, name: str, created_by: User | None, files: lis
     name = name.strip()
     if not name:
         raise DatasetRefused("Give the dataset a name.")
+    check_storage_quota(team)
     if not any(f["role"] == "events" for f in files) and not any(
         f["role"] == "users" for f in files
     ):
@@ -86,6 +112,7 @@ def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dic
     idempotency key already used, it returns that key's import and adds nothing: the
     database's unique key decides, so two retries at once cannot both add (callers look
     the key up first, see uploads.events_append)."""
+    check_storage_quota(dataset.team)
     with transaction.atomic():
         locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
         # A dataset may have versions without import rows (restored, or made by hand).
@@ -108,8 +135,24 @@ def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dic
 
 
 def import_execute(job: DatasetImport) -> None:
-    """Run a claimed import: write the version, then publish it on the dataset row."""
+    """Run a claimed import: write the version, then publish it on the dataset row. The
+    staged files go whatever the outcome (published, refused, or an error), except when
+    the import must wait for an earlier one and will run again."""
+    try:
+        _import_execute(job)
+    except NotYetRunnable:
+        raise
+    except Exception:
+        discard(job.files)
+        raise
+    discard(job.files)
+
+
+def _import_execute(job: DatasetImport) -> None:
+    from dataclasses import asdict
+
     from .engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
+    from .jobs import finish
 
     dataset = job.dataset
     target = dataset.version(job.version).path
@@ -119,6 +162,8 @@ def import_execute(job: DatasetImport) -> None:
     if target.exists():
         # A previous attempt published the files but died before recording it.
         shutil.rmtree(target)
+    engine = {"memory_limit": settings.DUCKDB_MEMORY_LIMIT, "threads": settings.DUCKDB_THREADS,
+              "limits": import_limits(dataset.team)}
     try:
         if job.kind == DatasetImport.Kind.APPEND:
             # Appends build one on another, in order: version N is made from the newest
@@ -134,30 +179,18 @@ def import_execute(job: DatasetImport) -> None:
                 raise ImportRefused("There is no imported data to append to yet.")
             base = dataset.version(base_number)
             schema = append_events(previous=base, events=events, mapping=mapping, dest=target,
-                                   memory_limit=settings.DUCKDB_MEMORY_LIMIT,
-                                   threads=settings.DUCKDB_THREADS)
+                                   **engine)
         else:
             schema = import_dataset(events=events, users=users, mapping=mapping, dest=target,
-                                    memory_limit=settings.DUCKDB_MEMORY_LIMIT,
-                                    threads=settings.DUCKDB_THREADS)
+                                    **engine)
     except ImportRefused as refusal:
-        from .jobs import finish
-
-        finish(job, status=JobStatus.FAILED, error=str(refusal))
+        finish(job, status=JobStatus.FAILED, error=hide_paths(str(refusal)))
         return
-    from dataclasses import asdict
-
-    from .jobs import finish
-
     with transaction.atomic():
         if finish(job, status=JobStatus.DONE):
             Dataset.objects.filter(pk=dataset.pk).update(
                 current_version=job.version, schema=asdict(schema)
             )
-    staged_dirs = {Path(f["path"]).parent for f in job.files}
-    for directory in staged_dirs:
-        if directory.parent.name == "staging":
-            shutil.rmtree(directory, ignore_errors=True)
 
 
 def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: dict | None = None,
