@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import re
 import uuid
 import zlib
 from collections.abc import Callable
@@ -232,6 +233,20 @@ def count_newlines(path: Path) -> int:
         while chunk := stream.read(_SCAN_CHUNK):
             count += chunk.count(b"\n")
     return count
+
+
+_INFINITY = re.compile(rb'"[ \t]*[+-]?inf(inity)?[ \t]*"', re.IGNORECASE)
+
+
+def mentions_infinity(path: Path) -> bool:
+    """Whether a plain JSON file has a string value that reads as an infinite time."""
+    tail = b""
+    with path.open("rb") as stream:
+        while chunk := stream.read(_SCAN_CHUNK):
+            if _INFINITY.search(tail + chunk):
+                return True
+            tail = chunk[-32:]
+    return False
 
 
 def plain_name(name: str) -> str:

@@ -27,6 +27,9 @@ from analytics.engine.importing.limits import Allowance
 Fragment = tuple[str, list]  # SQL text with `?` placeholders, and their values in order
 
 _DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+# DuckDB's date and time type names inside a type (a STRUCT's fields included).
+_TIME_TYPES = re.compile(r'(?<!")\b(TIMESTAMP WITH TIME ZONE|TIMESTAMP_[A-Z]+|TIMESTAMPTZ|'
+                         r'TIMESTAMP|DATE|TIME WITH TIME ZONE|TIME)\b(?!")')
 SAMPLE_ROWS = 20480  # DuckDB's CSV type-detection sample
 _JSON_OPTIONS = (
     # Read every row to type the columns (an NDJSON batch may bring a key only late) and
@@ -44,6 +47,11 @@ class Source:
     columns: dict[str, str] = field(default_factory=dict)  # name -> DuckDB type as read
     overrides: dict[str, str] = field(default_factory=dict)  # CSV types forced by name
     staged_table: str | None = None  # JSON is read once into this temporary table
+    # DuckDB reads the JSON string "-infinity" as the date 1900-01-01 (whatever date
+    # format it is given): a file with infinities is read with its detected date and time
+    # types made text (then columns.time_value reads its times), so that an infinity is
+    # refused rather than made a date. None: DuckDB's detected types.
+    json_columns: dict[str, str] | None = None
 
     @property
     def name(self) -> str:
@@ -78,6 +86,9 @@ class Source:
             return f"read_parquet(?){suffix}", [str(self.read_path)]
         if self.fmt.kind == "json":
             fmt = "newline_delimited" if self.fmt.newline_delimited else "auto"
+            if self.json_columns is not None:
+                return (f"read_json(?, format = ?, columns = ?){suffix}",
+                        [str(self.read_path), fmt, self.json_columns])
             return (f"read_json(?, format = ?, {_JSON_OPTIONS}){suffix}",
                     [str(self.read_path), fmt])
         # The first line is the header: without skip = 0 DuckDB may skip rows it finds
@@ -123,6 +134,9 @@ def open_source(con: duck.Connection, path: Path, *, workdir: Path,
     rows = newlines + 1 if newlines is not None and fmt.newline_delimited else None
     try:
         if fmt.kind == "json":
+            if files.mentions_infinity(read_path):
+                source.json_columns = {name: _TIME_TYPES.sub("VARCHAR", kind)
+                                       for name, kind in describe(con, source).items()}
             _stage_json(con, source, stage_as)
         source.columns = describe(con, source)
         if counting_rows and (rows is None or rows > allowance.rows_left):
