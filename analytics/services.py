@@ -112,7 +112,6 @@ def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dic
     idempotency key already used, it returns that key's import and adds nothing: the
     database's unique key decides, so two retries at once cannot both add (callers look
     the key up first, see uploads.events_append)."""
-    check_storage_quota(dataset.team)
     with transaction.atomic():
         locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
         # A dataset may have versions without import rows (restored, or made by hand).

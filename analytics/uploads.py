@@ -207,6 +207,10 @@ def events_append(*, dataset: Dataset, created_by: User | None, events: Iterable
                                     status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
         raise UploadRefused("The dataset's previous import is still running: retry in a "
                             "few seconds (with the same idempotency key).", status=409)
+    try:
+        services.check_storage_quota(dataset.team)
+    except services.DatasetRefused as refusal:
+        raise UploadRefused(str(refusal)) from None
     files = stage_events(events)
     job, created = services.dataset_append(dataset=dataset, created_by=created_by,
                                            files=files, mapping=batch_mapping(),
