@@ -85,8 +85,8 @@ def import_dataset(*, events: Sequence[Path], users: Path | None, mapping: Colum
             raise _unexpected(exc, events + ([Path(users)] if users else [])) from exc
         finally:
             con.close()
-        allowance.check_storage(pub.work, skip=pub.scratch_dirs)
         pub.write_schema(schema)
+        allowance.check_storage(pub.work, skip=pub.scratch_dirs)
     return schema
 
 
@@ -176,8 +176,8 @@ def append_events(*, previous: DatasetVersion, events: Sequence[Path],
             raise _unexpected(exc, events) from exc
         finally:
             con.close()
-        allowance.check_storage(pub.work, skip=pub.scratch_dirs)
         pub.write_schema(schema)
+        allowance.check_storage(pub.work, skip=pub.scratch_dirs)
     return schema
 
 
