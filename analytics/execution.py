@@ -15,12 +15,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from . import jobs
+from . import jobs, selectors
 from .engine.analysis import EngineSettings
 from .engine.definitions import DefinitionError
 from .engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
+from .engine.importing.errors import hide_paths
+from .engine.importing.limits import ImportLimits
 from .models import AnalysisJob, Dataset, DatasetImport, JobStatus
 from .runners import RUNNERS
+from .staging import discard
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +77,28 @@ def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None)
 
 
 def import_execute(job: DatasetImport) -> None:
-    """Run a claimed import: write the version, then publish it on the dataset row."""
+    """Run a claimed import: write the version, then publish it on the dataset row. The
+    staged files go whatever the outcome (published, refused, or an error), except when
+    the import must wait for an earlier one and will run again."""
+    try:
+        _import_execute(job)
+    except NotYetRunnable:
+        raise
+    except Exception:
+        discard(job.files)
+        raise
+    discard(job.files)
 
+
+def import_limits(team) -> ImportLimits:
+    """The settings' limits on one import, and the room left in the team's quota."""
+    quota = settings.TEAM_STORAGE_QUOTA_BYTES
+    room = max(quota - selectors.team_storage_bytes(team), 0) if quota else None
+    return ImportLimits(max_bytes=settings.MAX_IMPORT_BYTES or None,
+                        max_rows=settings.MAX_IMPORT_ROWS or None, storage_bytes=room)
+
+
+def _import_execute(job: DatasetImport) -> None:
     dataset = job.dataset
     target = dataset.version(job.version).path
     events = [Path(f["path"]) for f in job.files if f["role"] == "events"]
@@ -84,6 +107,8 @@ def import_execute(job: DatasetImport) -> None:
     if target.exists():
         # A previous attempt published the files but died before recording it.
         shutil.rmtree(target)
+    engine = {"memory_limit": settings.DUCKDB_MEMORY_LIMIT, "threads": settings.DUCKDB_THREADS,
+              "limits": import_limits(dataset.team)}
     try:
         if job.kind == DatasetImport.Kind.APPEND:
             # Appends build one on another, in order: version N is made from the newest
@@ -99,24 +124,18 @@ def import_execute(job: DatasetImport) -> None:
                 raise ImportRefused("There is no imported data to append to yet.")
             base = dataset.version(base_number)
             schema = append_events(previous=base, events=events, mapping=mapping, dest=target,
-                                   memory_limit=settings.DUCKDB_MEMORY_LIMIT,
-                                   threads=settings.DUCKDB_THREADS)
+                                   **engine)
         else:
             schema = import_dataset(events=events, users=users, mapping=mapping, dest=target,
-                                    memory_limit=settings.DUCKDB_MEMORY_LIMIT,
-                                    threads=settings.DUCKDB_THREADS)
+                                    **engine)
     except ImportRefused as refusal:
-        jobs.finish(job, status=JobStatus.FAILED, error=str(refusal))
+        jobs.finish(job, status=JobStatus.FAILED, error=hide_paths(str(refusal)))
         return
     with transaction.atomic():
         if jobs.finish(job, status=JobStatus.DONE):
             Dataset.objects.filter(pk=dataset.pk).update(
                 current_version=job.version, schema=asdict(schema)
             )
-    staged_dirs = {Path(f["path"]).parent for f in job.files}
-    for directory in staged_dirs:
-        if directory.parent.name == "staging":
-            shutil.rmtree(directory, ignore_errors=True)
 
 
 def analysis_execute(job: AnalysisJob) -> None:

@@ -1,5 +1,8 @@
 """Reads of the analytics app, always scoped to a team."""
 
+import os
+from pathlib import Path
+
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Team
@@ -21,6 +24,26 @@ def dataset_of(team: Team, dataset_id: int) -> Dataset:
 
 def job_of(team: Team, job_id: int) -> AnalysisJob:
     return get_object_or_404(AnalysisJob.objects.select_related("dataset"), team=team, pk=job_id)
+
+
+def team_storage_bytes(team: Team) -> int:
+    """What the team's datasets take on disk: every published version and its caches,
+    each file once however many versions share it (an append links the earlier files).
+    Imports under way (their hidden working directories) are not counted yet."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for dataset in Dataset.objects.filter(team=team).only("pk"):
+        for root, dirs, names in os.walk(dataset.directory):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in names:
+                try:
+                    info = os.lstat(Path(root, name))
+                except FileNotFoundError:  # a cache replaced meanwhile
+                    continue
+                if (info.st_dev, info.st_ino) not in seen:
+                    seen.add((info.st_dev, info.st_ino))
+                    total += info.st_size
+    return total
 
 
 def latest_import(dataset: Dataset):

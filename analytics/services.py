@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -14,13 +15,14 @@ from accounts.models import Team, User
 from analytics.engine.refusals import Refused
 from hypothesislab.tasks_runner import enqueue
 
-from . import execution
+from . import execution, selectors
 from .engine.definitions import (
     describe_success,
     validate_breakdown,
     validate_criterion,
     validate_success,
 )
+from .engine.importing.limits import size_text
 from .engine.trends import validate_segment
 from .models import AnalysisJob, Dataset, DatasetImport, SuccessDefinition
 from .staging import stage_path, staging_dir
@@ -34,6 +36,20 @@ class DatasetRefused(Refused, ValueError):
 
 
 
+def check_storage_quota(team: Team) -> None:
+    """Refuse new data while the team's datasets fill its quota (the import itself checks
+    that the version it writes fits in what is left)."""
+    quota = settings.TEAM_STORAGE_QUOTA_BYTES
+    if not quota:
+        return
+    used = selectors.team_storage_bytes(team)
+    if used >= quota:
+        raise DatasetRefused(
+            f"The team's datasets take {size_text(used)}, all of its {size_text(quota)} "
+            "storage quota (TEAM_STORAGE_QUOTA_BYTES): delete a dataset you no longer "
+            "need, or ask for a larger quota.")
+
+
 def dataset_create(*, team: Team, name: str, created_by: User | None, files: list[dict],
                    mapping: dict, description: str = "", is_demo: bool = False,
                    start: bool = True) -> DatasetImport:
@@ -41,6 +57,7 @@ def dataset_create(*, team: Team, name: str, created_by: User | None, files: lis
     name = name.strip()
     if not name:
         raise DatasetRefused("Give the dataset a name.")
+    check_storage_quota(team)
     if not any(f["role"] == "events" for f in files) and not any(
         f["role"] == "users" for f in files
     ):

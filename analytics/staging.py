@@ -1,6 +1,8 @@
 """Uploaded files on their way to an import. Each upload gets a directory of its own under
-DATA_DIR/staging, which the import removes once it has published the version
-(services.import_execute). Files are streamed there, never read whole into memory.
+DATA_DIR/staging, and each file a directory of its own in it, so that the file keeps the
+name people gave it (normalised and shortened: see safe_file_name). The import removes
+the upload's directory whatever its outcome (execution.import_execute). Files are
+streamed there, never read whole into memory.
 
 A batch of events from the API is written there as an NDJSON file: the importer's own
 input form, so an appended batch goes through the same checks as an uploaded file."""
@@ -8,7 +10,9 @@ input form, so an appended batch goes through the same checks as an uploaded fil
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -16,18 +20,52 @@ from pathlib import Path
 from django.conf import settings
 
 BATCH_FILE_NAME = "api-batch.ndjson"
+# Bytes of a staged file's name, in UTF-8: well under the 255 a file system allows.
+MAX_NAME_BYTES = 120
+# The suffixes that say a file's format (analytics.engine.importing.files), kept whole.
+_FORMAT_SUFFIX = re.compile(r"(\.(csv|tsv|txt|parquet|ndjson|jsonl|json))?(\.gz)?$",
+                            re.IGNORECASE)
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|]+")
+
+
+def staging_root() -> Path:
+    return Path(settings.DATA_DIR) / "staging"
 
 
 def staging_dir() -> Path:
-    path = Path(settings.DATA_DIR) / "staging" / uuid.uuid4().hex
+    path = staging_root() / uuid.uuid4().hex
     path.mkdir(parents=True)
+    return path
+
+
+def safe_file_name(name: str, default: str = "file") -> str:
+    """A file name people sent, fit to be a file's name and shown in messages: its last
+    part only, NFC, no control or path characters, not hidden, and at most
+    MAX_NAME_BYTES long with its format suffix (.csv.gz) kept."""
+    name = unicodedata.normalize("NFC", str(name or ""))
+    name = re.split(r"[/\\]", name)[-1]
+    name = " ".join(_UNSAFE.sub("_", name).split()).lstrip(". ")
+    if not name:
+        return default
+    suffix = _FORMAT_SUFFIX.search(name).group()
+    stem = name[: len(name) - len(suffix)]
+    room = MAX_NAME_BYTES - len(suffix.encode())
+    if len(stem.encode()) > room:
+        stem = stem.encode()[: room - len("…".encode())].decode(errors="ignore").rstrip()
+        stem += "…"
+    return (stem + suffix) if stem else default + suffix
+
+
+def _file_dir(directory: Path, role: str) -> Path:
+    path = directory / f"{role}-{uuid.uuid4().hex[:8]}"
+    path.mkdir()
     return path
 
 
 def stage_upload(directory: Path, uploaded, *, role: str) -> dict:
     """Stream an uploaded file to the staging directory (never whole into memory)."""
-    name = Path(uploaded.name).name or f"{role}.csv"
-    target = directory / f"{role}-{uuid.uuid4().hex[:8]}-{name}"
+    name = safe_file_name(uploaded.name, default=f"{role}.csv")
+    target = _file_dir(directory, role) / name
     with target.open("wb") as out:
         for chunk in uploaded.chunks():
             out.write(chunk)
@@ -35,16 +73,22 @@ def stage_upload(directory: Path, uploaded, *, role: str) -> dict:
 
 
 def stage_path(directory: Path, source: Path, *, role: str) -> dict:
-    target = directory / f"{role}-{uuid.uuid4().hex[:8]}-{source.name}"
+    name = safe_file_name(source.name, default=f"{role}.csv")
+    target = _file_dir(directory, role) / name
     shutil.copyfile(source, target)
-    return {"role": role, "path": str(target), "name": source.name}
+    return {"role": role, "path": str(target), "name": name}
+
+
+def upload_dir_of(path: str | Path) -> Path | None:
+    """The upload's own directory (right under staging_root) that holds a staged file."""
+    root = staging_root()
+    return next((parent for parent in Path(path).parents if parent.parent == root), None)
 
 
 def stage_events(events: Iterable[Mapping]) -> list[dict]:
     """Staged-file entries (stage_upload's shape) holding a batch of events, each a mapping
     with user_id, event, timestamp and optional properties (definitions.md section 1)."""
-    directory = staging_dir()
-    path = directory / f"events-{BATCH_FILE_NAME}"
+    path = _file_dir(staging_dir(), "events") / BATCH_FILE_NAME
     with path.open("w", encoding="utf-8") as out:
         for event in events:
             row = {"user_id": event["user_id"], "event": event["event"],
@@ -57,6 +101,7 @@ def stage_events(events: Iterable[Mapping]) -> list[dict]:
 
 
 def discard(files: list[dict]) -> None:
-    """Remove the staging directories of files that will not be imported."""
-    for directory in {Path(f["path"]).parent for f in files}:
+    """Remove the staging directories of files that will not be (or were) imported. Only
+    directories under staging_root: a file staged elsewhere is not ours to remove."""
+    for directory in {upload_dir_of(f["path"]) for f in files} - {None}:
         shutil.rmtree(directory, ignore_errors=True)

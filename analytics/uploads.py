@@ -18,8 +18,9 @@ from accounts.models import Team, User
 
 from . import services
 from .engine.importer import ColumnMapping, ImportRefused, MappingGuess, guess_mapping
+from .engine.importing.errors import hide_paths
 from .models import Dataset, DatasetImport, JobStatus
-from .staging import discard, stage_events, stage_upload, staging_dir
+from .staging import discard, safe_file_name, stage_events, stage_upload, staging_dir
 
 ACCEPTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".ndjson", ".jsonl", ".json")
 
@@ -37,14 +38,12 @@ class UploadRefused(services.DatasetRefused):
 
 def check_data_file(uploaded: UploadedFile) -> None:
     """A data file by its name, within the size limit (its content is the importer's)."""
-    name = uploaded.name.lower().removesuffix(".gz")
-    if not name.endswith(ACCEPTED_SUFFIXES):
-        raise UploadRefused(
-            f"{uploaded.name}: use CSV, Parquet or NDJSON files (optionally gzipped)."
-        )
+    shown = safe_file_name(uploaded.name)
+    if not shown.lower().removesuffix(".gz").endswith(ACCEPTED_SUFFIXES):
+        raise UploadRefused(f"{shown}: use CSV, Parquet or NDJSON files (optionally gzipped).")
     if uploaded.size > settings.MAX_UPLOAD_BYTES:
         raise UploadRefused(
-            f"{uploaded.name} is larger than the {settings.MAX_UPLOAD_BYTES // 1024**2:,} MB limit."
+            f"{shown} is larger than the {settings.MAX_UPLOAD_BYTES // 1024**2:,} MB limit."
         )
 
 
@@ -60,15 +59,18 @@ def _stage(events: list[UploadedFile], users: UploadedFile | None) -> tuple[Path
 # The mapping --------------------------------------------------------------------------
 
 def _guess(directory: Path, files: list[dict]) -> MappingGuess:
-    """Reads only the files' headers and first rows, never the data as a whole. Files it
-    cannot read are refused here, and their staging directory removed."""
+    """Reads only the files' headers and first rows, never the data as a whole: of a
+    gzipped file no more than a bounded prefix, decompressed into the staging directory,
+    never the whole file and never into /tmp (decompressing is the import's work, in the
+    worker, counted). Files it cannot read are refused here, and their staging directory
+    removed."""
     events = [Path(f["path"]) for f in files if f["role"] == "events"]
     users = next((Path(f["path"]) for f in files if f["role"] == "users"), None)
     try:
-        return guess_mapping(events, users)
+        return guess_mapping(events, users, scratch=directory)
     except ImportRefused as refusal:
         shutil.rmtree(directory, ignore_errors=True)
-        raise UploadRefused(str(refusal)) from None
+        raise UploadRefused(hide_paths(str(refusal))) from None
 
 
 def mapping_from_json(text: str) -> ColumnMapping | None:
@@ -205,6 +207,10 @@ def events_append(*, dataset: Dataset, created_by: User | None, events: Iterable
                                     status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
         raise UploadRefused("The dataset's previous import is still running: retry in a "
                             "few seconds (with the same idempotency key).", status=409)
+    try:
+        services.check_storage_quota(dataset.team)
+    except services.DatasetRefused as refusal:
+        raise UploadRefused(str(refusal)) from None
     files = stage_events(events)
     job, created = services.dataset_append(dataset=dataset, created_by=created_by,
                                            files=files, mapping=batch_mapping(),

@@ -8,12 +8,20 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, FiniteFloat
+from pydantic import ConfigDict, Field, FiniteFloat, StrictFloat, StrictInt, StrictStr
 
 JsonObject = dict[str, Any]
 Scalar = str | int | FiniteFloat | bool | None
 
 MAX_BATCH_EVENTS = 10_000
+# Epoch seconds of the times that can be stored: 0001-01-01 to 9999-12-31 23:59:59 UTC
+# (analytics.engine.importing.columns.TIME_MIN and TIME_MAX).
+EPOCH_MIN = -62_135_596_800
+EPOCH_MAX = 253_402_300_799
+# Strict: JSON's true and false are not 1 and 0 here (pydantic's lax mode would make
+# `"timestamp": false` 1970-01-01), and a whole number in a float is still a number.
+EpochSeconds = Annotated[StrictInt, Field(ge=EPOCH_MIN, le=EPOCH_MAX)] | Annotated[
+    StrictFloat, Field(ge=EPOCH_MIN, le=EPOCH_MAX, allow_inf_nan=False)]
 
 
 class Error(Schema):
@@ -73,11 +81,12 @@ class EventIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: Annotated[str, Field(max_length=200, pattern=r"\S")] | int = Field(
+    user_id: Annotated[StrictStr, Field(max_length=200, pattern=r"\S")] | StrictInt = Field(
         description="who did it (text or integer, not empty)")
-    event: str = Field(min_length=1, max_length=200, pattern=r"\S")
-    timestamp: str | int | FiniteFloat = Field(
-        description="ISO 8601 with or without offset (naive is UTC), or epoch seconds")
+    event: StrictStr = Field(min_length=1, max_length=200, pattern=r"\S")
+    timestamp: Annotated[StrictStr, Field(min_length=1, max_length=100)] | EpochSeconds = Field(
+        description="ISO 8601 with or without offset (naive is UTC), or epoch seconds "
+                    "(a number, never true or false); times go from year 1 to year 9999")
     properties: dict[str, Scalar] | None = Field(
         default=None, description="event properties; each key becomes a property")
 

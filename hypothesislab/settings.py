@@ -163,6 +163,12 @@ WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 2 * 1024**3))
+# What one import may take once decompressed (every file together), and what a team's
+# datasets may take on disk; 0 means no limit. Decompression runs in the worker, counted,
+# and stops at the limit, so a small gzip that expands without end costs no more.
+MAX_IMPORT_BYTES = int(os.environ.get("MAX_IMPORT_BYTES", 10 * 1024**3))
+MAX_IMPORT_ROWS = int(os.environ.get("MAX_IMPORT_ROWS", 100_000_000))
+TEAM_STORAGE_QUOTA_BYTES = int(os.environ.get("TEAM_STORAGE_QUOTA_BYTES", 20 * 1024**3))
 
 # Email through Django 6.1's MAILERS; the console backend unless told otherwise.
 _email_backend = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -23,7 +23,7 @@ from analytics.engine import duck
 from analytics.engine.importing import columns as cols
 from analytics.engine.importing.column_mapping import ColumnMapping, MappingGuess, guess_mapping
 from analytics.engine.importing.columns import q
-from analytics.engine.importing.errors import ImportRefused
+from analytics.engine.importing.errors import ImportRefused, hide_paths
 from analytics.engine.importing.events import (
     EventsPlan,
     EventStats,
@@ -34,6 +34,7 @@ from analytics.engine.importing.events import (
     plan_events,
     write_events,
 )
+from analytics.engine.importing.limits import Allowance, ImportLimits
 from analytics.engine.importing.publish import Publication
 from analytics.engine.importing.sources import Source, open_source
 from analytics.engine.importing.uids import (
@@ -57,43 +58,48 @@ from analytics.engine.storage import (
     DatasetVersion,
 )
 
-__all__ = ["ColumnMapping", "ImportRefused", "MappingGuess", "append_events",
-           "guess_mapping", "import_dataset"]
+__all__ = ["ColumnMapping", "ImportLimits", "ImportRefused", "MappingGuess",
+           "append_events", "guess_mapping", "import_dataset"]
 
 log = logging.getLogger(__name__)
 
 
 def import_dataset(*, events: Sequence[Path], users: Path | None, mapping: ColumnMapping,
                    dest: Path, memory_limit: str = "1GB", threads: int = 2,
-                   dense_ids: bool = False) -> DatasetSchema:
+                   dense_ids: bool = False,
+                   limits: ImportLimits | None = None) -> DatasetSchema:
     """Import events and/or users into the new version directory `dest` (which must not
-    exist). `dense_ids` numbers users densely even when every id is an integer (only
-    for measuring; the id itself is faster)."""
+    exist), within `limits`. `dense_ids` numbers users densely even when every id is an
+    integer (only for measuring; the id itself is faster)."""
     events = [Path(p) for p in events or ()]
     if not events and users is None:
         raise ImportRefused("an import needs an events file, a users file or both")
     with Publication(Path(dest)) as pub:
         con = duck.connect(memory_limit=memory_limit, threads=threads,
                            temp_directory=pub.spill_dir)
+        allowance = Allowance(limits or ImportLimits())
         try:
             schema = _import(con, pub, events, Path(users) if users else None, mapping,
-                             dense_ids)
+                             dense_ids, allowance)
         except duck.Error as exc:
             raise _unexpected(exc, events + ([Path(users)] if users else [])) from exc
         finally:
             con.close()
         pub.write_schema(schema)
+        allowance.check_storage(pub.work, skip=pub.scratch_dirs)
     return schema
 
 
 def _import(con: duck.Connection, pub: Publication, events: list[Path],
-            users: Path | None, mapping: ColumnMapping, dense_ids: bool) -> DatasetSchema:
+            users: Path | None, mapping: ColumnMapping, dense_ids: bool,
+            allowance: Allowance) -> DatasetSchema:
     version = pub.version
-    plan = _open_events(con, pub, events, mapping) if events else None
+    plan = _open_events(con, pub, events, mapping, allowance) if events else None
     table = None
     if users is not None:
-        source = open_source(con, users, workdir=pub.work, delimiter=mapping.csv_delimiter,
-                             stage_as="staged_users")
+        source = open_source(con, users, workdir=pub.inputs_dir,
+                             delimiter=mapping.csv_delimiter, stage_as="staged_users",
+                             allowance=allowance)
         table = stage_users(con, source, mapping)
         _log_renames(table.renamed, "users")
     user_tables = [table.name] if table else []
@@ -152,7 +158,7 @@ def _write_with_numbered_ids(con: duck.Connection, plan: EventsPlan, part: str,
 
 def append_events(*, previous: DatasetVersion, events: Sequence[Path],
                   mapping: ColumnMapping, dest: Path, memory_limit: str = "1GB",
-                  threads: int = 2) -> DatasetSchema:
+                  threads: int = 2, limits: ImportLimits | None = None) -> DatasetSchema:
     """A new version `dest` = the previous version's events plus these events, with the
     same checks. Users and their properties are kept (earlier `_uid`s too, unless integer
     ids are followed by text ids); users seen for the first time are added."""
@@ -163,20 +169,23 @@ def append_events(*, previous: DatasetVersion, events: Sequence[Path],
     with Publication(Path(dest)) as pub:
         con = duck.connect(memory_limit=memory_limit, threads=threads,
                            temp_directory=pub.spill_dir)
+        allowance = Allowance(limits or ImportLimits())
         try:
-            schema = _append(con, pub, previous, before, events, mapping)
+            schema = _append(con, pub, previous, before, events, mapping, allowance)
         except duck.Error as exc:
             raise _unexpected(exc, events) from exc
         finally:
             con.close()
         pub.write_schema(schema)
+        allowance.check_storage(pub.work, skip=pub.scratch_dirs)
     return schema
 
 
 def _append(con: duck.Connection, pub: Publication, previous: DatasetVersion,
-            before: DatasetSchema, events: list[Path], mapping: ColumnMapping) -> DatasetSchema:
+            before: DatasetSchema, events: list[Path], mapping: ColumnMapping,
+            allowance: Allowance) -> DatasetSchema:
     version = pub.version
-    plan = _open_events(con, pub, events, mapping)
+    plan = _open_events(con, pub, events, mapping, allowance)
     event_ids = collect_user_ids(con, plan)
     assignment = assign_uids(con, [event_ids], previous_users=str(previous.users_path),
                              previous_integer=before.user_id_type == "integer")
@@ -226,10 +235,10 @@ def _append(con: duck.Connection, pub: Publication, previous: DatasetVersion,
 
 
 def _open_events(con: duck.Connection, pub: Publication, paths: list[Path],
-                 mapping: ColumnMapping) -> EventsPlan:
+                 mapping: ColumnMapping, allowance: Allowance) -> EventsPlan:
     sources: list[Source] = [
-        open_source(con, p, workdir=pub.work, delimiter=mapping.csv_delimiter,
-                    stage_as=f"staged_events_{i}")
+        open_source(con, p, workdir=pub.inputs_dir, delimiter=mapping.csv_delimiter,
+                    stage_as=f"staged_events_{i}", allowance=allowance)
         for i, p in enumerate(paths)]
     plan = plan_events(con, sources, mapping)
     _log_renames(plan.renamed, "events")
@@ -305,6 +314,7 @@ def _unexpected(exc: duck.Error, paths: list[Path]) -> ImportRefused:
     (and logged in full, since it may be ours)."""
     log.exception("import: unexpected DuckDB error")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = hide_paths(first, {p: p.name for p in paths})
     names = ", ".join(p.name for p in paths)
     return ImportRefused(f"the files could not be imported ({first})",
                          file=names or None)

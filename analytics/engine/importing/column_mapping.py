@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 import tempfile
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from analytics.engine import duck
 from analytics.engine.importing import files
 from analytics.engine.importing.columns import property_names
-from analytics.engine.importing.errors import ImportRefused
+from analytics.engine.importing.errors import ImportRefused, hide_paths
 from analytics.engine.storage import RESERVED_EVENT_COLUMNS, RESERVED_USER_COLUMNS
 
 # A user id made of several columns (oulad: a student within a module presentation)
@@ -89,15 +90,21 @@ def normalized(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def guess_mapping(events: list[Path], users: Path | None) -> MappingGuess:
+def guess_mapping(events: list[Path], users: Path | None, *,
+                  scratch: Path | None = None) -> MappingGuess:
     """Guess a mapping from the headers and first rows, with notes saying why, so that
-    the upload form can prefill it and the team confirm it. Refuses unreadable files."""
-    con = duck.connect(memory_limit="256MB", threads=1)
-    try:
-        event_cols = [(Path(p), peek_columns(con, Path(p))) for p in events]
-        users_cols = (Path(users), peek_columns(con, Path(users))) if users else None
-    finally:
-        con.close()
+    the upload form can prefill it and the team confirm it. Refuses unreadable files.
+    Reads no more than a bounded prefix of each file (see files.peek_copy), copying
+    that of a gzipped file into `scratch` (the upload's staging directory; a temporary
+    one when not given) for the time of the look."""
+    with ExitStack() as stack:
+        if scratch is None:
+            scratch = Path(stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="hypothesislab-peek-")))
+        con = duck.connect(memory_limit="256MB", threads=1)
+        stack.callback(con.close)
+        event_cols = [(Path(p), peek_columns(con, Path(p), scratch)) for p in events]
+        users_cols = (Path(users), peek_columns(con, Path(users), scratch)) if users else None
     guess = MappingGuess(mapping=ColumnMapping())
     for path, cols in event_cols + ([users_cols] if users_cols else []):
         guess.columns[path.name] = list(cols)
@@ -108,29 +115,39 @@ def guess_mapping(events: list[Path], users: Path | None) -> MappingGuess:
     return guess
 
 
-def peek_columns(con: duck.Connection, path: Path) -> dict[str, str]:
+def peek_columns(con: duck.Connection, path: Path, scratch: Path) -> dict[str, str]:
     """Column names and DuckDB types from a file's header and first rows."""
     fmt = files.file_format(path)
     files.check_file(path, fmt)
-    if fmt.kind == "parquet" and fmt.gzip:
-        with tempfile.TemporaryDirectory(prefix="hypothesislab-peek-") as tmp:
-            return _describe(con, path, "read_parquet(?)",
-                             [str(files.decompressed_copy(path, Path(tmp)))])
+    if not fmt.gzip:
+        return _describe_file(con, path, path, fmt)
+    copy = files.peek_copy(path, fmt, scratch)
+    try:
+        return _describe_file(con, path, copy, fmt)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _describe_file(con: duck.Connection, path: Path, read: Path,
+                   fmt: files.FileFormat) -> dict[str, str]:
     if fmt.kind == "parquet":
-        return _describe(con, path, "read_parquet(?)", [str(path)])
+        return _describe(con, path, read, "read_parquet(?)", [])
     if fmt.kind == "json":
         layout = "newline_delimited" if fmt.newline_delimited else "auto"
-        return _describe(con, path, "read_json(?, format = ?, sample_size = 1000)",
-                         [str(path), layout])
-    return _describe(con, path, "read_csv(?, header = true, skip = 0, sample_size = 1000)",
-                     [str(path)])
+        return _describe(con, path, read, "read_json(?, format = ?, sample_size = 1000)",
+                         [layout])
+    return _describe(con, path, read,
+                     "read_csv(?, header = true, skip = 0, sample_size = 1000)", [])
 
 
-def _describe(con: duck.Connection, path: Path, table: str, params: list) -> dict[str, str]:
+def _describe(con: duck.Connection, path: Path, read: Path, table: str,
+              options: list) -> dict[str, str]:
     try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {table}", params).fetchall()  # noqa: S608
+        rows = con.execute(f"DESCRIBE SELECT * FROM {table}",  # noqa: S608
+                           [str(read), *options]).fetchall()
     except duck.Error as exc:
-        message = str(exc).strip().splitlines()[0]
+        message = hide_paths(str(exc).strip().splitlines()[0],
+                             {path: path.name, read: path.name})
         raise ImportRefused(f"cannot be read ({message})", file=path.name) from None
     return {row[0]: row[1] for row in rows}
 

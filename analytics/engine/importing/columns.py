@@ -21,6 +21,14 @@ _TIMESTAMP = {"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"
 EVENTS_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
 USERS_PARQUET = "FORMAT parquet, COMPRESSION zstd"
 
+# The times a stored timestamp may hold: those Python (and so every page, result and
+# export) can show. DuckDB reads far more, up to year 294247, BC dates and infinities.
+TIME_MIN = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
+TIME_MAX = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
+TIME_RANGE_WORDS = "from year 1 to year 9999"
+# RE2: C0 and C1 control characters and DEL, as errors.CONTROL_CHARACTERS.
+_CONTROL_RE2 = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"
+
 STORAGE_TYPE = {"integer": "BIGINT", "float": "DOUBLE", "boolean": "BOOLEAN",
                 "text": "VARCHAR", "timestamp": "TIMESTAMPTZ"}
 
@@ -76,9 +84,20 @@ def time_value(column_sql: str, duck_type: str) -> str:
                 else f"CAST({column_sql} AS VARCHAR)")
         value = (f"coalesce(try_cast({text} AS TIMESTAMPTZ), "
                  f"{_epoch(f'try_cast({text} AS DECIMAL(38, 6))')})")
-    # 'infinity' and the like parse but are not times. (DuckDB evaluates the repeated
-    # expression once.)
-    return f"CASE WHEN isfinite({value}) THEN {value} END"
+    # 'infinity' and the like parse but are not times, nor are times past what can be
+    # shown. (DuckDB evaluates the repeated expression once.)
+    return f"CASE WHEN {in_time_range(value)} THEN {value} END"
+
+
+def in_time_range(time_sql: str) -> str:
+    """SQL condition: a TIMESTAMPTZ is finite and within TIME_MIN..TIME_MAX (NULL for
+    NULL)."""
+    return f"({time_sql}) BETWEEN {TIME_MIN} AND {TIME_MAX}"
+
+
+def has_control_character(text_sql: str) -> str:
+    """SQL condition: the text holds a control character (NULL for NULL)."""
+    return f"regexp_matches({text_sql}, '{_CONTROL_RE2}')"
 
 
 def not_a_time(time_sql: str) -> str:

@@ -18,7 +18,12 @@ from analytics.engine import duck
 from analytics.engine.importing import columns as cols
 from analytics.engine.importing.column_mapping import ID_SEPARATOR, ColumnMapping
 from analytics.engine.importing.columns import q
-from analytics.engine.importing.errors import ImportRefused, quoted_value
+from analytics.engine.importing.errors import (
+    ImportRefused,
+    first_control_character,
+    hide_paths,
+    quoted_value,
+)
 from analytics.engine.importing.sources import (
     SAMPLE_ROWS,
     Fragment,
@@ -80,6 +85,9 @@ def plan_events(con: duck.Connection, sources: list[Source],
     properties over all sources."""
     if mapping.event_name is not None and not mapping.event_name.strip():
         raise ImportRefused("the event name given for every row is empty")
+    if mapping.event_name is not None and first_control_character(mapping.event_name):
+        raise ImportRefused("the event name given for every row contains a control "
+                            f"character ({first_control_character(mapping.event_name)})")
     planned = [_plan_source(con, s, mapping) for s in sources]
     renamed: list[cols.Renamed] = []
     for event_source in planned:
@@ -116,7 +124,27 @@ def _plan_source(con: duck.Connection, source: Source, mapping: ColumnMapping) -
             properties.update(_struct_fields(con, source, name, set(source.columns)))
         else:
             properties[name] = _column(source, name)
+    for column in properties.values():
+        refuse_control_in_name(con, source, column)
     return EventSource(source, ids, event, time, properties, sniffed)
+
+
+def refuse_control_in_name(con: duck.Connection, source: Source,
+                           column: SourceColumn) -> None:
+    """A property's name becomes a column and a key of the dataset's schema: no control
+    characters (PostgreSQL cannot even store a NUL). Names the line of the header, or of
+    the first JSON row with that key."""
+    found = first_control_character(column.name)
+    if found is None:
+        return
+    line = 1 if source.fmt.kind == "csv" else None
+    if source.staged_table is not None:
+        ordinal = con.execute(
+            f"SELECT min(ordinality) FROM {source.staged_table} AS s "  # noqa: S608
+            f"WHERE {column.sql} IS NOT NULL").fetchone()[0]
+        line = source.line_of(ordinal) if ordinal is not None else None
+    raise source.refusal(f"the column name contains a control character ({found}); "
+                         "rename the column", line=line, column=column.name)
 
 
 def _struct_fields(con: duck.Connection, source: Source, name: str,
@@ -178,9 +206,10 @@ def collect_user_ids(con: duck.Connection, plan: EventsPlan) -> str:
     run_reading(con, plan, lambda: con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_EVENT_IDS_TABLE} AS "  # noqa: S608
         f"SELECT DISTINCT user_id FROM ({union})", params))
-    has_empty = con.execute(
-        f"SELECT count(*) FROM {_EVENT_IDS_TABLE} WHERE user_id IS NULL").fetchone()[0]  # noqa: S608
-    if has_empty:
+    has_bad = con.execute(
+        f"SELECT count(*) FROM {_EVENT_IDS_TABLE} WHERE user_id IS NULL "  # noqa: S608
+        f"OR {cols.has_control_character('user_id')}").fetchone()[0]
+    if has_bad:
         raise first_bad_row(con, plan)
     return _EVENT_IDS_TABLE
 
@@ -247,6 +276,10 @@ def events_select(plan: EventsPlan, *, integer_ids: bool,
             column = es.properties.get(name)
             value = (cols.stored_value(column.sql, column.duck_type, kind) if column
                      else f"CAST(NULL AS {cols.STORAGE_TYPE[kind]})")
+            if column and kind == "timestamp":
+                # An infinite or far-off time would be shown as another date.
+                value = (f"CASE WHEN ({value}) IS NULL OR {cols.in_time_range(value)} "
+                         f"THEN {value} ELSE error('{BAD_ROW}') END")
             columns.append(f"{value} AS {q(name)}")
         parts.append(f"SELECT {', '.join(columns)} FROM {sql} AS s{join}")  # noqa: S608
         params += event_params + p
@@ -283,7 +316,7 @@ def run_reading(con: duck.Connection, plan: EventsPlan, action, *,
                 raise first_bad_row(con, plan) from None
             if source is None or not _can_widen(source, column):
                 raise (refusal_for(con, source.source, exc) if source
-                       else ImportRefused(f"cannot be read ({exc})")) from None
+                       else ImportRefused(f"cannot be read ({hide_paths(str(exc))})")) from None
             force_text(source.source, column)
             _replan_types(plan, source)
     raise ImportRefused("too many columns change type after the first rows",
@@ -337,7 +370,8 @@ def check_written(con: duck.Connection, plan: EventsPlan, parquet_glob: str) -> 
         "OR NOT isfinite(timestamp)), "
         "min(timestamp), max(timestamp) FROM read_parquet(?) GROUP BY event ORDER BY event",
         [parquet_glob]).fetchall()
-    if any(r[0] is None or not r[0].strip() or r[2] for r in rows):
+    if any(r[0] is None or not r[0].strip() or r[2] or first_control_character(r[0])
+           for r in rows):
         raise first_bad_row(con, plan)
     starts = [r[3] for r in rows]
     ends = [r[4] for r in rows]
@@ -351,27 +385,43 @@ def check_written(con: duck.Connection, plan: EventsPlan, parquet_glob: str) -> 
 
 def first_bad_row(con: duck.Connection, plan: EventsPlan) -> ImportRefused:
     """Read the sources again, in order, and name the first row with an empty user id,
-    an empty event name or a time that cannot be read."""
+    an empty event name, a time that cannot be read or stored, or a control character in
+    the user id or the event name."""
     for es in plan.sources:
-        refusal = _first_bad_row_in(con, es)
+        refusal = _first_bad_row_in(con, es, plan)
         if refusal is not None:
             return refusal
     return ImportRefused("some events have no user, event name or time",
                          file=plan.sources[0].source.name)
 
 
-def _first_bad_row_in(con: duck.Connection, es: EventSource) -> ImportRefused | None:
+def _first_bad_row_in(con: duck.Connection, es: EventSource,
+                      plan: EventsPlan) -> ImportRefused | None:
     sql, params = es.source.table(ordinality=True)
     time_raw = cols.text_value(es.time.sql, es.time.duck_type)
     event_raw = cols.text_value(es.event.sql, es.event.duck_type) if es.event else "'x'"
+    user_id = id_sql(es.ids)
     checks = {
-        "id": f"({id_sql(es.ids)}) IS NULL",
+        "id": f"({user_id}) IS NULL",
         "event": f"({event_raw}) IS NULL OR trim({event_raw}) = ''",
         "time": cols.not_a_time(cols.time_value(es.time.sql, es.time.duck_type)),
+        "id_control": f"coalesce({cols.has_control_character(user_id)}, false)",
+        "event_control": f"coalesce({cols.has_control_character(event_raw)}, false)",
     }
+    # Time properties: the first one out of range, by its position in this list.
+    times = [(name, c) for name, c in es.properties.items()
+             if plan.properties.get(name) == "timestamp"]
+    bad_times = [f"NOT coalesce({cols.in_time_range(cols.stored_value(c.sql, c.duck_type, 'timestamp'))}, true)"
+                 for _, c in times]
+    checks["property_time"] = (
+        "CASE " + " ".join(f"WHEN {bad} THEN {i}" for i, bad in enumerate(bad_times))
+        + " END IS NOT NULL" if bad_times else "false")
+    which_time = ("CASE " + " ".join(f"WHEN {bad} THEN {i}" for i, bad in enumerate(bad_times))
+                  + " END" if bad_times else "NULL")
     select = ", ".join(f"{check} AS bad_{name}" for name, check in checks.items())
     where = " OR ".join(f"({check})" for check in checks.values())
-    query = (f"SELECT ordinality, {select}, {time_raw} AS time_raw FROM {sql} AS s "  # noqa: S608
+    query = (f"SELECT ordinality, {select}, {time_raw} AS time_raw, {user_id} AS id_raw, "  # noqa: S608
+             f"{event_raw} AS event_raw, {which_time} AS which_time FROM {sql} AS s "
              f"WHERE {where}")
     try:
         if es.source.staged_table is not None:
@@ -384,17 +434,51 @@ def _first_bad_row_in(con: duck.Connection, es: EventSource) -> ImportRefused | 
         return refusal_for(con, es.source, exc)
     if row is None:
         return None
-    ordinal, bad_id, bad_event, bad_time, raw_time = row
+    (ordinal, bad_id, bad_event, bad_time, bad_id_control, bad_event_control, _,
+     raw_time, raw_id, raw_event, which_time) = row
     line = es.source.line_of(ordinal)
+    id_column = " + ".join(c.name for c in es.ids)
     if bad_id:
-        column = next(c.name for c in es.ids)
-        if len(es.ids) > 1:
-            column = " + ".join(c.name for c in es.ids)
-        return es.source.refusal("the user id is empty", line=line, column=column)
+        return es.source.refusal("the user id is empty", line=line, column=id_column)
     if bad_event:
         return es.source.refusal("the event name is empty", line=line, column=es.event.name)
-    if raw_time is None or not str(raw_time).strip():
-        return es.source.refusal("the time is empty", line=line, column=es.time.name)
+    if bad_time:
+        return _bad_time(con, es.source, raw_time, line=line, column=es.time.name)
+    if bad_id_control:
+        return es.source.refusal(
+            f"the user id {quoted_value(raw_id)} contains a control character "
+            f"({first_control_character(raw_id)})", line=line, column=id_column)
+    if bad_event_control:
+        column = es.event.name if es.event else None
+        return es.source.refusal(
+            f"the event name {quoted_value(raw_event)} contains a control character "
+            f"({first_control_character(raw_event)})", line=line, column=column)
+    name, column = times[which_time]
+    raw = con.execute(f"SELECT {cols.text_value(column.sql, column.duck_type)} "  # noqa: S608
+                      f"FROM {sql} AS s WHERE ordinality = ?", [*params, ordinal]).fetchone()[0]
     return es.source.refusal(
+        f"the time {quoted_value(raw)} cannot be stored: times go {cols.TIME_RANGE_WORDS}",
+        line=line, column=column.name)
+
+
+def _bad_time(con: duck.Connection, source: Source, raw_time, *, line: int,
+              column: str) -> ImportRefused:
+    if raw_time is None or not str(raw_time).strip():
+        return source.refusal("the time is empty", line=line, column=column)
+    if _is_out_of_range_time(con, str(raw_time)):
+        return source.refusal(
+            f"the time {quoted_value(raw_time)} is out of range: times go "
+            f"{cols.TIME_RANGE_WORDS}", line=line, column=column)
+    return source.refusal(
         f"cannot read {quoted_value(raw_time)} as a time (expected ISO 8601 or epoch "
-        "seconds)", line=line, column=es.time.name)
+        "seconds)", line=line, column=column)
+
+
+def _is_out_of_range_time(con: duck.Connection, text: str) -> bool:
+    """Whether a time that is refused reads as a time all the same, only not one that
+    can be stored (year 294247, 5001 BC, infinity)."""
+    parsed = "try_cast(v AS TIMESTAMPTZ)"
+    epoch = "try_cast(v AS DOUBLE)"
+    return bool(con.execute(
+        f"SELECT {parsed} IS NOT NULL OR {epoch} IS NOT NULL "  # noqa: S608
+        "FROM (SELECT CAST(? AS VARCHAR) AS v)", [text.strip()]).fetchone()[0])

@@ -7,8 +7,10 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
-import shutil
+import re
+import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 _PREFIX_BYTES = 64 * 1024
 _SCAN_CHUNK = 8 * 1024 * 1024
+# What a web request may decompress of a file to guess its columns (see peek_copy).
+PEEK_TEXT_BYTES = 1024 * 1024
+PEEK_WHOLE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def read_prefix(path: Path, fmt: FileFormat, size: int = _PREFIX_BYTES) -> bytes
         with open_bytes(path, fmt.gzip) as stream:
             return stream.read(size)
     except (OSError, EOFError, zlib.error) as exc:
-        raise ImportRefused(f"cannot be decompressed ({exc})", file=path.name) from exc
+        raise ImportRefused(f"cannot be decompressed ({_reason(exc)})", file=path.name) from exc
 
 
 def open_bytes(path: Path, gz: bool):
@@ -116,8 +121,11 @@ def _check_text_prefix(prefix: bytes, path: Path, fmt: FileFormat) -> None:
     bad = first_invalid_utf8(prefix, final=len(prefix) < _PREFIX_BYTES)
     if bad is not None:
         raise _not_utf8(name, *bad)
-    if b"\x00" in prefix:
-        raise ImportRefused(f"is not {fmt.label} text (it contains binary data)", file=name)
+    nul = prefix.find(b"\x00")
+    if nul >= 0:
+        # Binary data, or a NUL inside a name, which no text column can store.
+        raise ImportRefused(f"is not {fmt.label} text (it contains a NUL byte, as binary "
+                            "data does)", file=name, line=prefix.count(b"\n", 0, nul) + 1)
     body = prefix.removeprefix(codecs.BOM_UTF8).lstrip()
     if not body:
         raise ImportRefused("the file is empty", file=name)
@@ -193,13 +201,82 @@ def find_bad_json(path: Path, gz: bool, newline_delimited: bool) -> tuple[int, s
     return None
 
 
-def decompressed_copy(path: Path, into: Path) -> Path:
-    """DuckDB reads gzip text itself but not gzipped Parquet: unpack that into the import's
-    temporary directory."""
-    target = into / path.name[: -len(".gz")]
+def unpack(path: Path, into: Path, *, budget: int | None,
+           on_over: Callable[[], ImportRefused]) -> tuple[Path, int, int]:
+    """Decompress a gzip file into `into`, streaming and counting: (the copy, its size,
+    its newlines).
+    Past `budget` bytes it stops, removes the copy and raises on_over()'s refusal, so a
+    decompression bomb costs at most the budget in disk and time."""
+    target = into / f"{uuid.uuid4().hex}{Path(plain_name(path.name)).suffix}"
+    size = newlines = 0
     try:
         with gzip.open(path, "rb") as src, target.open("wb") as dst:
-            shutil.copyfileobj(src, dst, _SCAN_CHUNK)
+            while chunk := src.read(_SCAN_CHUNK):
+                size += len(chunk)
+                if budget is not None and size > budget:
+                    raise on_over()
+                newlines += chunk.count(b"\n")
+                dst.write(chunk)
     except (OSError, EOFError, zlib.error) as exc:
-        raise ImportRefused(f"cannot be decompressed ({exc})", file=path.name) from exc
+        target.unlink(missing_ok=True)
+        raise ImportRefused(f"cannot be decompressed ({_reason(exc)})", file=path.name) from exc
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target, size, newlines
+
+
+def count_newlines(path: Path) -> int:
+    """Newlines in a plain file: a bound on its rows, read in chunks."""
+    count = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(_SCAN_CHUNK):
+            count += chunk.count(b"\n")
+    return count
+
+
+_INFINITY = re.compile(rb'"[ \t]*[+-]?inf(inity)?[ \t]*"', re.IGNORECASE)
+
+
+def mentions_infinity(path: Path) -> bool:
+    """Whether a plain JSON file has a string value that reads as an infinite time."""
+    tail = b""
+    with path.open("rb") as stream:
+        while chunk := stream.read(_SCAN_CHUNK):
+            if _INFINITY.search(tail + chunk):
+                return True
+            tail = chunk[-32:]
+    return False
+
+
+def plain_name(name: str) -> str:
+    return name[: -len(".gz")] if name.lower().endswith(".gz") else name
+
+
+def peek_copy(path: Path, fmt: FileFormat, into: Path) -> Path:
+    """For a look at a gzipped file's columns in a web request: a plain copy of no more
+    than its first PEEK_TEXT_BYTES (cut after the last whole line) for CSV and NDJSON,
+    or of the whole file if it fits in PEEK_WHOLE_BYTES for Parquet and JSON arrays,
+    which cannot be read from a prefix. The caller removes the copy."""
+    whole = fmt.kind == "parquet" or not fmt.newline_delimited
+    limit = PEEK_WHOLE_BYTES if whole else PEEK_TEXT_BYTES
+    try:
+        with gzip.open(path, "rb") as src:
+            data = src.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ImportRefused(f"cannot be decompressed ({_reason(exc)})", file=path.name) from exc
+    if len(data) > limit:
+        if whole:
+            raise ImportRefused(
+                f"a gzipped {fmt.label} file is read on upload only up to "
+                f"{limit // 1024**2} MB uncompressed, to find its columns; upload it "
+                "uncompressed, or give the column mapping (through the API)", file=path.name)
+        data = data[: data.rfind(b"\n", 0, limit) + 1] or data[:limit]
+    target = into / f".peek-{uuid.uuid4().hex}{Path(plain_name(path.name)).suffix}"
+    target.write_bytes(data)
     return target
+
+
+def _reason(exc: BaseException) -> str:
+    # An OSError names the file by its path; people know it by its name.
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -12,6 +12,7 @@ from pathlib import Path
 from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 SPILL_DIR = "spill"  # DuckDB's temp_directory, inside the import's own directory
+INPUTS_DIR = "inputs"  # decompressed copies of gzipped sources, removed before publishing
 
 
 class Publication:
@@ -33,6 +34,15 @@ class Publication:
     def spill_dir(self) -> Path:
         return self.work / SPILL_DIR
 
+    @property
+    def inputs_dir(self) -> Path:
+        return self.work / INPUTS_DIR
+
+    @property
+    def scratch_dirs(self) -> tuple[Path, ...]:
+        """What is not part of the version (removed before it is published)."""
+        return self.spill_dir, self.inputs_dir
+
     def __enter__(self) -> Publication:
         if not self.dest.parent.exists():
             self._created_parent = _first_missing(self.dest.parent)
@@ -40,6 +50,7 @@ class Publication:
         self.work.mkdir()
         self.version.events_dir.mkdir()
         self.spill_dir.mkdir()
+        self.inputs_dir.mkdir()
         return self
 
     def write_schema(self, schema: DatasetSchema) -> None:
@@ -50,7 +61,8 @@ class Publication:
             self._discard()
             return
         try:
-            shutil.rmtree(self.spill_dir, ignore_errors=True)
+            for scratch in self.scratch_dirs:
+                shutil.rmtree(scratch, ignore_errors=True)
             if self.dest.exists():
                 raise FileExistsError(f"dataset version {self.dest} appeared meanwhile")
             os.rename(self.work, self.dest)

@@ -21,11 +21,15 @@ from pathlib import Path
 from analytics.engine import duck
 from analytics.engine.importing import files
 from analytics.engine.importing.columns import q
-from analytics.engine.importing.errors import ImportRefused, quoted_value
+from analytics.engine.importing.errors import ImportRefused, hide_paths, quoted_value
+from analytics.engine.importing.limits import Allowance
 
 Fragment = tuple[str, list]  # SQL text with `?` placeholders, and their values in order
 
 _DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+# DuckDB's date and time type names inside a type (a STRUCT's fields included).
+_TIME_TYPES = re.compile(r'(?<!")\b(TIMESTAMP WITH TIME ZONE|TIMESTAMP_[A-Z]+|TIMESTAMPTZ|'
+                         r'TIMESTAMP|DATE|TIME WITH TIME ZONE|TIME)\b(?!")')
 SAMPLE_ROWS = 20480  # DuckDB's CSV type-detection sample
 _JSON_OPTIONS = (
     # Read every row to type the columns (an NDJSON batch may bring a key only late) and
@@ -38,15 +42,24 @@ _JSON_OPTIONS = (
 class Source:
     path: Path  # as given by the caller (its name is what messages show)
     fmt: files.FileFormat
-    read_path: Path  # what DuckDB reads (a decompressed copy for .parquet.gz)
+    read_path: Path  # what DuckDB reads: a decompressed copy of a .gz file
     delimiter: str | None = None  # CSV only; None lets DuckDB detect it
     columns: dict[str, str] = field(default_factory=dict)  # name -> DuckDB type as read
     overrides: dict[str, str] = field(default_factory=dict)  # CSV types forced by name
     staged_table: str | None = None  # JSON is read once into this temporary table
+    # DuckDB reads the JSON string "-infinity" as the date 1900-01-01 (whatever date
+    # format it is given): a file with infinities is read with its detected date and time
+    # types made text (then columns.time_value reads its times), so that an infinity is
+    # refused rather than made a date. None: DuckDB's detected types.
+    json_columns: dict[str, str] | None = None
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def read_gzip(self) -> bool:
+        return self.fmt.gzip and self.read_path == self.path
 
     @property
     def unit(self) -> str:
@@ -73,6 +86,9 @@ class Source:
             return f"read_parquet(?){suffix}", [str(self.read_path)]
         if self.fmt.kind == "json":
             fmt = "newline_delimited" if self.fmt.newline_delimited else "auto"
+            if self.json_columns is not None:
+                return (f"read_json(?, format = ?, columns = ?){suffix}",
+                        [str(self.read_path), fmt, self.json_columns])
             return (f"read_json(?, format = ?, {_JSON_OPTIONS}){suffix}",
                     [str(self.read_path), fmt])
         # The first line is the header: without skip = 0 DuckDB may skip rows it finds
@@ -89,22 +105,46 @@ class Source:
 
 
 def open_source(con: duck.Connection, path: Path, *, workdir: Path,
-                delimiter: str | None = None, stage_as: str = "staged_json") -> Source:
-    """Check a file and learn its columns. Refuses what cannot be read."""
+                delimiter: str | None = None, stage_as: str = "staged_json",
+                allowance: Allowance | None = None) -> Source:
+    """Check a file, take its bytes and rows from the import's allowance, and learn its
+    columns. A gzipped file is decompressed into `workdir` first, counted, so that DuckDB
+    reads it once and nothing past the allowance is ever written. Refuses what cannot be
+    read."""
     path = Path(path)
+    allowance = allowance if allowance is not None else Allowance()
     fmt = files.file_format(path)
     files.check_file(path, fmt)
-    read_path = path
-    if fmt.kind == "parquet" and fmt.gzip:
-        read_path = files.decompressed_copy(path, workdir)
+    counting_rows = allowance.rows_left is not None
+    newlines = None
+    if fmt.gzip:
+        read_path, size, newlines = files.unpack(
+            path, workdir, budget=allowance.bytes_left,
+            on_over=lambda: allowance.bytes_refusal(file=path.name, compressed=True))
+        allowance.take_bytes(size, file=path.name, compressed=True)
+    else:
+        read_path = path
+        allowance.take_bytes(path.stat().st_size, file=path.name, compressed=False)
+        if counting_rows and fmt.kind != "parquet":
+            newlines = files.count_newlines(path)
     source = Source(path=path, fmt=fmt, read_path=read_path,
                     delimiter=delimiter if fmt.kind == "csv" else None)
+    # Newlines bound the rows of CSV and NDJSON (a quoted field may span lines, a blank
+    # line is no row): rows are counted exactly only when that bound does not fit.
+    rows = newlines + 1 if newlines is not None and fmt.newline_delimited else None
     try:
         if fmt.kind == "json":
+            if files.mentions_infinity(read_path):
+                source.json_columns = {name: _TIME_TYPES.sub("VARCHAR", kind)
+                                       for name, kind in describe(con, source).items()}
             _stage_json(con, source, stage_as)
         source.columns = describe(con, source)
+        if counting_rows and (rows is None or rows > allowance.rows_left):
+            rows = count_rows(con, source)
     except duck.Error as exc:
         raise refusal_for(con, source, exc) from None
+    if counting_rows:
+        allowance.take_rows(rows, file=path.name)
     if fmt.kind == "csv" and len(source.columns) == 1:
         _diagnose_single_column(con, source)
     if fmt.kind == "csv":
@@ -131,6 +171,13 @@ def _keep_yes_no_as_text(con: duck.Connection, source: Source) -> None:
         if not is_literal:
             source.overrides[name] = "VARCHAR"
             source.columns[name] = "VARCHAR"
+
+
+def count_rows(con: duck.Connection, source: Source) -> int:
+    # As text: a value past DuckDB's type sample must not fail a mere count.
+    text = dict.fromkeys(source.columns, "VARCHAR") if source.fmt.kind == "csv" else None
+    sql, params = source.table(types=text)
+    return con.execute(f"SELECT count(*) FROM {sql}", params).fetchone()[0]  # noqa: S608
 
 
 def describe(con: duck.Connection, source: Source, *,
@@ -221,7 +268,7 @@ def refusal_for(con: duck.Connection, source: Source, exc: duck.Error) -> Import
     line_match = _LINE.search(text)
     line = int(line_match.group(1)) if line_match else None
     if "Invalid unicode" in text or "not utf-8" in text.lower():
-        found = files.not_utf8_refusal(source.read_path, source.fmt.gzip)
+        found = files.not_utf8_refusal(source.read_path, source.read_gzip)
         if found is not None:
             return found.located(file=source.name)
         return source.refusal("is not UTF-8 text; save the file as UTF-8", line=line)
@@ -244,14 +291,19 @@ def refusal_for(con: duck.Connection, source: Source, exc: duck.Error) -> Import
             line=line, column=conversion["column"])
     malformed = _JSON.search(text)
     if malformed:
-        found = files.find_bad_json(source.read_path, source.fmt.gzip,
+        found = files.find_bad_json(source.read_path, source.read_gzip,
                                     source.fmt.newline_delimited)
         line, reason = found or (None, malformed.group(2).strip())
         return source.refusal(f"is not valid JSON ({reason.lower()})", line=line)
+    first = hide_paths(_first_line(text), known_paths(source))
     if source.fmt.kind == "parquet":
-        return source.refusal(f"is not a readable Parquet file ({_first_line(text)})")
-    return source.refusal(f"cannot be read as {source.fmt.label} ({_first_line(text)})",
-                          line=line)
+        return source.refusal(f"is not a readable Parquet file ({first})")
+    return source.refusal(f"cannot be read as {source.fmt.label} ({first})", line=line)
+
+
+def known_paths(source: Source) -> dict[Path, str]:
+    """The paths DuckDB may name in its errors about `source`, and the name to show."""
+    return {source.path: source.name, source.read_path: source.name}
 
 
 def _first_layout_error(con: duck.Connection, source: Source) -> str | None:

@@ -9,8 +9,14 @@ from analytics.engine import duck
 from analytics.engine.importing import columns as cols
 from analytics.engine.importing.column_mapping import ColumnMapping
 from analytics.engine.importing.columns import q
-from analytics.engine.importing.errors import quoted_value
-from analytics.engine.importing.events import SourceColumn, find_column, force_text, id_sql
+from analytics.engine.importing.errors import first_control_character, quoted_value
+from analytics.engine.importing.events import (
+    SourceColumn,
+    find_column,
+    force_text,
+    id_sql,
+    refuse_control_in_name,
+)
 from analytics.engine.importing.sources import Source, conversion_column, refusal_for
 from analytics.engine.storage import FIRST_SEEN, RESERVED_USER_COLUMNS, UID
 
@@ -53,7 +59,11 @@ def stage_users(con: duck.Connection, source: Source, mapping: ColumnMapping) ->
             force_text(source, column)
     else:
         raise source.refusal("too many columns change type after the first rows")
+    for name in table.source_names:
+        refuse_control_in_name(con, source, SourceColumn(name, f"s.{q(name)}",
+                                                         source.columns[name]))
     _check_ids(con, table)
+    _check_times(con, table)
     return table
 
 
@@ -87,15 +97,22 @@ def _create(con: duck.Connection, table: UsersTable) -> None:
 def _check_ids(con: duck.Connection, table: UsersTable) -> None:
     source = table.source
     column = " + ".join(table.id_columns) or None
-    n_rows, first_empty, n_distinct = con.execute(
+    n_rows, first_empty, n_distinct, first_control, control_id = con.execute(
         "SELECT count(*), min(_ordinal) FILTER (WHERE user_id IS NULL), "  # noqa: S608
-        f"count(DISTINCT user_id) FROM {table.name}"
+        f"count(DISTINCT user_id), min(_ordinal) FILTER (WHERE {cols.has_control_character('user_id')}), "
+        f"arg_min(user_id, _ordinal) FILTER (WHERE {cols.has_control_character('user_id')}) "
+        f"FROM {table.name}"
     ).fetchone()
     if n_rows == 0:
         raise source.refusal("the file has a header but no rows")
     if first_empty is not None:
         raise source.refusal("the user id is empty", line=source.line_of(first_empty),
                              column=column)
+    if first_control is not None:
+        raise source.refusal(
+            f"the user id {quoted_value(control_id)} contains a control character "
+            f"({first_control_character(control_id)})", line=source.line_of(first_control),
+            column=column)
     if n_distinct == n_rows:
         return
     # Only on the way to a refusal: which repeat comes first in the file.
@@ -111,6 +128,20 @@ def _check_ids(con: duck.Connection, table: UsersTable) -> None:
             f"user id {quoted_value(user_id)} is repeated ({unit}s {first_line} and "
             f"{second_line}); a users file has one row per user", line=second_line,
             column=column)
+
+
+def _check_times(con: duck.Connection, table: UsersTable) -> None:
+    """Time properties within what can be shown (no infinities, no year 294247)."""
+    for name, stored in table.source_names.items():
+        if table.properties[stored] != "timestamp":
+            continue
+        first = con.execute(
+            f"SELECT min(_ordinal) FROM {table.name} "  # noqa: S608
+            f"WHERE NOT coalesce({cols.in_time_range(q(stored))}, true)").fetchone()[0]
+        if first is not None:
+            raise table.source.refusal(
+                f"this time cannot be stored: times go {cols.TIME_RANGE_WORDS}",
+                line=table.source.line_of(first), column=name)
 
 
 @dataclass
