@@ -86,7 +86,7 @@ def table(rows: list[dict], seconds: float) -> str:
              "|------------------------:|"]
     for row in rows:
         lines.append(f"| {row['mode']:<8} | {row['share'] + ' (' + str(row['limit']) + ')':<34} "
-                     f"| {row['waited']:6.1f} s | {row['done_after']:10.1f} s "
+                     f"| {row['waited']:6.2f} s | {row['done_after']:10.2f} s "
                      f"| {row['a_running_max']:23d} |")
     return "\n".join(lines)
 
