@@ -155,13 +155,13 @@ def task(name: str, priority: int | None = None) -> Signature:
 def test_the_pool_takes_high_priority_first_then_in_order_and_retries_deferred_ones(
         monkeypatch):
     ran: list[str] = []
-    hold = threading.Event()
-    done = threading.Event()
+    hold, busy, done = threading.Event(), threading.Event(), threading.Event()
     deferred_once: set[str] = set()
 
     def run(signature):
         ran.append(signature.task)
         if signature.task == "first":
+            busy.set()
             hold.wait(10)
         if signature.task == "over-share" and signature.task not in deferred_once:
             deferred_once.add(signature.task)
@@ -173,6 +173,7 @@ def test_the_pool_takes_high_priority_first_then_in_order_and_retries_deferred_o
     monkeypatch.setattr(tasks_runner, "_run", run)
     pool = tasks_runner.Pool(1)
     pool.submit(task("first"))
+    assert busy.wait(10)  # the pool's one thread is taken: the rest wait in the pool
     pool.submit(task("over-share"))
     pool.submit(task("explore"))
     pool.submit(task("session", HIGH_PRIORITY))
@@ -185,3 +186,22 @@ def test_the_pool_takes_high_priority_first_then_in_order_and_retries_deferred_o
 def test_the_embedded_default_runs_a_small_pool(settings):
     assert settings.TASKS_BACKGROUND_THREADS >= 2
     assert settings.TEAM_MAX_RUNNING_JOBS == 1
+
+
+def test_the_share_comes_from_the_environment_and_is_documented(monkeypatch):
+    import importlib
+    from pathlib import Path
+
+    import hypothesislab.settings as module
+
+    monkeypatch.setenv("TEAM_MAX_RUNNING_JOBS", "3")
+    monkeypatch.setenv("TASKS_BACKGROUND_THREADS", "4")
+    reloaded = importlib.reload(module)
+    try:
+        assert (reloaded.TEAM_MAX_RUNNING_JOBS, reloaded.TASKS_BACKGROUND_THREADS) == (3, 4)
+    finally:
+        monkeypatch.delenv("TEAM_MAX_RUNNING_JOBS")
+        monkeypatch.delenv("TASKS_BACKGROUND_THREADS")
+        importlib.reload(module)
+    documented = (Path(module.BASE_DIR) / ".env.example").read_text().splitlines()
+    assert "TEAM_MAX_RUNNING_JOBS=1" in documented and "TASKS_BACKGROUND_THREADS=2" in documented
