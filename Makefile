@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-ahead lint bench loadtest venv clean
+.PHONY: run test test-ahead lint bench loadtest loadtest-fairshare venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $$(scripts/find-python) -m venv $(VENV)
@@ -46,6 +46,12 @@ bench: $(STAMP)
 loadtest: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/hypothesislab)
 loadtest: $(STAMP)
 	$(PY) -m tests.load.run $(LOADTEST_ARGS)
+
+# Fair share (issue 12): how long one team's small query waits behind another team's three
+# heavy ones, fair share off and on, embedded and with Celery; e.g. FAIRSHARE_ARGS="--seconds 10".
+loadtest-fairshare: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/hypothesislab)
+loadtest-fairshare: $(STAMP)
+	$(PY) -m tests.load.fairshare $(FAIRSHARE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -15,7 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from . import jobs, selectors
+from hypothesislab import tasks_runner
+
+from . import jobs, scheduling, selectors
 from .engine.analysis import EngineSettings
 from .engine.definitions import DefinitionError
 from .engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
@@ -41,16 +43,25 @@ def run_import(import_id: int, *, retry: Callable | None = None) -> None:
 
 
 def run_analysis(job_id: int, *, retry: Callable | None = None) -> None:
-    run(AnalysisJob, job_id, analysis_execute, retry=retry)
+    run(AnalysisJob, job_id, analysis_execute, retry=retry,
+        claim=scheduling.claim_within_share)
 
 
-def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None) -> None:
+def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None,
+        claim: Callable | None = None) -> None:
     """Claim the row and execute it. The row is the truth, so a duplicated or redelivered
     message finds nothing to do, and a job whose worker died is taken over once its
     heartbeat is stale. `retry(countdown=..., max_retries=...)` is the task's own retry
     (it returns the exception to raise); without it (in this process) a job that must
-    wait is given back to the queue for the sweeper."""
-    job = jobs.claim(model, job_id)
+    wait is given back to the queue for the sweeper. `claim(job_id)` may answer
+    scheduling.WAIT (its team runs its share): the task then tries again later, under
+    Celery or on the embedded pool; called directly (a command), the job runs now."""
+    scheduled = (retry is not None and not settings.CELERY_TASK_ALWAYS_EAGER) or (
+        tasks_runner.in_pool())
+    job = claim(job_id) if claim is not None and scheduled else jobs.claim(model, job_id)
+    if job is scheduling.WAIT:
+        _again_later(retry, scheduling.WAIT_SECONDS)
+        return
     if job is None:
         if (retry is not None and jobs.is_running_elsewhere(model, job_id)
                 and not settings.CELERY_TASK_ALWAYS_EAGER):
@@ -59,12 +70,13 @@ def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None)
             raise retry(countdown=jobs.STALE_AFTER.total_seconds() + 1, max_retries=20)
         return
     try:
-        with jobs.heartbeat(job, enabled=not settings.CELERY_TASK_ALWAYS_EAGER):
+        # On the embedded pool too: a fair share counts only jobs with a live heartbeat.
+        with jobs.heartbeat(job, enabled=not settings.CELERY_TASK_ALWAYS_EAGER
+                            or tasks_runner.in_pool()):
             execute(job)
     except NotYetRunnable:
         jobs.release(job)
-        if retry is not None:
-            raise retry(countdown=2, max_retries=None) from None
+        _again_later(retry, 2)
     except SoftTimeLimitExceeded:
         jobs.finish(job, status=JobStatus.FAILED,
                     error=f"Stopped: took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s.")
@@ -74,6 +86,15 @@ def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None)
                     error="Something went wrong on our side; the error was logged.")
         if settings.CELERY_TASK_EAGER_PROPAGATES:
             raise
+
+
+def _again_later(retry: Callable | None, seconds: float) -> None:
+    """Have the task run again in `seconds`: on the embedded pool, or by its Celery retry
+    (which raises)."""
+    if tasks_runner.in_pool():
+        tasks_runner.run_again_later(seconds)
+    elif retry is not None:
+        raise retry(countdown=seconds, max_retries=None)
 
 
 def import_execute(job: DatasetImport) -> None:
@@ -115,8 +136,9 @@ def _import_execute(job: DatasetImport) -> None:
             # published version below N, once no earlier import is still on its way.
             earlier = DatasetImport.objects.filter(dataset=dataset, version__lt=job.version)
             waiting = earlier.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-            # In-process, jobs run one at a time in order: there is nothing to wait for.
-            if not settings.CELERY_TASK_ALWAYS_EAGER and waiting.exists():
+            # Run now, in this process (a test, a command): nothing else runs meanwhile.
+            may_wait = not settings.CELERY_TASK_ALWAYS_EAGER or tasks_runner.in_pool()
+            if may_wait and waiting.exists():
                 raise NotYetRunnable(f"import {job.pk} waits for an earlier import")
             base_number = earlier.filter(status=JobStatus.DONE).aggregate(v=Max("version"))["v"]
             base_number = base_number or dataset.current_version

@@ -31,16 +31,21 @@ def claim(model, job_id: int):
         error=f"Stopped after {MAX_ATTEMPTS} attempts: each time, the worker running it "
               "died (usually from running out of memory or time).",
     )
-    claimable = Q(status=JobStatus.QUEUED) | abandoned
     updated = (
         model.objects.filter(pk=job_id)
-        .filter(claimable)
+        .filter(claimable(now))
         .update(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now,
                 attempts=F("attempts") + 1, error="")
     )
     if not updated:
         return None
     return model.objects.get(pk=job_id)
+
+
+def claimable(now) -> Q:
+    """The rows a worker may claim: queued, or running under a worker that went quiet."""
+    return Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING,
+                                          heartbeat_at__lt=now - STALE_AFTER)
 
 
 def is_running_elsewhere(model, job_id: int) -> bool:

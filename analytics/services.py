@@ -25,6 +25,7 @@ from .engine.definitions import (
 from .engine.importing.limits import size_text
 from .engine.trends import validate_segment
 from .models import AnalysisJob, Dataset, DatasetImport, SuccessDefinition
+from .scheduling import EXPLORE_PRIORITY
 from .staging import stage_path, staging_dir
 
 log = logging.getLogger(__name__)
@@ -122,12 +123,15 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
                     breakdown: dict | None = None, kind: str = AnalysisJob.Kind.ANALYZE,
                     options: dict | None = None, created_by: User | None = None,
                     session=None, dashboard=None, success_definition=None,
-                    then: tuple | None = None, start: bool = True) -> AnalysisJob:
+                    then: tuple | None = None, start: bool = True,
+                    priority: int | None = None) -> AnalysisJob:
     """Validate the definitions against the dataset's schema (no data is read) and queue
     the job: the one way an AnalysisJob is made. `session`, `dashboard` and
     `success_definition` record where it was asked; `then` = (task name, *args) runs
     after it, in the same Celery chain. With start=False the caller queues it with
-    analysis_start once it has recorded the job where `then` will look for it. Raises
+    analysis_start once it has recorded the job where `then` will look for it.
+    `priority` is scheduling.SESSION_PRIORITY for a working session's own jobs (they go
+    ahead of the others); by default scheduling.EXPLORE_PRIORITY. Raises
     definitions.DefinitionError or DatasetRefused, with a message for people."""
 
     if dataset.team_id != team.pk:
@@ -156,14 +160,16 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
             success_definition=success_definition,
         )
         if start:
-            analysis_start(job, then=then)
+            analysis_start(job, then=then, priority=priority)
     return job
 
 
-def analysis_start(job: AnalysisJob, *, then: tuple | None = None) -> None:
+def analysis_start(job: AnalysisJob, *, then: tuple | None = None,
+                   priority: int | None = None) -> None:
     """Queue a job made by analysis_submit(start=False) (sent once the transaction
     commits); `then` = (task name, *args) runs after it, in the same Celery chain."""
-    enqueue("analytics.run_analysis", job.pk, then=then)
+    enqueue("analytics.run_analysis", job.pk, then=then,
+            priority=EXPLORE_PRIORITY if priority is None else priority)
 
 
 def success_definition_create(*, team: Team, name: str, definition: dict,

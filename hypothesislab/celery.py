@@ -12,13 +12,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hypothesislab.settings")
 
 DEFAULT_QUEUE = "default"
 ANALYTICS_QUEUE = "analytics"
+# Message priorities, Redis' way round: a lower number is taken first. A working session's
+# tests and discoveries are sent HIGH, everything else NORMAL (the explorer, the console,
+# dashboards, imports). Redis keeps one list per step and queue; a HIGH message lands in
+# the queue's own list ("analytics"), a NORMAL one in "analytics\x06\x166".
+HIGH_PRIORITY = 0
+NORMAL_PRIORITY = 6
+PRIORITY_STEPS = [0, 3, 6, 9]
 
 app = Celery("hypothesislab")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_queues=[Queue(DEFAULT_QUEUE), Queue(ANALYTICS_QUEUE)],
     task_default_queue=DEFAULT_QUEUE,
-    task_routes={"analytics.*": {"queue": ANALYTICS_QUEUE}},
+    # An analytics message sent without a priority (by name, by the sweeper) is NORMAL.
+    task_routes={"analytics.*": {"queue": ANALYTICS_QUEUE, "priority": NORMAL_PRIORITY}},
     # The job row is the truth; a task is acknowledged only once it has finished, and a
     # worker that dies mid-task gets its message redelivered to another worker.
     task_acks_late=True,
@@ -26,7 +34,8 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
-    broker_transport_options={"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT},
+    broker_transport_options={"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT,
+                              "priority_steps": PRIORITY_STEPS},
     worker_hijack_root_logger=False,
     beat_schedule={
         # Jobs whose broker message was lost (ops/sweeper.py); every SWEEP_EVERY seconds,

@@ -201,6 +201,13 @@ CELERY_TASK_EAGER_PROPAGATES = TESTING
 # request never waits for an analysis; tests set this off to run them synchronously.
 TASKS_IN_BACKGROUND_THREAD = env_bool("TASKS_IN_BACKGROUND_THREAD", not REDIS_URL and not TESTING)
 TASKS_RUN_IMMEDIATELY = TESTING
+# The embedded default's pool: this many background threads run tasks (one DuckDB job each).
+TASKS_BACKGROUND_THREADS = int(os.environ.get("TASKS_BACKGROUND_THREADS", 2))
+# Fair share: the most analysis jobs one team runs at once, with Celery as on the embedded
+# pool. A team's further jobs wait (re-queued every few seconds) while the other workers
+# stay free for other teams, so that one team's long queries never stall another's.
+# 0 = no limit (a server for a single team with several workers may want that).
+TEAM_MAX_RUNNING_JOBS = int(os.environ.get("TEAM_MAX_RUNNING_JOBS", 1))
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 600))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 660))
 # Redis redelivers a message that a worker took but never acknowledged (the worker died)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from analytics.engine.definitions import DefinitionError
 from analytics.models import AnalysisJob, JobStatus
+from analytics.scheduling import SESSION_PRIORITY
 from analytics.services import DatasetRefused, analysis_submit
 
 from .. import steps
@@ -112,9 +113,10 @@ def suggestion_adopt(*, discovery: Discovery, index: int, by: User) -> Hypothesi
 
 def _submit(session: WorkingSession, by: User, **kwargs) -> AnalysisJob:
     try:
+        # A session's tests and discoveries go ahead of explorer and console questions.
         return analysis_submit(team=session.team, dataset=session.dataset,
                                success=session.success_definition.definition,
-                               created_by=by, **kwargs)
+                               created_by=by, priority=SESSION_PRIORITY, **kwargs)
     except DefinitionError as error:
         raise BadInput(f"The test cannot run: {error}.") from error
     except DatasetRefused as refusal:

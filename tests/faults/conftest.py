@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from hypothesislab.celery import app
+from hypothesislab.celery import PRIORITY_STEPS, app
 from tests.conftest import require
 from tests.load import processes
 from tests.load.client import Budget, Client, Recorder
@@ -38,6 +38,14 @@ def broker(services_available, tmp_path):
     """A private redis-server, and this process sending tasks through it (not in-process)."""
     with processes.redis_server(tmp_path / "redis.log") as server, using_broker(server.url):
         yield server
+
+
+def waiting(broker, queue: str = "analytics") -> str:
+    """Messages waiting in a Celery queue, as redis-cli prints a count. Redis keeps one
+    list per priority step: the queue's own for the highest, "<queue>\\x06\\x16<step>" for
+    the others (hypothesislab/celery.py)."""
+    keys = [queue] + [f"{queue}\x06\x16{step}" for step in PRIORITY_STEPS if step]
+    return str(sum(int(broker.command("LLEN", key)) for key in keys))
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from ops.tasks import requeue_stale_jobs
 from sessions import services
 from sessions.models import Finding, Hypothesis, HypothesisTest
 from sessions.steps import Step
+from tests.faults.conftest import waiting
 from tests.load import processes
 from tests.worksessions.factories import (
     INVITED,
@@ -73,7 +74,7 @@ def test_redis_restarted_during_a_session(broker, workers, journal, web, team, o
     assert len(jobs) == 3
     processes.wait_until(lambda: journal.lines(event="started", job=jobs[0]), timeout=30,
                          what="the first test running")
-    assert broker.command("LLEN", "analytics") == "2"
+    assert waiting(broker) == "2"
 
     broker.shutdown()
     # While Redis is away the meeting goes on: writes only need PostgreSQL.
@@ -93,7 +94,7 @@ def test_redis_restarted_during_a_session(broker, workers, journal, web, team, o
     assert answer is not None and answer.status in (302, 500)
     assert HypothesisTest.objects.filter(hypothesis=fourth).exists()
     broker.start()  # empty: the queued messages are gone
-    assert broker.command("LLEN", "analytics") == "0"
+    assert waiting(broker) == "0"
 
     # The test that was running finishes on its own.
     finished(jobs[:1], workers)

@@ -18,6 +18,7 @@ from analytics.execution import engine_settings
 from analytics.models import AnalysisJob, JobStatus
 from analytics.runners import RUNNERS
 from analytics.services import analysis_submit
+from tests.faults.conftest import waiting
 from tests.load import processes
 from tests.worksessions.factories import INVITED, make_dataset, make_success
 
@@ -77,7 +78,7 @@ def broker_drained(broker) -> None:
     """No copy of the message is left to deliver a third time: queues and the unacked
     index are empty once the task has been acknowledged."""
     def empty() -> bool:
-        return (broker.command("LLEN", "analytics") == "0"
+        return (waiting(broker) == "0"
                 and broker.command("ZCARD", "unacked_index") == "0")
 
     processes.wait_until(empty, timeout=15, what="the broker holding no message")
@@ -117,7 +118,7 @@ def test_the_whole_worker_killed_mid_analysis(broker, workers, journal, team, ow
     processes.kill(first)
     # Nobody acknowledged the message: Redis keeps it aside, out of every queue.
     assert broker.command("ZCARD", "unacked_index") == "1"
-    assert broker.command("LLEN", "analytics") == "0"
+    assert waiting(broker) == "0"
 
     # A worker that starts once the visibility timeout has passed puts it back.
     taken_at = float(broker.command("ZRANGE", "unacked_index", "0", "0", "WITHSCORES")
