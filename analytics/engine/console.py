@@ -71,6 +71,9 @@ PLAIN_TYPES = ("boolean", "tinyint", "smallint", "integer", "bigint", "hugeint",
                "usmallint", "uinteger", "ubigint", "uhugeint", "float", "double", "decimal",
                "date", "time", "timestamp", "timestamp with time zone", "timestamp_s",
                "timestamp_ms", "timestamp_ns", "interval", "uuid", "time with time zone")
+# Types with an infinity, which Python's dates cannot hold.
+INFINITE_TYPES = ("date", "timestamp", "timestamp with time zone", "timestamp_s",
+                  "timestamp_ms", "timestamp_ns")
 # The per-user table's flags get readable names in the console.
 PER_USER_FLAGS = ((SUCCESS_COLUMN, "succeeded"), (INCLUDED_COLUMN, "window_complete"))
 # JSON bytes of the rows a result keeps: with 100 columns of 500 characters, 1,000 rows
@@ -399,7 +402,7 @@ def run_query(sources: ConsoleSources, sql: str, limits: ConsoleLimits | None = 
                 raise ConsoleRefused(f"The result has {len(names)} columns; the console shows "
                                      f"at most {limits.max_columns}. Name the ones you need.")
             shown = relation.project(_projection(types, limits)).limit(limits.max_rows + 1)
-            kept = _kept_rows(shown, limits)
+            kept = _kept_rows(shown, limits, n_columns=len(names))
         except duck.InterruptException:
             raise ConsoleStopped(f"Stopped: the query took longer than {limits.seconds:g} s. "
                                  "Narrow it down (filter first, join less) and run it again."
@@ -431,7 +434,7 @@ class _KeptRows:
     cut_by: str | None  # "rows" or "bytes" when the query returned more than `rows`
 
 
-def _kept_rows(shown: Any, limits: ConsoleLimits) -> _KeptRows:
+def _kept_rows(shown: Any, limits: ConsoleLimits, *, n_columns: int) -> _KeptRows:
     """The rows a result keeps: at most max_rows, and no more than max_result_bytes of
     JSON. Rows come from DuckDB a batch at a time and stop at the first cap, so a wide
     result never sits whole in Python, in the job row or on the page."""
@@ -440,7 +443,7 @@ def _kept_rows(shown: Any, limits: ConsoleLimits) -> _KeptRows:
         if len(kept.rows) >= limits.max_rows:
             kept.cut_by = "rows"
             break
-        row, cut = _json_row(raw, limits.max_cell_chars)
+        row, cut = _json_row(_with_infinities(raw, n_columns), limits.max_cell_chars)
         # As Django's JSONField writes it (json.dumps, ASCII escapes), with its ", ".
         size = len(json.dumps(row)) + (2 if kept.rows else 0)
         if kept.size + size > limits.max_result_bytes:
@@ -495,15 +498,28 @@ def sandbox_connection(sources: ConsoleSources, limits: ConsoleLimits) -> duck.C
 
 def _projection(types: list[str], limits: ConsoleLimits) -> str:
     """Columns by position: plain types as they are, the rest as text cut to one character
-    more than shown (so that we know it was cut). Only our own text goes in here."""
-    parts = []
+    more than shown (so that we know it was cut). Only our own text goes in here.
+
+    Dates and times also carry, after every column, their text when they are infinite:
+    DuckDB hands Python '-infinity' as 0001-01-01 and 'infinity' as 9999-12-31, which
+    a person would read as real dates (and 9999-12-31 is a real date in some data)."""
+    parts, infinities = [], []
     for i, kind in enumerate(types, start=1):
         base = kind.lower().split("(", 1)[0].strip()
         if base in PLAIN_TYPES:
             parts.append(f"#{i}")
         else:
             parts.append(f"left(CAST(#{i} AS VARCHAR), {int(limits.max_cell_chars) + 1})")
-    return ", ".join(parts)
+        infinities.append(f"CASE WHEN isinf(#{i}) THEN CAST(#{i} AS VARCHAR) END"
+                          if base in INFINITE_TYPES else "NULL")
+    return ", ".join(parts + infinities)
+
+
+def _with_infinities(raw: tuple, n_columns: int) -> tuple:
+    """The row's own values, an infinite date or time as its text ("infinity")."""
+    values, infinite = raw[:n_columns], raw[n_columns:]
+    return tuple(text if text is not None else value
+                 for value, text in zip(values, infinite, strict=True))
 
 
 def _refusal(error: Exception, sources: ConsoleSources, limits: ConsoleLimits) -> ConsoleRefused:

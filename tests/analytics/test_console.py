@@ -477,3 +477,12 @@ def test_start_up_does_not_count_against_a_short_limit(sources):
     result = console_process.run_query_isolated(sources, "SELECT 1 AS one",
                                                 ConsoleLimits(seconds=0.2))
     assert result["rows"] == [[1]]
+
+
+def test_infinite_dates_and_times_are_shown_as_infinity_not_as_dates(sources):
+    result = run(sources, "SELECT '-infinity'::TIMESTAMP AS a, 'infinity'::DATE AS b, "
+                          "'infinity'::TIMESTAMPTZ AS c, DATE '9999-12-31' AS d, "
+                          "TIMESTAMP '2024-01-02 03:04:05' AS e, NULL::DATE AS f")
+    assert result["rows"] == [["-infinity", "infinity", "infinity", "9999-12-31",
+                               "2024-01-02T03:04:05", None]]
+    assert [c["name"] for c in result["columns"]] == ["a", "b", "c", "d", "e", "f"]
