@@ -12,12 +12,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+
+from .models import DatasetImport, JobStatus
 
 BATCH_FILE_NAME = "api-batch.ndjson"
 # Bytes of a staged file's name, in UTF-8: well under the 255 a file system allows.
@@ -105,3 +109,32 @@ def discard(files: list[dict]) -> None:
     directories under staging_root: a file staged elsewhere is not ours to remove."""
     for directory in {upload_dir_of(f["path"]) for f in files} - {None}:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# An upload whose mapping was never confirmed leaves its files here; after this long
+# nobody is coming back for them.
+ABANDONED_AFTER = timedelta(hours=24)
+
+
+def remove_abandoned(*, older_than: timedelta = ABANDONED_AFTER) -> list[Path]:
+    """Remove upload directories untouched for `older_than` that no unfinished import
+    still needs (an import waiting for an earlier one keeps its files). Returns them."""
+    root = staging_root()
+    if not root.is_dir():
+        return []
+    cutoff = time.time() - older_than.total_seconds()
+    needed = {upload_dir_of(f["path"])
+              for files in DatasetImport.objects.filter(
+                  status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list("files", flat=True)
+              for f in files}
+    removed = []
+    for directory in root.iterdir():
+        if directory.is_dir() and directory not in needed and _last_touched(directory) < cutoff:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+    return removed
+
+
+def _last_touched(directory: Path) -> float:
+    return max((p.stat().st_mtime for p in directory.rglob("*")),
+               default=directory.stat().st_mtime)

@@ -20,7 +20,14 @@ from . import services
 from .engine.importer import ColumnMapping, ImportRefused, MappingGuess, guess_mapping
 from .engine.importing.errors import hide_paths
 from .models import Dataset, DatasetImport, JobStatus
-from .staging import discard, safe_file_name, stage_events, stage_upload, staging_dir
+from .staging import (
+    discard,
+    remove_abandoned,
+    safe_file_name,
+    stage_events,
+    stage_upload,
+    staging_dir,
+)
 
 ACCEPTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".ndjson", ".jsonl", ".json")
 
@@ -130,6 +137,8 @@ class UploadDraft:
 def upload_begin(*, events: list[UploadedFile], users: UploadedFile | None) -> UploadDraft:
     """The upload page's first step: stage the (already checked) files and guess the
     mapping for the team to confirm; upload_finish then creates the dataset."""
+    # Where no beat runs (the embedded default), earlier abandoned drafts go here.
+    remove_abandoned()
     directory, files = _stage(events, users)
     guess = _guess(directory, files)
     return UploadDraft(files=files, mapping=guess.mapping.to_dict(),

@@ -38,6 +38,9 @@ app.conf.update(
                               "priority_steps": PRIORITY_STEPS},
     worker_hijack_root_logger=False,
     beat_schedule={
+        # Files of uploads whose mapping was never confirmed (the page's two steps).
+        "remove-abandoned-uploads": {"task": "ops.remove_abandoned_uploads",
+                                     "schedule": 3600.0},
         # Jobs whose broker message was lost (ops/sweeper.py); every SWEEP_EVERY seconds,
         # and a sweep that waited longer than that is dropped, the next one does its work.
         "requeue-stale-jobs": {"task": "ops.requeue_stale_jobs", "schedule": 60.0,

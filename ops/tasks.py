@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from analytics.staging import remove_abandoned
 from hypothesislab.celery import app
 
 from . import sweeper
@@ -41,3 +42,11 @@ def requeue_stale_jobs() -> int:
     if sweep.total:
         log.warning("re-queued jobs whose message was lost: %s", sweep.requeued)
     return sweep.total
+
+
+@shared_task(name="ops.remove_abandoned_uploads")
+def remove_abandoned_uploads() -> int:
+    removed = remove_abandoned()
+    if removed:
+        log.info("removed %d abandoned uploads from staging", len(removed))
+    return len(removed)

@@ -53,3 +53,37 @@ def test_a_key_used_meanwhile_returns_its_import_and_adds_nothing(team, owner, t
     assert created and not created_again
     assert again.pk == first.pk
     assert DatasetImport.objects.filter(dataset=dataset).count() == 1
+
+
+def age(directory: Path, hours: float) -> None:
+    import os
+    import time
+
+    then = time.time() - hours * 3600
+    for path in [directory, *directory.rglob("*")]:
+        os.utime(path, (then, then))
+
+
+def test_abandoned_drafts_are_removed_after_a_day_unless_an_import_needs_them(team, owner):
+    from analytics.staging import remove_abandoned
+
+    def draft():
+        return uploads.upload_begin(
+            events=[SimpleUploadedFile("e.csv", b"user_id,event,timestamp\n"
+                                                b"a,x,2024-01-01T00:00:00Z\n")], users=None)
+
+    old, fresh, waiting = draft(), draft(), draft()
+    old_dir, fresh_dir, waiting_dir = (Path(d.files[0]["path"]).parents[1]
+                                       for d in (old, fresh, waiting))
+    age(old_dir, 25)
+    age(fresh_dir, 23)
+    age(waiting_dir, 25)
+    dataset = Dataset.objects.create(team=team, name="Waiting")
+    DatasetImport.objects.create(dataset=dataset, version=1, files=waiting.files,
+                                 mapping=waiting.mapping, status="queued")
+    assert remove_abandoned() == [old_dir]
+    assert sorted(staged_directories()) == sorted([fresh_dir, waiting_dir])
+    # The next draft tidies up too, where no beat runs.
+    age(fresh_dir, 25)
+    draft()
+    assert fresh_dir not in staged_directories() and waiting_dir in staged_directories()

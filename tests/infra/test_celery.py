@@ -6,6 +6,7 @@ EXPECTED_TASKS = {
     "analytics.run_import": ANALYTICS_QUEUE,
     "analytics.run_analysis": ANALYTICS_QUEUE,
     "ops.requeue_stale_jobs": DEFAULT_QUEUE,
+    "ops.remove_abandoned_uploads": DEFAULT_QUEUE,
     "dashboards.weekly_review": DEFAULT_QUEUE,
     "dashboards.finish_snapshot": DEFAULT_QUEUE,
     "dashboards.apply_profile": DEFAULT_QUEUE,
