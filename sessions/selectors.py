@@ -296,8 +296,13 @@ class VoteBoard:
         return max(0, self.vote.dots_per_member - self.my_dots)
 
 
-def vote_board(session: WorkingSession, viewer: User | None) -> VoteBoard | None:
-    vote = DotVote.objects.filter(session=session).order_by("-opened_at", "-pk").first()
+def vote_board(session: WorkingSession, viewer: User | None, *,
+               closed_only: bool = False) -> VoteBoard | None:
+    """The latest vote (the latest closed one with `closed_only`, as the report shows)."""
+    votes = DotVote.objects.filter(session=session)
+    if closed_only:
+        votes = votes.filter(closed_at__isnull=False)
+    vote = votes.order_by("-opened_at", "-pk").first()
     if vote is None:
         return None
     dots = Dot.objects.filter(vote=vote)
