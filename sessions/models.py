@@ -1,9 +1,10 @@
 """The meeting's records: the session, who takes part, what they wrote, what was tested,
 found and decided, and the log of what happened when.
 
-Rules live in sessions/services.py; the only rule kept here is the one that must hold
-whatever code writes: at most three hypotheses (and three new ideas) per member, as a
-database constraint."""
+Rules live in sessions/services/; the only rules kept here are those that must hold
+whatever code writes, as database constraints: at most three hypotheses (and three new
+ideas) per member, one open dot vote per session, and one dot per place of a member's
+dots."""
 
 from __future__ import annotations
 

@@ -44,8 +44,7 @@ def vote_open(*, session: WorkingSession, by: User, dots_per_member: int = 3) ->
             vote = DotVote.objects.create(session=session, dots_per_member=dots_per_member,
                                           opened_by=by)
             record_change(session)
-            log(session, SessionEvent.Kind.VOTE_OPENED, by, vote=vote.pk,
-                dots_per_member=dots_per_member)
+            log(session, SessionEvent.Kind.VOTE_OPENED, by, dots_per_member=dots_per_member)
     except IntegrityError:  # one open vote per session
         raise StepClosed("A vote is already open: close it before opening another.") from None
     return vote
@@ -102,10 +101,13 @@ def vote_close(*, session: WorkingSession, by: User) -> DotVote:
         vote = _open_vote(session, lock=True)
         DotVote.objects.filter(pk=vote.pk).update(closed_at=now, closed_by=by)
         record_change(session)
-        totals = dict(Dot.objects.filter(vote=vote).values_list("hypothesis")
-                      .annotate(n=Count("pk")).values_list("hypothesis", "n"))
-        log(session, SessionEvent.Kind.VOTE_CLOSED, by, vote=vote.pk,
-            dots=sum(totals.values()), totals={str(k): v for k, v in totals.items()})
+        # The log names hypotheses by their text, not their ids: it reads the same after
+        # a backup is restored elsewhere (ops.backup remaps only top-level ids).
+        totals = list(Dot.objects.filter(vote=vote).values("hypothesis")
+                      .annotate(n=Count("pk")).order_by("-n", "hypothesis__created_at")
+                      .values_list("hypothesis__text", "n"))
+        log(session, SessionEvent.Kind.VOTE_CLOSED, by, dots=sum(n for _, n in totals),
+            totals=[{"hypothesis": text[:120], "dots": n} for text, n in totals])
     vote.closed_at, vote.closed_by = now, by
     return vote
 
