@@ -56,6 +56,7 @@ def session_report(session: WorkingSession) -> dict:
             for n in report.next_steps
         ],
         "participants": [p.user.name for p in report.participants],
+        "vote": _vote_out(report.vote) if report.vote else None,
     }
 
 
@@ -74,6 +75,16 @@ def _entry_out(item: ReportEntry) -> dict:
         "result": _result_out(item.result) if item.result else None,
         "unsuccessful_side": _result_out(item.other_side) if item.other_side else None,
         "earlier_tests": item.earlier_tests,
+    }
+
+
+def _vote_out(board) -> dict:
+    return {
+        "dots_per_member": board.vote.dots_per_member, "voters": board.voters,
+        "opened_at": board.vote.opened_at, "closed_at": board.vote.closed_at,
+        "totals": [{"hypothesis_id": line.hypothesis.pk, "text": line.hypothesis.text,
+                    "author": _name(line.hypothesis.author), "dots": line.total}
+                   for line in board.lines],
     }
 
 

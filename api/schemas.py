@@ -240,6 +240,21 @@ class ReportNextStep(Schema):
     done_at: datetime | None
 
 
+class ReportVoteLine(Schema):
+    hypothesis_id: int
+    text: str
+    author: str | None
+    dots: int
+
+
+class ReportVote(Schema):
+    dots_per_member: int
+    voters: int = Field(description="members who placed at least one dot")
+    opened_at: datetime
+    closed_at: datetime
+    totals: list[ReportVoteLine] = Field(description="most dots first")
+
+
 class SessionReportOut(Schema):
     """What the session's report page shows."""
 
@@ -254,6 +269,8 @@ class SessionReportOut(Schema):
     findings: list[ReportFinding]
     next_steps: list[ReportNextStep]
     participants: list[str]
+    vote: ReportVote | None = Field(default=None,
+                                    description="the session's last closed dot vote")
 
 
 def answers(ok: dict[int, Any], *refusals: int) -> dict[int, Any]:

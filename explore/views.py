@@ -25,6 +25,7 @@ from analytics.engine.console import ConsoleLimits
 from analytics.engine.definitions import describe_criterion
 from analytics.engine.refusals import Refused
 from sessions import services as session_services
+from sessions.clock import session_clock
 from sessions.services import StepClosed
 from sessions.steps import Step
 
@@ -49,6 +50,8 @@ def _base_context(request, where) -> dict:
             in_session=where.session is not None),
         "session_state": _session_state(where),
         "session_url": _session_url(team, where),
+        # The session's sticky clock: its step and countdown, on every explore page of it.
+        "clock": session_clock(where.session) if where.session is not None else None,
     }
 
 

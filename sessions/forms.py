@@ -8,7 +8,15 @@ from accounts.models import Team
 from accounts.selectors import members_of
 from analytics.selectors import ready_datasets_of, success_definitions_of
 
-from .models import DEFAULT_DIG_DURATION, Finding, Hypothesis, NextStep
+from .models import (
+    DEFAULT_DIG_DURATION,
+    DEFAULT_DOTS_PER_MEMBER,
+    MAX_DOTS_PER_MEMBER,
+    Finding,
+    Hypothesis,
+    NextStep,
+)
+from .steps import Step
 
 DIG_MINUTES_HELP = "How long “Test and learn” lasts. The server keeps the time."
 
@@ -130,3 +138,29 @@ class ExtendForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.auto_id = "id_extend_%s"
+
+
+class TimeboxForm(forms.Form):
+    """A timebox on the current step, or planned for another (Test and learn has its own
+    timer)."""
+
+    minutes = forms.IntegerField(min_value=0, max_value=180, label="Minutes",
+                                 help_text="0 removes it. Advisory: nothing is refused at zero.")
+    step = forms.ChoiceField(label="On the step", choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.auto_id = "id_timebox_%s"
+        self.fields["step"].choices = [
+            (step.value, step.label) for step in Step
+            if step not in (Step.TEST_AND_LEARN, Step.CLOSED)]
+
+
+class VoteOpenForm(forms.Form):
+    dots_per_member = forms.IntegerField(min_value=1, max_value=MAX_DOTS_PER_MEMBER,
+                                         initial=DEFAULT_DOTS_PER_MEMBER,
+                                         label="Dots per member")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.auto_id = "id_vote_%s"

@@ -1,9 +1,10 @@
 """The meeting's records: the session, who takes part, what they wrote, what was tested,
 found and decided, and the log of what happened when.
 
-Rules live in sessions/services.py; the only rule kept here is the one that must hold
-whatever code writes: at most three hypotheses (and three new ideas) per member, as a
-database constraint."""
+Rules live in sessions/services/; the only rules kept here are those that must hold
+whatever code writes, as database constraints: at most three hypotheses (and three new
+ideas) per member, one open dot vote per session, and one dot per place of a member's
+dots."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from .steps import Step
 
 DEFAULT_DIG_DURATION = timedelta(minutes=20)
 MAX_ENTRIES_PER_KIND = 3
+# A dot vote gives each member 1 to this many dots (3 by default).
+MAX_DOTS_PER_MEMBER = 10
+DEFAULT_DOTS_PER_MEMBER = 3
 
 
 class WorkingSession(models.Model):
@@ -42,6 +46,15 @@ class WorkingSession(models.Model):
     dig_duration = models.DurationField(default=DEFAULT_DIG_DURATION)
     dig_started_at = models.DateTimeField(null=True, blank=True)
     dig_extension = models.DurationField(default=timedelta(0))
+    # An optional timebox on the current step, advisory only (at zero the page says
+    # "time's up" and nothing is refused): it belongs to `timebox_step` and counts from
+    # `timebox_started_at`; a move to another step replaces it. Test and learn keeps its
+    # own, enforced countdown above. Every read compares with the clock.
+    timebox_step = models.CharField(max_length=20, choices=Step.choices, blank=True)
+    timebox_started_at = models.DateTimeField(null=True, blank=True)
+    timebox_duration = models.DurationField(null=True, blank=True)
+    # Minutes planned per step ({"test": 10}): entering that step starts its timebox.
+    timebox_plan = models.JSONField(default=dict, blank=True)
     # Bumped by every write, so that a poll learns "nothing changed" from one small query.
     revision = models.PositiveBigIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
@@ -77,6 +90,13 @@ class WorkingSession(models.Model):
         if deadline is None:
             return None
         return max(deadline - (now or timezone.now()), timedelta(0))
+
+    def timebox_deadline(self) -> datetime | None:
+        """When the current step's timebox runs out, or None without one."""
+        if (self.timebox_step != self.step or self.timebox_started_at is None
+                or self.timebox_duration is None):
+            return None
+        return self.timebox_started_at + self.timebox_duration
 
 
 class Participant(models.Model):
@@ -286,6 +306,63 @@ class NextStep(models.Model):
         return self.done_at is not None
 
 
+class DotVote(models.Model):
+    """A round of dot-voting on the session's revealed hypotheses. Each member places up
+    to `dots_per_member` dots (several on one hypothesis if they like); nobody sees the
+    others' dots until the facilitator closes the vote. One open vote per session."""
+
+    session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE, related_name="votes")
+    dots_per_member = models.PositiveSmallIntegerField(default=DEFAULT_DOTS_PER_MEMBER)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["session"], condition=models.Q(closed_at=None),
+                                    name="one_open_vote_per_session"),
+            models.CheckConstraint(
+                condition=models.Q(dots_per_member__gte=1,
+                                   dots_per_member__lte=MAX_DOTS_PER_MEMBER),
+                name="vote_dots_per_member_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dot vote in {self.session}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class Dot(models.Model):
+    """One member's dot on one hypothesis. Like entries, each dot takes one of the
+    member's numbered places (1..dots_per_member): the unique constraint keeps two racing
+    requests out of the same place, so nobody ends up with more dots than places."""
+
+    vote = models.ForeignKey(DotVote, on_delete=models.CASCADE, related_name="dots")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="+")
+    hypothesis = models.ForeignKey(Hypothesis, on_delete=models.CASCADE, related_name="dots")
+    slot = models.PositiveSmallIntegerField()
+    placed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["placed_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["vote", "voter", "slot"], name="one_dot_per_place"),
+            models.CheckConstraint(condition=models.Q(slot__gte=1, slot__lte=MAX_DOTS_PER_MEMBER),
+                                   name="dot_slot_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dot on “{self.hypothesis}”"
+
+
 class SessionEvent(models.Model):
     """The session's log: step moves, the timer, changes of definition, reveals."""
 
@@ -298,6 +375,11 @@ class SessionEvent(models.Model):
         DEFINITION_CHANGED = "definition_changed", "Success definition changed"
         REVEALED = "revealed", "Entries revealed"
         CLOSED = "closed", "Session closed"
+        TIMEBOX_SET = "timebox_set", "Timebox started"
+        TIMEBOX_CLEARED = "timebox_cleared", "Timebox removed"
+        TIMEBOX_PLANNED = "timebox_planned", "Timebox planned"
+        VOTE_OPENED = "vote_opened", "Dot vote opened"
+        VOTE_CLOSED = "vote_closed", "Dot vote closed"
 
     session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from analytics.selectors import success_definitions_of
 
 from . import catalog, selectors, steps
+from .clock import session_clock
 from .criteria import Builder
 from .forms import (
     DefinitionChoiceForm,
@@ -19,9 +20,13 @@ from .forms import (
     HypothesisForm,
     NextStepForm,
     SettingsForm,
+    TimeboxForm,
+    VoteOpenForm,
 )
 from .models import Finding, Hypothesis, Participant, WorkingSession
 from .results import session_results
+from .services.testing import vote_order
+from .services.timebox import UNBOXED_STEPS
 from .steps import Step
 
 # Steps whose page shows the test results (and so loads them).
@@ -105,6 +110,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
         "dig_remaining_seconds": (int(session.dig_remaining(now).total_seconds())
                                   if deadline else None),
         "dig_minutes": int(session.dig_duration.total_seconds() // 60),
+        "clock": session_clock(session, now),
         "participants": selectors.participants_of(session),
         "hidden_count": selectors.hidden_count(session),
         "error": error, "notice": notice,
@@ -158,11 +164,28 @@ def build_context(request: HttpRequest, session: WorkingSession,
     if step in (Step.NEXT_STEPS, Step.UNSUCCESSFUL, Step.ALIGN):
         context["next_steps"] = selectors.next_steps_of(session)
         context["next_step_form"] = forms.get("next_step") or NextStepForm(team=session.team)
+    if step in steps.HYPOTHESIS_STEPS:
+        _votes(context, session, user, forms)
     if is_facilitator and not session.is_closed:
+        context["timebox_form"] = forms.get("timebox") or TimeboxForm(initial={
+            "step": step if step not in UNBOXED_STEPS else steps.next_step(step)})
+        context["timebox_plan"] = [
+            {"step": value, "label": steps.label(value), "minutes": minutes}
+            for value in steps.ORDER if (minutes := (session.timebox_plan or {}).get(value))]
         context["settings_form"] = forms.get("settings") or SettingsForm(initial={
             "dig_minutes": context["dig_minutes"], "hide_entries": session.hide_entries})
         context["extend_form"] = forms.get("extend") or ExtendForm()
     return context
+
+
+def _votes(context: dict, session: WorkingSession, user, forms: dict) -> None:
+    """The dot vote, as this member may see it; in Test, the tests it would queue."""
+    board = selectors.vote_board(session, user)
+    context["vote_board"] = board
+    context["vote_form"] = forms.get("vote") or VoteOpenForm()
+    if board is not None and not board.is_open and session.step == Step.TEST:
+        untested = {e.pk for e in context["entries"].visible if e.needs_test}
+        context["vote_order_count"] = sum(1 for h in vote_order(board.vote) if h.pk in untested)
 
 
 def _align(context: dict, session: WorkingSession, user, forms: dict) -> None:
@@ -242,7 +265,8 @@ def _urls(session: WorkingSession) -> dict:
     names = ["session_detail", "session_move", "session_close", "session_settings",
              "definition_confirm", "definition_change", "definition_revise", "entries_reveal",
              "tests_run_all", "discovery_run", "finding_create", "next_step_create",
-             "timer_extend", "session_report", "session_report_md"]
+             "timer_extend", "session_report", "session_report_md", "timebox_set",
+             "vote_open", "vote_close", "tests_run_vote_order"]
     urls = {name: session_url(session, name) for name in names}
     urls["entry_create"] = session_url(session, "hypothesis_create")
     return urls

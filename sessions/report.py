@@ -38,6 +38,8 @@ class Report:
     participants: list = field(default_factory=list)
     events: list = field(default_factory=list)
     timer_events: list = field(default_factory=list)
+    # The last closed dot vote (selectors.VoteBoard), most dots first; None without one.
+    vote: selectors.VoteBoard | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -74,6 +76,7 @@ def build_report(session: WorkingSession) -> Report:
     report.participants = selectors.participants_of(session)
     report.events = selectors.timer_log(session)
     report.timer_events = [e for e in report.events if e.kind in TIMER_EVENTS]
+    report.vote = selectors.vote_board(session, None, closed_only=True)
     return report
 
 

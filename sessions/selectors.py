@@ -18,6 +18,8 @@ from dashboards.models import Dashboard
 from .models import (
     DashboardPin,
     Discovery,
+    Dot,
+    DotVote,
     Finding,
     Hypothesis,
     HypothesisTest,
@@ -263,6 +265,64 @@ def split_by_direction(discovery: Discovery | None, limit: int = 8) -> dict[str,
         if len(side) < limit:
             side.append(candidate)
     return split
+
+
+@dataclass
+class VoteLine:
+    hypothesis: Hypothesis
+    mine: int = 0  # this member's dots on it (always theirs to see)
+    total: int | None = None  # everyone's, once the vote is closed
+
+
+@dataclass
+class VoteBoard:
+    """The session's latest dot vote as one member may see it: their own dots while it is
+    open, everyone's totals (most dots first) once it is closed."""
+
+    vote: DotVote
+    lines: list[VoteLine]
+    voters: int  # how many members have placed a dot (not where)
+
+    @property
+    def is_open(self) -> bool:
+        return self.vote.is_open
+
+    @property
+    def my_dots(self) -> int:
+        return sum(line.mine for line in self.lines)
+
+    @property
+    def dots_left(self) -> int:
+        return max(0, self.vote.dots_per_member - self.my_dots)
+
+
+def vote_board(session: WorkingSession, viewer: User | None, *,
+               closed_only: bool = False) -> VoteBoard | None:
+    """The latest vote (the latest closed one with `closed_only`, as the report shows)."""
+    votes = DotVote.objects.filter(session=session)
+    if closed_only:
+        votes = votes.filter(closed_at__isnull=False)
+    vote = votes.order_by("-opened_at", "-pk").first()
+    if vote is None:
+        return None
+    dots = Dot.objects.filter(vote=vote)
+    mine: dict[int, int] = defaultdict(int)
+    if viewer is not None:
+        for hypothesis_id in dots.filter(voter=viewer).values_list("hypothesis_id", flat=True):
+            mine[hypothesis_id] += 1
+    totals: dict[int, int] = {}
+    if not vote.is_open:
+        totals = dict(dots.values("hypothesis_id").annotate(n=Count("pk"))
+                      .values_list("hypothesis_id", "n"))
+    entries = (Hypothesis.objects.filter(session=session, kind=Hypothesis.Kind.HYPOTHESIS)
+               .filter(Q(revealed_at__isnull=False) | Q(pk__in=totals.keys()))
+               .select_related("author").order_by("created_at", "pk"))
+    lines = [VoteLine(hypothesis=h, mine=mine.get(h.pk, 0),
+                      total=None if vote.is_open else totals.get(h.pk, 0)) for h in entries]
+    if not vote.is_open:
+        lines.sort(key=lambda line: -line.total)  # stable: ties keep the written order
+    return VoteBoard(vote=vote, lines=lines,
+                     voters=dots.values("voter").distinct().count())
 
 
 BUSY = (JobStatus.QUEUED, JobStatus.RUNNING)

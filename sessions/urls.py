@@ -36,6 +36,13 @@ urlpatterns = [
     path(session + "next-steps/new/", views.next_step_create, name="next_step_create"),
     path(session + "next-steps/<int:next_step_id>/done/", views.next_step_done,
          name="next_step_done"),
+    path(session + "timebox/", views.timebox_set, name="timebox_set"),
+    path(session + "vote/open/", views.vote_open, name="vote_open"),
+    path(session + "vote/close/", views.vote_close, name="vote_close"),
+    path(entry + "dot/", views.dot_place, name="dot_place"),
+    path(entry + "dot/remove/", views.dot_remove, name="dot_remove"),
+    path(session + "tests/run-vote-order/", views.tests_run_vote_order,
+         name="tests_run_vote_order"),
     path(session + "report/", views.session_report, name="session_report"),
     path(session + "report.md", views.session_report_md, name="session_report_md"),
 ]

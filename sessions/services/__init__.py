@@ -26,7 +26,15 @@ from .meeting import (
 )
 from .pins import pin_finding, unpin_finding
 from .records import finding_create, finding_delete, next_step_create, next_step_set_done
-from .testing import discovery_run, hypothesis_test_run, session_tests_run, suggestion_adopt
+from .testing import (
+    discovery_run,
+    hypothesis_test_run,
+    session_tests_run,
+    session_tests_run_in_vote_order,
+    suggestion_adopt,
+)
+from .timebox import timebox_set
+from .voting import dot_place, dot_remove, vote_close, vote_open
 
 
 def dig_deadline(session):
@@ -43,4 +51,7 @@ __all__ = [
     "pin_finding", "presence_touch", "session_close", "session_create", "session_join",
     "session_settings_update", "session_tests_run", "step_move", "suggestion_adopt",
     "timer_extend", "unpin_finding",
+    # meeting tools
+    "dot_place", "dot_remove", "session_tests_run_in_vote_order", "timebox_set", "vote_close",
+    "vote_open",
 ]

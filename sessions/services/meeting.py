@@ -28,6 +28,7 @@ from .guards import (
     require_participant,
     require_team_member,
 )
+from .timebox import cleared_fields, planned_minutes, started_fields
 
 MIN_DIG_MINUTES = 1
 MAX_DIG_MINUTES = 180
@@ -107,10 +108,16 @@ def step_move(*, session: WorkingSession, by: User, to: str,
         fields = {"step": to, "step_changed_at": now, "revision": F("revision") + 1}
         if starts_timer:
             fields["dig_started_at"] = Coalesce(F("dig_started_at"), now)
+        # A step's timebox ends with the step; a planned one starts with its step.
+        box = planned_minutes(session, to)
+        fields.update(started_fields(to, box, now) if box else cleared_fields())
         updated = WorkingSession.objects.filter(pk=session.pk, step=expected).update(**fields)
         if not updated:
             raise StaleStep("Someone moved the session meanwhile; nothing changed.")
         log(session, SessionEvent.Kind.STEP, by, **{"from": expected, "to": to})
+        if box:
+            log(session, SessionEvent.Kind.TIMEBOX_SET, by, step=to, minutes=box,
+                deadline=(now + timedelta(minutes=box)).isoformat(), planned=True)
         if starts_timer:
             log(session, SessionEvent.Kind.TIMER_STARTED, by,
                 minutes=_minutes(session.dig_duration),

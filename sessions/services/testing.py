@@ -4,6 +4,7 @@ analytics queue; the session only records which job belongs to which hypothesis.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
@@ -13,7 +14,7 @@ from analytics.scheduling import SESSION_PRIORITY
 from analytics.services import DatasetRefused, analysis_submit
 
 from .. import steps
-from ..models import Discovery, Hypothesis, HypothesisTest, WorkingSession
+from ..models import Discovery, DotVote, Hypothesis, HypothesisTest, WorkingSession
 from ..steps import Step
 from .entries import hypothesis_create
 from .errors import BadInput, NotAllowed
@@ -66,6 +67,31 @@ def session_tests_run(*, session: WorkingSession, by: User,
     for hypothesis in entries.order_by("kind", "author_id", "rank"):
         made.append(hypothesis_test_run(hypothesis=hypothesis, by=by))
     return made
+
+
+def session_tests_run_in_vote_order(*, session: WorkingSession,
+                                    by: User) -> list[HypothesisTest]:
+    """The facilitator queues the tests of the hypotheses that got dots in the last closed
+    vote, most dots first, so the team sees the results it cares most about first.
+    Hypotheses without a criterion, or without a dot, are left to "Run all tests"."""
+    session = fresh(session)
+    if by.pk != session.facilitator_id:
+        raise NotAllowed("Only the facilitator runs everyone's tests at once.")
+    vote = DotVote.objects.filter(session=session, closed_at__isnull=False).first()
+    if vote is None:
+        raise BadInput("No vote has been closed yet in this session.")
+    ordered = vote_order(vote)
+    if not ordered:
+        raise BadInput("No voted hypothesis has a testable criterion yet.")
+    return [hypothesis_test_run(hypothesis=h, by=by) for h in ordered]
+
+
+def vote_order(vote: DotVote) -> list[Hypothesis]:
+    """The vote's hypotheses that got dots and have a criterion, most dots first (ties:
+    in the order they were written)."""
+    return list(Hypothesis.objects.filter(session_id=vote.session_id, dots__vote=vote,
+                                          criterion__isnull=False)
+                .annotate(votes=Count("dots")).order_by("-votes", "created_at", "pk"))
 
 
 def discovery_run(*, session: WorkingSession, by: User,

@@ -97,3 +97,12 @@ def minutes(duration) -> str:
     value = duration.total_seconds() / 60
     text = str(int(value)) if value.is_integer() else f"{value:.1f}"
     return f"{text} minute{'' if text == '1' else 's'}"
+
+
+@register.filter
+def dots(count) -> str:
+    """A count of votes drawn as dots (the number is always written beside them)."""
+    try:
+        return "●" * max(0, min(int(count or 0), 50))
+    except (TypeError, ValueError):
+        return ""

@@ -30,3 +30,11 @@ from .pages import (  # noqa: F401
     session_report_md,
 )
 from .pins import pin_create, pin_delete  # noqa: F401
+from .tools import (  # noqa: F401
+    dot_place,
+    dot_remove,
+    tests_run_vote_order,
+    timebox_set,
+    vote_close,
+    vote_open,
+)

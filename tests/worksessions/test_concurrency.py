@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, connections
 
 from sessions import services
-from sessions.models import Hypothesis, SessionEvent
+from sessions.models import Dot, Hypothesis, SessionEvent
 from sessions.steps import Step
 from tests.conftest import require
 
@@ -101,3 +101,43 @@ def test_concurrent_http_requests_keep_the_limit_and_the_step(live_session, owne
     assert sorted(moves) == [302, 409, 409], moves
     live_session.refresh_from_db()
     assert live_session.step == Step.TEST
+
+
+@pytest.fixture
+def open_vote(live_session, owner, teammate):
+    """Two revealed hypotheses under an open vote of three dots per member."""
+    session = live_session
+    entries = [services.hypothesis_create(session=session, author=teammate, text=text)
+               for text in ("Inviters buy", "Pro buys")]
+    services.entries_reveal(session=session, by=owner)
+    services.vote_open(session=session, by=owner, dots_per_member=3)
+    return session, entries
+
+
+def test_eight_tabs_of_one_member_place_dots_at_once_and_three_are_kept(open_vote, teammate):
+    session, entries = open_vote
+    outcomes = race(8, lambda i: services.dot_place(session=session, by=teammate,
+                                                    hypothesis=entries[i % 2]))
+    placed = [o for o in outcomes if isinstance(o, Dot)]
+    refused = [o for o in outcomes if isinstance(o, services.LimitReached)]
+    assert len(placed) == 3 and len(refused) == 5, outcomes
+    dots = Dot.objects.filter(vote__session=session, voter=teammate)
+    assert sorted(dots.values_list("slot", flat=True)) == [1, 2, 3]
+
+
+def test_no_dot_lands_in_a_vote_that_is_being_closed(open_vote, owner, teammate, third):
+    session, entries = open_vote
+    voters = [teammate, third, teammate, third, owner]
+
+    def act(i: int):
+        if i == 5:
+            return services.vote_close(session=session, by=owner)
+        return services.dot_place(session=session, by=voters[i], hypothesis=entries[0])
+
+    outcomes = race(6, act)
+    assert not any(isinstance(o, Exception) and not isinstance(o, services.StepClosed)
+                   for o in outcomes), outcomes
+    placed = sum(1 for o in outcomes if isinstance(o, Dot))
+    closing = SessionEvent.objects.get(session=session, kind="vote_closed")
+    # Every dot that was saved was counted in the totals the close logged: none came after.
+    assert closing.data["dots"] == placed == Dot.objects.filter(vote__session=session).count()
