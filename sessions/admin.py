@@ -3,6 +3,8 @@ from django.contrib import admin
 from .models import (
     DashboardPin,
     Discovery,
+    Dot,
+    DotVote,
     Finding,
     Hypothesis,
     HypothesisTest,
@@ -73,3 +75,22 @@ class SessionEventAdmin(admin.ModelAdmin):
 
 
 admin.site.register(DashboardPin)
+
+
+class DotInline(admin.TabularInline):
+    model = Dot
+    extra = 0
+    raw_id_fields = ("voter", "hypothesis")
+
+
+@admin.register(DotVote)
+class DotVoteAdmin(admin.ModelAdmin):
+    list_display = ("session", "dots_per_member", "opened_at", "closed_at")
+    raw_id_fields = ("session", "opened_by", "closed_by")
+    inlines = [DotInline]
+
+
+@admin.register(Dot)
+class DotAdmin(admin.ModelAdmin):
+    list_display = ("vote", "voter", "hypothesis", "slot", "placed_at")
+    raw_id_fields = ("vote", "voter", "hypothesis")

@@ -36,3 +36,17 @@ def test_admin_creates_a_user_by_email(admin_client, db):
     })
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert User.objects.get(email="new@example.com").check_password("a-long-passphrase-9")
+
+
+def test_every_model_of_the_project_is_in_the_admin():
+    from pathlib import Path
+
+    from django.apps import apps
+    from django.conf import settings
+    from django.contrib import admin
+
+    ours = [app for app in apps.get_app_configs()
+            if Path(app.path).resolve().parent == Path(settings.BASE_DIR).resolve()]
+    missing = {m._meta.label for app in ours for m in app.get_models()} - {
+        m._meta.label for m in admin.site._registry}
+    assert not missing, f"register these in their app's admin.py: {sorted(missing)}"
