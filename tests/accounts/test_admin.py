@@ -47,6 +47,8 @@ def test_every_model_of_the_project_is_in_the_admin():
 
     ours = [app for app in apps.get_app_configs()
             if Path(app.path).resolve().parent == Path(settings.BASE_DIR).resolve()]
-    missing = {m._meta.label for app in ours for m in app.get_models()} - {
-        m._meta.label for m in admin.site._registry}
-    assert not missing, f"register these in their app's admin.py: {sorted(missing)}"
+    shown = {m._meta.label for m in admin.site._registry} | {
+        inline.model._meta.label for model_admin in admin.site._registry.values()
+        for inline in model_admin.inlines}
+    missing = {m._meta.label for app in ours for m in app.get_models()} - shown
+    assert not missing, f"register these (or inline them) in their app's admin.py: {sorted(missing)}"
