@@ -5,7 +5,7 @@ from api.api import api
 from dashboards import urls as dashboard_urls
 from sessions import urls as session_urls
 
-from . import views
+from . import docs, views
 
 team_patterns = [
     path("data/", include("analytics.urls")),
@@ -20,6 +20,10 @@ team_patterns = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", docs.favicon, name="favicon"),
+    # The analysis contract, for people and as written (forms and the API docs link it).
+    path("docs/<slug:name>/", docs.document, name="document"),
+    path("docs/<slug:name>.md", docs.document_source, name="document_source"),
     path("api/v1/", api.urls),
     path("account/tokens/", include("api.urls")),
     path("t/<slug:team_slug>/", include(team_patterns)),
