@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.html import escape
@@ -151,16 +151,12 @@ def rendered(name: str) -> tuple[SafeString, list[dict]]:
 
 
 def document(request: HttpRequest, name: str) -> HttpResponse:
-    if name not in DOCUMENTS:
-        raise Http404("No such document.")
     html, toc = rendered(name)
     return render(request, "docs/document.html", {
         "html": html, "toc": toc, "name": name, "filename": DOCUMENTS[name]})
 
 
 def document_source(request: HttpRequest, name: str) -> HttpResponse:
-    if name not in DOCUMENTS:
-        raise Http404("No such document.")
     return HttpResponse(source(name), content_type="text/markdown; charset=utf-8")
 
 

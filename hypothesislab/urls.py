@@ -22,8 +22,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", docs.favicon, name="favicon"),
     # The analysis contract, for people and as written (forms and the API docs link it).
-    path("docs/<slug:name>/", docs.document, name="document"),
-    path("docs/<slug:name>.md", docs.document_source, name="document_source"),
+    path("docs/definitions/", docs.document, {"name": "definitions"}, name="docs_definitions"),
+    path("docs/definitions.md", docs.document_source, {"name": "definitions"},
+         name="docs_definitions_source"),
     path("api/v1/", api.urls),
     path("account/tokens/", include("api.urls")),
     path("t/<slug:team_slug>/", include(team_patterns)),

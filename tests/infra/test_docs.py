@@ -14,8 +14,8 @@ from hypothesislab import docs
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(settings.BASE_DIR)
-# {% url 'document' name='definitions' %}#anchor in templates; /docs/name/#anchor in code.
-TEMPLATE_LINK = re.compile(r"""\{% url 'document' name='([\w-]+)' %\}(#[\w-]+)?""")
+# {% url 'docs_definitions' %}#anchor in templates; /docs/name/#anchor in code.
+TEMPLATE_LINK = re.compile(r"""\{% url 'docs_([a-z]+)' %\}(#[\w-]+)?""")
 PLAIN_LINK = re.compile(r"/docs/([\w-]+)/(#[\w-]+)?")
 
 
@@ -66,6 +66,7 @@ def test_the_document_page_and_its_source(client):
     assert raw.status_code == 200 and raw["Content-Type"].startswith("text/markdown")
     assert raw.content.decode() == docs.source("definitions")
     assert client.get("/docs/no-such-document/").status_code == 404
+    assert client.get("/docs/no-such-document.md").status_code == 404
 
 
 def test_the_renderer_escapes_what_it_reads():
