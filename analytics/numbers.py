@@ -113,3 +113,28 @@ def p_value_explore(value: Any) -> str:
 
 def p_value_session(value: Any) -> str:
     return p_value(value, digits=2, small_digits=3, missing=NA)
+
+
+def cell(value: Any, *, digits: int = 4, missing: str = "") -> str:
+    """A value of a query's result table as people read it: fractional numbers to
+    `digits` decimals (significant ones below 1) without trailing zeros and with thousands
+    separators (0.29721362229102166 -> "0.2972", 1234.5678 -> "1,234.5678"); integers as
+    they are, since a column of them may hold ids or years (2024, not "2,024"); everything
+    else as it is. For display only: stored results and CSV downloads keep the exact
+    value."""
+    if value is None:
+        return missing
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    if value != value or abs(value) == float("inf") or abs(value) >= 1e15:
+        return str(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    if abs(value) >= 1:
+        text = f"{value:,.{digits}f}"
+    else:
+        # Small values keep `digits` significant figures: 0.000123456 -> "0.0001235".
+        text = f"{value:.{digits}g}"
+        if "e" in text:
+            text = f"{value:.{digits + 8}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

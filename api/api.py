@@ -27,7 +27,14 @@ allowed (e.g. not the author), 404 no such object *for you* (other teams' object
 included), 409 not now (a closed step, a dataset still importing), 422 a request that does
 not match this document.
 
-**Results** are exactly what `manage.py analyze` prints (definitions.md section 6).
+**Definitions.** Success definitions, criteria, breakdowns and results follow the
+analysis contract, [definitions.md](/docs/definitions/) ([as Markdown](/docs/definitions.md));
+"definitions.md section N" below means its section N.
+
+**Results** are exactly what `manage.py analyze` prints
+([definitions.md section 6](/docs/definitions/#6-the-command-line-for-scripts-notebooks-and-checks)).
+Session reports add verdicts judged against each hypothesis' stated expectation
+([section 5, Verdicts](/docs/definitions/#verdicts)).
 """
 
 class HypothesisLabAPI(NinjaAPI):

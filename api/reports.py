@@ -39,7 +39,7 @@ def session_report(session: WorkingSession) -> dict:
             "id": definition.pk, "name": definition.name, "version": definition.version,
             "definition": definition.definition, "description": definition.description,
         },
-        "counts": report.counts,
+        "counts": dict(report.counts),
         "family_size": report.results.family_size,
         "hypotheses": [_entry_out(item) for item in report.hypotheses],
         "ideas": [_entry_out(item) for item in report.ideas],
@@ -95,7 +95,8 @@ def _result_out(row: TestResult) -> dict:
         "population": row.population, "group": row.group, "rest": row.rest,
         "diff": row.diff, "lift": row.lift, "lift_ci95": row.lift_ci95,
         "p_value": row.p_value, "test": row.test_name, "note": row.note,
-        "q_value": row.q_value, "verdict": row.verdict, "sentence": row.sentence,
+        "q_value": row.q_value, "expected": row.expected, "verdict": row.verdict,
+        "direction": row.direction, "sentence": row.sentence,
         "overlap_warning": row.overlap_warning,
     }
 

@@ -175,7 +175,10 @@ class HypothesisIn(Schema):
     text: str = Field(min_length=1, max_length=500, pattern=r"\S")
     kind: Literal["hypothesis", "idea"] = "hypothesis"
     criterion: JsonObject | None = Field(default=None, description="definitions.md section 3")
-    expected_direction: Literal["", "more", "less"] = ""
+    expected_direction: Literal["", "more", "less", "different"] = Field(
+        default="", description="what the author expects of these users: that they succeed "
+        "more often, less often, or at a different rate (either way) than the rest; "
+        "\"\" (not said) is judged as \"more\"")
     confidence: Literal[50, 65, 80, 95] | None = None
 
 
@@ -207,7 +210,18 @@ class ReportResult(Schema):
     test: str | None
     note: str | None
     q_value: float | None = Field(description="Benjamini-Hochberg over the session's tests")
-    verdict: str | None
+    expected: Literal["more", "less", "different"] = Field(
+        description="the direction the verdict is judged against: the entry's "
+                    "expected_direction, or \"more\" when none was said (for the unsuccessful "
+                    "side, the same expectation read for users who did not succeed)")
+    verdict: Literal["supported", "contradicted", "inconclusive", "not enough data"] | None = \
+        Field(description="judged against `expected`: supported when q < 0.05 that way, "
+                          "contradicted when q < 0.05 the other way, inconclusive, or not "
+                          "enough data (fewer than 30 users in the group or the rest); null "
+                          "while the test runs or when it failed")
+    direction: Literal["more", "less"] | None = Field(
+        description="where the data goes, whatever was expected: the group succeeds more or "
+                    "less often than the rest at q < 0.05; null otherwise")
     sentence: str
     overlap_warning: str | None
 
@@ -261,7 +275,10 @@ class SessionReportOut(Schema):
     session: SessionOut
     dataset: JsonObject
     success_definition: JsonObject
-    counts: dict[str, int] = Field(description="latest verdicts, by verdict")
+    counts: dict[str, int] = Field(
+        description="the latest test of each entry, by state: supported, contradicted, "
+                    "inconclusive, not enough data, running, failed (all present; they add "
+                    "up to the number of latest tests)")
     family_size: int = Field(description="tests in the session's Benjamini-Hochberg family")
     hypotheses: list[ReportEntry]
     ideas: list[ReportEntry]

@@ -11,16 +11,15 @@ from django import forms
 from analytics.engine import values
 from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.engine.storage import DatasetSchema
-from analytics.engine.wording import format_value
+from analytics.engine.wording import format_value, operator_choices
 from analytics.models import Dataset, SuccessDefinition
 from segments import roles as segment_roles
 
 from .models import ReviewNote
 
 NONE_CHOICE = ("", "— not in this data —")
-OPERATORS = [("=", "is"), ("!=", "is not"), (">", ">"), (">=", "≥"), ("<", "<"), ("<=", "≤"),
-             ("in", "is one of"), ("contains", "contains"), ("is_set", "is set"),
-             ("is_not_set", "is not set")]
+OPERATORS = operator_choices(("=", "!=", ">", ">=", "<", "<=", "in", "contains", "is_set",
+                              "is_not_set"))
 
 
 def parse_bins(text: str) -> list[float]:

@@ -20,10 +20,11 @@ from analytics.engine.definitions import (
     validate_criterion,
 )
 from analytics.engine.storage import DatasetSchema
+from analytics.engine.wording import operator_choices
 
 LEGENDS = {"a": "Group A", "b": "Group B", "group": "The group", "filter": "Population",
            "by": "Buckets"}
-OPERATOR_CHOICES = [(op, op.replace("_", " ")) for op in OPERATORS]
+OPERATOR_CHOICES = operator_choices(OPERATORS)
 
 
 def subject_choices(schema: DatasetSchema | None, *, breakdown: bool = False) -> list:

@@ -17,7 +17,7 @@ from analytics.engine import values
 from analytics.engine.definitions import AGGREGATES, VALUE_TYPES
 from analytics.engine.refusals import Refused
 from analytics.engine.storage import DatasetSchema
-from analytics.engine.wording import format_value
+from analytics.engine.wording import format_value, operator_choices
 
 PREFIX = "c"
 MAX_ROWS = 6
@@ -33,12 +33,8 @@ KINDS = [
     ("time_in_app", "Minutes in the app"),
 ]
 KIND_LABELS = dict(KINDS)
-OPERATORS = [
-    ("=", "is"), ("!=", "is not"), (">=", "at least"), (">", "more than"),
-    ("<=", "at most"), ("<", "less than"), ("in", "is one of"), ("not_in", "is none of"),
-    ("between", "between"), ("contains", "contains"), ("is_set", "is set"),
-    ("is_not_set", "is not set"),
-]
+OPERATORS = operator_choices(("=", "!=", ">=", ">", "<=", "<", "in", "not_in", "between",
+                              "contains", "is_set", "is_not_set"))
 AGG_LABELS = {"sum": "total", "avg": "average", "min": "smallest", "max": "largest",
               "count_distinct": "distinct values"}
 WINDOWED = {"event_count", "did_event", "did_not_event", "event_property", "session_count",

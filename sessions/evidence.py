@@ -8,7 +8,8 @@ and the SQL console, write the same shape):
      "definition": {"success": {...}, "success_text": "...",
                     "criterion": {...}, "criterion_text": "...", ...},
      "numbers": {"group": {...}, "rest": {...}, "lift": ..., "lift_ci95": [...],
-                 "p_value": ..., "q_value": ..., "verdict": "..."},
+                 "p_value": ..., "q_value": ..., "verdict": "...",
+                 "direction": "more" | "less" | null},
      "table": {"columns": ["bucket", "users", ...], "rows": [[...], ...]},
      "captured_at": "ISO 8601"}
 """
@@ -50,7 +51,7 @@ def from_test_result(row: TestResult) -> dict:
         evidence["numbers"] = {
             "group": row.group, "rest": row.rest, "lift": row.lift,
             "lift_ci95": row.lift_ci95, "p_value": row.p_value, "q_value": row.q_value,
-            "verdict": row.verdict, "test": row.test_name,
+            "verdict": row.verdict, "direction": row.direction, "test": row.test_name,
             "population": row.population,
         }
     else:

@@ -50,6 +50,7 @@ class HypothesisForm(forms.Form):
                                      "Users who invite a teammate in week one succeed more"}))
     expected_direction = forms.ChoiceField(
         required=False, label="You expect these users to…",
+        help_text="Not said reads as “succeed more often”: the verdict is judged against it.",
         choices=[("", "— not said —"), *Hypothesis.Direction.choices])
     confidence = forms.TypedChoiceField(
         required=False, coerce=int, empty_value=None, label="How sure are you?",

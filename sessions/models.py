@@ -129,8 +129,10 @@ class Hypothesis(models.Model):
         IDEA = "idea", "New idea"
 
     class Direction(models.TextChoices):
+        # Blank (nothing said) is judged as MORE: see sessions/verdicts.py.
         MORE = "more", "succeed more often"
         LESS = "less", "succeed less often"
+        DIFFERENT = "different", "succeed at a different rate (more or less)"
 
     class Origin(models.TextChoices):
         OWN = "own", "Own words"
@@ -152,7 +154,7 @@ class Hypothesis(models.Model):
     text = models.TextField(max_length=500)
     criterion = models.JSONField(null=True, blank=True)
     origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.OWN)
-    expected_direction = models.CharField(max_length=6, choices=Direction.choices, blank=True)
+    expected_direction = models.CharField(max_length=9, choices=Direction.choices, blank=True)
     confidence = models.PositiveSmallIntegerField(null=True, blank=True,
                                                   choices=CONFIDENCE_CHOICES)
     revealed_at = models.DateTimeField(null=True, blank=True)

@@ -14,18 +14,11 @@ from analytics.engine import stats
 from analytics.engine.definitions import describe_criterion
 from analytics.models import JobStatus
 
+from . import verdicts
 from .models import HypothesisTest, WorkingSession
 
 BEHAVIOUR_KINDS = frozenset({"event_count", "did_event", "event_property", "session_count",
                              "time_in_app"})
-VERDICT_BADGES = {"supported": "badge-supported", "contradicted": "badge-contradicted",
-                  "inconclusive": "badge-inconclusive", "not enough data": "badge-low-data"}
-VERDICT_LABELS = {"supported": "Supported", "contradicted": "Contradicted",
-                  "inconclusive": "Inconclusive", "not enough data": "Low data"}
-OTHER_SIDE_BADGES = {**VERDICT_BADGES, "supported": "badge-contradicted",
-                     "contradicted": "badge-supported"}
-OTHER_SIDE_LABELS = {**VERDICT_LABELS, "supported": "Fail more often",
-                     "contradicted": "Fail less often"}
 
 
 @dataclass
@@ -45,6 +38,8 @@ class TestResult:
     note: str | None = None
     q_value: float | None = None
     verdict: str | None = None
+    # Where the data goes at q < 0.05, whatever was expected: "more", "less" or None.
+    direction: str | None = None
     min_detectable_lift: float | None = None
     overlap_warning: str | None = None
     low_data: bool = False
@@ -66,22 +61,44 @@ class TestResult:
         return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
 
     @property
+    def expected(self) -> str:
+        """The direction the verdict is judged against ("more" when none was stated); for
+        the other side, the same expectation read for those who did not succeed."""
+        direction = self.test.hypothesis.expected_direction
+        return verdicts.mirrored(direction) if self.unsuccessful \
+            else verdicts.expectation(direction)
+
+    @property
+    def verdict_explanation(self) -> str:
+        return verdicts.explanation(self.verdict, self.expected,
+                                    stated=bool(self.test.hypothesis.expected_direction))
+
+    @property
+    def state(self) -> str:
+        """Its verdict, or "running" / "failed" for a test without one."""
+        if self.verdict:
+            return self.verdict
+        return verdicts.RUNNING if self.is_pending else verdicts.FAILED
+
+    @property
     def verdict_badge(self) -> str:
-        if self.unsuccessful:
-            return OTHER_SIDE_BADGES.get(self.verdict or "", "badge-inconclusive")
-        return VERDICT_BADGES.get(self.verdict or "", "badge-inconclusive")
+        if self.unsuccessful and self.direction:
+            return verdicts.FAILURE_DIRECTION_BADGES[self.direction]
+        return verdicts.badge(self.verdict)
 
     @property
     def verdict_text(self) -> str:
-        """The verdict as a label; read for the other side, "supported" means these users
-        are more often among those who did not succeed."""
-        labels = OTHER_SIDE_LABELS if self.unsuccessful else VERDICT_LABELS
-        return labels.get(self.verdict or "", "")
+        """The verdict as a label; the other side says where the data goes instead ("Fail
+        more often"), which is what that step asks."""
+        if self.unsuccessful and self.direction:
+            return verdicts.FAILURE_DIRECTION_LABELS[self.direction]
+        return verdicts.label(self.verdict)
 
     @property
     def expectation_outcome(self) -> str | None:
         """"right", "wrong" or None (no expectation stated, or the test settled nothing)."""
-        return expectation_outcome(self.test.hypothesis.expected_direction, self.verdict)
+        return verdicts.expectation_outcome(self.test.hypothesis.expected_direction,
+                                            self.verdict)
 
 
 @dataclass
@@ -104,19 +121,9 @@ class SessionResults:
     def latest_by_hypothesis(self) -> dict[int, TestResult]:
         return {row.test.hypothesis_id: row for row in self.rows if row.is_latest}
 
-    def counts(self) -> dict[str, int]:
-        counts = {verdict: 0 for verdict in VERDICT_BADGES}
-        for row in self.latest:
-            if row.verdict in counts:
-                counts[row.verdict] += 1
-        return counts
-
-
-def expectation_outcome(direction: str, verdict: str | None) -> str | None:
-    if not direction or verdict not in ("supported", "contradicted"):
-        return None
-    went = "more" if verdict == "supported" else "less"
-    return "right" if went == direction else "wrong"
+    def counts(self) -> verdicts.VerdictCounts:
+        """Every latest test in its state: the parts add up to len(self.latest)."""
+        return verdicts.count(row.state for row in self.latest)
 
 
 def session_results(session: WorkingSession, *, unsuccessful: bool = False,
@@ -144,13 +151,15 @@ def session_results(session: WorkingSession, *, unsuccessful: bool = False,
 
 
 def family_verdicts(
-    results: list[tuple[float | None, float | None, int | None, int | None]],
+    results: list[tuple[float | None, float | None, int | None, int | None, str]],
 ) -> list[str | None]:
-    """Verdicts of a whole family from (p, lift, group users, rest users) per test, None
-    for a test without numbers: for lists of sessions, which load only these four values."""
-    q_values = stats.bh_adjust([p for p, _, _, _ in results])
-    return [None if n1 is None or n0 is None else stats.verdict(q, lift, n1, n0)
-            for (_, lift, n1, n0), q in zip(results, q_values, strict=True)]
+    """Verdicts of a whole family from (p, lift, group users, rest users, expected
+    direction) per test, None for a test without numbers: for lists of sessions, which
+    load only these values."""
+    q_values = stats.bh_adjust([p for p, *_ in results])
+    return [None if n1 is None or n0 is None
+            else verdicts.judge(q, lift, n1, n0, direction)
+            for (_, lift, n1, n0, direction), q in zip(results, q_values, strict=True)]
 
 
 def _row(test: HypothesisTest, *, unsuccessful: bool, is_latest: bool) -> TestResult:
@@ -190,7 +199,10 @@ def _failure_side(side: dict) -> dict:
 
 def _judge(row: TestResult) -> None:
     group, rest = row.group, row.rest
-    row.verdict = stats.verdict(row.q_value, row.lift, group["users"], rest["users"])
+    row.verdict = stats.verdict(row.q_value, row.lift, group["users"], rest["users"],
+                                row.expected)
+    row.direction = stats.significant_direction(row.q_value, row.lift, group["users"],
+                                                rest["users"])
     if row.verdict == "inconclusive" and rest["rate"] is not None:
         row.min_detectable_lift = stats.min_detectable_lift(group["users"], rest["users"],
                                                             rest["rate"])
@@ -213,25 +225,40 @@ def users_phrase(criterion: dict, description: str) -> str:
     return f"Users matching “{description}”"
 
 
+def how_much(group_rate: float | None, rest_rate: float | None) -> str:
+    """The size of a difference as people say it: "2.1 times as often", "23% more often",
+    "38% less often"; "" when the rest's rate leaves no ratio."""
+    if group_rate is None or not rest_rate:
+        return ""
+    ratio = group_rate / rest_rate
+    if ratio >= 1.5:
+        return f"{ratio:.1f} times as often"
+    if ratio >= 1:
+        return f"{(ratio - 1) * 100:.0f}% more often"
+    return f"{(1 - ratio) * 100:.0f}% less often"
+
+
 def sentence(row: TestResult) -> str:
-    """The result in words, as an association, never as a cause."""
+    """The result as one sentence a product manager would say aloud, led by where the data
+    goes (not by the verdict, which depends on the expectation); an association, never a
+    cause."""
     who = users_phrase(row.test.criterion, row.description)
     group, rest = row.group, row.rest
-    verb = "did not succeed" if row.unsuccessful else "succeeded"
-    rates = f"{_pct(group['rate'])} of them {verb}, against {_pct(rest['rate'])} of the rest"
-    more = "are more often among those who did not succeed" if row.unsuccessful \
-        else "succeed more often"
-    less = "are less often among those who did not succeed" if row.unsuccessful \
-        else "succeed less often"
     if row.verdict == "not enough data":
-        return (f"Too few users to judge: {group['users']} in the group and {rest['users']} in "
-                f"the rest; at least {stats.MIN_USERS_FOR_VERDICT} on each side are needed.")
+        return (f"Too few users to judge: {numbers.count(group['users'])} in the group and "
+                f"{numbers.count(rest['users'])} in the rest; at least "
+                f"{stats.MIN_USERS_FOR_VERDICT} on each side are needed.")
     if row.p_value is None:
         return f"No test was possible: {row.note or 'the sides cannot be compared.'}"
-    if row.verdict == "supported":
-        return f"{who} {more} than the rest: {rates}."
-    if row.verdict == "contradicted":
-        return f"{who} {less} than the rest: {rates}."
+    if row.direction in ("more", "less"):
+        side = "among those who did not succeed" if row.unsuccessful else ""
+        went = (f"are {row.direction} often {side}" if row.unsuccessful
+                else f"succeed {row.direction} often")
+        size = how_much(group["rate"], rest["rate"])
+        return (f"{who} {went} than the rest: {_pct(group['rate'])} vs {_pct(rest['rate'])}"
+                f"{', ' + size if size else ''}.")
+    verb = "did not succeed" if row.unsuccessful else "succeeded"
+    rates = f"{_pct(group['rate'])} of them {verb}, against {_pct(rest['rate'])} of the rest"
     return (f"No clear difference between {who[0].lower()}{who[1:]} and the rest: "
             f"{rates}. This may be chance; it does not show that there is no difference.")
 

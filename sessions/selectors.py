@@ -15,6 +15,7 @@ from accounts.models import Team, User
 from analytics.models import JobStatus
 from dashboards.models import Dashboard
 
+from . import verdicts
 from .models import (
     DashboardPin,
     Discovery,
@@ -28,7 +29,7 @@ from .models import (
     SessionEvent,
     WorkingSession,
 )
-from .results import expectation_outcome, family_verdicts, session_results
+from .results import family_verdicts, session_results
 
 # Someone whose page polled within this long is "here now".
 PRESENCE_WINDOW = timedelta(seconds=20)
@@ -168,31 +169,31 @@ def timer_log(session: WorkingSession) -> list[SessionEvent]:
                 .order_by("at", "pk"))
 
 
-def verdict_counts(sessions: list[WorkingSession]) -> dict[int, dict[str, int]]:
-    """Supported / contradicted / ... counts per session, from one query over their tests
-    (only the four numbers a verdict needs are read, not whole results)."""
-    counts: dict[int, dict[str, int]] = {s.pk: defaultdict(int) for s in sessions}
+def verdict_counts(sessions: list[WorkingSession]) -> dict[int, verdicts.VerdictCounts]:
+    """Each session's latest tests counted by state (sessions.verdicts.count), from one
+    query over their tests: only the numbers a verdict needs are read, not whole
+    results."""
+    counts = {s.pk: verdicts.count([]) for s in sessions}
     if not sessions:
         return counts
     rows = (HypothesisTest.objects.filter(session__in=[s.pk for s in sessions])
             .order_by("session_id", "created_at", "pk")
             .values_list("session_id", "hypothesis_id", "job__status", "job__result__p_value",
                          "job__result__lift", "job__result__group__users",
-                         "job__result__rest__users"))
+                         "job__result__rest__users", "hypothesis__expected_direction"))
     by_session: dict[int, list] = defaultdict(list)
     for row in rows:
         by_session[row[0]].append(row)
     for session_id, tests in by_session.items():
-        numbers = [(p, lift, n1, n0) if status == JobStatus.DONE and n1 is not None
-                   else (None, None, None, None)
-                   for _, _, status, p, lift, n1, n0 in tests]
-        verdicts = family_verdicts(numbers)
-        latest: dict[int, str | None] = {}
-        for (_, hypothesis_id, *_rest), verdict in zip(tests, verdicts, strict=True):
-            latest[hypothesis_id] = verdict
-        for verdict in latest.values():
-            if verdict:
-                counts[session_id][verdict] += 1
+        numbers = [(p, lift, n1, n0, direction) if status == JobStatus.DONE and n1 is not None
+                   else (None, None, None, None, direction)
+                   for _, _, status, p, lift, n1, n0, direction in tests]
+        judged = family_verdicts(numbers)
+        latest: dict[int, str] = {}
+        for (_, hypothesis_id, status, *_rest), verdict in zip(tests, judged, strict=True):
+            latest[hypothesis_id] = verdict or (
+                verdicts.RUNNING if status in BUSY else verdicts.FAILED)
+        counts[session_id] = verdicts.count(latest.values())
     return counts
 
 
@@ -230,7 +231,7 @@ def member_record(team: Team, user: User) -> MemberRecord:
                       .order_by("kind", "rank")):
             row = latest.get(entry.pk)
             verdict = row.verdict if row is not None else None
-            outcome = expectation_outcome(entry.expected_direction, verdict)
+            outcome = verdicts.expectation_outcome(entry.expected_direction, verdict)
             record.entries.append({"session": session, "hypothesis": entry, "result": row,
                                    "verdict": verdict, "outcome": outcome})
             if not entry.expected_direction:

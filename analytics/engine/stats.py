@@ -243,16 +243,35 @@ def bh_adjust(p_values: Sequence[float | None]) -> list[float | None]:
     return adjusted
 
 
-def verdict(q_value: float | None, lift: float | None, n_group: int, n_rest: int) -> str:
-    """Verdict of a hypothesis that says "users with X succeed more"."""
+EXPECTATIONS = ("more", "less", "different")
+
+
+def significant_direction(q_value: float | None, lift: float | None, n_group: int,
+                          n_rest: int) -> str | None:
+    """Where the data goes, read without any expectation: "more" (the group succeeds more
+    often than the rest, q < 0.05), "less", or None (too few users, or no clear
+    difference)."""
+    if n_group < MIN_USERS_FOR_VERDICT or n_rest < MIN_USERS_FOR_VERDICT:
+        return None
+    if q_value is None or lift is None or q_value >= SIGNIFICANCE or lift == 0:
+        return None
+    return "more" if lift > 0 else "less"
+
+
+def verdict(q_value: float | None, lift: float | None, n_group: int, n_rest: int,
+            expected: str = "more") -> str:
+    """The verdict of a hypothesis that expects the group to succeed `expected` often
+    ("more", "less" or "different", i.e. either way) than the rest: supported when the data
+    goes that way at q < 0.05, contradicted when it goes the other way, else inconclusive;
+    not enough data below MIN_USERS_FOR_VERDICT users on either side."""
+    if expected not in EXPECTATIONS:
+        raise ValueError(f"expected must be one of {EXPECTATIONS}, got {expected!r}")
     if n_group < MIN_USERS_FOR_VERDICT or n_rest < MIN_USERS_FOR_VERDICT:
         return "not enough data"
-    if q_value is not None and lift is not None and q_value < SIGNIFICANCE:
-        if lift > 0:
-            return "supported"
-        if lift < 0:
-            return "contradicted"
-    return "inconclusive"
+    went = significant_direction(q_value, lift, n_group, n_rest)
+    if went is None:
+        return "inconclusive"
+    return "supported" if expected in ("different", went) else "contradicted"
 
 
 def _unpooled_power(p1: float, p0: float, n1: int, n0: int, z: float) -> float:

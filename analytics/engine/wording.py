@@ -6,6 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
+# One word for each operator on every screen (criterion builders, the explorer, dashboard
+# forms): the way a person reads "age [at least] 30" aloud.
+OPERATOR_LABELS = {
+    "=": "is", "!=": "is not", ">=": "at least", ">": "more than", "<=": "at most",
+    "<": "less than", "in": "is one of", "not_in": "is none of", "between": "between",
+    "contains": "contains", "is_set": "is set", "is_not_set": "is not set",
+}
+
+
+def operator_label(op: str) -> str:
+    return OPERATOR_LABELS.get(op, op)
+
+
+def operator_choices(ops) -> list[tuple[str, str]]:
+    """(operator, label) pairs for a form's select, in the given order."""
+    return [(op, operator_label(op)) for op in ops]
+
+
 _AGG_WORDS = {"sum": "total", "avg": "average", "min": "smallest", "max": "largest",
               "count_distinct": "number of distinct"}
 

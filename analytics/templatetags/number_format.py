@@ -113,3 +113,19 @@ def pvalue_eq(value) -> str:
     """"= 0.02" or "< 0.001", to follow "p" or "q"."""
     text = numbers.p_value_session(value)
     return text if text.startswith("<") or text == numbers.NA else f"= {text}"
+
+
+# ---------------------------------------------------------------- everywhere
+
+
+@register.filter
+def thousands(value) -> str:
+    """1204 -> "1,204"; missing -> "–"."""
+    return numbers.count(value)
+
+
+@register.filter
+def cell(value) -> str:
+    """A table cell as people read it: 0.29721362229102166 -> "0.2972", 12045 -> "12,045";
+    text as it is (the stored result and CSV downloads stay exact)."""
+    return numbers.cell(value)

@@ -161,8 +161,8 @@ def _clean_text(text: str, noun: str) -> str:
 def _clean_expectation(direction: str, confidence) -> tuple[str, int | None]:
     direction = direction or ""
     if direction and direction not in Hypothesis.Direction.values:
-        raise BadInput("The expected direction is “succeed more often” or “succeed less "
-                       "often”.")
+        raise BadInput("The expected direction is “succeed more often”, “succeed less "
+                       "often” or “succeed at a different rate”.")
     if confidence in ("", None):
         confidence = None
     else:

@@ -7,18 +7,21 @@ from django import template
 
 from analytics.engine.wording import describe_criterion
 
+from .. import verdicts
 from ..results import users_phrase
 from ..steps import ORDER, label
 
 register = template.Library()
 
-VERDICT_LABELS = {"supported": "Supported", "contradicted": "Contradicted",
-                  "inconclusive": "Inconclusive", "not enough data": "Low data"}
+@register.filter
+def verdict_label(verdict) -> str:
+    return verdicts.label(verdict)
 
 
 @register.filter
-def verdict_label(verdict) -> str:
-    return VERDICT_LABELS.get(verdict or "", "")
+def verdict_badge(verdict) -> str:
+    """The badge class of a verdict or state (a finding's evidence keeps only the word)."""
+    return verdicts.badge(verdict)
 
 
 @register.filter

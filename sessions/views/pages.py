@@ -27,7 +27,7 @@ def session_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     sessions = list(selectors.sessions_of(request.team, query=query)[:100])
     counts = selectors.verdict_counts(sessions)
     for session in sessions:
-        session.verdicts = counts.get(session.pk, {})
+        session.verdicts = counts[session.pk]
     context = {
         "sessions": sessions, "query": query,
         "open_sessions": [s for s in sessions if not s.is_closed],

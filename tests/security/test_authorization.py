@@ -37,6 +37,10 @@ PUBLIC = {
     "accounts:password_reset_complete": "",
     "accounts:join": "an invitation link: whoever holds it may join, by design",
     "healthz": "the load balancer's health check",
+    "favicon": "the site's icon, asked for by browsers before anything else",
+    "docs_definitions": "the analysis contract (docs/definitions.md), public like the API's "
+                        "description",
+    "docs_definitions_source": "the same, as written",
     f"{API_NAMESPACE}:openapi-json": "the API's description",
     f"{API_NAMESPACE}:openapi-view": "the API's browsable docs",
     f"{API_NAMESPACE}:api-root": "the API's root (no operation)",

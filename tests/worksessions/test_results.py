@@ -175,8 +175,12 @@ def test_the_unsuccessful_side_reads_the_same_tests_the_other_way(testing, teamm
         assert b.p_value == pytest.approx(a.p_value, rel=1e-9)  # same test, other column
         assert b.q_value == pytest.approx(a.q_value, rel=1e-9)
         assert b.lift == pytest.approx(b.group["rate"] / b.rest["rate"] - 1)
-        assert b.verdict == stats.verdict(b.q_value, b.lift, b.group["users"], b.rest["users"])
-    assert other[0].verdict == "contradicted"  # inviters are rarely among those who did not
+        # Judged against the same expectation read for failure ("more" success is "less"
+        # failure), so both sides give the same verdict; the raw direction flips.
+        assert b.verdict == stats.verdict(b.q_value, b.lift, b.group["users"], b.rest["users"],
+                                          "less") == a.verdict
+    assert other[0].direction == "less"  # inviters are rarely among those who did not
+    assert other[0].verdict == "supported" and other[0].verdict_text == "Fail less often"
     assert "less often among those who did not succeed" in other[0].sentence
 
 
