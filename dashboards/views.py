@@ -299,8 +299,9 @@ def note_create(request, team_slug: str, dashboard_id: int):
             messages.success(request, "Logged.")
     else:
         messages.error(request, "Write the note first.")
-    return redirect(_dashboard_url(dashboard, "dashboard_review") + "#week-"
-                    + request.POST.get("week", ""))
+    # Back to the week's notes; only a real date goes into the address.
+    return redirect(_dashboard_url(dashboard, "dashboard_review")
+                    + (f"#week-{week}" if _is_date(week) else ""))
 
 
 def _is_date(text: str) -> bool:
