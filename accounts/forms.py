@@ -104,8 +104,9 @@ class InvitationForm(forms.Form):
     who = forms.ChoiceField(
         label="Who can join with the link",
         choices=[(FOR_EMAIL, "Only the person at this email"),
-                 (ANYONE, "Anyone with the link (the email, if any, just gets a copy)")],
+                 (ANYONE, "Anyone with the link")],
         initial=FOR_EMAIL,
+        help_text="With anyone, an email given just gets a copy of the link.",
         widget=forms.RadioSelect,
     )
 
