@@ -89,8 +89,8 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["team", "email", "created_by", "created_at", "expires_at", "status",
-                    "accepted_by"]
+    list_display = ["team", "email", "anyone_with_link", "created_by", "created_at",
+                    "expires_at", "status", "accepted_by"]
     list_select_related = ["team", "created_by", "accepted_by"]
     search_fields = ["team__name", "team__slug", "email", "created_by__email",
                      "accepted_by__email"]

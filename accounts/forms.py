@@ -3,7 +3,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from .models import User
-from .services import normalize_email
+from .services import NO_ONE_INVITED, normalize_email
 
 
 class SignUpForm(forms.Form):
@@ -91,12 +91,37 @@ class TeamForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
+    """Who the link is for: by default only the person at the email (the link is mailed to
+    them); "anyone with the link" is the owner's explicit choice (issue 12)."""
+
+    FOR_EMAIL, ANYONE = "email", "anyone"
     email = forms.EmailField(
-        label="Email (optional)",
+        label="Email",
         required=False,
-        help_text="We also email the link to this address. Leave empty to just copy it.",
+        help_text="We email the link to this address.",
         widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "name@company.com"}),
     )
+    who = forms.ChoiceField(
+        label="Who can join with the link",
+        choices=[(FOR_EMAIL, "Only the person at this email"),
+                 (ANYONE, "Anyone with the link")],
+        initial=FOR_EMAIL,
+        help_text="With anyone, an email given just gets a copy of the link.",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and not data.get("who"):
+            data = data.copy()
+            data["who"] = self.FOR_EMAIL  # bound to the email unless the owner chose otherwise
+        super().__init__(data, *args, **kwargs)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["anyone_with_link"] = data.get("who") == self.ANYONE
+        if not data["anyone_with_link"] and not data.get("email") and "email" not in self.errors:
+            self.add_error("email", NO_ONE_INVITED)
+        return data
 
 
 class ProfileForm(forms.Form):

@@ -93,11 +93,15 @@ def _invitation_expiry():
 
 
 class Invitation(models.Model):
-    """A link that lets whoever holds it join a team once, until it expires."""
+    """A link to join a team once, until it expires or is revoked. Bound to the invited
+    email by default: only the person signed in with that address can use it (issue 12).
+    "Anyone with the link" is a choice the owner makes when creating it."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
     token = models.CharField(max_length=64, unique=True, default=_invitation_token)
     email = models.EmailField(blank=True)
+    anyone_with_link = models.BooleanField(
+        default=False, help_text="Whoever holds the link may join, whatever their email.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
@@ -137,3 +141,13 @@ class Invitation(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.status == self.Status.PENDING
+
+    @property
+    def is_open(self) -> bool:
+        """Anyone holding the link may join: chosen when it was made, or a link made with no
+        email at all (before the choice was asked, or restored from such a backup)."""
+        return self.anyone_with_link or not self.email
+
+    def admits(self, user: "User") -> bool:
+        """Whether `user` may join with this link (usable or not: see `status`)."""
+        return self.is_open or (user.email or "").strip().lower() == self.email.lower()

@@ -90,15 +90,24 @@ def invitation_url(invitation: Invitation) -> str:
     return settings.SITE_URL + reverse("accounts:join", args=[invitation.token])
 
 
-def invitation_create(*, team: Team, created_by: User, email: str = "") -> Invitation:
+NO_ONE_INVITED = ("Enter the email of the person to invite, or choose “Anyone with the "
+                  "link”.")
+
+
+def invitation_create(*, team: Team, created_by: User, email: str = "",
+                      anyone_with_link: bool = False) -> Invitation:
     """A single-use join link, valid 7 days. Only owners invite. With an email, the link
-    is also mailed to that address (the link still works for whoever holds it)."""
+    is mailed to that address and only that person can use it, unless the owner chose
+    `anyone_with_link`; a link with no email must be that explicit choice."""
     membership = Membership.objects.filter(team=team, user=created_by).first()
     if membership is None:
         raise PermissionDenied("Only an owner of this team may invite people.")
     _require_owner(membership, team)
     email = normalize_email(email)
-    invitation = Invitation.objects.create(team=team, created_by=created_by, email=email)
+    if not email and not anyone_with_link:
+        raise ValidationError(NO_ONE_INVITED, code="no_email")
+    invitation = Invitation.objects.create(team=team, created_by=created_by, email=email,
+                                           anyone_with_link=anyone_with_link)
     if email:
         transaction.on_commit(lambda: _send_invitation_email(invitation))
     return invitation
@@ -129,10 +138,13 @@ def invitation_revoke(*, invitation: Invitation, by: Membership) -> None:
 
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Join the invitation's team. Someone already in the team keeps their membership and
-    leaves the link unused, for the person it was meant for."""
+    leaves the link unused, for the person it was meant for; so does someone signed in
+    with another email than the one invited (the link is theirs to use, not this one's)."""
     existing = Membership.objects.filter(team_id=invitation.team_id, user=user).first()
     if existing is not None:
         return existing
+    if not invitation.admits(user):
+        raise ValidationError(other_person_reason(invitation, user), code="other_person")
     now = timezone.now()
     with transaction.atomic():
         # Claim the link with a conditional UPDATE: if two people open it at once, exactly
@@ -165,6 +177,19 @@ _UNUSABLE = {
 
 def unusable_reason(invitation: Invitation) -> str:
     return _UNUSABLE[invitation.status]
+
+
+def other_person_reason(invitation: Invitation, user: User) -> str:
+    """Why a signed-in person cannot use a link made for someone else. The invited address
+    is shown masked: whoever holds a forwarded link learns the domain, not the person."""
+    return (f"This invitation is for {mask_email(invitation.email)}, and you are signed in "
+            f"as {user.email}. Log out and sign in (or sign up) with the invited address, "
+            "or ask the team for an invitation of your own.")
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}" if domain else "another address"
 
 
 def _lock_team(team: Team) -> None:

@@ -13,6 +13,7 @@ from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.engine.storage import DatasetSchema
 from analytics.engine.wording import format_value, operator_choices
 from analytics.models import Dataset, SuccessDefinition
+from segments import mapping_rules
 from segments import roles as segment_roles
 
 from .models import ReviewNote
@@ -64,7 +65,7 @@ class MappingForm(forms.Form):
     """One field per mapping role, pre-filled with the roles (guessed or confirmed)."""
 
     def __init__(self, *args, schema: DatasetSchema, profile: dict | None, roles: dict,
-                 guesses: dict, **kwargs):
+                 guesses: dict, disabled: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.schema, self.profile = schema, profile
         events = [(name, f"{name} ({count:,})") for name, count in schema.events.items()]
@@ -91,9 +92,14 @@ class MappingForm(forms.Form):
                 initial = ", ".join(mapping_format(v) for v in current or [])
                 if role.kind == "values":
                     help_text += " (separate with commas)"
+            needs = mapping_rules.required_note(role.key)
+            if needs:
+                help_text = (help_text.rstrip(".") + ". " if help_text else "") + needs
             field.label = role.label
             field.help_text = help_text
             field.initial = initial
+            # A member reads a confirmed mapping; only owners change it.
+            field.disabled = disabled
             self.fields[role.key] = field
             self.groups.setdefault(role.group, []).append(role.key)
 

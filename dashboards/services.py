@@ -12,15 +12,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.models import Team, User
+from accounts.models import Membership, Team, User
 from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.engine.refusals import Refused
 from analytics.engine.trends import validate_segment
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
 from analytics.services import DatasetRefused, analysis_start, analysis_submit
-from segments import catalog
+from segments import catalog, mapping_rules
 from segments import roles as segment_roles
-from segments.models import DatasetMapping
+from segments.models import DatasetMapping, MappingChange
 
 from .models import Dashboard, DashboardSegment, TeamSegment
 
@@ -100,23 +100,59 @@ def mapping_apply_profile(mapping_id: int) -> None:
                                                             schema, profile)
                 except KeyError:
                     continue  # a column the data no longer has: check_roles says so
+        changes = mapping_rules.changes_between(row.roles, roles)
+        if changes:  # the app changed a confirmed mapping: logged too, with nobody's name
+            MappingChange.objects.create(mapping=row, action=MappingChange.Action.REFRESHED,
+                                         changes=changes)
         row.roles = roles
     _set_guesses(row, schema, profile)
 
 
+OWNERS_ONLY = ("The mapping is confirmed: only an owner of the team can change it, since "
+               "every dashboard and session of this dataset builds on it. Ask an owner.")
+
+
+def mapping_can_change(mapping_row: DatasetMapping, user: User) -> bool:
+    """Any member confirms a mapping the first time; once confirmed, only owners change it
+    (issue 12: a member's empty form once blanked a team's mapping)."""
+    if not mapping_row.is_confirmed:
+        return True
+    return Membership.objects.filter(team_id=mapping_row.dataset.team_id, user=user,
+                                     role=Membership.Role.OWNER).exists()
+
+
 def mapping_confirm(*, mapping_row: DatasetMapping, roles: dict, user: User) -> DatasetMapping:
-    """Record the team's mapping. `roles` comes from the mapping form (already in the
-    stored shape); names the data does not have are refused."""
+    """Record the team's mapping, and log what changed (from the guesses, the first time).
+    `roles` comes from the mapping form (already in the stored shape); names the data does
+    not have, and a mapping without its required roles (segments.mapping_rules), are
+    refused; so is a member changing a confirmed mapping (403)."""
     schema = mapping_row.dataset.schema_object()
-    problems = segment_roles.check_roles(roles, schema)
-    if problems:
-        raise DashboardRefused("; ".join(f"{segment_roles.ROLES_BY_KEY[k].label}: {v}"
-                                         for k, v in problems.items()))
-    mapping_row.roles = roles
-    mapping_row.confirmed_by = user
-    mapping_row.confirmed_at = timezone.now()
-    mapping_row.updated_at = mapping_row.confirmed_at
-    mapping_row.save(update_fields=["roles", "confirmed_by", "confirmed_at", "updated_at"])
+    with transaction.atomic():
+        # Locked, so that two confirmations in a row are judged one after the other.
+        row = DatasetMapping.objects.select_for_update().select_related("dataset").get(
+            pk=mapping_row.pk)
+        if not mapping_can_change(row, user):
+            raise DashboardRefused(OWNERS_ONLY, status=403)
+        problems = segment_roles.check_roles(roles, schema)
+        if problems:
+            raise DashboardRefused("; ".join(f"{segment_roles.ROLES_BY_KEY[k].label}: {v}"
+                                             for k, v in problems.items()))
+        missing = mapping_rules.missing_required(roles)
+        if missing:
+            raise DashboardRefused(" ".join(missing))
+        changes = mapping_rules.changes_between(row.roles, roles)
+        if row.is_confirmed and not changes:
+            return row  # the same mapping again: nothing to record
+        action = (MappingChange.Action.CHANGED if row.is_confirmed
+                  else MappingChange.Action.CONFIRMED)
+        row.roles = roles
+        row.confirmed_by = user
+        row.confirmed_at = timezone.now()
+        row.updated_at = row.confirmed_at
+        row.save(update_fields=["roles", "confirmed_by", "confirmed_at", "updated_at"])
+        MappingChange.objects.create(mapping=row, changed_by=user, at=row.confirmed_at,
+                                     action=action, changes=changes)
+    mapping_row.refresh_from_db()
     return mapping_row
 
 

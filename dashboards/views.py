@@ -299,8 +299,9 @@ def note_create(request, team_slug: str, dashboard_id: int):
             messages.success(request, "Logged.")
     else:
         messages.error(request, "Write the note first.")
-    return redirect(_dashboard_url(dashboard, "dashboard_review") + "#week-"
-                    + request.POST.get("week", ""))
+    # Back to the week's notes; only a real date goes into the address.
+    return redirect(_dashboard_url(dashboard, "dashboard_review")
+                    + (f"#week-{week}" if _is_date(week) else ""))
 
 
 def _is_date(text: str) -> bool:
@@ -343,14 +344,23 @@ def dataset_mapping(request, team_slug: str, dataset_id: int):
     if request.htmx and request.GET.get("part") == "profile":
         return render(request, "dashboards/mapping.html#profile_status", context)
     schema = dataset.schema_object()
-    form = MappingForm(request.POST or None, schema=schema, profile=profile,
-                       roles=mapping_row.roles, guesses=mapping_row.guesses)
-    if request.method == "POST" and form.is_valid():
+    can_change = services.mapping_can_change(mapping_row, request.user)
+    # A POST with no field at all is a form left empty, not a page to draw.
+    form = MappingForm(request.POST if request.method == "POST" else None, schema=schema,
+                       profile=profile, roles=mapping_row.roles, guesses=mapping_row.guesses,
+                       disabled=not can_change)
+    status, refused = 200, None
+    if request.method == "POST" and not can_change:
+        form = MappingForm(schema=schema, profile=profile, roles=mapping_row.roles,
+                           guesses=mapping_row.guesses, disabled=True)
+        refused, status = services.OWNERS_ONLY, 403
+    elif request.method == "POST" and form.is_valid():
         try:
             services.mapping_confirm(mapping_row=mapping_row, roles=form.cleaned_data["roles"],
                                      user=request.user)
         except DashboardRefused as refusal:
             form.add_error(None, str(refusal))
+            status = 403 if refusal.status == 403 else status
         else:
             messages.success(request, "Mapping confirmed. The segment catalog now builds on it.")
             back = request.GET.get("next", "")
@@ -358,5 +368,7 @@ def dataset_mapping(request, team_slug: str, dataset_id: int):
                 return redirect(back)
             return redirect("dashboards:dataset_mapping", team_slug=team_slug,
                             dataset_id=dataset.pk)
-    context.update(form=form, groups=segment_selectors.catalog_for(dataset, mapping_row))
-    return render(request, "dashboards/mapping.html", context)
+    context.update(form=form, groups=segment_selectors.catalog_for(dataset, mapping_row),
+                   can_change=can_change, refused=refused,
+                   history=segment_selectors.mapping_history(mapping_row))
+    return render(request, "dashboards/mapping.html", context, status=status)

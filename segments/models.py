@@ -40,3 +40,30 @@ class DatasetMapping(models.Model):
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
+
+
+class MappingChange(models.Model):
+    """One change of a dataset's mapping, kept for good (issue 12: every change is logged):
+    who made it, when, and each role's value before and after. The mapping page lists
+    them. `changed_by` is empty when the app itself updated a confirmed mapping (the values
+    of a property role, read from a new version of the data)."""
+
+    class Action(models.TextChoices):
+        CONFIRMED = "confirmed", "confirmed the mapping"
+        CHANGED = "changed", "changed the mapping"
+        REFRESHED = "refreshed", "updated the values from the data"
+
+    mapping = models.ForeignKey(DatasetMapping, on_delete=models.CASCADE,
+                                related_name="changes")
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    # {role key: {"from": value, "to": value}}, in the stored shape of segments.roles.
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"

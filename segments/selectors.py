@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from analytics.models import Dataset
 
-from . import catalog
-from .models import DatasetMapping
+from . import catalog, mapping_rules
+from .models import DatasetMapping, MappingChange
 
 
 def mapping_of(dataset: Dataset) -> DatasetMapping | None:
     return (DatasetMapping.objects.select_related("profile_job", "confirmed_by", "dataset")
             .filter(dataset=dataset).first())
+
+
+def mapping_history(mapping_row: DatasetMapping | None) -> list[MappingChange]:
+    """Every change of the mapping, newest first, each with its lines (`lines`)."""
+    if mapping_row is None:
+        return []
+    changes = list(MappingChange.objects.filter(mapping=mapping_row)
+                   .select_related("changed_by"))
+    for change in changes:
+        change.lines = mapping_rules.describe_changes(change.changes)
+    return changes
 
 
 def confirmed_roles(dataset: Dataset) -> dict:

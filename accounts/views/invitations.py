@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 
 from ..models import Membership
 from ..selectors import invitation_by_token
-from ..services import invitation_accept, unusable_reason
+from ..services import invitation_accept, other_person_reason, unusable_reason
 
 UNKNOWN = ("This invitation link is not valid. Check that you copied all of it, or ask the "
            "team for a new one.")
@@ -25,6 +25,11 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     if not invitation.is_usable:
         return render(request, "accounts/join_invalid.html",
                       {"reason": unusable_reason(invitation), "team": team}, status=410)
+    if user.is_authenticated and not invitation.admits(user):
+        # Bound to another email: say so, and offer to switch accounts (issue 12).
+        return render(request, "accounts/join.html", {
+            "invitation": invitation, "team": team,
+            "other_person": other_person_reason(invitation, user)}, status=403)
     if request.method == "POST" and user.is_authenticated:
         try:
             invitation_accept(invitation=invitation, user=user)

@@ -59,13 +59,18 @@ def invite(request: HttpRequest, team_slug: str) -> HttpResponse:
     form = InvitationForm(request.POST)
     if not form.is_valid():
         return _members_page(request, invitation_form=form)
-    email = form.cleaned_data["email"]
-    invitation_create(team=request.team, created_by=request.user, email=email)
-    if email:
-        messages.success(request, f"Invitation emailed to {email}. You can also copy the "
-                                  "link below.")
+    email, anyone = form.cleaned_data["email"], form.cleaned_data["anyone_with_link"]
+    invitation_create(team=request.team, created_by=request.user, email=email,
+                      anyone_with_link=anyone)
+    if email and not anyone:
+        messages.success(request, f"Invitation emailed to {email}: only they can join with "
+                                  "it. You can also copy the link below.")
+    elif email:
+        messages.success(request, f"Invitation emailed to {email}. Anyone with the link can "
+                                  "join with it; you can also copy it below.")
     else:
-        messages.success(request, "Invite link created. Copy it and send it to your teammate.")
+        messages.success(request, "Invite link created: anyone with it can join. Copy it "
+                                  "and send it to your teammate.")
     return redirect("accounts:members", team_slug=team_slug)
 
 

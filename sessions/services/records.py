@@ -36,6 +36,9 @@ def finding_create(*, session: WorkingSession, author: User, text: str, step: st
     Linked to a test, the finding keeps a snapshot of the test's numbers as evidence;
     other tools pass their own snapshot (shape in sessions/evidence.py)."""
     session = fresh(session)
+    if step not in steps.ORDER:
+        raise BadInput("A finding belongs to the step it was written in; this form named "
+                       "no step. Reload the page and write it again.")
     if step not in steps.FINDING_STEPS:
         raise StepClosed(f"Findings are not written in {steps.label(step)}.")
     ensure_step_open(session, step)

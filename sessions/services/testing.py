@@ -60,6 +60,8 @@ def session_tests_run(*, session: WorkingSession, by: User,
     session = fresh(session)
     if by.pk != session.facilitator_id:
         raise NotAllowed("Only the facilitator runs everyone's tests at once.")
+    if kind and kind not in Hypothesis.Kind.values:
+        raise BadInput("Choose hypotheses or new ideas to test.")
     entries = Hypothesis.objects.filter(session=session, criterion__isnull=False)
     if kind:
         entries = entries.filter(kind=kind)

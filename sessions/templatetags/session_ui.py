@@ -3,6 +3,8 @@ analytics' number_format filters)."""
 
 from __future__ import annotations
 
+import re
+
 from django import template
 
 from analytics.engine.wording import describe_criterion
@@ -12,6 +14,13 @@ from ..results import users_phrase
 from ..steps import ORDER, label
 
 register = template.Library()
+
+# Markup anywhere in a line: code, emphasis, links and images, tables, raw HTML and
+# entities, headings, strikethrough (and the backslash itself).
+MD_INLINE = frozenset("\\`*_[]|<>#&~")
+MD_LINE_START = frozenset("-+=")
+MD_ORDERED = re.compile(r"(\d+)[.)]")
+
 
 @register.filter
 def verdict_label(verdict) -> str:
@@ -37,10 +46,18 @@ def clock(seconds) -> str:
 
 @register.filter
 def md(value) -> str:
-    """User text made safe inside Markdown: no accidental headings, tables or links."""
+    """User text made safe inside Markdown (CommonMark, with tables and strikethrough): one
+    line, every character that could start markup or raw HTML backslash-escaped, so that a
+    renderer shows it as typed. No heading, table, link, emphasis, list or `<script>` can
+    come out of a name or a hypothesis (issue 12)."""
     text = " ".join(str(value or "").split())
-    for char in ("\\", "`", "*", "_", "[", "]", "|", "<", ">", "#"):
-        text = text.replace(char, "\\" + char)
+    text = "".join("\\" + char if char in MD_INLINE else char for char in text)
+    # At the start of a line these begin a list, a rule or a heading underline.
+    if text[:1] in MD_LINE_START:
+        return "\\" + text
+    number = MD_ORDERED.match(text)
+    if number:
+        return f"{number[1]}\\{text[len(number[1]):]}"
     return text
 
 

@@ -162,7 +162,7 @@ def test_sign_up_from_an_invitation_joins_the_team(client, team, owner):
 
 def test_sign_up_from_a_used_invitation_creates_the_account_and_explains(client, team, owner,
                                                                         teammate):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     join_url = reverse("accounts:join", args=[invitation.token])
     services.invitation_accept(invitation=invitation, user=User.objects.create_user(
         username="x", email="x@example.com", password="x"))
@@ -173,7 +173,7 @@ def test_sign_up_from_a_used_invitation_creates_the_account_and_explains(client,
 
 
 def test_log_in_from_an_invitation_joins_the_team(client, team, owner, outsider):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     join_url = reverse("accounts:join", args=[invitation.token])
     page = client.get(reverse("accounts:login"), {"next": join_url})
     assert "Log in to join Acme Growth" in page.content.decode()
@@ -195,7 +195,7 @@ def test_account_page_renames(client, owner):
 
 def test_a_member_logging_in_through_a_link_is_told_and_the_link_stays_unused(client, team,
                                                                               owner, teammate):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     join_url = reverse("accounts:join", args=[invitation.token])
     response = client.post(reverse("accounts:login") + f"?next={join_url}",
                            {"username": "tom@example.com", "password": PASSWORD}, follow=True)
@@ -206,7 +206,7 @@ def test_a_member_logging_in_through_a_link_is_told_and_the_link_stays_unused(cl
 
 
 def test_log_out_from_an_invitation_comes_back_to_it(client, team, owner, teammate):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     join_url = reverse("accounts:join", args=[invitation.token])
     client.force_login(teammate)
     response = client.post(reverse("accounts:logout"), {"next": join_url})

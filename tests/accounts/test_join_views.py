@@ -18,7 +18,7 @@ def test_an_unknown_link_is_a_404_with_a_message(client, db):
 
 
 def test_signed_out_the_link_offers_sign_up_and_log_in(client, team, owner):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     response = client.get(join_url(invitation))
     html = response.content.decode()
     assert response.status_code == 200
@@ -32,7 +32,7 @@ def test_signed_out_the_link_offers_sign_up_and_log_in(client, team, owner):
 
 
 def test_signed_in_the_person_joins_with_a_post(client, team, owner, newcomer):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     client.force_login(newcomer)
     page = client.get(join_url(invitation))
     assert page.status_code == 200 and "Join Acme Growth" in page.content.decode()
@@ -43,7 +43,7 @@ def test_signed_in_the_person_joins_with_a_post(client, team, owner, newcomer):
 
 
 def test_a_member_opening_a_link_goes_to_the_team(client, team, owner, teammate):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     client.force_login(teammate)
     response = client.get(join_url(invitation))
     assert response.url == reverse("accounts:team_home", args=[team.slug])
@@ -52,7 +52,7 @@ def test_a_member_opening_a_link_goes_to_the_team(client, team, owner, teammate)
 
 
 def test_a_used_link_says_so(client, team, owner, newcomer, outsider):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     services.invitation_accept(invitation=invitation, user=newcomer)
     client.force_login(outsider)
     for response in (client.get(join_url(invitation)), client.post(join_url(invitation))):
@@ -63,7 +63,7 @@ def test_a_used_link_says_so(client, team, owner, newcomer, outsider):
 
 def test_an_expired_link_says_so(client, team, owner, newcomer, time_machine):
     time_machine.move_to(timezone.now(), tick=False)
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     time_machine.shift(timedelta(days=7, seconds=1))
     client.force_login(newcomer)
     response = client.post(join_url(invitation))
@@ -73,7 +73,7 @@ def test_an_expired_link_says_so(client, team, owner, newcomer, time_machine):
 
 
 def test_a_revoked_link_says_so(client, team, owner_membership, newcomer):
-    invitation = services.invitation_create(team=team, created_by=owner_membership.user)
+    invitation = services.invitation_create(team=team, created_by=owner_membership.user, anyone_with_link=True)
     services.invitation_revoke(invitation=invitation, by=owner_membership)
     response = client.get(join_url(invitation))
     assert response.status_code == 410

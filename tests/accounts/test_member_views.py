@@ -30,7 +30,7 @@ def test_members_page_for_the_owner(client, owner, team):
 
 
 def test_members_page_for_a_teammate_has_no_owner_controls(client, owner, teammate, team):
-    services.invitation_create(team=team, created_by=owner)
+    services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     client.force_login(teammate)
     response = client.get(members_url(team))
     assert response.status_code == 200
@@ -49,7 +49,7 @@ def test_members_page_is_a_404_for_an_outsider(client, outsider, team):
 def test_members_page_query_count_does_not_grow_with_the_team(client, owner, team,
                                                               django_assert_max_num_queries):
     client.force_login(owner)
-    services.invitation_create(team=team, created_by=owner)
+    services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     client.get(members_url(team))  # the session remembers the team: no write next time
 
     def count() -> int:
@@ -64,7 +64,7 @@ def test_members_page_query_count_does_not_grow_with_the_team(client, owner, tea
     for i in range(12):
         user = make_user(f"member{i}@example.com", f"Member {i}")
         Membership.objects.create(team=team, user=user)
-        services.invitation_create(team=team, created_by=owner)
+        services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     assert count() == small
     with django_assert_max_num_queries(8):
         client.get(members_url(team))
@@ -72,7 +72,9 @@ def test_members_page_query_count_does_not_grow_with_the_team(client, owner, tea
 
 def test_owner_creates_an_invite_link(client, owner, team):
     client.force_login(owner)
-    response = client.post(reverse("accounts:invite", args=[team.slug]), {"email": ""})
+    # A link with no email is for anyone who holds it: the owner says so (issue 12).
+    response = client.post(reverse("accounts:invite", args=[team.slug]),
+                           {"email": "", "who": "anyone"})
     assert response.url == members_url(team)
     invitation = Invitation.objects.get()
     assert (invitation.team, invitation.created_by, invitation.email) == (team, owner, "")
@@ -107,7 +109,7 @@ def test_inviting_needs_a_post(client, owner, team):
 
 
 def test_owner_revokes_an_invite_link(client, owner, team):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     client.force_login(owner)
     client.post(reverse("accounts:revoke", args=[team.slug, invitation.pk]))
     invitation.refresh_from_db()
@@ -115,7 +117,7 @@ def test_owner_revokes_an_invite_link(client, owner, team):
 
 
 def test_revoking_another_teams_invitation_is_a_404(client, owner, team, outsider, other_team):
-    theirs = services.invitation_create(team=other_team, created_by=outsider)
+    theirs = services.invitation_create(team=other_team, created_by=outsider, anyone_with_link=True)
     client.force_login(owner)
     # The owner's own team in the URL, the rival team's invitation id.
     response = client.post(reverse("accounts:revoke", args=[team.slug, theirs.pk]))

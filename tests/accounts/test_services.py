@@ -50,12 +50,12 @@ def test_team_create_refuses_a_blank_name(owner):
 
 
 def test_only_an_owner_creates_invitations(team, owner, teammate, outsider):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     assert invitation.is_usable and invitation.team == team
     assert abs(invitation.expires_at - invitation.created_at - timedelta(days=7)) < timedelta(seconds=1)
     for who in (teammate, outsider):
         with pytest.raises(PermissionDenied):
-            services.invitation_create(team=team, created_by=who)
+            services.invitation_create(team=team, created_by=who, anyone_with_link=True)
     assert Invitation.objects.count() == 1
 
 
@@ -72,7 +72,7 @@ def test_an_invitation_with_an_email_is_mailed(team, owner, django_capture_on_co
 
 
 def test_accepting_an_invitation_makes_a_member_once(team, owner, newcomer, outsider):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     membership = services.invitation_accept(invitation=invitation, user=newcomer)
     assert (membership.team, membership.user, membership.role) == (team, newcomer, "member")
     invitation.refresh_from_db()
@@ -84,7 +84,7 @@ def test_accepting_an_invitation_makes_a_member_once(team, owner, newcomer, outs
 
 def test_a_stale_invitation_object_cannot_be_used_twice(team, owner, newcomer, outsider):
     # Two requests loaded the same link; the second to accept must lose, not join.
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     stale_copy = Invitation.objects.get(pk=invitation.pk)
     services.invitation_accept(invitation=invitation, user=newcomer)
     assert stale_copy.is_usable  # as far as the stale copy knows
@@ -95,7 +95,7 @@ def test_a_stale_invitation_object_cannot_be_used_twice(team, owner, newcomer, o
 
 def test_an_expired_invitation_is_refused(team, owner, newcomer, time_machine):
     time_machine.move_to(timezone.now(), tick=False)
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     time_machine.shift(timedelta(days=7) - timedelta(seconds=1))
     assert invitation.is_usable
     time_machine.shift(timedelta(seconds=1))
@@ -106,7 +106,7 @@ def test_an_expired_invitation_is_refused(team, owner, newcomer, time_machine):
 
 
 def test_a_revoked_invitation_is_refused(team, owner_membership, newcomer):
-    invitation = services.invitation_create(team=team, created_by=owner_membership.user)
+    invitation = services.invitation_create(team=team, created_by=owner_membership.user, anyone_with_link=True)
     services.invitation_revoke(invitation=invitation, by=owner_membership)
     invitation.refresh_from_db()
     assert invitation.status == "revoked"
@@ -115,7 +115,7 @@ def test_a_revoked_invitation_is_refused(team, owner_membership, newcomer):
 
 
 def test_a_member_cannot_revoke(team, owner, teammate_membership):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     with pytest.raises(PermissionDenied):
         services.invitation_revoke(invitation=invitation, by=teammate_membership)
     invitation.refresh_from_db()
@@ -123,7 +123,7 @@ def test_a_member_cannot_revoke(team, owner, teammate_membership):
 
 
 def test_an_existing_member_keeps_the_link_unused(team, owner, teammate, teammate_membership):
-    invitation = services.invitation_create(team=team, created_by=owner)
+    invitation = services.invitation_create(team=team, created_by=owner, anyone_with_link=True)
     assert services.invitation_accept(invitation=invitation, user=teammate) == teammate_membership
     invitation.refresh_from_db()
     assert invitation.is_usable
@@ -152,7 +152,7 @@ def test_the_last_owner_cannot_be_demoted_removed_or_leave(owner_membership):
 def test_a_member_leaves_and_an_owner_removes(team, owner_membership, teammate_membership,
                                               newcomer):
     services.member_leave(membership=teammate_membership)
-    invitation = services.invitation_create(team=team, created_by=owner_membership.user)
+    invitation = services.invitation_create(team=team, created_by=owner_membership.user, anyone_with_link=True)
     newcomer_membership = services.invitation_accept(invitation=invitation, user=newcomer)
     services.member_remove(membership=newcomer_membership, by=owner_membership)
     assert list(Membership.objects.filter(team=team)) == [owner_membership]

@@ -25,6 +25,8 @@ def test_invite_a_teammate_who_signs_up_on_the_way(new_page, live_server, sign_u
     ada.get_by_role("button", name="Create team").click()
 
     expect(ada).to_have_url(re.compile(r"/t/checkout-squad/members/$"))
+    # No email: a link for anyone who holds it, which the owner chooses (issue 12).
+    ada.get_by_label("Anyone with the link", exact=True).check()
     ada.get_by_role("button", name="Create invite link").click()
     ada.get_by_role("button", name="Copy link").click()
     expect(ada.get_by_role("button", name="Copied")).to_be_visible()

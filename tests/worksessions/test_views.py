@@ -226,6 +226,30 @@ def test_a_finding_after_the_deadline_is_refused_whatever_the_browser_sends(
     assert list(Finding.objects.values_list("text", flat=True)) == ["late"]
 
 
+@pytest.mark.parametrize("step", [None, "", "bogus", "a\x00b"])
+def test_a_finding_naming_no_step_or_an_unknown_one_is_a_400_not_a_500(
+        client, session, teammate, step):
+    """Issue 12, point 7: `step` missing, empty or bogus raised ValueError (a 500)."""
+    session = move_to(session, Step.TEST)
+    client.force_login(teammate)
+    data = {"text": "crafted", "kind": "insight"}
+    if step is not None:
+        data["step"] = step
+    plain = client.post(url(session, "finding_create"), data)
+    assert plain.status_code == 400
+    assert "named no step" in plain.content.decode()
+    htmx = client.post(url(session, "finding_create"), data, **HTMX)
+    assert htmx.status_code == 200 and "named no step" in htmx.content.decode()
+    assert not Finding.objects.exists()
+
+
+def test_tests_run_for_an_unknown_kind_are_refused(client, session, owner):
+    session = move_to(session, Step.TEST)
+    client.force_login(owner)
+    response = client.post(url(session, "tests_run_all"), {"kind": "a\x00b"})
+    assert response.status_code == 400
+
+
 def test_a_closed_session_refuses_every_write(client, furnished, owner, teammate):
     session, entry, finding, next_step = furnished
     services.session_close(session=session, by=owner)
