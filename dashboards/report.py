@@ -29,6 +29,24 @@ def version_markers(versions: list, weeks: list[dict]) -> list[dict]:
     return markers
 
 
+def judged_line(weeks: list[dict]) -> str:
+    """The one sentence that says which week the numbers judge and why, from a trend
+    result's weeks; the same words on the dashboard, its review and the printable page."""
+    latest = latest_complete_week({"weeks": weeks})
+    if latest is None:
+        return ("Judged: no week yet. A week is judged once every user first seen in it "
+                "has had the whole success window.")
+    later = len(weeks) - 1 - latest
+    if later == 0:
+        running = "no later week in the data"
+    elif later == 1:
+        running = "the week after it is still running (its success windows are not over)"
+    else:
+        running = (f"the {later} weeks after it are still running (their success windows "
+                   "are not over)")
+    return f"Judged: the week of {week_label(weeks[latest]['week'])} (the last complete week); {running}."
+
+
 def _cell(n: int, x: int) -> dict:
     low_high = stats.wilson_interval(x, n)
     return {"users": n, "successes": x, "rate": stats.rate(x, n), "ci95": low_high,
@@ -92,4 +110,5 @@ def dashboard_report(result: dict, *, names: dict[str, dict], markers: list[dict
         "changes": changes,
         "segments": segments,
         "data_end": result.get("data_end"),
+        "judged": judged_line(weeks),
     }
