@@ -215,7 +215,8 @@ def _about_choices(dashboard, changes: dict | None = None) -> list:
     choices: list = [(f"{segment.key}|", segment.name) for segment in dashboard.segments.all()]
     rows = sorted((changes or {}).get("rows", []), key=lambda r: not r["flagged"])
     buckets = [(f"{r['segment']}|{r['bucket']}",
-                f"{r['segment_name']}: {r['bucket']}{' (moved)' if r['flagged'] else ''}")
+                f"{r['segment_name']}: {r.get('bucket_label', r['bucket'])}"
+                f"{' (moved)' if r['flagged'] else ''}")
                for r in rows if r["segment"] != "__all__"]
     if buckets:
         return [("Segments", choices), ("Buckets this week", buckets)]
