@@ -13,6 +13,7 @@ a sentence for screen readers.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -23,7 +24,12 @@ from analytics.numbers import NA, percent
 PALETTE = ("#5452d6", "#d9822b", "#1f9d8a", "#c43d6b", "#6b8e23", "#8a5cc2", "#2f7fc1",
            "#a0672c")
 MAX_LINES = len(PALETTE)
-FEW_USERS = 30  # points with fewer users are drawn hollow: their interval is wide
+# Drawn by default: the largest series by users; the legend toggles the rest (static/js/
+# charts.js), and without script the legend still lists them all.
+MAX_SHOWN = 6
+# Under the verdict's minimum a point or bar is drawn faint (and hollow), with a note: its
+# interval is wide, and it must not set the scale.
+FEW_USERS = stats.MIN_USERS_FOR_VERDICT
 
 
 @dataclass
@@ -51,12 +57,62 @@ class RateBar:
     height: float = 16
 
     @property
+    def faint(self) -> bool:
+        """Fewer users than a verdict needs: drawn faint, with a note."""
+        return 0 < self.users < FEW_USERS
+
+    @property
     def middle(self) -> float:
         return self.y + self.height / 2
 
     @property
     def text_y(self) -> float:
         return self.y + self.height - 4
+
+
+# ======================================================================= labels
+
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_BETWEEN = re.compile(rf"^({_NUMBER})(?:-| to )({_NUMBER})$")
+_BELOW = re.compile(rf"^< ({_NUMBER})$")
+_ABOVE = re.compile(rf"^>= ({_NUMBER})$")
+
+
+def bin_labels_shown(labels: list[str]) -> dict[str, str]:
+    """How the engine's bin labels read on every chart and table: the engine writes "1-3"
+    and "3-10" (its JSON keeps them, as the contract says), which both seem to hold 3; a
+    bin holds low <= value < high, so they show as "1 to <3" and "3 to <10", the ends as
+    "<1" and "≥10". Only a whole ladder of bins ("< a" first, ">= b" last) is rewritten,
+    so a text value that happens to look like "1-3" keeps its own name."""
+    real = [label for label in labels if label not in ("(none)", "(other)")]
+    if len(real) < 2 or not _BELOW.match(real[0]) or not _ABOVE.match(real[-1]):
+        return {}
+    if not all(_BETWEEN.match(label) for label in real[1:-1]):
+        return {}
+    shown = {real[0]: f"<{_BELOW.match(real[0]).group(1)}",
+             real[-1]: f"≥{_ABOVE.match(real[-1]).group(1)}"}
+    for label in real[1:-1]:
+        low, high = _BETWEEN.match(label).groups()
+        shown[label] = f"{low} to <{high}"
+    return shown
+
+
+def distinct_labels(a: str, b: str, *, width: int = 26) -> tuple[str, str]:
+    """Two group descriptions cut to `width` but still told apart: their shared opening
+    words ("device of the first event is …") give way to what differs."""
+    if a == b or (len(a) <= width and len(b) <= width):
+        return a, b
+    words_a, words_b = a.split(), b.split()
+    shared = 0
+    while (shared < min(len(words_a), len(words_b)) - 1
+           and words_a[shared] == words_b[shared]):
+        shared += 1
+
+    def cut(words: list[str]) -> str:
+        text = " ".join(words[shared:]) if shared else " ".join(words)
+        text = ("…" + text) if shared else text
+        return text if len(text) <= width else text[:width - 1] + "…"
+    return cut(words_a), cut(words_b)
 
 
 # ======================================================================= dashboards
@@ -75,7 +131,7 @@ class Point:
     y_high: float
     users: int
     title: str
-    hollow: bool
+    hollow: bool  # fewer than FEW_USERS users: drawn faint
     partial: bool = False  # a week whose success windows are not all over yet
 
 
@@ -85,6 +141,8 @@ class Line:
     color: str
     points: list[Point] = field(default_factory=list)
     path: str = ""
+    users: int = 0
+    off: bool = False  # not drawn by default (beyond the MAX_SHOWN largest): the legend shows it
 
 
 @dataclass
@@ -100,8 +158,12 @@ class TrendChart:
     ticks: list[dict]
     shaded: list[dict]
     markers: list[dict]
-    hidden: int = 0  # buckets left out of the drawing (they are in the table)
+    hidden: int = 0  # series not drawn by default (the legend toggles them)
     x_title: str = "week users were first seen"
+
+    @property
+    def few(self) -> bool:
+        return any(p.hollow for line in self.lines for p in line.points)
 
     @property
     def plot_width(self) -> int:
@@ -138,21 +200,29 @@ def trend_chart(weeks: list[dict], series: list[dict], *, markers: list[dict] | 
     "complete"); each series is {"label", "cells": [[users, successes] per week]}; markers
     are {"week", "label"} drawn as dashed vertical lines (a success definition's change)."""
     left, right, top, bottom = 46, 12, 14, 40
-    shown = series[:MAX_LINES]
+    totals = [sum(n for n, _ in item["cells"]) for item in series]
+    ranked = sorted(range(len(series)), key=lambda i: -totals[i])
+    shown_at = set(ranked[:MAX_SHOWN])
     count = max(len(weeks), 1)
     slot = (width - left - right) / count
-    highs = [stats.wilson_interval(x, n)[1] for s in shown for n, x in s["cells"] if n]
+    # The scale follows the points that can be read: intervals of points with enough
+    # users, and the rates (not the wide whiskers) of faint ones.
+    cells = [(n, x) for i in shown_at for n, x in series[i]["cells"] if n]
+    highs = [stats.wilson_interval(x, n)[1] if n >= FEW_USERS else x / n for n, x in cells]
     y_top = _nice_ceiling(max(highs, default=0.05))
     plot_h = height - top - bottom
 
     def y_of(rate: float) -> float:
-        return round(top + plot_h * (1 - rate / y_top), 2)
+        return round(top + plot_h * (1 - min(rate, y_top) / y_top), 2)
 
     lines = []
-    spread = min(slot * 0.5, 6 * len(shown))
-    for index, item in enumerate(shown):
-        offset = 0 if len(shown) == 1 else spread * (index / (len(shown) - 1) - 0.5)
-        line = Line(label=item["label"], color=PALETTE[index % len(PALETTE)])
+    spread = min(slot * 0.5, 6 * min(len(series), MAX_SHOWN))
+    drawn = max(1, min(len(series), MAX_SHOWN))
+    for index, item in enumerate(series):
+        place = sorted(shown_at).index(index) if index in shown_at else index % drawn
+        offset = 0 if drawn == 1 else spread * (place / (drawn - 1) - 0.5)
+        line = Line(label=item["label"], color=PALETTE[index % len(PALETTE)],
+                    users=totals[index], off=index not in shown_at)
         segments: list[list[Point]] = [[]]
         for position, (n, x) in enumerate(item["cells"]):
             if not n:
@@ -165,6 +235,7 @@ def trend_chart(weeks: list[dict], series: list[dict], *, markers: list[dict] | 
             title = (f"{item['label']} · week of {week_label(weeks[position]['week'])}: "
                      f"{percent(rate)} (95% CI {percent(low)}–{percent(high)}), "
                      f"{numbers.count(x)} of {numbers.count(n)} users"
+                     + (f" (fewer than {FEW_USERS}: read with care)" if n < FEW_USERS else "")
                      + (" (not judged yet: some windows are not over)" if partial else ""))
             point = Point(cx, y_of(rate), y_of(low), y_of(high), n, title, n < FEW_USERS,
                           partial)
@@ -195,7 +266,8 @@ def trend_chart(weeks: list[dict], series: list[dict], *, markers: list[dict] | 
             drawn_markers.append({"x": round(left + slot * positions[marker["week"]], 2),
                                   "label": marker["label"]})
     return TrendChart(width, height, left, top, right, bottom, lines, grid, ticks, shaded,
-                 drawn_markers, hidden=max(0, len(series) - len(shown)), x_title=x_title)
+                      drawn_markers, hidden=sum(1 for line in lines if line.off),
+                      x_title=x_title)
 
 
 @dataclass
@@ -208,13 +280,15 @@ class BucketBar:
     text: str
     title: str
     color: str
+    faint: bool = False  # fewer than FEW_USERS users
 
 
 def bucket_bars(buckets: list[dict], *, width: int = 360) -> dict:
     """Horizontal bars: each bucket's success rate over all weeks, with its interval."""
     label_w, right, row = 130, 56, 26
     plot = width - label_w - right
-    highs = [b["ci95"][1] for b in buckets if b.get("ci95")]
+    highs = [b["ci95"][1] if b["users"] >= FEW_USERS else b["rate"] for b in buckets
+             if b.get("ci95")]
     top = _nice_ceiling(max(highs, default=0.05))
     bars = []
     for i, bucket in enumerate(buckets):
@@ -222,16 +296,18 @@ def bucket_bars(buckets: list[dict], *, width: int = 360) -> dict:
         scale = plot / top
         bars.append(BucketBar(
             label=bucket["label"], y=8 + i * row,
-            width=round((rate or 0) * scale, 2),
-            low=round(label_w + (ci[0] if ci else 0) * scale, 2),
-            high=round(label_w + (ci[1] if ci else 0) * scale, 2),
+            width=round(min(rate or 0, top) * scale, 2),
+            low=round(label_w + min(ci[0] if ci else 0, top) * scale, 2),
+            high=round(label_w + min(ci[1] if ci else 0, top) * scale, 2),
             text=percent(rate),
             title=(f"{bucket['label']}: {percent(rate)} (95% CI {percent(ci[0])}–"
                    f"{percent(ci[1])}), {numbers.count(bucket['successes'])} of "
                    f"{numbers.count(bucket['users'])} users"
                    if ci else f"{bucket['label']}: no users"),
-            color=PALETTE[i % len(PALETTE)] if i < MAX_LINES else "#8b8b98"))
+            color=PALETTE[i % len(PALETTE)] if i < MAX_LINES else "#8b8b98",
+            faint=0 < bucket["users"] < FEW_USERS))
     return {"width": width, "height": 16 + len(buckets) * row, "label_width": label_w,
+            "few": any(bar.faint for bar in bars), "few_users": FEW_USERS,
             "bars": bars, "axis_label": percent(top, 0), "axis_x": label_w + plot}
 
 
@@ -260,6 +336,11 @@ class RateChart:
     plot_width: int = PLOT_WIDTH
     value_x: int = WIDTH - VALUE_WIDTH + 6
     extra: dict = field(default_factory=dict)
+    few_users: int = FEW_USERS
+
+    @property
+    def few(self) -> bool:
+        return any(bar.faint for bar in self.bars)
 
     @property
     def plot_end(self) -> int:
@@ -315,12 +396,15 @@ def rate_chart(rows: list[tuple[str, dict, str]], *, reference: float | None = N
 
 
 def breakdown_chart(result: dict, what: str = "succeeded") -> RateChart:
-    rows = [(b["label"], b, "bar-bucket") for b in result.get("buckets", [])]
+    buckets = result.get("buckets", [])
+    shown = bin_labels_shown([b["label"] for b in buckets])
+    rows = [(shown.get(b["label"], b["label"]), b, "bar-bucket") for b in buckets]
     return rate_chart(rows, reference=(result.get("population") or {}).get("rate"), what=what)
 
 
 def compare_chart(result: dict, label_a: str, label_b: str,
                   what: str = "succeeded") -> RateChart:
+    label_a, label_b = distinct_labels(label_a, label_b)
     rows = [(label_a, result["a"], "bar-group"), (label_b, result["b"], "bar-rest")]
     return rate_chart(rows, reference=(result.get("population") or {}).get("rate"), what=what)
 
@@ -354,6 +438,11 @@ class CompactRateChart:
     plot_width: int
     outcome: str
     summary: str
+    few_users: int = FEW_USERS
+
+    @property
+    def few(self) -> bool:
+        return any(bar.faint for bar in self.bars)
 
 
 def _tenth_above(value: float) -> float:

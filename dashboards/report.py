@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, timedelta
 
-from analytics.charts import bucket_bars, trend_chart, week_label
+from analytics.charts import bin_labels_shown, bucket_bars, trend_chart, week_label
 from analytics.engine import stats
 from analytics.engine.trends import ALL_USERS, latest_complete_week, week_changes
 from analytics.numbers import percent
@@ -27,6 +27,24 @@ def version_markers(versions: list, weeks: list[dict]) -> list[dict]:
         if week in known:
             markers.append({"week": week, "label": f"v{version.version}"})
     return markers
+
+
+def judged_line(weeks: list[dict]) -> str:
+    """The one sentence that says which week the numbers judge and why, from a trend
+    result's weeks; the same words on the dashboard, its review and the printable page."""
+    latest = latest_complete_week({"weeks": weeks})
+    if latest is None:
+        return ("Judged: no week yet. A week is judged once every user first seen in it "
+                "has had the whole success window.")
+    later = len(weeks) - 1 - latest
+    if later == 0:
+        running = "no later week in the data"
+    elif later == 1:
+        running = "the week after it is still running (its success windows are not over)"
+    else:
+        running = (f"the {later} weeks after it are still running (their success windows "
+                   "are not over)")
+    return f"Judged: the week of {week_label(weeks[latest]['week'])} (the last complete week); {running}."
 
 
 def _cell(n: int, x: int) -> dict:
@@ -51,6 +69,10 @@ def dashboard_report(result: dict, *, names: dict[str, dict], markers: list[dict
                                           "explanation": ""})
         # The engine keeps an empty "(none)" bucket (bins keep every bucket): noise here.
         shown = [b for b in segment["buckets"] if b["users"] or b["label"] != "(none)"]
+        # Bins read "1 to <3" on the page; the engine's "1-3" stays in the JSON.
+        read = bin_labels_shown([b["label"] for b in shown])
+        shown = [{**b, "label": read.get(b["label"], b["label"]), "engine_label": b["label"]}
+                 for b in shown]
         rows = []
         for bucket in shown:
             now = bucket["weeks"][latest] if latest is not None else None
@@ -59,7 +81,7 @@ def dashboard_report(result: dict, *, names: dict[str, dict], markers: list[dict
                 "label": bucket["label"], **_cell(bucket["users"], bucket["successes"]),
                 "now": _cell(*now) if now else None,
                 "before": _cell(*before) if before else None,
-                "change": by_bucket.get((segment["key"], bucket["label"])),
+                "change": by_bucket.get((segment["key"], bucket["engine_label"])),
             })
         series = [{"label": b["label"], "cells": b["weeks"]} for b in shown if b["users"]]
         segments.append({
@@ -92,4 +114,5 @@ def dashboard_report(result: dict, *, names: dict[str, dict], markers: list[dict
         "changes": changes,
         "segments": segments,
         "data_end": result.get("data_end"),
+        "judged": judged_line(weeks),
     }

@@ -60,6 +60,17 @@ def review_all(*, now: datetime | None = None) -> list[WeeklySnapshot]:
     return taken
 
 
+def snapshot_now(dashboard: Dashboard, *, now: datetime | None = None
+                 ) -> tuple[WeeklySnapshot, bool]:
+    """"Take this week's snapshot now": the beat job's own per-dashboard step, for this
+    ISO week, so a team can review a dashboard the day it is set up. A second press (or
+    Monday's beat) finds the same row: one snapshot per week."""
+    if not dashboard.is_confirmed:
+        raise DashboardRefused("Confirm the dashboard's set-up first: only a set-up "
+                               "dashboard is reviewed.")
+    return snapshot_take(dashboard, week=week_of(now))
+
+
 def snapshot_take(dashboard: Dashboard, *, week: date,
                   send_digest: bool = True) -> tuple[WeeklySnapshot, bool]:
     """The dashboard's snapshot for `week`, created (and its computation queued) once.

@@ -10,7 +10,7 @@ from django.db.models import Count, Max, Prefetch
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Team
-from analytics.charts import week_label
+from analytics.charts import bin_labels_shown, week_label
 from analytics.models import JobStatus, SuccessDefinition
 
 from .models import (
@@ -85,11 +85,15 @@ def labelled_changes(snapshot: WeeklySnapshot) -> dict:
     """The snapshot's week-over-week comparison, each row with its segment's name."""
     changes = dict(snapshot.changes or {"rows": [], "tests": 0, "flagged": 0})
     names = segment_names(snapshot)
+    read: dict[str, dict[str, str]] = defaultdict(dict)
+    for segment in (snapshot.result or {}).get("segments", []):
+        read[segment["key"]] = bin_labels_shown([b["label"] for b in segment["buckets"]])
     rows = []
     for row in changes.get("rows", []):
         if not row["now"]["users"] and not row["before"]["users"]:
             continue  # an empty bucket, e.g. no one without a value: nothing to read
-        rows.append({**row, "segment_name": names.get(row["segment"], row["segment"])})
+        rows.append({**row, "segment_name": names.get(row["segment"], row["segment"]),
+                     "bucket_label": read[row["segment"]].get(row["bucket"], row["bucket"])})
     changes["rows"] = rows
     if changes.get("week"):
         changes["week_label"] = week_label(changes["week"])

@@ -21,7 +21,7 @@ from segments import selectors as segment_selectors
 from . import review, selectors, services
 from .forms import DashboardForm, MappingForm, NoteForm, TeamSegmentForm
 from .models import TeamSegment
-from .report import dashboard_report, version_markers
+from .report import dashboard_report, judged_line, version_markers
 from .services import DashboardRefused
 
 
@@ -93,6 +93,7 @@ def dashboard_detail(request, team_slug: str, dashboard_id: int):
         "running": selectors.job_is_running(job),
         "stale": services.dashboard_is_stale(dashboard),
         "latest_snapshot": selectors.snapshots_of(dashboard).first(),
+        "this_week": review.week_of(),
     }
     if request.htmx and request.GET.get("part") == "body":
         return render(request, "dashboards/dashboard_detail.html#body", context)
@@ -214,16 +215,16 @@ def _about_choices(dashboard, changes: dict | None = None) -> list:
     choices: list = [(f"{segment.key}|", segment.name) for segment in dashboard.segments.all()]
     rows = sorted((changes or {}).get("rows", []), key=lambda r: not r["flagged"])
     buckets = [(f"{r['segment']}|{r['bucket']}",
-                f"{r['segment_name']}: {r['bucket']}{' (moved)' if r['flagged'] else ''}")
+                f"{r['segment_name']}: {r.get('bucket_label', r['bucket'])}"
+                f"{' (moved)' if r['flagged'] else ''}")
                for r in rows if r["segment"] != "__all__"]
     if buckets:
         return [("Segments", choices), ("Buckets this week", buckets)]
     return choices
 
 
-@team_member_required
-def dashboard_review(request, team_slug: str, dashboard_id: int):
-    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+def _review_context(dashboard, *, with_forms: bool = True) -> dict:
+    """The weekly review as the page, the shared link and the printable page show it."""
     snapshots = list(selectors.snapshots_of(dashboard))
     notes = selectors.notes_by_week(dashboard)
     names = selectors.segment_names(dashboard)
@@ -243,18 +244,59 @@ def dashboard_review(request, team_slug: str, dashboard_id: int):
         weeks.append({
             "snapshot": snapshot, "notes": notes.pop(snapshot.week, []), "changes": changes,
             "definition_changed": changed,
+            "judged": judged_line((snapshot.result or {}).get("weeks", []))
+            if changes else None,
             "form": NoteForm(initial={"week": snapshot.week},
                              about_choices=_about_choices(dashboard, changes),
-                             auto_id=f"note-{snapshot.pk}-%s"),
+                             auto_id=f"note-{snapshot.pk}-%s") if with_forms else None,
         })
     weeks.reverse()
-    history = _history_chart(list(reversed(snapshots)))
-    return render(request, "dashboards/dashboard_review.html", {
-        "dashboard": dashboard, "weeks": weeks, "orphan_notes": notes, "history": history,
-        "versions": versions, "success": success,
+    this_week = review.week_of()
+    return {
+        "dashboard": dashboard, "weeks": weeks, "orphan_notes": notes,
+        "history": _history_chart(list(reversed(snapshots))),
+        "versions": versions, "success": success, "this_week": this_week,
+        "has_this_week": any(w["snapshot"].week == this_week for w in weeks),
+        "computing": any(w["snapshot"].status == "computing" for w in weeks),
         "missing_insight": [w for w in weeks if w["snapshot"].status == "done"
                             and not any(n.kind == "insight" for n in w["notes"])],
-    })
+    }
+
+
+@team_member_required
+def dashboard_review(request, team_slug: str, dashboard_id: int):
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    context = _review_context(dashboard)
+    if request.htmx and request.GET.get("part") == "weeks":
+        return render(request, "dashboards/dashboard_review.html#weeks", context)
+    return render(request, "dashboards/dashboard_review.html", context)
+
+
+@team_member_required
+def dashboard_review_print(request, team_slug: str, dashboard_id: int):
+    """The review to share and print: read-only (no forms, no navigation), at a stable
+    address that only the team's members can open (others get a 404, as everywhere)."""
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    return render(request, "dashboards/dashboard_review_print.html",
+                  _review_context(dashboard, with_forms=False))
+
+
+@team_member_required
+@require_POST
+def snapshot_now(request, team_slug: str, dashboard_id: int):
+    dashboard = selectors.dashboard_of(request.team, dashboard_id)
+    try:
+        snapshot, created = review.snapshot_now(dashboard)
+    except DashboardRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect(_dashboard_url(dashboard, "dashboard_review"))
+    if created:
+        messages.success(request, "This week’s snapshot is taken: log what the team sees "
+                                  "and learns below.")
+    else:
+        messages.info(request, "This week already has its snapshot (one per week).")
+    return redirect(_dashboard_url(dashboard, "dashboard_review")
+                    + f"#week-{snapshot.week.isoformat()}")
 
 
 def _history_chart(snapshots: list) -> dict | None:

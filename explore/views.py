@@ -173,8 +173,11 @@ def _result_context(request, job, finding_form=None) -> dict:
         if job.kind == "analyze":
             context["chart"] = charts.breakdown_chart(job.result, what)
         elif job.kind == "compare":
-            context["label_a"] = _short(describe_criterion(job.criterion))
-            context["label_b"] = _short(describe_criterion(job.options.get("group_b") or {}))
+            # Both descriptions often open alike ("device of the first event is …"):
+            # each label keeps what tells its group apart.
+            context["label_a"], context["label_b"] = charts.distinct_labels(
+                describe_criterion(job.criterion),
+                describe_criterion(job.options.get("group_b") or {}))
             context["chart"] = charts.compare_chart(job.result, context["label_a"],
                                                     context["label_b"], what)
         elif job.kind == "stratify":
@@ -200,10 +203,6 @@ def _again_url(team, job, where) -> str:
         params["sql"] = options.get("sql", "")
     url = reverse(f"explore:{names[job.kind]}", kwargs={"team_slug": team.slug})
     return f"{url}?{urlencode(params)}"
-
-
-def _short(text: str, limit: int = 28) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @team_member_required

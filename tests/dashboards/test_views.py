@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from analytics.engine import duck
 from analytics.models import JobStatus, SuccessDefinition
-from dashboards import services
-from dashboards.models import Dashboard, ReviewNote, TeamSegment
+from dashboards import review, services
+from dashboards.models import Dashboard, ReviewNote, TeamSegment, WeeklySnapshot
 from dashboards.tasks import weekly_review
 from segments.models import DatasetMapping
 from sessions.models import DashboardPin
@@ -359,3 +359,69 @@ def test_the_hypothesis_picker_offers_catalog_segments(ready, product):
     assert "Users who have 3 or more login events in the first week succeed more often" in html
     assert "&quot;kind&quot;: &quot;event_count&quot;" in html  # data-criterion, escaped
     assert "?from_segment=firmo.company_size&amp;value=1-10" in html
+
+
+# ---------------------------------------------------------------- review today (issue 11)
+
+TUESDAY = datetime(2026, 11, 3, 10, tzinfo=UTC)
+
+
+def test_take_this_weeks_snapshot_now_once_and_log_an_insight(as_teammate, ready, owner,
+                                                              run_on_commit, teammate):
+    services.dashboard_confirm(dashboard=ready, user=owner)
+    review_page = url("dashboards:dashboard_review", dashboard_id=ready.pk)
+    with time_machine.travel(TUESDAY, tick=False):
+        html = as_teammate.get(review_page).content.decode()
+        assert "Take this week’s snapshot now" in html
+        now = url("dashboards:snapshot_now", dashboard_id=ready.pk)
+        response = run_on_commit(as_teammate.post, now)
+        assert response.status_code == 302
+        assert response["Location"].endswith("/review/#week-2026-11-02")
+        run_on_commit(as_teammate.post, now)  # twice in one week: still one snapshot
+        assert WeeklySnapshot.objects.filter(dashboard=ready).count() == 1
+        run_on_commit(weekly_review)  # and Monday's beat job would find it too
+        assert WeeklySnapshot.objects.filter(dashboard=ready).count() == 1
+        snapshot = WeeklySnapshot.objects.get()
+        assert snapshot.week.isoformat() == "2026-11-02" and snapshot.status == "done"
+        html = as_teammate.get(review_page).content.decode()
+        assert "Take this week’s snapshot now" not in html
+        assert "Judged: the week of 28 Sep (the last complete week)" in html
+        response = as_teammate.post(url("dashboards:note_create", dashboard_id=ready.pk), {
+            "week": "2026-11-02", "kind": "insight", "about": "tech.mobile|",
+            "text": "Seen the same day."})
+        assert response.status_code == 302
+        assert ReviewNote.objects.get().text == "Seen the same day."
+        detail = as_teammate.get(url("dashboards:dashboard_detail", dashboard_id=ready.pk))
+        assert "Judged: the week of 28 Sep (the last complete week)" in detail.content.decode()
+
+
+def test_snapshot_now_needs_a_confirmed_dashboard_and_a_member(as_teammate, ready, client,
+                                                               outsider, owner):
+    now = url("dashboards:snapshot_now", dashboard_id=ready.pk)
+    response = as_teammate.post(now, follow=True)
+    assert "Confirm the dashboard" in response.content.decode()
+    assert not WeeklySnapshot.objects.exists()
+    services.dashboard_confirm(dashboard=ready, user=owner)
+    assert as_teammate.get(now).status_code == 405
+    client.force_login(outsider)
+    assert client.post(now).status_code == 404
+    assert not WeeklySnapshot.objects.exists()
+
+
+def test_the_review_shares_read_only_with_members(as_teammate, ready, owner, run_on_commit,
+                                                  client, outsider):
+    services.dashboard_confirm(dashboard=ready, user=owner)
+    with time_machine.travel(TUESDAY, tick=False):
+        run_on_commit(weekly_review)
+    review.note_add(dashboard=ready, week=datetime(2026, 11, 2).date(), text="A shared insight",
+                    author=owner)
+    page = url("dashboards:dashboard_review_print", dashboard_id=ready.pk)
+    assert page in as_teammate.get(url("dashboards:dashboard_review",
+                                       dashboard_id=ready.pk)).content.decode()
+    response = as_teammate.get(page)
+    html = response.content.decode()
+    assert response.status_code == 200 and "A shared insight" in html
+    assert "<form" not in html and "<nav" not in html and "topbar" not in html
+    assert "Judged: the week of 28 Sep" in html
+    client.force_login(outsider)
+    assert client.get(page).status_code == 404
