@@ -5,26 +5,34 @@ jobs (services.group_count_submit, services.success_preview_submit)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from analytics.engine.stats import MIN_USERS_FOR_VERDICT
 from analytics.engine.value_profile import value_warnings
 
-from . import numbers, selectors, services
+from . import numbers, selectors
 from .models import AnalysisJob, Dataset, JobStatus
 
 
-def profile_for_form(dataset: Dataset | None) -> dict | None:
-    """The stored values of the dataset's current version for a form's value inputs; when
-    the version has no values job at all (made before they existed, or restored), one is
-    queued now and the form offers them next time. A failed one is not retried from a
-    page view (services.value_profile_ensure does, after the next import)."""
+@dataclass
+class FormValues:
+    """What a form offers beside its value inputs: the stored profile, or (when the
+    version has no values job at all: made before they existed, or restored) the dataset
+    whose job the page asks for, by a request of its own (a page view writes nothing)."""
+
+    profile: dict | None
+    missing_for: Dataset | None = None
+
+
+def profile_for_form(dataset: Dataset | None) -> FormValues:
     if dataset is None or not dataset.is_ready:
-        return None
+        return FormValues(None)
     job = (AnalysisJob.objects.filter(dataset=dataset, kind=AnalysisJob.Kind.VALUES,
                                       dataset_version=dataset.current_version)
            .order_by("-created_at").first())
     if job is None:
-        job = services.value_profile_ensure(dataset)
-    return job.result if job is not None and job.status == JobStatus.DONE else None
+        return FormValues(None, missing_for=dataset)
+    return FormValues(job.result if job.status == JobStatus.DONE else None)
 
 
 def criterion_warnings(dataset: Dataset | None, *criteria: dict | None) -> list[str]:

@@ -11,4 +11,5 @@ urlpatterns = [
 ]
 urlpatterns += [
     path("checks/<int:job_id>/", views.check_status, name="check_status"),
+    path("<int:dataset_id>/values/", views.values_ensure, name="values_ensure"),
 ]

@@ -13,9 +13,15 @@ register = template.Library()
 
 
 @register.inclusion_tag("analytics/_value_lists.html")
-def value_lists(profile, prefix: str) -> dict:
-    """One datalist per profiled property; static/js/values.js attaches them."""
-    return {"lists": lists_of(profile, str(prefix)), "has_profile": bool(profile)}
+def value_lists(values, prefix: str) -> dict:
+    """One datalist per profiled property (static/js/values.js attaches them), from an
+    analytics.checks.FormValues; or, when the version was never profiled, a region that
+    asks for its values job once the page has loaded."""
+    profile = getattr(values, "profile", None)
+    missing = getattr(values, "missing_for", None)
+    ensure_url = (reverse("analytics:values_ensure", kwargs={
+        "team_slug": missing.team.slug, "dataset_id": missing.pk}) if missing else None)
+    return {"lists": lists_of(profile, str(prefix)), "ensure_url": ensure_url}
 
 
 @register.inclusion_tag("analytics/_check_job.html")

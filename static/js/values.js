@@ -35,6 +35,12 @@
     if (list) input.setAttribute("list", list.id); else input.removeAttribute("list");
     var field = input.parentElement;
     var hint = field && field.querySelector("[data-value-hint]");
+    if (!hint && list && field) {
+      hint = document.createElement("small");
+      hint.className = "value-hint muted";
+      hint.setAttribute("data-value-hint", "");
+      input.insertAdjacentElement("afterend", hint);
+    }
     if (hint) {
       hint.textContent = list ? list.getAttribute("data-summary") : "";
       hint.hidden = !hint.textContent;
