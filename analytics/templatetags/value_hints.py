@@ -27,7 +27,7 @@ def value_lists(values, prefix: str) -> dict:
 @register.inclusion_tag("analytics/_check_job.html")
 def check_job(job) -> dict:
     """A quick count's or a success preview's outcome, or a region that polls for it."""
-    if job is None:
+    if not job:  # none asked (a missing variable renders as "")
         return {"job": None}
     url = reverse("analytics:check_status",
                   kwargs={"team_slug": job.team.slug, "job_id": job.pk})
