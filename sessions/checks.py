@@ -20,12 +20,14 @@ def group_count(session: WorkingSession, criterion: dict, by: User) -> AnalysisJ
     """The quick count of the criterion's group under the session's success definition
     (None when the criterion cannot run: saving or testing it says why)."""
     try:
-        return group_count_submit(team=session.team, dataset=session.dataset,
-                                  success=session.success_definition.definition,
-                                  criterion=criterion, created_by=by, session=session,
-                                  priority=SESSION_PRIORITY)
+        job = group_count_submit(team=session.team, dataset=session.dataset,
+                                 success=session.success_definition.definition,
+                                 criterion=criterion, created_by=by, session=session,
+                                 priority=SESSION_PRIORITY)
     except (DefinitionError, Refused):
         return None
+    job.refresh_from_db()  # a pool with a free thread may have counted it already
+    return job
 
 
 def criterion_check(session: WorkingSession, criterion: dict | None, by: User, *,
