@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analytics.engine.stats import MIN_USERS_FOR_VERDICT
-from analytics.engine.value_profile import value_warnings
+from analytics.engine.value_warnings import value_warnings
 
 from . import numbers, selectors
 from .models import AnalysisJob, Dataset, JobStatus

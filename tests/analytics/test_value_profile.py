@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from analytics.engine import analysis, value_profile
-from analytics.engine.value_profile import closest_values, value_warnings
+from analytics.engine.value_warnings import closest_values, value_warnings
 from tests.analytics.builders import build_dataset
 
 START = datetime(2026, 3, 2, 9, 0)
