@@ -10,6 +10,6 @@ urlpatterns = [
     path("<int:dataset_id>/", views.dataset_detail, name="dataset_detail"),
 ]
 urlpatterns += [
-    path("checks/<int:job_id>/", views.check_status, name="check_status"),
+    path("checks/<int:check_id>/", views.check_status, name="check_status"),
     path("<int:dataset_id>/values/", views.values_ensure, name="values_ensure"),
 ]

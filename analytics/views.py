@@ -84,10 +84,10 @@ def dataset_detail(request, team_slug: str, dataset_id: int):
 
 
 @team_member_required
-def check_status(request, team_slug: str, job_id: int):
+def check_status(request, team_slug: str, check_id: int):
     """A quick count's or a success preview's outcome, for the member who asked it (htmx
     polls it while the job runs). Reads the job row: never the data."""
-    job = selectors.member_check_of(request.team, request.user, job_id)
+    job = selectors.member_check_of(request.team, request.user, check_id)
     return render(request, "analytics/check_status.html", {"job": job})
 
 

@@ -30,7 +30,7 @@ def check_job(job) -> dict:
     if not job:  # none asked (a missing variable renders as "")
         return {"job": None}
     url = reverse("analytics:check_status",
-                  kwargs={"team_slug": job.team.slug, "job_id": job.pk})
+                  kwargs={"team_slug": job.team.slug, "check_id": job.pk})
     outcome = (checks.preview_numbers(job) if job.kind == "preview"
                else checks.group_size(job))
     return {"job": job, "url": url, "outcome": outcome}

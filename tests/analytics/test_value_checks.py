@@ -82,7 +82,7 @@ def test_the_success_preview_equals_manage_py_analyze(files, imported, team, own
     assert job.result["population"] == cli_population(events, users, success)
     # The fragment polls the job until it is done, then shows its numbers.
     status = client.get(reverse("analytics:check_status",
-                                kwargs={"team_slug": team.slug, "job_id": job.pk}))
+                                kwargs={"team_slug": team.slug, "check_id": job.pk}))
     html = status.content.decode()
     assert f'data-preview="users">{job.result["population"]["users"]}<' in html
     assert "hx-trigger" not in html
@@ -96,14 +96,14 @@ def test_a_quick_count_is_for_the_member_who_asked(imported, team, owner, teamma
         created_by=owner)
     job.refresh_from_db()
     assert job.result["group"]["users"] == 2
-    path = reverse("analytics:check_status", kwargs={"team_slug": team.slug, "job_id": job.pk})
+    path = reverse("analytics:check_status", kwargs={"team_slug": team.slug, "check_id": job.pk})
     html = client_of(owner).get(path).content.decode()
     assert "This group holds 2 users: too few for a verdict (30 needed)." in html
     assert client_of(teammate).get(path).status_code == 404
     assert client_of(outsider).get(path).status_code == 404
     other = AnalysisJob.objects.get(kind="values", dataset=imported)
     assert client_of(owner).get(reverse("analytics:check_status", kwargs={
-        "team_slug": team.slug, "job_id": other.pk})).status_code == 404  # not a check
+        "team_slug": team.slug, "check_id": other.pk})).status_code == 404  # not a check
 
 
 def test_a_form_asks_for_a_missing_values_job(imported, team, teammate, outsider, client_of):
@@ -165,7 +165,7 @@ def test_the_checks_never_start_duckdb_in_a_request(imported, team, owner, clien
     assert job.status == JobStatus.QUEUED
     assert 'hx-trigger="load delay:1s"' in response.content.decode()
     status = client.get(reverse("analytics:check_status",
-                                kwargs={"team_slug": team.slug, "job_id": job.pk}))
+                                kwargs={"team_slug": team.slug, "check_id": job.pk}))
     assert "Counting the users it covers" in status.content.decode()
     assert client.get(reverse("success:success_create",
                               kwargs={"team_slug": team.slug})).status_code == 200
