@@ -136,6 +136,11 @@ class AnalysisJob(JobFields):
         SQL = "sql", "SQL query"
         TREND = "trend", "Dashboard trend"
         PROFILE = "profile", "Column values"
+        # Issue 11: the values in the data for forms (one per dataset version), a quick
+        # count of a criterion's group before a test, a success definition's population.
+        VALUES = "values", "Values in the data"
+        COUNT = "count", "Group size"
+        PREVIEW = "preview", "Success preview"
 
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="jobs")

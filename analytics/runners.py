@@ -8,13 +8,14 @@ from collections.abc import Callable
 
 from django.conf import settings as django_settings
 
-from .engine.analysis import analyze
+from .engine.analysis import analyze, population_count
 from .engine.comparisons import compare_groups, stratify
 from .engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources
 from .engine.console_process import run_query_isolated
 from .engine.definitions import DefinitionError
 from .engine.discovery import discover
 from .engine.trends import dataset_profile, success_trends
+from .engine.value_profile import value_profile
 
 
 def run_analyze(version, job, settings) -> dict:
@@ -76,6 +77,20 @@ def run_profile(version, job, settings) -> dict:
     return dataset_profile(version, settings=settings)
 
 
+def run_values(version, job, settings) -> dict:
+    return value_profile(version, settings=settings)
+
+
+def run_count(version, job, settings) -> dict:
+    return population_count(version, job.success, criterion=job.criterion,
+                            population_filter=(job.options or {}).get("population_filter"),
+                            settings=settings)
+
+
+def run_preview(version, job, settings) -> dict:
+    return population_count(version, job.success, settings=settings)
+
+
 RUNNERS: dict[str, Callable] = {
     "analyze": run_analyze,
     "discover": run_discover,
@@ -84,4 +99,7 @@ RUNNERS: dict[str, Callable] = {
     "sql": run_sql,
     "trend": run_trend,
     "profile": run_profile,
+    "values": run_values,
+    "count": run_count,
+    "preview": run_preview,
 }

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Team
 
-from .models import AnalysisJob, Dataset, SuccessDefinition
+from .models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
 
 
 def datasets_of(team: Team):
@@ -56,3 +56,26 @@ def success_definitions_of(team: Team):
 
 def success_definition_of(team: Team, definition_id: int):
     return get_object_or_404(SuccessDefinition, team=team, pk=definition_id)
+
+
+def value_profile_job(dataset: Dataset) -> AnalysisJob | None:
+    """The latest values job of the dataset's current version that did not fail."""
+    if dataset.current_version is None:
+        return None
+    return (AnalysisJob.objects.filter(dataset=dataset, kind=AnalysisJob.Kind.VALUES,
+                                       dataset_version=dataset.current_version)
+            .exclude(status=JobStatus.FAILED).order_by("-created_at").first())
+
+
+def value_profile_of(dataset: Dataset | None) -> dict | None:
+    """The stored values of the dataset's current version (engine.value_profile), or None
+    while its job has not finished. A stored row: no data is read."""
+    job = value_profile_job(dataset) if dataset is not None else None
+    return job.result if job is not None and job.status == JobStatus.DONE else None
+
+
+def member_check_of(team: Team, user, job_id: int) -> AnalysisJob:
+    """A quick count or a success preview, for the member who asked it (404 otherwise)."""
+    return get_object_or_404(
+        AnalysisJob, team=team, created_by=user, pk=job_id,
+        kind__in=[AnalysisJob.Kind.COUNT, AnalysisJob.Kind.PREVIEW])

@@ -35,6 +35,13 @@ class DatasetRefused(Refused, ValueError):
     """A dataset request that cannot be honoured, with a message for people."""
 
 
+VALUE_KINDS = (AnalysisJob.Kind.PROFILE, AnalysisJob.Kind.VALUES)
+
+
+def _profile_values_after(dataset: Dataset) -> tuple:
+    """The task that profiles a dataset's values once an import of it has published."""
+    return ("analytics.profile_values", dataset.pk)
+
 
 
 def check_storage_quota(team: Team) -> None:
@@ -73,7 +80,7 @@ def dataset_create(*, team: Team, name: str, created_by: User | None, files: lis
                 dataset=dataset, version=1, mapping=mapping, files=files, created_by=created_by
             )
             if start:
-                enqueue("analytics.run_import", job.pk)
+                enqueue("analytics.run_import", job.pk, then=_profile_values_after(dataset))
     except IntegrityError as error:
         raise DatasetRefused(f"The team already has a dataset named “{name}”.") from error
     return job
@@ -91,6 +98,7 @@ def import_now(*, team: Team, name: str, events: list[Path], users: Path | None,
                          mapping=mapping, is_demo=is_demo, start=False)
     execution.run_import(job.pk)
     job.refresh_from_db()
+    value_profile_ensure(job.dataset)
     return job
 
 
@@ -115,7 +123,7 @@ def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dic
         except IntegrityError:
             existing = DatasetImport.objects.get(dataset=dataset, idempotency_key=idempotency_key)
             return existing, False
-        enqueue("analytics.run_import", job.pk)
+        enqueue("analytics.run_import", job.pk, then=_profile_values_after(locked))
     return job, True
 
 
@@ -140,7 +148,7 @@ def analysis_submit(*, team: Team, dataset: Dataset, success: dict, criterion: d
     if schema is None:
         raise DatasetRefused("The dataset has no imported data yet.")
     options = dict(options or {})
-    if kind != AnalysisJob.Kind.PROFILE:  # a profile reads values, whatever success is
+    if kind not in VALUE_KINDS:  # a profile reads values, whatever success is
         success = validate_success(success, schema)
     if criterion is not None:
         criterion = validate_criterion(criterion, schema)
@@ -226,3 +234,64 @@ def success_definition_revise(*, current, definition: dict, name: str | None = N
             name=(name or locked.name).strip(), definition=definition,
             description=describe_success(definition)[:500], created_by=created_by,
         )
+
+
+# ---------------------------------------------------------------- checks before a test
+
+
+def value_profile_ensure(dataset: Dataset) -> AnalysisJob | None:
+    """The values job (engine.value_profile) of the dataset's current version, queued when
+    there is none yet or the last one failed: one per version, made after each import and
+    on demand by a form that finds none. None while the dataset has no data."""
+    with transaction.atomic():
+        # One at a time per dataset, so two forms opened at once make one job.
+        locked = Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        if locked is None or not locked.is_ready:
+            return None
+        job = selectors.value_profile_job(locked)
+        if job is None:
+            job = analysis_submit(team=locked.team, dataset=locked, success={},
+                                  kind=AnalysisJob.Kind.VALUES)
+    return job
+
+
+def _same_job(*, kind: str, dataset: Dataset, created_by: User | None, **fields):
+    """A member's recent job of this kind asking the same thing of the same version (not
+    failed), so that checking twice, or a preview of an unchanged form, makes one job."""
+    recent = (AnalysisJob.objects.filter(kind=kind, dataset=dataset, created_by=created_by,
+                                         dataset_version=dataset.current_version)
+              .exclude(status="failed").order_by("-created_at")[:20])
+    for job in recent:
+        if all(getattr(job, name) == value for name, value in fields.items()):
+            return job
+    return None
+
+
+def group_count_submit(*, team: Team, dataset: Dataset, success: dict, criterion: dict,
+                       population_filter: dict | None = None, created_by: User | None,
+                       session=None, priority: int | None = None) -> AnalysisJob:
+    """A quick count of a criterion's group (engine.analysis.population_count), shown to
+    the member before the test is queued. Validates like analysis_submit."""
+    schema = dataset.schema_object()
+    if schema is not None:
+        success = validate_success(success, schema)
+        criterion = validate_criterion(criterion, schema)
+    options = {"population_filter": population_filter} if population_filter else {}
+    found = _same_job(kind=AnalysisJob.Kind.COUNT, dataset=dataset, created_by=created_by,
+                      success=success, criterion=criterion, options=options)
+    return found or analysis_submit(
+        team=team, dataset=dataset, success=success, criterion=criterion, options=options,
+        kind=AnalysisJob.Kind.COUNT, created_by=created_by, session=session, priority=priority)
+
+
+def success_preview_submit(*, team: Team, dataset: Dataset, success: dict,
+                           created_by: User | None) -> AnalysisJob:
+    """The population a success definition gives on a dataset (users, successes, rate,
+    excluded_incomplete), while the definition is being edited."""
+    schema = dataset.schema_object()
+    if schema is not None:
+        success = validate_success(success, schema)
+    found = _same_job(kind=AnalysisJob.Kind.PREVIEW, dataset=dataset, created_by=created_by,
+                      success=success)
+    return found or analysis_submit(team=team, dataset=dataset, success=success,
+                                    kind=AnalysisJob.Kind.PREVIEW, created_by=created_by)

@@ -1,9 +1,11 @@
-"""Thin tasks: take an id, hand it to analytics/execution.py with the task's own retry.
-Services enqueue them by name (hypothesislab.tasks_runner), never by importing this."""
+"""Thin tasks: take an id, hand it to analytics/execution.py with the task's own retry (or,
+for profile_values, to the service that queues the values job). Services enqueue them by
+name (hypothesislab.tasks_runner), never by importing this."""
 
 from celery import shared_task
 
-from . import execution
+from . import execution, services
+from .models import Dataset
 
 
 @shared_task(name="analytics.run_import", bind=True)
@@ -14,3 +16,10 @@ def run_import(self, import_id: int) -> None:
 @shared_task(name="analytics.run_analysis", bind=True)
 def run_analysis(self, job_id: int) -> None:
     execution.run_analysis(job_id, retry=self.retry)
+
+
+@shared_task(name="analytics.profile_values")
+def profile_values(dataset_id: int) -> None:
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is not None:
+        services.value_profile_ensure(dataset)

@@ -9,3 +9,7 @@ urlpatterns = [
     path("new/<str:token>/", views.dataset_mapping, name="dataset_mapping"),
     path("<int:dataset_id>/", views.dataset_detail, name="dataset_detail"),
 ]
+urlpatterns += [
+    path("checks/<int:check_id>/", views.check_status, name="check_status"),
+    path("<int:dataset_id>/values/", views.values_ensure, name="values_ensure"),
+]

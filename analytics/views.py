@@ -1,13 +1,14 @@
 import uuid
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
 
-from . import selectors, uploads
+from . import selectors, services, uploads
 from .forms import MappingForm, UploadForm
 
 DRAFTS_KEY = "dataset_upload_drafts"
@@ -80,3 +81,20 @@ def dataset_detail(request, team_slug: str, dataset_id: int):
     if request.htmx and request.htmx.target == "import-status":
         return render(request, "analytics/dataset_detail.html#import_status", context)
     return render(request, "analytics/dataset_detail.html", context)
+
+
+@team_member_required
+def check_status(request, team_slug: str, check_id: int):
+    """A quick count's or a success preview's outcome, for the member who asked it (htmx
+    polls it while the job runs). Reads the job row: never the data."""
+    job = selectors.member_check_of(request.team, request.user, check_id)
+    return render(request, "analytics/check_status.html", {"job": job})
+
+
+@team_member_required
+@require_POST
+def values_ensure(request, team_slug: str, dataset_id: int):
+    """Queue the values job of the dataset's current version if it has none (a form found
+    none to offer). Answers 204: the form offers the values when next drawn."""
+    services.value_profile_ensure(selectors.dataset_of(request.team, dataset_id))
+    return HttpResponse(status=204)

@@ -180,10 +180,17 @@ class SuccessDefinitionForm(forms.Form):
     where_property = forms.ChoiceField(choices=(), required=False,
                                        label="Only events where")
     where_op = forms.ChoiceField(choices=OPERATORS, required=False, label="Operator")
-    where_value = forms.CharField(required=False, max_length=200, label="Value")
+    # static/js/values.js offers the chosen property's values in the data.
+    where_value = forms.CharField(required=False, max_length=200, label="Value",
+                                  widget=forms.TextInput(attrs={
+                                      "data-value-from": "event:id_where_property",
+                                      "autocomplete": "off"}))
     property = forms.ChoiceField(choices=(), required=False, label="User property")
     property_op = forms.ChoiceField(choices=OPERATORS, required=False, label="Operator")
-    property_value = forms.CharField(required=False, max_length=200, label="Value")
+    property_value = forms.CharField(required=False, max_length=200, label="Value",
+                                     widget=forms.TextInput(attrs={
+                                         "data-value-from": "user:id_property",
+                                         "autocomplete": "off"}))
 
     def __init__(self, *args, datasets, dataset: Dataset | None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,9 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import team_member_required
+from analytics import checks
 from analytics import selectors as data_selectors
 from analytics import services as data_services
 from analytics.engine.definitions import describe_success
+from analytics.engine.refusals import Refused
 
 from . import selectors
 from .forms import SuccessDefinitionForm
@@ -42,12 +44,36 @@ def _form(request, datasets, dataset, initial: dict | None = None):
     return SuccessDefinitionForm(initial=initial, datasets=datasets, dataset=dataset)
 
 
-def _preview(request, form):
-    """The definition in plain words, or what is wrong with it (htmx, nothing saved)."""
+def _preview(request, form, dataset):
+    """The definition in plain words, or what is wrong with it (htmx, nothing saved); its
+    values against the values in the data; and its population on the dataset, counted by
+    a preview job that the fragment then polls (this request reads no data)."""
     ok = form.is_valid() and form.definition is not None
+    job, warnings, refused = None, [], None
+    if ok and dataset is not None:
+        warnings = checks.criterion_warnings(dataset, success_values(form.definition))
+        try:
+            job = data_services.success_preview_submit(
+                team=request.team, dataset=dataset, success=form.definition,
+                created_by=request.user)
+        except Refused as refusal:
+            refused = str(refusal)
     return render(request, "dashboards/success_form.html#preview",
                   {"form": form, "description": describe_success(form.definition) if ok
-                   else None, "definition": form.definition if ok else None})
+                   else None, "definition": form.definition if ok else None,
+                   "preview_job": job, "value_warnings": warnings, "preview_refused": refused})
+
+
+def success_values(definition: dict) -> dict:
+    """The values a success definition compares with, as a criterion that
+    analytics.engine.value_profile.value_warnings reads."""
+    parts: list[dict] = []
+    if "property" in definition and "value" in definition:
+        parts.append({"kind": "property", "property": definition["property"],
+                      "op": definition.get("op"), "value": definition["value"]})
+    if definition.get("where"):
+        parts.append({"where": definition["where"]})
+    return {"all": parts}
 
 
 @team_member_required
@@ -66,7 +92,7 @@ def success_create(request, team_slug: str):
     form = _form(request, datasets, dataset,
                  initial={"complete_windows": True, "basis": "events", "match": "any"})
     if request.method == "POST" and request.POST.get("preview") and request.htmx:
-        return _preview(request, form)
+        return _preview(request, form, dataset)
     if request.method == "POST" and form.is_valid() and form.definition is not None:
         definition = data_services.success_definition_create(
             team=request.team, name=form.cleaned_data["name"], definition=form.definition,
@@ -79,7 +105,8 @@ def success_create(request, team_slug: str):
     template = "dashboards/success_form.html#form" if request.htmx and request.method == "GET" \
         else "dashboards/success_form.html"
     return render(request, template, {"form": form, "dataset": dataset, "editing": None,
-                                      "has_datasets": datasets.exists()})
+                                      "has_datasets": datasets.exists(),
+                                      "value_profile": checks.profile_for_form(dataset)})
 
 
 @team_member_required
@@ -93,7 +120,7 @@ def success_detail(request, team_slug: str, definition_id: int):
     initial = {"name": current.name, **SuccessDefinitionForm.initial_from(current.definition)}
     form = _form(request, datasets, dataset, initial=initial)
     if request.method == "POST" and request.POST.get("preview") and request.htmx:
-        return _preview(request, form)
+        return _preview(request, form, dataset)
     if request.method == "POST" and form.is_valid() and form.definition is not None:
         try:
             revised = data_services.success_definition_revise(
@@ -116,4 +143,5 @@ def success_detail(request, team_slug: str, definition_id: int):
         "definition": current.definition,
         "versions": list(reversed(versions)), "current": current, "dashboards": dashboards,
         "has_datasets": datasets.exists(),
+        "value_profile": checks.profile_for_form(dataset),
     })

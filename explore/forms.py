@@ -215,6 +215,9 @@ def _condition_fields(prefix: str, label: str, *, help_text: str = "") -> dict:
                                           initial="=", label="is"),
         f"{prefix}_value": forms.CharField(
             required=False, max_length=1000, label="value",
+            # static/js/values.js offers the chosen subject's values in the data.
+            widget=forms.TextInput(attrs={"data-value-from": f"id_{prefix}_subject",
+                                          "autocomplete": "off"}),
             help_text="Lists: comma-separated (in, between). For “did”: yes or no."),
         f"{prefix}_days": forms.IntegerField(required=False, min_value=1, max_value=36500,
                                              label="within days of first visit"),

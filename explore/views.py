@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
-from analytics import charts
+from analytics import charts, checks
 from analytics import selectors as analytics_selectors
 from analytics.engine.console import ConsoleLimits
 from analytics.engine.definitions import describe_criterion
@@ -97,9 +97,16 @@ def _tool(request, team_slug: str, kind: str):
     else:
         form = form_class(request.POST or None, schema=schema, initial=initial)
     status = 200
+    warnings: list[str] = []
     if request.method == "POST" and form.is_valid():
         question = {"sql": form.cleaned_data["sql"]} if kind == "sql" else \
             form.cleaned_data["question"]
+        if kind != "sql" and not request.POST.get("values_confirmed"):
+            # A value the data does not have warns before anything runs.
+            warnings = checks.criterion_warnings(where.dataset, *(
+                question.get(key) for key in ("group_a", "group_b", "criterion",
+                                              "population_filter")))
+    if request.method == "POST" and form.is_valid() and not warnings:
         try:
             job = services.question_ask(
                 team=request.team, user=request.user, where=where, kind=kind,
@@ -120,7 +127,9 @@ def _tool(request, team_slug: str, kind: str):
                 return response
             return redirect(url)
     context = {**_base_context(request, where), "form": form, "kind": kind, "title": title,
-               "schema": schema, "console_limits": _console_limits()}
+               "schema": schema, "console_limits": _console_limits(),
+               "value_warnings": warnings,
+               "value_profile": checks.profile_for_form(where.dataset) if kind != "sql" else None}
     if request.htmx and request.method == "POST":
         return render(request, f"{template}#tool_form", context, status=status)
     return render(request, template, context, status=status)

@@ -84,6 +84,9 @@ class Builder:
     rows: list[Row] = field(default_factory=lambda: [Row()])
     combine: str = "all"
     prefix: str = PREFIX
+    # What the check before keeping the criterion found: {"warnings", "count"} (the view
+    # sets it; _criterion_check.html draws it).
+    check: dict | None = None
 
     # ------------------------------------------------------------ reading a form
 

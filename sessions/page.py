@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from analytics.checks import profile_for_form
 from analytics.selectors import success_definitions_of
 
 from . import catalog, selectors, steps
@@ -124,6 +125,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
     context["busy"] = 0 if session.is_closed else selectors.busy_jobs(session)
     context["poll_url"] = _poll_url(session, context)
     forms = forms or {}
+    context["test_check"] = forms.get("test_check")  # sessions.checks.test_check
     if step in RESULT_STEPS:
         results = session_results(session)
         context["results"] = results
@@ -241,6 +243,8 @@ def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dic
     editing = forms.get("edit")
     context["editing"] = editing
     context["schema"] = schema
+    # The values in the data, offered beside the builder's value inputs (a stored row).
+    context["value_profile"] = profile_for_form(session.dataset)
 
 
 def edit_form(session: WorkingSession, entry: Hypothesis, data=None) -> dict:

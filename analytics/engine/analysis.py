@@ -149,3 +149,32 @@ def count_criteria(con: duck.Connection, population: Population, criteria: list[
         n1, x1 = pairs[2 * i], pairs[2 * i + 1]
         rows.append({"criterion": criterion, **group_vs_rest(x1, n1, x, n)})
     return population_summary(n, x, excluded), rows
+
+
+def population_count(version: DatasetVersion, success: dict, *, criterion: dict | None = None,
+                     population_filter: dict | None = None,
+                     settings: EngineSettings | None = None) -> dict:
+    """The counts analyze() starts from, without statistics: {"population": {"users",
+    "successes", "rate", "excluded_incomplete"}} (equal to analyze()'s block for the same
+    success and filter) and, with a criterion, {"group": {"users", "successes"}}: how many
+    counted users it holds. A quick job on the same cached per-user table a test reads
+    (and builds it when there is none, which the test then reuses)."""
+    schema = version.schema()
+    success = validate_success(success, schema)
+    features: list[Feature] = []
+    if population_filter is not None:
+        population_filter = validate_criterion(population_filter, schema)
+        features += features_of(population_filter)
+    if criterion is not None:
+        criterion = validate_criterion(criterion, schema)
+        features += features_of(criterion)
+    features = list(dict.fromkeys(features))
+    with engine_connection(settings) as con:
+        population = population_of(con, version, success, features, population_filter, schema,
+                                   False)
+        groups = [compile_criterion(criterion, schema)] if criterion is not None else []
+        excluded, n, x, *group = _count(con, population, groups)
+    out = {"population": population_summary(n, x, excluded)}
+    if criterion is not None:
+        out["group"] = {"users": group[0], "successes": group[1]}
+    return out

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import team_member_required
 from accounts.models import User
 
-from .. import catalog, services
+from .. import catalog, checks, services
 from ..criteria import Builder, BuilderError
 from ..forms import (
     DefinitionChoiceForm,
@@ -169,6 +169,10 @@ def hypothesis_create(request: HttpRequest, session: WorkingSession) -> HttpResp
     except BuilderError as error:
         form.add_error(None, f"The criterion is not complete. {error}")
         return respond(request, session, forms=forms)
+    builder.check = checks.criterion_check(session, criterion, request.user,
+                                           confirmed=bool(request.POST.get("values_confirmed")))
+    if builder.check is not None:
+        return respond(request, session, forms=forms, keep_forms=True)
     data = form.cleaned_data
     origin = (Hypothesis.Origin.CATALOG if request.POST.get("origin") == "catalog"
               else Hypothesis.Origin.OWN)
@@ -207,6 +211,12 @@ def hypothesis_edit(request: HttpRequest, session: WorkingSession,
     except BuilderError as error:
         form.add_error(None, f"The criterion is not complete. {error}")
         return respond(request, session, forms=forms)
+    if builder is not None and criterion != entry.criterion:
+        builder.check = checks.criterion_check(
+            session, criterion, request.user,
+            confirmed=bool(request.POST.get("values_confirmed")))
+        if builder.check is not None:
+            return respond(request, session, forms=forms, keep_forms=True)
     data = form.cleaned_data
     return run(request, session, lambda: services.hypothesis_update(
         hypothesis=entry, by=request.user, text=data["text"], criterion=criterion,
@@ -244,6 +254,11 @@ def hypothesis_rerank(request: HttpRequest, session: WorkingSession,
 def hypothesis_test(request: HttpRequest, session: WorkingSession,
                     entry_id: int) -> HttpResponse:
     entry = _entry(session, entry_id)
+    if not request.POST.get("confirmed"):
+        # The values and the group's size are looked at before the test is queued.
+        check = checks.test_check(session, entry, request.user)
+        if check is not None:
+            return respond(request, session, forms={"test_check": check}, keep_forms=True)
     return run(request, session, lambda: services.hypothesis_test_run(hypothesis=entry,
                                                                       by=request.user))
 

@@ -83,7 +83,7 @@ def _has_errors(forms: dict | None) -> bool:
     if not forms:
         return False
     for value in forms.values():
-        form = value["form"] if isinstance(value, dict) else value
+        form = value.get("form") if isinstance(value, dict) else value
         if form is not None and form.is_bound and form.errors:
             return True
     return False

@@ -60,7 +60,7 @@
         window.htmx.ajax("POST", form.getAttribute("data-preview-url"), {
           source: form, target: "#preview", swap: "outerHTML", values: { preview: "1" }
         });
-      }, 350);
+      }, 600);  // a preview job per pause in typing, not per key
     }
     form.addEventListener("change", function (event) {
       if (event.target.matches("[data-dataset-select]")) {

@@ -5,6 +5,7 @@ from hypothesislab.celery import ANALYTICS_QUEUE, DEFAULT_QUEUE, app
 EXPECTED_TASKS = {
     "analytics.run_import": ANALYTICS_QUEUE,
     "analytics.run_analysis": ANALYTICS_QUEUE,
+    "analytics.profile_values": ANALYTICS_QUEUE,
     "ops.requeue_stale_jobs": DEFAULT_QUEUE,
     "ops.remove_abandoned_uploads": DEFAULT_QUEUE,
     "dashboards.weekly_review": DEFAULT_QUEUE,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from accounts.models import Membership, Team, User
 from accounts.services import invitation_create
 from analytics.models import AnalysisJob, DatasetImport, JobStatus
-from analytics.services import analysis_submit
+from analytics.services import analysis_submit, group_count_submit
 from api.services import token_create
 from sessions import services as session_services
 from tests.conftest import make_user
@@ -113,6 +113,10 @@ def build_world() -> World:
 
     o["job"] = analysis_submit(team=team_a, dataset=dataset, success=success.definition,
                                breakdown={"property": "plan"}, created_by=owner)
+    # A quick count before a test (issue 11): readable by the member who asked it.
+    o["check"] = group_count_submit(team=team_a, dataset=dataset,
+                                    success=success.definition, criterion=PRO,
+                                    created_by=owner)
     _run_queued_jobs()
 
     _build_dashboards(world)
@@ -158,6 +162,7 @@ KWARG_OBJECTS = {
     "pin_id": "pin",
     "definition_id": "success",
     "job_id": "job",
+    "check_id": "check",
     "invitation_id": "invitation",
     "membership_id": "membership",
     "token_id": "token_row",
