@@ -29,7 +29,7 @@ from sessions.clock import session_clock
 from sessions.services import StepClosed
 from sessions.steps import Step
 
-from . import selectors, services, snapshots
+from . import plain, selectors, services, snapshots
 from .forms import BreakdownForm, CompareForm, ConsoleForm, FindingForm, StratifyForm, WhereForm
 
 TOOLS = {
@@ -178,9 +178,12 @@ def _result_context(request, job, finding_form=None) -> dict:
                    "team_slug": request.team.slug, "job_id": job.pk})}
     context["again_url"] = _again_url(request.team, job, where)
     what = "did not succeed" if (job.options or {}).get("unsuccessful") else "succeeded"
+    definition = context["definition"]
     if job.result and job.status == "done":
         if job.kind == "analyze":
             context["chart"] = charts.breakdown_chart(job.result, what)
+            context["plain"] = plain.breakdown_sentence(
+                job.result, definition.get("breakdown_text", "bucket"), what)
         elif job.kind == "compare":
             # Both descriptions often open alike ("device of the first event is …"):
             # each label keeps what tells its group apart.
@@ -189,8 +192,12 @@ def _result_context(request, job, finding_form=None) -> dict:
                 describe_criterion(job.options.get("group_b") or {}))
             context["chart"] = charts.compare_chart(job.result, context["label_a"],
                                                     context["label_b"], what)
+            context["plain"] = plain.compare_sentence(job.result, context["label_a"],
+                                                      context["label_b"], what)
         elif job.kind == "stratify":
             context["chart"] = charts.stratify_chart(job.result, what)
+            context["plain"] = plain.stratify_sentence(
+                job.result, definition.get("breakdown_text", "bucket"), what)
     return context
 
 

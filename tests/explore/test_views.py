@@ -346,3 +346,23 @@ def test_change_the_question_fills_the_form_again(client_of, team, owner, datase
     assert again.pk != first.pk
     assert (again.criterion, again.options["group_b"]) == (first.criterion,
                                                           first.options["group_b"])
+
+
+def test_every_result_page_leads_with_its_sentence_before_the_statistics(
+        client_of, team, owner, dataset, success):
+    client = client_of(owner)
+    for kind, question in [
+        ("compare", {"a_subject": "first:device", "a_op": "=", "a_value": "mobile",
+                     "b_subject": "first:device", "b_op": "=", "b_value": "desktop"}),
+        ("breakdown", {"by_subject": "property:plan"}),
+        ("stratify", {"group_subject": "did:invite_teammate", "group_value": "yes",
+                      "group_days": 7, "by_subject": "property:plan"}),
+    ]:
+        response = ask(client, team, kind, {**where(dataset, success), **question})
+        assert response.status_code == 302, (kind, response.content[:500])
+        assert last_job().status == "done"
+        html = client.get(response["Location"]).content.decode()
+        lead, stats = html.index('class="result-plain"'), html.index("What this means")
+        assert lead < stats, kind
+        sentence = html[lead:html.index("</p>", lead)]
+        assert "%" in sentence and "q <" not in sentence and "p =" not in sentence, kind
