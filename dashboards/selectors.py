@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import Team
 from analytics.charts import bin_labels_shown, week_label
 from analytics.models import JobStatus, SuccessDefinition
+from analytics.numbers import percent
 
 from .models import (
     Dashboard,
@@ -99,7 +100,24 @@ def labelled_changes(snapshot: WeeklySnapshot) -> dict:
         changes["week_label"] = week_label(changes["week"])
         changes["previous_label"] = week_label(changes["previous_week"])
     changes["expected_by_chance"] = round(0.05 * changes.get("tests", 0), 1)
+    changes["plain"] = moves_sentence(rows)
     return changes
+
+
+def moves_sentence(rows: list[dict], shown: int = 3) -> str:
+    """What moved beyond chance since the week before, as one would say it aloud."""
+    moved = sorted((r for r in rows if r.get("flagged")), key=lambda r: -abs(r["diff"] or 0))
+    if not moved:
+        return "Nothing moved beyond chance since the week before."
+    parts = []
+    for row in moved[:shown]:
+        who = row["segment_name"] if row["segment"] == "__all__" else \
+            f"{row['segment_name']}: {row['bucket_label']}"
+        way = "rose" if row["diff"] > 0 else "fell"
+        parts.append(f"{who} {way} from {percent(row['before']['rate'])} to "
+                     f"{percent(row['now']['rate'])}")
+    more = f", and {len(moved) - shown} more" if len(moved) > shown else ""
+    return "; ".join(parts) + more + "."
 
 
 def job_is_running(job) -> bool:

@@ -183,3 +183,20 @@ def test_charts_mark_where_the_success_definition_changed(ready, owner, success,
     weeks = [{"week": "2026-11-02"}, {"week": "2026-11-09"}]
     assert version_markers([success, revised], weeks) == [{"week": "2026-11-09",
                                                           "label": "v2"}]
+
+
+def test_the_review_leads_with_what_moved_in_plain_words():
+    from dashboards.selectors import moves_sentence
+
+    def row(segment, bucket, before, now, flagged):
+        return {"segment": segment, "segment_name": "Device" if segment != "__all__" else
+                "All users", "bucket": bucket, "bucket_label": bucket, "flagged": flagged,
+                "before": {"rate": before}, "now": {"rate": now}, "diff": now - before}
+
+    rows = [row("tech.mobile", "mobile", 0.30, 0.21, True), row("__all__", "", 0.25, 0.27, True),
+            row("tech.mobile", "desktop", 0.20, 0.21, False)]
+    assert moves_sentence(rows) == ("Device: mobile fell from 30.0% to 21.0%; "
+                                    "All users rose from 25.0% to 27.0%.")
+    assert moves_sentence(rows[2:]) == "Nothing moved beyond chance since the week before."
+    many = [row("tech.mobile", f"b{i}", 0.1, 0.1 + i / 100, True) for i in range(1, 6)]
+    assert moves_sentence(many).endswith(", and 2 more.")
