@@ -141,12 +141,11 @@ def open_sessions_of(team: Team, limit: int = 20) -> list[WorkingSession]:
                 .order_by("-created_at", "-pk")[:limit])
 
 
-def open_next_steps_of(user: User, limit: int = 20) -> list[NextStep]:
-    """The next steps this person owns and has not done, across their teams' sessions:
-    the soonest due first, those without a date last."""
-    return list(NextStep.objects.filter(owner=user, done_at__isnull=True,
-                                        session__team__memberships__user=user)
-                .select_related("session", "session__team")
+def open_next_steps_of(team: Team, user: User, limit: int = 20) -> list[NextStep]:
+    """The next steps this person owns and has not done, across the team's sessions: the
+    soonest due first, those without a date last."""
+    return list(NextStep.objects.filter(owner=user, done_at__isnull=True, session__team=team)
+                .select_related("session")
                 .order_by(F("due_date").asc(nulls_last=True), "created_at", "pk")[:limit])
 
 
