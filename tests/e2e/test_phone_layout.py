@@ -6,6 +6,9 @@ With E2E_SCREENSHOTS set, each page is saved as phone-<name>.png."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -36,11 +39,23 @@ def demo():
     return demo, session, job
 
 
+def screen(page, name: str) -> None:
+    """What the phone's screen shows (not the whole page), when screenshots are asked for."""
+    folder = os.environ.get("E2E_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"phone-{name}-screen.png"), caret="initial")
+
+
 def fits(page, shot, path: str, name: str) -> int:
-    """Open `path`, save its screenshot, and say by how much the body scrolls sideways."""
+    """Open `path`, save its screenshots, and say by how much the body scrolls sideways."""
     page.goto(path)
     page.wait_for_load_state("networkidle")
     shot(page, f"phone-{name}")
+    screen(page, name)
+    chart = page.locator("svg.chart-svg, .explore-chart svg, table").first
+    if chart.count():
+        chart.scroll_into_view_if_needed()
+        screen(page, f"{name}-scrolled")
     return page.evaluate(OVERFLOW)
 
 
