@@ -1,5 +1,5 @@
 """Writes of the explorer: ask a question (queue an AnalysisJob) and keep a result as a
-session finding with its evidence. Inside a working session both go through the sessions
+finding with its evidence (the session's, or outside one the team's, to attach later). Inside a working session both go through the sessions
 services, which refuse them once "Test and learn" is over (sessions.services.StepClosed)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from analytics.engine.console import check_query
 from analytics.engine.refusals import Refused
 from analytics.models import AnalysisJob, JobStatus
 from analytics.services import analysis_submit
+from sessions import selectors as session_selectors
 from sessions import services as session_services
 from sessions.models import WorkingSession
 from sessions.steps import Step
@@ -58,15 +59,16 @@ def question_ask(*, team: Team, user: User, where: Where, kind: str, question: d
 
 def finding_from_result(*, job: AnalysisJob, where: Where, author: User, text: str,
                         kind: str = "insight"):
-    """Keep a finished result as a finding of the session it was asked in, with a frozen
-    snapshot of its numbers and the definitions that produced them."""
+    """Keep a finished result as a finding, with a frozen snapshot of its numbers and the
+    definitions that produced them: of the session it was asked in, or, asked outside any
+    session, of the team (to attach to a session later)."""
 
-    if where.session is None:
-        raise ExploreRefused("Findings belong to a working session: open the explorer from "
-                             "the session's Test and learn step to keep one.")
     if job.status != JobStatus.DONE or job.result is None:
         raise ExploreRefused("Only a finished result can be kept as evidence.")
     evidence = snapshots.evidence_of(job, where)
+    if where.session is None:
+        return session_services.team_finding_create(team=job.team, author=author, text=text,
+                                                    kind=kind, evidence=evidence)
     return session_services.finding_create(session=where.session, author=author, text=text,
                                            step=Step.TEST_AND_LEARN, kind=kind, evidence=evidence)
 
@@ -76,3 +78,11 @@ def _ensure_dig_open(session) -> None:
     current = WorkingSession.objects.get(pk=session.pk)
     session_services.ensure_step_open(current, Step.TEST_AND_LEARN)
 
+
+
+def finding_attach(*, team: Team, finding_id: int, session_id: int, by: User):
+    """Attach one of the team's unattached findings to one of its open sessions. Another
+    team's finding or session is a 404 (Http404 from the selectors)."""
+    finding = session_selectors.unattached_finding_of(team, finding_id)
+    session = session_selectors.session_of(team, session_id)
+    return session_services.finding_attach(finding=finding, session=session, by=by)

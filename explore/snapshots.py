@@ -26,6 +26,10 @@ def title_of(job: AnalysisJob) -> str:
     side = " (unsuccessful users)" if options.get("unsuccessful") else ""
     if job.kind == "analyze" and job.breakdown:
         return f"Success rate {describe_breakdown(job.breakdown)}{side}"
+    if job.kind == "analyze" and job.criterion:  # a hypothesis test: its group vs the rest
+        return f"{_text(describe_criterion(job.criterion))} vs the rest{side}"
+    if job.kind == "analyze":
+        return f"Success rate of everyone{side}"
     if job.kind == "compare":
         return (f"{_text(describe_criterion(job.criterion))} vs "
                 f"{_text(describe_criterion(options.get('group_b') or {}))}{side}")
@@ -36,6 +40,14 @@ def title_of(job: AnalysisJob) -> str:
         sql = " ".join(str(options.get("sql", "")).split())
         return f"SQL: {sql[:117]}…" if len(sql) > 120 else f"SQL: {sql}"
     return job.get_kind_display()
+
+
+def tool_of(job: AnalysisJob) -> str:
+    """Which tool asked it, in the words of the explorer's tabs ("analyze" jobs are either a
+    breakdown or a session's hypothesis test, told apart by what they hold)."""
+    if job.kind == "analyze" and not job.breakdown and job.criterion:
+        return "Hypothesis test"
+    return KIND_LABELS.get(job.kind, job.get_kind_display())
 
 
 def _text(words: str) -> str:

@@ -12,4 +12,5 @@ urlpatterns = [
     path("results/<int:job_id>/", views.result, name="result"),
     path("results/<int:job_id>/csv/", views.result_csv, name="result_csv"),
     path("results/<int:job_id>/finding/", views.result_finding, name="result_finding"),
+    path("findings/<int:finding_id>/attach/", views.finding_attach, name="finding_attach"),
 ]

@@ -24,6 +24,7 @@ from analytics import selectors as analytics_selectors
 from analytics.engine.console import ConsoleLimits
 from analytics.engine.definitions import describe_criterion
 from analytics.engine.refusals import Refused
+from sessions import selectors as session_selectors
 from sessions import services as session_services
 from sessions.clock import session_clock
 from sessions.services import StepClosed
@@ -79,10 +80,38 @@ def _session_state(where) -> dict | None:
 
 @team_member_required
 def home(request, team_slug: str):
-    where = selectors.where_of(request.team, request.GET)
+    return _home(request, selectors.where_of(request.team, request.GET))
+
+
+def _home(request, where, *, attach_error: str = "", status: int = 200):
     context = _base_context(request, where)
     context["recent"] = selectors.recent_jobs(request.team, where, request.user)
-    return render(request, "explore/home.html", context)
+    if where.session is None:
+        context["team_findings"] = session_selectors.unattached_findings(request.team)
+        context["open_sessions"] = session_selectors.open_sessions_of(request.team)
+        context["attach_error"] = attach_error
+    return render(request, "explore/home.html", context, status=status)
+
+
+@team_member_required
+@require_POST
+def finding_attach(request, team_slug: str, finding_id: int):
+    """Attach a team finding to an open session of the team: it becomes that session's
+    finding, with its evidence. A refusal shows on the explorer's home, with its status."""
+    finding = session_selectors.unattached_finding_of(request.team, finding_id)  # 404 first
+    try:
+        session_id = int(request.POST.get("session", ""))
+    except ValueError:
+        return _home(request, selectors.where_of(request.team, {}), status=400,
+                     attach_error="Choose the session to attach the finding to.")
+    try:
+        finding = services.finding_attach(team=request.team, finding_id=finding.pk,
+                                          session_id=session_id, by=request.user)
+    except session_services.SessionRefused as refusal:
+        return _home(request, selectors.where_of(request.team, {}), status=refusal.status,
+                     attach_error=refusal.message)
+    messages.success(request, f"Attached to “{finding.session.title}”, with its evidence.")
+    return redirect(reverse("explore:home", kwargs={"team_slug": team_slug}))
 
 
 def _tool(request, team_slug: str, kind: str):
@@ -269,7 +298,10 @@ def result_finding(request, team_slug: str, job_id: int):
             form.add_error(None, refusal.message)
             status = 200 if request.htmx else refusal.status
         else:
-            messages.success(request, "Saved as a finding of the session, with its evidence.")
+            messages.success(request, "Saved as a finding of the session, with its evidence."
+                             if where.session is not None else
+                             "Kept as a team finding, with its evidence. Attach it to a session "
+                             "from Test and learn.")
             url = reverse("explore:result", kwargs={"team_slug": team_slug, "job_id": job.pk})
             if request.htmx:
                 response = HttpResponse(status=204)

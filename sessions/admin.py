@@ -53,10 +53,10 @@ class DiscoveryAdmin(admin.ModelAdmin):
 
 @admin.register(Finding)
 class FindingAdmin(admin.ModelAdmin):
-    list_display = ("text", "session", "author", "kind", "step", "created_at")
+    list_display = ("text", "team", "session", "author", "kind", "step", "created_at")
     list_filter = ("kind", "step")
     search_fields = ("text", "session__title")
-    raw_id_fields = ("session", "author", "test")
+    raw_id_fields = ("team", "session", "author", "test")
 
 
 @admin.register(NextStep)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils import timezone
 
 
 class WorkSessionsConfig(AppConfig):
@@ -9,9 +10,16 @@ class WorkSessionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Inside ready(): models import only once the app registry is loaded.
-        from accounts.overview import OverviewSection, register_section
+        from accounts.overview import (
+            ChecklistStep,
+            OverviewSection,
+            register_check,
+            register_section,
+        )
 
-        from .selectors import recent_sessions
+        from .models import Finding, WorkingSession
+        from .selectors import open_next_steps_of, recent_sessions
+        from .steps import Step
 
         register_section(OverviewSection(
             key="recent-sessions",
@@ -20,3 +28,34 @@ class WorkSessionsConfig(AppConfig):
             context=lambda request, team: {"sessions": recent_sessions(team)},
             order=20,
         ))
+        # The person's own open next steps, across the team's sessions, soonest due first.
+        register_section(OverviewSection(
+            key="my-next-steps",
+            title="My open next steps",
+            template="worksessions/_overview_next_steps.html",
+            context=lambda request, team: _my_next_steps(request, team, open_next_steps_of),
+            order=5,
+        ))
+        register_check(ChecklistStep(
+            key="session", title="Run a working session",
+            text="An hour with your team: hypotheses, tests, and what you learned. Done once "
+                 "a session is closed.",
+            url_name="worksessions:session_list", order=40,
+            done=lambda team: WorkingSession.objects.filter(team=team,
+                                                            step=Step.CLOSED).exists()))
+        register_check(ChecklistStep(
+            key="finding", title="Write down a finding",
+            text="In a session, or from a Test and learn result: what you learned, with its "
+                 "evidence.",
+            url_name="worksessions:session_list", order=50,
+            done=lambda team: Finding.objects.filter(team=team).exists()))
+
+
+def _my_next_steps(request, team, open_next_steps_of) -> dict | None:
+    """The viewer's open next steps in this team; hidden when there are none."""
+    steps = open_next_steps_of(team, request.user)
+    if not steps:
+        return None
+    today = timezone.localdate()
+    return {"next_steps": steps, "today": today,
+            "overdue": {step.pk for step in steps if step.due_date and step.due_date < today}}

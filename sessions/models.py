@@ -229,7 +229,10 @@ class Finding(models.Model):
         UNSUCCESSFUL = "unsuccessful", "Unsuccessful (still worth knowing)"
         QUESTION = "question", "Open question"
 
-    session = models.ForeignKey(WorkingSession, on_delete=models.CASCADE,
+    # A finding kept from the explorer outside any session is the team's (session empty)
+    # until someone attaches it to one of the team's open sessions.
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="findings")
+    session = models.ForeignKey(WorkingSession, null=True, blank=True, on_delete=models.CASCADE,
                                 related_name="findings")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                related_name="session_findings")
@@ -249,6 +252,13 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+    def save(self, *args, **kwargs):
+        # A session's finding is its team's: callers name the session, the team follows.
+        if self.team_id is None and self.session_id is not None:
+            self.team_id = WorkingSession.objects.values_list("team_id", flat=True).get(
+                pk=self.session_id)
+        super().save(*args, **kwargs)
 
 
 class DashboardPin(models.Model):

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from .models import (
     WorkingSession,
 )
 from .results import family_verdicts, session_results
+from .steps import Step
 
 # Someone whose page polled within this long is "here now".
 PRESENCE_WINDOW = timedelta(seconds=20)
@@ -120,6 +121,33 @@ def hidden_count(session: WorkingSession) -> int:
 def findings_of(session: WorkingSession) -> list[Finding]:
     return list(Finding.objects.filter(session=session)
                 .select_related("author", "test", "test__hypothesis").order_by("created_at", "pk"))
+
+
+def unattached_findings(team: Team, limit: int = 50) -> list[Finding]:
+    """The team's findings kept outside any session, newest first, waiting to be attached."""
+    return list(Finding.objects.filter(team=team, session__isnull=True)
+                .select_related("author").order_by("-created_at", "-pk")[:limit])
+
+
+def unattached_finding_of(team: Team, finding_id: int) -> Finding:
+    finding = Finding.objects.filter(team=team, session__isnull=True, pk=finding_id).first()
+    if finding is None:
+        raise Http404("No such finding")
+    return finding
+
+
+def open_sessions_of(team: Team, limit: int = 20) -> list[WorkingSession]:
+    """The team's sessions that are not closed yet, newest first (where a finding can go)."""
+    return list(WorkingSession.objects.filter(team=team).exclude(step=Step.CLOSED)
+                .order_by("-created_at", "-pk")[:limit])
+
+
+def open_next_steps_of(team: Team, user: User, limit: int = 20) -> list[NextStep]:
+    """The next steps this person owns and has not done, across the team's sessions: the
+    soonest due first, those without a date last."""
+    return list(NextStep.objects.filter(owner=user, done_at__isnull=True, session__team=team)
+                .select_related("session")
+                .order_by(F("due_date").asc(nulls_last=True), "created_at", "pk")[:limit])
 
 
 def next_steps_of(session: WorkingSession) -> list[NextStep]:

@@ -5,11 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 
 from ..decorators import SESSION_TEAM_KEY, team_member_required
 from ..forms import TeamForm
-from ..overview import sections_for
+from ..overview import checklist_for, sections_for
 from ..selectors import last_team_of, members_of, pending_invitations
 from ..services import team_create as create_team
 
@@ -43,36 +42,11 @@ def team_create(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/team_create.html", {"form": form, "first_team": first_team})
 
 
-def _optional_url(name: str, team_slug: str) -> str | None:
-    # Pages of apps still being built are left out until their URL exists.
-    try:
-        return reverse(name, kwargs={"team_slug": team_slug})
-    except NoReverseMatch:
-        return None
-
-
 @team_member_required
 def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
     team = request.team
     members = list(members_of(team))
-    steps = [
-        {
-            "title": "Import your data",
-            "text": "Events and users as CSV, Parquet or NDJSON, or start with the demo "
-            "dataset.",
-            "url": _optional_url("analytics:dataset_list", team_slug),
-        },
-        {
-            "title": "Say what success means",
-            "text": "The event that counts as success, e.g. a purchase within 14 days.",
-            "url": _optional_url("dashboards:dashboard_list", team_slug),
-        },
-        {
-            "title": "Run a working session",
-            "text": "An hour with your team: hypotheses, tests, and what you learned.",
-            "url": _optional_url("worksessions:session_list", team_slug),
-        },
-    ]
+    steps = checklist_for(team)
     context = {
         "team": team,
         "members": members[:8],
@@ -80,7 +54,8 @@ def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
         "pending_invitation_count": (
             pending_invitations(team).count() if request.membership.is_owner else 0
         ),
-        "steps": [step for step in steps if step["url"]],
+        "steps": steps,
+        "steps_done": all(step["done"] for step in steps),
         "sections": sections_for(request, team),
     }
     return render(request, "accounts/team_home.html", context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from explore.snapshots import title_of
+from explore.snapshots import title_of, tool_of
 
 register = template.Library()
 
@@ -13,3 +13,8 @@ register = template.Library()
 @register.filter
 def explore_title(job) -> str:
     return title_of(job)
+
+
+@register.filter
+def explore_tool(job) -> str:
+    return tool_of(job)

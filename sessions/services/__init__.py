@@ -25,7 +25,14 @@ from .meeting import (
     timer_extend,
 )
 from .pins import pin_finding, unpin_finding
-from .records import finding_create, finding_delete, next_step_create, next_step_set_done
+from .records import (
+    finding_attach,
+    finding_create,
+    finding_delete,
+    next_step_create,
+    next_step_set_done,
+    team_finding_create,
+)
 from .testing import (
     discovery_run,
     hypothesis_test_run,
@@ -51,6 +58,8 @@ __all__ = [
     "pin_finding", "presence_touch", "session_close", "session_create", "session_join",
     "session_settings_update", "session_tests_run", "step_move", "suggestion_adopt",
     "timer_extend", "unpin_finding",
+    # findings kept outside a session (issue 11)
+    "finding_attach", "team_finding_create",
     # meeting tools
     "dot_place", "dot_remove", "session_tests_run_in_vote_order", "timebox_set", "vote_close",
     "vote_open",

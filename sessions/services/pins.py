@@ -11,7 +11,7 @@ from ..models import DashboardPin, Finding
 
 
 def pin_finding(*, dashboard: Dashboard, finding: Finding, user: User) -> DashboardPin:
-    if finding.session.team_id != dashboard.team_id:
+    if finding.team_id != dashboard.team_id:
         raise DashboardRefused("That finding belongs to another team.")
     pin, _ = DashboardPin.objects.get_or_create(dashboard=dashboard, finding=finding,
                                                 defaults={"pinned_by": user})

@@ -67,6 +67,55 @@ def finding_create(*, session: WorkingSession, author: User, text: str, step: st
     return finding
 
 
+def team_finding_create(*, team, author: User, text: str, kind: str = Finding.Kind.INSIGHT,
+                        evidence: dict | None = None) -> Finding:
+    """Keep a result as the team's finding, outside any session (the explorer's "Keep as
+    a team finding"); it waits on the explorer's page until attached to a session."""
+    if not Membership.objects.filter(team=team, user=author).exists():
+        raise NotAllowed("Only members of the team keep its findings.")
+    text, kind, evidence = _checked(text, kind, evidence)
+    return Finding.objects.create(team=team, session=None, author=author,
+                                  step=steps.Step.TEST_AND_LEARN, kind=kind, text=text,
+                                  evidence=evidence)
+
+
+def finding_attach(*, finding: Finding, session: WorkingSession, by: User) -> Finding:
+    """Make a team finding a finding of `session` (of the same team, not closed), with its
+    evidence, as if written in its Test and learn. A finding joins one session only."""
+    session = fresh(session)
+    if finding.session_id is not None:
+        raise BadInput("That finding is already part of a session.")
+    if session.team_id != finding.team_id:
+        raise BadInput("That session belongs to another team.")
+    require_open(session)
+    if not Membership.objects.filter(team_id=session.team_id, user=by).exists():
+        raise NotAllowed("Only members of the team attach its findings.")
+    with transaction.atomic():
+        # Only a still-unattached row moves: two people attaching at once attach it once.
+        moved = Finding.objects.filter(pk=finding.pk, session__isnull=True).update(
+            session=session)
+        if not moved:
+            raise BadInput("That finding is already part of a session.")
+        record_change(session)
+    finding.refresh_from_db()
+    return finding
+
+
+def _checked(text: str, kind: str, evidence: dict | None) -> tuple[str, str, dict | None]:
+    text = (text or "").strip()
+    if not text:
+        raise BadInput("Write what you found, even if it is that nothing stood out.")
+    if len(text) > MAX_FINDING:
+        raise BadInput(f"Keep a finding under {MAX_FINDING} characters ({len(text)} now).")
+    if kind not in Finding.Kind.values:
+        raise BadInput("Choose what kind of finding this is.")
+    try:
+        evidence = evidence_snapshots.clean(evidence)
+    except evidence_snapshots.EvidenceError as error:
+        raise BadInput(str(error)) from error
+    return text, kind, evidence
+
+
 def finding_delete(*, finding: Finding, by: User) -> None:
     """Its author takes a finding back, while its step is still open."""
     session = fresh(finding.session)

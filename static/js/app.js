@@ -89,8 +89,20 @@
     if (question && !window.confirm(question)) event.preventDefault();
   }, true);
 
+  // A step bar that scrolls sideways (a phone) shows its current step, not the first ones.
+  function showCurrentStep(root) {
+    var bars = root.querySelectorAll ? root.querySelectorAll(".steps") : [];
+    Array.prototype.forEach.call(bars, function (bar) {
+      var current = bar.querySelector("[aria-current='step']");
+      if (!current || bar.scrollWidth <= bar.clientWidth) return;
+      var box = bar.getBoundingClientRect(), step = current.getBoundingClientRect();
+      bar.scrollLeft += (step.left - box.left) - (box.width - step.width) / 2;
+    });
+  }
+
   function ready() {
     enableDismiss(document);
+    showCurrentStep(document);
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", ready);
@@ -99,5 +111,6 @@
   }
   document.addEventListener("htmx:afterSwap", function (event) {
     enableDismiss(event.target);
+    showCurrentStep(event.target.parentNode || document);
   });
 })();

@@ -116,5 +116,6 @@ def test_team_pages_fit_a_phone(new_page, live_server, log_in, shot):
     log_in(page, live_server, "pia@example.com")
     for path in (f"/t/{team.slug}/", f"/t/{team.slug}/members/", "/account/"):
         _assert_fits_the_phone(page, shot, path)
-    # The navigation stays reachable: its own row under the header.
+    # The navigation stays reachable: behind the menu button (issue 11; it was a row).
+    page.locator("details.nav-menu > summary").click()
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Team")).to_be_in_viewport()

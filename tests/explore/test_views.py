@@ -259,12 +259,96 @@ def test_sql_result_as_a_finding(client_of, team, teammate, dig_session):
                                  "cut": False}
 
 
-def test_outside_a_session_there_is_no_finding(client_of, team, owner, dataset, success):
+def test_outside_a_session_a_result_is_kept_as_a_team_finding(client_of, team, owner, dataset,
+                                                               success):
+    # Issue 11 changed this: outside a session the finding is the team's (it was refused).
+    client = client_of(owner)
+    ask(client, team, "console", {**where(dataset, success), "sql": "SELECT 1 AS x"})
+    page = client.get(url("result", team, job_id=last_job().pk)).content.decode()
+    assert "Keep as a team finding" in page
+    response = client.post(url("result_finding", team, job_id=last_job().pk),
+                           {"text": "One row", "kind": "insight"})
+    assert response.status_code == 302
+    finding = Finding.objects.get()
+    assert finding.team == team and finding.session is None and finding.author == owner
+    assert finding.evidence["source"] == "sql" and finding.evidence["table"]["rows"] == [[1]]
+    home = client.get(url("home", team)).content.decode()
+    assert "Team findings not in a session yet" in home and "One row" in home
+
+
+def test_an_empty_team_finding_is_refused(client_of, team, owner, dataset, success):
     client = client_of(owner)
     ask(client, team, "console", {**where(dataset, success), "sql": "SELECT 1 AS x"})
     response = client.post(url("result_finding", team, job_id=last_job().pk),
-                           {"text": "x", "kind": "insight"})
+                           {"text": "", "kind": "insight"})
     assert response.status_code == 400 and not Finding.objects.exists()
+
+
+@pytest.fixture
+def team_finding(client_of, team, owner, dataset, success):
+    client = client_of(owner)
+    ask(client, team, "breakdown", {**where(dataset, success), "by_subject": "property:plan"})
+    client.post(url("result_finding", team, job_id=last_job().pk),
+                {"text": "Pro users buy more", "kind": "insight"})
+    return Finding.objects.get()
+
+
+def test_a_team_finding_is_attached_to_an_open_session(client_of, team, teammate, team_finding,
+                                                       dig_session):
+    client = client_of(teammate)
+    home = client.get(url("home", team)).content.decode()
+    assert "Attach to session" in home and dig_session.title in home
+    response = client.post(url("finding_attach", team, finding_id=team_finding.pk),
+                           {"session": dig_session.pk})
+    assert response.status_code == 302
+    team_finding.refresh_from_db()
+    assert team_finding.session == dig_session and team_finding.step == "dig"
+    assert team_finding.evidence["source"] == "breakdown"
+    assert list(dig_session.findings.all()) == [team_finding]
+    # Attached, it leaves the team's list, and cannot be attached twice.
+    assert "Pro users buy more" not in client.get(url("home", team)).content.decode()
+    again = client.post(url("finding_attach", team, finding_id=team_finding.pk),
+                        {"session": dig_session.pk})
+    assert again.status_code == 404
+
+
+def test_attaching_is_404_for_outsiders_and_for_another_teams_session(
+        client_of, team, outsider, teammate, team_finding, dig_session):
+    from accounts.models import Membership, Team
+    from tests.worksessions.factories import make_session
+
+    assert client_of(outsider).post(url("finding_attach", team, finding_id=team_finding.pk),
+                                    {"session": dig_session.pk}).status_code == 404
+    other = Team.objects.create(name="Other", slug="other")
+    Membership.objects.create(team=other, user=outsider, role=Membership.Role.OWNER)
+    elsewhere = make_session(other, outsider)
+    # An outsider's session named from our team's page: no such session here.
+    assert client_of(teammate).post(url("finding_attach", team, finding_id=team_finding.pk),
+                                    {"session": elsewhere.pk}).status_code == 404
+    # Our finding named under the other team: no such finding there.
+    assert client_of(outsider).post(url("finding_attach", other, finding_id=team_finding.pk),
+                                    {"session": elsewhere.pk}).status_code == 404
+    team_finding.refresh_from_db()
+    assert team_finding.session is None
+
+
+def test_attaching_refuses_bad_input_and_closed_sessions(client_of, team, owner, team_finding,
+                                                         dig_session):
+    from sessions import services as session_services
+
+    client = client_of(owner)
+    for bad in ({}, {"session": "abc"}):
+        response = client.post(url("finding_attach", team, finding_id=team_finding.pk), bad)
+        assert response.status_code == 400
+        assert "Choose the session" in response.content.decode()
+    session_services.session_close(session=dig_session, by=owner)
+    refused = client.post(url("finding_attach", team, finding_id=team_finding.pk),
+                          {"session": dig_session.pk})
+    assert refused.status_code == 409
+    team_finding.refresh_from_db()
+    assert team_finding.session is None
+    # A closed session is not offered.
+    assert "Attach to session" not in client.get(url("home", team)).content.decode()
 
 
 def test_after_the_deadline_questions_and_findings_are_refused(client_of, team, teammate,
@@ -366,3 +450,29 @@ def test_every_result_page_leads_with_its_sentence_before_the_statistics(
         assert lead < stats, kind
         sentence = html[lead:html.index("</p>", lead)]
         assert "%" in sentence and "q <" not in sentence and "p =" not in sentence, kind
+
+
+# ---------------------------------------------------------------- recent questions
+
+
+def test_recent_questions_say_what_was_asked(client_of, team, owner, dataset, success):
+    """Issue 11: every question read "Test"; each now names its tool and what it asked."""
+    from analytics.services import analysis_submit
+
+    common = {"team": team, "dataset": dataset, "success": success.definition,
+              "success_definition": success, "created_by": owner, "start": False}
+    pro = json.loads(PRO)
+    analysis_submit(**common, criterion=pro)  # a session's hypothesis test
+    analysis_submit(**common, kind=AnalysisJob.Kind.COMPARE, criterion=pro,
+                    options={"group_b": {"kind": "property", "property": "plan", "op": "=",
+                                         "value": "free"}})
+    analysis_submit(**common, breakdown={"property": "plan"})
+    home = client_of(owner).get(url("home", team), where(dataset, success)).content.decode()
+    rows = re.findall(r"<tr>(.*?)</tr>", home, flags=re.S)
+    text = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+    assert not any(cells.startswith("Test ") for cells in text), text
+    assert any("plan is pro vs the rest" in cells.lower() and "Hypothesis test" in cells
+               for cells in text), text
+    assert any("plan is pro vs plan is free" in cells.lower() and "Two groups" in cells
+               for cells in text), text
+    assert any("Success rate by plan" in cells and "Breakdown" in cells for cells in text), text
