@@ -126,5 +126,8 @@ def test_explorer_pages_on_a_phone(new_page, live_server, log_in, shot, dig_sess
     page.get_by_role("combobox", name="Check within each").select_option(label="plan")
     page.get_by_role("button", name="Ask").click()
     page.wait_for_url(re.compile(r"/explore/results/\d+/"))
+    # The plain sentence first; the pooled statistics behind "What this means".
+    page.locator(".result-plain").first.wait_for()
+    page.get_by_text("What this means").first.click()
     page.get_by_text("Mantel-Haenszel").first.wait_for()
     shot(page, "explore-stratify-phone")
