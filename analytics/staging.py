@@ -10,9 +10,10 @@ input form, so an appended batch goes through the same checks as an uploaded fil
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
-import time
+import tempfile
 import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
@@ -122,7 +123,7 @@ def remove_abandoned(*, older_than: timedelta = ABANDONED_AFTER) -> list[Path]:
     root = staging_root()
     if not root.is_dir():
         return []
-    cutoff = time.time() - older_than.total_seconds()
+    cutoff = _file_system_now(root) - older_than.total_seconds()
     needed = {upload_dir_of(f["path"])
               for files in DatasetImport.objects.filter(
                   status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list("files", flat=True)
@@ -133,6 +134,13 @@ def remove_abandoned(*, older_than: timedelta = ABANDONED_AFTER) -> list[Path]:
             shutil.rmtree(directory, ignore_errors=True)
             removed.append(directory)
     return removed
+
+
+def _file_system_now(root: Path) -> float:
+    """Now, by the clock that stamps the files: ages are file times against it, whatever
+    this process's clock says (time-machine in tests; a host whose clock drifted)."""
+    with tempfile.NamedTemporaryFile(dir=root, prefix=".now-") as marker:
+        return os.fstat(marker.fileno()).st_mtime
 
 
 def _last_touched(directory: Path) -> float:
