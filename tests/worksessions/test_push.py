@@ -368,3 +368,41 @@ def test_notices_cross_processes_over_redis(settings):
 
     run(scenario())
     assert heard == [{"type": "session", "session": 42}]
+
+
+# ---------------------------------------------------------------- cards kept across members
+
+
+def test_a_kept_card_carries_each_members_own_token_and_run_button(session, owner, teammate,
+                                                                   settings):
+    import re
+
+    from django.middleware.csrf import _does_token_match
+
+    from sessions import cards
+    from sessions.page import session_url
+
+    settings.CSRF_USE_SESSIONS = False
+    session = move_to(session, Step.HYPOTHESES)
+    toms = services.hypothesis_create(session=session, author=teammate, text="Tom: invites",
+                                      criterion=INVITED)
+    olivias = services.hypothesis_create(session=session, author=owner, text="Olivia: invites",
+                                         criterion=INVITED)
+    services.entries_reveal(session=session, by=owner)
+    session = move_to(session, Step.TEST)
+    cards._kept.clear()
+    pages = {}
+    for user in (teammate, owner, teammate):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        html = client.get(session_url(session)).content.decode()
+        secret = client.cookies["csrftoken"].value
+        tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        assert tokens and all(_does_token_match(token, secret) for token in tokens)
+        assert cards.TOKEN not in html
+        pages[user.pk] = html
+    assert len(cards._kept) >= 2  # drawn once, used again
+    run = "/entries/{}/test/"
+    assert run.format(toms.pk) in pages[teammate.pk]
+    assert run.format(olivias.pk) not in pages[teammate.pk]  # not his to run
+    assert run.format(toms.pk) in pages[owner.pk] and run.format(olivias.pk) in pages[owner.pk]
