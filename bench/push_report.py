@@ -64,24 +64,26 @@ COLUMNS = [
 
 def table(rows: dict[tuple[str, int], dict], *, yardstick: str = "sse") -> str:
     """Each kind's row beside the yardstick's (SSE), then their ratio (kind / yardstick)."""
-    lines = [f"{'kind':<12}{'conns':>6}" + "".join(f"{h:>14}" for _, h, _ in COLUMNS)
+    lines = [f"{'kind':<16}{'conns':>6}" + "".join(f"{h:>14}" for _, h, _ in COLUMNS)
              + f"{'msgs':>6}{'lost':>5}"]
     for n in sorted({n for _, n in rows}):
         for kind in sorted({k for k, m in rows if m == n}, key=lambda k: (k != yardstick, k)):
             row = {**rows[(kind, n)],
                    "overhead_bytes": rows[(kind, n)]["wire_bytes"] - rows[(kind, n)]["payload_bytes"]}
-            lines.append(f"{kind:<12}{n:>6}" + "".join(
+            lines.append(f"{kind:<16}{n:>6}" + "".join(
                 f"{fmt.format(row[key]):>14}" for key, _, fmt in COLUMNS)
                 + f"{row['messages']:>6}{row['lost']:>5}")
             if kind != yardstick and (yardstick, n) in rows:
                 base = {**rows[(yardstick, n)], "overhead_bytes": rows[(yardstick, n)]["wire_bytes"]
                         - rows[(yardstick, n)]["payload_bytes"]}
-                lines.append(f"{'  ' + kind + '/' + yardstick:<12}{n:>6}" + "".join(
+                lines.append(f"{'  ' + kind + '/' + yardstick:<16}{n:>6}" + "".join(
                     f"{ratio(row[key], base[key]):>14}" for key, _, _ in COLUMNS))
     return "\n".join(lines)
 
 
 def ratio(value: float, base: float) -> str:
-    if not base or math.isnan(base) or math.isnan(value):
+    """value / base, or "-" where a ratio means nothing: no base, or a sign change (a
+    compressed message is shorter than its payload: its framing bytes are negative)."""
+    if not base or math.isnan(base) or math.isnan(value) or (value < 0) != (base < 0):
         return "-"
     return f"{value / base:.2f}x"

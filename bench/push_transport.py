@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("sse", "ws", "ws-deflate")
 WAIT_S = 10.0  # longest wait for one broadcast to reach every stream before calling it lost
 SETTLE_S = 0.5  # let the server go idle before reading its RSS
+RUNNING: set[Server] = set()  # servers not yet stopped, stopped on the way out whatever happens
 
 
 class Server:
@@ -55,6 +56,7 @@ class Server:
              "--port", str(self.port), "--loop", "uvloop", "--http", "httptools",
              "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"],
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        RUNNING.add(self)
 
     @property
     def pid(self) -> int:
@@ -85,8 +87,10 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        self.log.close()
-        os.unlink(self.log.name)
+        RUNNING.discard(self)
+        if not self.log.closed:
+            self.log.close()
+            os.unlink(self.log.name)
 
 
 def _free_port() -> int:
@@ -216,6 +220,10 @@ async def run(args) -> list[dict]:
     return trials
 
 
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", default="50,200",
@@ -232,11 +240,16 @@ def main() -> None:
     print(f"Push transport benchmark: uvicorn (uvloop, httptools), 1 process, 127.0.0.1; "
           f"{args.messages} broadcasts of ~2 KB per trial; load average "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs", flush=True)
+    # `timeout` or a CI runner stops us with SIGTERM: leave through the same finally.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         import uvloop
         trials = asyncio.run(run(args), loop_factory=uvloop.new_event_loop)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    finally:
+        for server in list(RUNNING):
+            server.stop()
     if args.json:
         args.json.write_text(json.dumps(trials, indent=1))
     load = os.getloadavg()

@@ -67,3 +67,11 @@ def test_summary_and_table_give_each_kind_beside_sse_with_ratios():
     assert "0.50x" in ratio_line  # latency
     assert "2.50x" in ratio_line  # CPU per message: 25 ms against 10 ms
     assert "0.10x" in ratio_line  # framing: 4 bytes against 40
+
+
+def test_a_compressed_kind_has_no_framing_ratio():
+    rows = summarise([trial("sse", 50, 0.004, 0.04, 2040.0),
+                      trial("ws-deflate", 50, 0.008, 0.12, 400.0)])
+    ratio_line = next(line for line in table(rows).splitlines() if "ws-deflate/sse" in line)
+    assert ratio_line.split()[-1] == "-"  # 400 - 2000 framing bytes: no ratio to 40
+    assert ratio_line.split()[-2] == "0.20x"  # wire bytes: 400 against 2040
