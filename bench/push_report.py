@@ -42,6 +42,8 @@ def summarise(trials: list[dict]) -> dict[tuple[str, int], dict]:
             "cpu_us_per_delivery": statistics.median(
                 (t["cpu_s"] - t["cpu_empty_s"]) / max(1, len(t["latencies_s"]) * n) * 1e6
                 for t in group),
+            "client_us_per_delivery": statistics.median(
+                t["client_cpu_s"] / max(1, len(t["latencies_s"]) * n) * 1e6 for t in group),
             "wire_bytes": statistics.median(t["wire_bytes_per_msg"] for t in group),
             "payload_bytes": statistics.median(t["payload_bytes_per_msg"] for t in group),
             "deliveries": deliveries,
@@ -57,6 +59,7 @@ COLUMNS = [
     ("p99_ms", "p99 ms", "{:.1f}"),
     ("cpu_ms_per_msg", "CPU ms/msg", "{:.2f}"),
     ("cpu_us_per_delivery", "CPU us/deliv", "{:.1f}"),
+    ("client_us_per_delivery", "client us/dl", "{:.1f}"),
     ("wire_bytes", "wire B/msg", "{:.0f}"),
     ("overhead_bytes", "framing B", "{:.0f}"),
 ]
@@ -64,20 +67,20 @@ COLUMNS = [
 
 def table(rows: dict[tuple[str, int], dict], *, yardstick: str = "sse") -> str:
     """Each kind's row beside the yardstick's (SSE), then their ratio (kind / yardstick)."""
-    lines = [f"{'kind':<16}{'conns':>6}" + "".join(f"{h:>14}" for _, h, _ in COLUMNS)
+    lines = [f"{'kind':<16}{'conns':>6}" + "".join(f"{h:>13}" for _, h, _ in COLUMNS)
              + f"{'msgs':>6}{'lost':>5}"]
     for n in sorted({n for _, n in rows}):
         for kind in sorted({k for k, m in rows if m == n}, key=lambda k: (k != yardstick, k)):
             row = {**rows[(kind, n)],
                    "overhead_bytes": rows[(kind, n)]["wire_bytes"] - rows[(kind, n)]["payload_bytes"]}
             lines.append(f"{kind:<16}{n:>6}" + "".join(
-                f"{fmt.format(row[key]):>14}" for key, _, fmt in COLUMNS)
+                f"{fmt.format(row[key]):>13}" for key, _, fmt in COLUMNS)
                 + f"{row['messages']:>6}{row['lost']:>5}")
             if kind != yardstick and (yardstick, n) in rows:
                 base = {**rows[(yardstick, n)], "overhead_bytes": rows[(yardstick, n)]["wire_bytes"]
                         - rows[(yardstick, n)]["payload_bytes"]}
                 lines.append(f"{'  ' + kind + '/' + yardstick:<16}{n:>6}" + "".join(
-                    f"{ratio(row[key], base[key]):>14}" for key, _, _ in COLUMNS))
+                    f"{ratio(row[key], base[key]):>13}" for key, _, _ in COLUMNS))
     return "\n".join(lines)
 
 

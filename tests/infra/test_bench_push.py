@@ -50,7 +50,7 @@ def test_the_message_is_about_2_kb_and_starts_with_its_revision_and_time():
 
 def trial(kind: str, n: int, latency_s: float, cpu_s: float, wire: float) -> dict:
     return {"kind": kind, "connections": n, "latencies_s": [latency_s] * 4, "lost": 0,
-            "rss_delta_kb": 10 * n, "cpu_s": cpu_s, "cpu_empty_s": 0.0,
+            "rss_delta_kb": 10 * n, "cpu_s": cpu_s, "cpu_empty_s": 0.0, "client_cpu_s": 0.01,
             "wire_bytes_per_msg": wire, "payload_bytes_per_msg": 2000.0}
 
 
