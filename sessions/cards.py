@@ -79,4 +79,4 @@ def _result_key(row) -> tuple | None:
     return (row.test.pk, row.status, row.error, row.verdict, row.direction, row.sentence,
             repr(row.group), repr(row.rest), row.lift, row.lift_ci95, row.low_data,
             row.min_detectable_lift, row.overlap_warning, row.is_latest, row.note,
-            row.expectation_outcome, row.unsuccessful, row.test_name, repr(row.chart))
+            row.expectation_outcome, row.unsuccessful, row.test_name)
