@@ -219,16 +219,22 @@ def test_reconnecting_then_resync_when_the_server_comes_back(meeting, server, ne
         here(page, 3)
     loaded = [page.evaluate("() => performance.timeOrigin") for page in (a, b, c)]
 
+    b.mouse.wheel(0, 600)  # wherever a member has scrolled, the banner is on the screen
+    b.wait_for_function("() => window.scrollY > 0")
     server.kill()
     for page in (a, b, c):
         expect(page.locator("#live-offline")).to_be_visible(timeout=PUSH_MS)
         expect(page.locator("#live-offline")).to_contain_text("Reconnecting…")
+        expect(page.locator("#live-offline")).to_be_in_viewport()
+        # Nobody can tell who is here now: the room does not go on saying "3 here".
+        expect(page.locator("#people")).not_to_contain_text("3 here")
         expect(page.get_by_role("button", name="Save finding")).to_be_disabled()
         enabled = page.evaluate("""() => [...document.querySelectorAll(
             '#session-body button[type=submit], #session-body button:not([type])')]
             .filter(b => !b.disabled).map(b => b.textContent.trim())""")
         assert enabled == [], enabled
     screenshot(b, "push-reconnecting")
+    b.screenshot(path=str(SCREENSHOTS / "push-reconnecting-screen.png"), caret="initial")
 
     # Meanwhile a write reaches the database (through another web process, say).
     services.finding_create(session=session, author=tom, text="Written while you were away",
@@ -238,6 +244,7 @@ def test_reconnecting_then_resync_when_the_server_comes_back(meeting, server, ne
     for page in (a, b, c):
         expect(page.locator("#live-offline")).to_be_hidden(timeout=PULSE_MS)
         in_live(page, "Written while you were away", timeout=PUSH_MS)
+        here(page, 3)
         expect(page.get_by_role("button", name="Save finding")).to_be_enabled()
     # And the stream works as before: a write now reaches the others.
     assert save_finding(c, "Back online").ok
