@@ -13,7 +13,7 @@ from django.db.models import F
 from analytics.models import AnalysisJob
 from hypothesislab import broadcast
 
-from .models import HypothesisTest, WorkingSession
+from .models import Discovery, HypothesisTest, WorkingSession
 
 
 def session_changed(session_id: int, *, users: Iterable[int] = (), everyone: bool = False) -> None:
@@ -35,7 +35,7 @@ def job_changed(sender, job_id: int, **kwargs) -> None:
     revision is bumped here, and the author of a still-hidden entry is told apart."""
     if sender is not AnalysisJob:
         return
-    session_id = AnalysisJob.objects.filter(pk=job_id).values_list("session_id", flat=True).first()
+    session_id = _session_of(job_id)
     if session_id is None:
         return
     WorkingSession.objects.filter(pk=session_id).update(revision=F("revision") + 1)
@@ -43,3 +43,15 @@ def job_changed(sender, job_id: int, **kwargs) -> None:
         job_id=job_id, hypothesis__revealed_at__isnull=True).values_list(
         "hypothesis__author_id", flat=True)
     session_changed(session_id, users=[a for a in authors if a is not None])
+
+
+def _session_of(job_id: int) -> int | None:
+    """The session a job belongs to: an explorer job opened from a session names it on
+    its row; a hypothesis test or a discovery run is named by its own row instead."""
+    for rows in (AnalysisJob.objects.filter(pk=job_id, session__isnull=False),
+                 HypothesisTest.objects.filter(job_id=job_id),
+                 Discovery.objects.filter(job_id=job_id)):
+        session_id = rows.values_list("session_id", flat=True).first()
+        if session_id is not None:
+            return session_id
+    return None

@@ -122,6 +122,16 @@
     var banner = document.getElementById("live-offline");
     if (banner) banner.hidden = !isOffline;
     document.body.classList.toggle("is-offline", isOffline);
+    // Who is here cannot be known while the stream is down: say so rather than go on
+    // claiming the last count (the next drawing of #people puts the count back).
+    var count = document.querySelector("#people .card-header .badge");
+    if (count && isOffline && !count.dataset.count) {
+      count.dataset.count = count.textContent;
+      count.textContent = "not connected";
+    } else if (count && !isOffline && count.dataset.count) {
+      count.textContent = count.dataset.count;
+      delete count.dataset.count;
+    }
     var body = document.getElementById("session-body");
     if (!body) return;
     body.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
