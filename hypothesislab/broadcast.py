@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -42,6 +43,7 @@ class Hub:
 
     def __init__(self, url: str = "") -> None:
         self.url = url
+        self.origin = uuid.uuid4().hex  # this process, to tell its own notices
         self._listeners: set[Listener] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
@@ -128,14 +130,33 @@ class Hub:
         else:
             loop.call_soon_threadsafe(self._dispatch, notice)
 
-    def _publish_redis(self, notice: dict) -> None:
+    def claim(self, key: str, *, ms: int) -> bool:
+        """May this process do the work named `key`? Yes unless another process claimed it
+        within the last `ms` milliseconds (Redis SET NX PX); always yes within one process,
+        and when Redis cannot be asked (the work is then done twice, not never)."""
+        if not self.url:
+            return True
+        import redis
+
+        try:
+            return bool(self._redis().set(f"{CHANNEL}:claim:{key}", self.origin, nx=True,
+                                          px=ms))
+        except redis.RedisError:
+            return True
+
+    def _redis(self):
         import redis
 
         with self._lock:
             if self._publisher is None:
                 self._publisher = redis.Redis.from_url(self.url, socket_timeout=2,
                                                        socket_connect_timeout=2)
-            publisher = self._publisher
+            return self._publisher
+
+    def _publish_redis(self, notice: dict) -> None:
+        import redis
+
+        publisher = self._redis()
         try:
             publisher.publish(CHANNEL, json.dumps(notice))
         except redis.RedisError as error:

@@ -11,6 +11,10 @@ Every PULSE the feed also renews its members' presence (one UPDATE for all of th
 looks at the session's revision and who is here, so a lost notice (Redis restarted) or a
 member whose web process died is caught within seconds even with no notice at all.
 
+With several web processes, one of them draws each change (it claims the drawing in
+Redis) and publishes the drawing; the others use it as their own. Should that process die
+before publishing, the others draw after WAIT_FOR_DRAWING themselves.
+
 A step move or the session's end changes the whole page: members get `stale` and fetch
 their page body again (their drafts are kept by the page's script)."""
 
@@ -38,6 +42,9 @@ PULSE = 2.0  # seconds between presence renewals and revision checks
 # (200 members writing) a drawing serves every write that came before it, and the
 # process keeps the rest of its time for the writes themselves.
 MIN_GAP = 0.2
+# How long a process waits for another's drawing of a change before drawing it itself.
+WAIT_FOR_DRAWING = 1.0
+WAIT = object()  # _look's answer when another process is drawing
 MAX_QUEUED = 64  # frames waiting for a slow member; beyond, they get `stale` instead
 
 
@@ -74,6 +81,8 @@ class Feed:
         self.stale_all = False
         self.presence_dirty = True  # someone arrived or left: renew and tell the others
         self.left: set[int] = set()  # participants whose last stream here closed
+        self.drawn: regions.Snapshot | None = None  # another process's latest drawing
+        self.waiting_since: float | None = None
         self.task: asyncio.Task | None = None
 
     # ------------------------------------------------------------ members come and go
@@ -98,6 +107,13 @@ class Feed:
         self.wake.set()
 
     def notice(self, notice: dict) -> None:
+        if notice.get("type") == "drawing":
+            if notice.get("origin") != broadcast.hub().origin:
+                drawn = regions.Snapshot.from_json(notice["snapshot"])
+                if self.drawn is None or drawn.revision >= self.drawn.revision:
+                    self.drawn = drawn
+                self.wake.set()
+            return
         self.stale_users.update(notice.get("users") or ())
         self.stale_all = self.stale_all or bool(notice.get("all"))
         self.wake.set()
@@ -108,25 +124,35 @@ class Feed:
         loop = asyncio.get_running_loop()
         drawn_at = -MIN_GAP
         while self.members or self.left:
+            waiting = self.waiting_since is not None
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout=PULSE)
+                await asyncio.wait_for(self.wake.wait(),
+                                       timeout=WAIT_FOR_DRAWING if waiting else PULSE)
                 woken = True
             except TimeoutError:
                 woken = False
             await asyncio.sleep(max(0.0, drawn_at + MIN_GAP - loop.time()))
-            drawn_at = loop.time()
             self.wake.clear()
             here = {m.participant_id for m in self.members if m.participant_id}
             left, self.left = self.left, set()
             presence_changed, self.presence_dirty = self.presence_dirty, False
+            drawn, self.drawn = self.drawn, None
+            # Waited long enough for another process's drawing: draw it here.
+            overdue = waiting and loop.time() - self.waiting_since >= WAIT_FOR_DRAWING
             try:
                 snapshot = await sync_to_async(self._look, thread_sensitive=False)(
-                    here, left, force=woken)
+                    here, left, force=woken or waiting, drawn=drawn, overdue=overdue)
             except Exception:
                 log.exception("live feed of session %s could not draw", self.session_id)
                 self.left |= left
                 await asyncio.sleep(PULSE)
                 continue
+            if snapshot is WAIT:
+                if self.waiting_since is None:
+                    self.waiting_since = loop.time()
+                continue
+            self.waiting_since = None
+            drawn_at = loop.time()
             if presence_changed:
                 # Other web processes draw who is here too.
                 await sync_to_async(push.presence_changed, thread_sensitive=False)(
@@ -136,8 +162,11 @@ class Feed:
         if FEEDS.get(self.session_id) is self:
             del FEEDS[self.session_id]
 
-    def _look(self, here: set[int], left: set[int], *, force: bool) -> regions.Snapshot | None:
-        """In a thread: renew presence, then draw if anything may have changed."""
+    def _look(self, here: set[int], left: set[int], *, force: bool,
+              drawn: regions.Snapshot | None = None, overdue: bool = False):
+        """In a thread: renew presence, then, if anything may have changed, the session
+        drawn: by another process (`drawn`, when it is the current state), by this one
+        (when it claims the drawing), or WAIT (another process claimed it)."""
         try:
             now = timezone.now()
             if here:
@@ -147,15 +176,28 @@ class Feed:
                 # web process) renews them within a pulse.
                 Participant.objects.filter(pk__in=left).exclude(pk__in=here).update(
                     last_seen_at=now - presence_window() - presence_window())
-            if not force and self.last is not None:
-                revision = (WorkingSession.objects.filter(pk=self.session_id)
-                            .values_list("revision", flat=True).first())
-                present = frozenset(Participant.objects.filter(
-                    session_id=self.session_id, last_seen_at__gte=now - presence_window())
-                    .values_list("pk", flat=True))
-                if revision == self.last.revision and present == self.last.present:
-                    return None
-            return regions.draw(self.session_id)
+            revision = (WorkingSession.objects.filter(pk=self.session_id)
+                        .values_list("revision", flat=True).first())
+            present = frozenset(Participant.objects.filter(
+                session_id=self.session_id, last_seen_at__gte=now - presence_window())
+                .values_list("pk", flat=True))
+            if revision is None:
+                return regions.draw(self.session_id)  # None: the session is gone
+            current = (revision, present)
+            if drawn is not None and (drawn.revision, drawn.present) == current:
+                return drawn
+            if not force and self.last is not None and (
+                    (self.last.revision, self.last.present) == current):
+                return None
+            key = f"draw:{self.session_id}:{revision}:{','.join(map(str, sorted(present)))}"
+            if not overdue and not broadcast.hub().claim(key, ms=int(WAIT_FOR_DRAWING * 1000)):
+                return WAIT
+            snapshot = regions.draw(self.session_id)
+            if snapshot is not None and broadcast.hub().url:
+                broadcast.publish({"type": "drawing", "session": self.session_id,
+                                   "origin": broadcast.hub().origin,
+                                   "snapshot": snapshot.to_json()})
+            return snapshot
         finally:
             close_old_connections()
 
@@ -172,6 +214,8 @@ class Feed:
             return
         changed = [[key, html] for key, html in snapshot.fragments.items()
                    if last is None or last.fragments.get(key) != html]
+        # One frame for all (a change at 200 members is written 200 times, encoded once).
+        news = sse("ops", snapshot.revision, {"rev": snapshot.revision, "ops": changed})
         everything = None
         for member in self.members:
             if member.user_id in stale_users:
@@ -184,8 +228,7 @@ class Feed:
                 member.send(everything)
                 member.needs_all = False
             elif changed or snapshot.revision > member.revision:
-                member.send(sse("ops", snapshot.revision,
-                                {"rev": snapshot.revision, "ops": changed}))
+                member.send(news)
             member.revision = max(member.revision, snapshot.revision)
 
 

@@ -41,6 +41,15 @@ class Snapshot:
     fragments: dict[str, str] = field(default_factory=dict)  # parents before children
     present: frozenset[int] = frozenset()  # participant ids shown as here
 
+    def to_json(self) -> dict:
+        return {"revision": self.revision, "step": self.step, "closed": self.closed,
+                "fragments": self.fragments, "present": sorted(self.present)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Snapshot:
+        return cls(revision=data["revision"], step=data["step"], closed=data["closed"],
+                   fragments=data["fragments"], present=frozenset(data["present"]))
+
 
 def draw(session_id: int) -> Snapshot | None:
     """The session now, as fragments; None if it is gone."""
