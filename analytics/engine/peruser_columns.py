@@ -100,6 +100,7 @@ SESSIONS_TABLE = "__hl_sessions"  # temporary, per connection
 PERFECT_HASH_RANGE = 2**21  # DuckDB's perfect hash tables cover at most this many ids
 PERFECT_HASH_BUDGET = 256 * 2**20  # bytes of aggregate states per thread
 STATE_BYTES = 16  # per aggregate and user, a generous average
+SKIP_SHARE = 0.5  # named events up to this share of all: skip the others' row groups
 
 
 @dataclass(frozen=True)
@@ -264,9 +265,12 @@ class PerUserQuery:
 
     # -- the query
 
-    def sql(self, version_paths: tuple[str, str]) -> PerUserSql:
+    def sql(self, version_paths: tuple[str, str], *, columns_only: bool = False) -> PerUserSql:
+        """The statements; `columns_only`: the table holds `_uid` and the features only
+        (a column table joined to a per-user table that has the rest, see peruser)."""
         users_path, events_glob = version_paths
-        user_columns = ["_uid", "user_id", "_first_seen", *self.schema.user_properties]
+        user_columns = (["_uid"] if columns_only
+                        else ["_uid", "user_id", "_first_seen", *self.schema.user_properties])
         outer = Sql.join([
             *(Sql("m." + duck.quote_identifier(c)) for c in user_columns),
             *(Sql(f"{s.text} AS {duck.quote_identifier(name)}", s.params)
@@ -314,6 +318,12 @@ class PerUserQuery:
         if self.events:
             names = sorted(self.events)
             named = self._named(names)
+            if self.hashed_events and self._few_rows(names):
+                # Events are stored clustered by name (one name per row group), so a test
+                # on the name itself lets DuckDB skip the row groups of other events by
+                # their statistics, which the hash cannot.
+                named = Sql.join([Sql(f"e.event IN ({', '.join('?' for _ in names)})",
+                                      names), named], " AND ")
             if longest is not None:
                 named = Sql.join([named, self._inside(longest)], " AND ")
             keep.append(named)
@@ -328,6 +338,13 @@ class PerUserQuery:
         text = (f"SELECT e._uid, {inner.text} FROM {events} AS e"  # noqa: S608
                 f"{join.text}{where.text} GROUP BY e._uid")
         return Sql(text, [*inner.params, events_glob, *join.params, *where.params])
+
+    def _few_rows(self, names: list[str]) -> bool:
+        """Whether these events are a small enough share of all for skipping the others
+        to pay (below, the text test on every row kept costs less than what it skips)."""
+        total = self.schema.n_events or 0
+        named = sum(self.schema.events.get(n, 0) for n in names)
+        return total > 0 and named <= total * SKIP_SHARE
 
     def _sessions_pass(self, users_path: str, events_glob: str) -> Sql:
         """The aggregation of sessions and time in app over each event's gap to the
