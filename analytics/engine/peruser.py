@@ -165,7 +165,16 @@ def joined_source(con: duck.Connection, version: DatasetVersion, schema: Dataset
     picked = [Sql("b.*")]
     joins: list[Sql] = []
     for i, (path, its) in enumerate(columns.items()):
-        picked += [Sql(f"c{i}.{duck.quote_identifier(f.column)}") for f in its]
+        info = json.loads(path.with_suffix(".json").read_text())
+        if info.get("sparse"):
+            # The aggregates' names are unique to this table (its own prefix), so the
+            # features' expressions name them without a table alias.
+            query = _columns_query(schema, info["features"], info["prefix"])
+            wanted = {f.column for f in its}
+            picked += [s.wrap("", f" AS {duck.quote_identifier(name)}")
+                       for name, s in query.feature_expressions() if name in wanted]
+        else:
+            picked += [Sql(f"c{i}.{duck.quote_identifier(f.column)}") for f in its]
         joins.append(Sql(f"LEFT JOIN read_parquet(?) AS c{i} ON c{i}._uid = b._uid",
                          [str(path)]))
     select, tail = Sql.join(picked), Sql.join(joins, " ")
@@ -178,17 +187,33 @@ def columns_key(features: list[Feature]) -> str:
     return _digest({"format": CACHE_FORMAT, "columns": sorted({f.key for f in features})})
 
 
+def _columns_query(schema: DatasetSchema, keys: list[str], prefix: str, *,
+                   hashed_events: bool = False) -> PerUserQuery:
+    """The query of a column table's features, added in a fixed order so that its
+    aggregates get the same names when it is built and when it is read."""
+    query = PerUserQuery(schema, hashed_events=hashed_events, inner_prefix=prefix)
+    for key in sorted(keys):
+        query.add_feature(Feature(key))
+    return query
+
+
 def _write_columns(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
                    features: list[Feature]) -> Path:
-    """A column table: _uid and these features for every user, from one pass over the
-    events they name (plain event names, so that the pass reads only their row groups)."""
-    query = PerUserQuery(schema, hashed_events=distinct_event_hashes(con, schema))
-    for feature in features:
-        query.add_feature(feature)
-    sql = query.sql((str(version.users_path), version.events_glob), columns_only=True)
-    path = _write_table(con, version, COLUMNS_PREFIX, columns_key(features), sql)
-    write_atomically(path.with_suffix(".json"),
-                     json.dumps({"features": sorted(f.key for f in features)}))
+    """A column table, from one pass over the events these features name (which the
+    events' layout lets DuckDB read alone). Sparse when it can be: _uid and the
+    aggregates, for the users with such events only, which spares joining and writing
+    every user; otherwise (sessions) _uid and the features for every user."""
+    key = columns_key(features)
+    keys = sorted(f.key for f in features)
+    prefix = f"__hl_c{key[:12]}_"
+    query = _columns_query(schema, keys, prefix,
+                           hashed_events=distinct_event_hashes(con, schema))
+    paths = (str(version.users_path), version.events_glob)
+    sparse = query.can_be_sparse()
+    sql = query.sparse_sql(paths) if sparse else query.sql(paths, columns_only=True)
+    path = _write_table(con, version, COLUMNS_PREFIX, key, sql)
+    write_atomically(path.with_suffix(".json"), json.dumps(
+        {"features": keys, "sparse": sparse, "prefix": prefix}))
     return path
 
 

@@ -127,13 +127,15 @@ def distinct_event_hashes(con: duck.Connection, schema: DatasetSchema) -> bool:
 class PerUserQuery:
     """Builds the SQL of a per-user table: user columns, success, inclusion, features."""
 
-    def __init__(self, schema: DatasetSchema, *, hashed_events: bool = False):
+    def __init__(self, schema: DatasetSchema, *, hashed_events: bool = False,
+                 inner_prefix: str = "__hl_a"):
         """`hashed_events`: name events by hash(event) (an integer per row) instead of
         comparing text, a fifth less work; only when the hashes of the schema's event
-        names are known to be distinct (see distinct_event_hashes)."""
+        names are known to be distinct (see distinct_event_hashes). `inner_prefix`
+        names the aggregates (see sparse_sql)."""
         self.schema = schema
         self.hashed_events = hashed_events
-        self.inner = _Layer("__hl_a")
+        self.inner = _Layer(inner_prefix)
         # (what, gap in microseconds, days) -> alias, for the sessions pass
         self.sessions: dict[tuple[str, float, int | None], str] = {}
         self.outer: list[tuple[str, Sql]] = []
@@ -301,6 +303,28 @@ class PerUserQuery:
         narrow = uids * widest * STATE_BYTES <= PERFECT_HASH_BUDGET
         return PerUserSql(tuple(prepare), Sql(text.rstrip(), [*outer.params, users_path,
                                                               *tail.params]), narrow)
+
+    def can_be_sparse(self) -> bool:
+        """Whether every feature is an expression over the events pass's aggregates
+        alone (sessions come from a pass of their own)."""
+        return not self.sessions and not any(
+            name in (SUCCESS_COLUMN, INCLUDED_COLUMN) for name, _ in self.outer)
+
+    def sparse_sql(self, version_paths: tuple[str, str]) -> PerUserSql:
+        """The events pass alone: `_uid` and the aggregates, only for users with events
+        the features name. Each feature is then `feature_expressions()` over a LEFT JOIN
+        of this table to every user (a missing user's aggregates are null, exactly as
+        in the whole table's LEFT JOIN)."""
+        users_path, events_glob = version_paths
+        uids = (PERFECT_HASH_RANGE if self.schema.user_id_type == "integer"
+                else min(self.schema.n_users, PERFECT_HASH_RANGE))
+        narrow = uids * len(self.inner.items) * STATE_BYTES <= PERFECT_HASH_BUDGET
+        return PerUserSql((), self._events_pass(users_path, events_glob), narrow)
+
+    def feature_expressions(self) -> list[tuple[str, Sql]]:
+        """(column, expression over the aggregates) of each feature, in order added."""
+        return [(name, sql) for name, sql in self.outer
+                if name not in (SUCCESS_COLUMN, INCLUDED_COLUMN)]
 
     def _events_pass(self, users_path: str, events_glob: str) -> Sql:
         """The aggregation of the event-named measures (and first-event properties)."""
