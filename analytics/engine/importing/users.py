@@ -157,22 +157,12 @@ def from_users_table(table: UsersTable) -> UserProperties:
     return UserProperties(table.name, [], list(table.properties))
 
 
-_PERFECT_HASH_BITS = 21
-
-
 def compute_first_seen(con: duck.Connection, events_glob: str) -> str:
     """A temporary table of every user with events and their earliest one (_uid,
     first_ts); returns its name."""
-    # Dense _uids (up to 2**21 users) group in a perfect hash table, which DuckDB uses
-    # only up to 2**12 ids unless told: a third less time at a million users. Its states
-    # (16 bytes per id and thread) stay small.
-    con.execute(f"SET perfect_ht_threshold = {_PERFECT_HASH_BITS}")
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_FIRST_SEEN_TABLE} AS SELECT "  # noqa: S608
-                    f"{q(UID)} AS _uid, min(timestamp) AS first_ts FROM read_parquet(?) "
-                    "GROUP BY ALL", [events_glob])
-    finally:
-        con.execute("RESET perfect_ht_threshold")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FIRST_SEEN_TABLE} AS SELECT "  # noqa: S608
+                f"{q(UID)} AS _uid, min(timestamp) AS first_ts FROM read_parquet(?) "
+                "GROUP BY ALL", [events_glob])
     return _FIRST_SEEN_TABLE
 
 
