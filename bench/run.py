@@ -120,9 +120,16 @@ def new_criterion_summary(results: dict, ratio) -> None:
         if step not in results:
             continue
         print(f"  {step} (goal < 700 ms each for did_event, event_count, property):")
-        for kind, seconds in results[step]["kinds"].items():
+        kinds = results[step]["kinds"]
+        scan_cpu = results.get("scan", {}).get("cpu_s")
+        for kind, seconds in kinds.items():
+            if kind.endswith("_cpu"):
+                continue
             floor = f"  {seconds / scan:.2f}x the bare scan" if scan else ""
-            print(f"    {kind:<20} {seconds * 1000:7.0f} ms{floor}")
+            cpu = kinds.get(f"{kind}_cpu")
+            cpu_text = (f"   CPU {cpu * 1000:6.0f} ms  {cpu / scan_cpu:.2f}x the scan's"
+                        if cpu is not None and scan_cpu else "")
+            print(f"    {kind:<20} {seconds * 1000:7.0f} ms{floor}{cpu_text}")
     for label, a, b in (("import one file / CSV copy", "import_plain", "copy_csv"),
                         ("import clustered / one file", "import", "import_plain")):
         if a in results:
