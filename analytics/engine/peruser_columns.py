@@ -100,6 +100,7 @@ SESSIONS_TABLE = "__hl_sessions"  # temporary, per connection
 PERFECT_HASH_RANGE = 2**21  # DuckDB's perfect hash tables cover at most this many ids
 PERFECT_HASH_BUDGET = 256 * 2**20  # bytes of aggregate states per thread
 STATE_BYTES = 16  # per aggregate and user, a generous average
+SKIP_SHARE = 0.5  # named events up to this share of all: skip the others' row groups
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,15 @@ def distinct_event_hashes(con: duck.Connection, schema: DatasetSchema) -> bool:
 class PerUserQuery:
     """Builds the SQL of a per-user table: user columns, success, inclusion, features."""
 
-    def __init__(self, schema: DatasetSchema, *, hashed_events: bool = False):
+    def __init__(self, schema: DatasetSchema, *, hashed_events: bool = False,
+                 inner_prefix: str = "__hl_a"):
         """`hashed_events`: name events by hash(event) (an integer per row) instead of
         comparing text, a fifth less work; only when the hashes of the schema's event
-        names are known to be distinct (see distinct_event_hashes)."""
+        names are known to be distinct (see distinct_event_hashes). `inner_prefix`
+        names the aggregates (see sparse_sql)."""
         self.schema = schema
         self.hashed_events = hashed_events
-        self.inner = _Layer("__hl_a")
+        self.inner = _Layer(inner_prefix)
         # (what, gap in microseconds, days) -> alias, for the sessions pass
         self.sessions: dict[tuple[str, float, int | None], str] = {}
         self.outer: list[tuple[str, Sql]] = []
@@ -264,9 +267,12 @@ class PerUserQuery:
 
     # -- the query
 
-    def sql(self, version_paths: tuple[str, str]) -> PerUserSql:
+    def sql(self, version_paths: tuple[str, str], *, columns_only: bool = False) -> PerUserSql:
+        """The statements; `columns_only`: the table holds `_uid` and the features only
+        (a column table joined to a per-user table that has the rest, see peruser)."""
         users_path, events_glob = version_paths
-        user_columns = ["_uid", "user_id", "_first_seen", *self.schema.user_properties]
+        user_columns = (["_uid"] if columns_only
+                        else ["_uid", "user_id", "_first_seen", *self.schema.user_properties])
         outer = Sql.join([
             *(Sql("m." + duck.quote_identifier(c)) for c in user_columns),
             *(Sql(f"{s.text} AS {duck.quote_identifier(name)}", s.params)
@@ -298,6 +304,28 @@ class PerUserQuery:
         return PerUserSql(tuple(prepare), Sql(text.rstrip(), [*outer.params, users_path,
                                                               *tail.params]), narrow)
 
+    def can_be_sparse(self) -> bool:
+        """Whether every feature is an expression over the events pass's aggregates
+        alone (sessions come from a pass of their own)."""
+        return not self.sessions and not any(
+            name in (SUCCESS_COLUMN, INCLUDED_COLUMN) for name, _ in self.outer)
+
+    def sparse_sql(self, version_paths: tuple[str, str]) -> PerUserSql:
+        """The events pass alone: `_uid` and the aggregates, only for users with events
+        the features name. Each feature is then `feature_expressions()` over a LEFT JOIN
+        of this table to every user (a missing user's aggregates are null, exactly as
+        in the whole table's LEFT JOIN)."""
+        users_path, events_glob = version_paths
+        uids = (PERFECT_HASH_RANGE if self.schema.user_id_type == "integer"
+                else min(self.schema.n_users, PERFECT_HASH_RANGE))
+        narrow = uids * len(self.inner.items) * STATE_BYTES <= PERFECT_HASH_BUDGET
+        return PerUserSql((), self._events_pass(users_path, events_glob), narrow)
+
+    def feature_expressions(self) -> list[tuple[str, Sql]]:
+        """(column, expression over the aggregates) of each feature, in order added."""
+        return [(name, sql) for name, sql in self.outer
+                if name not in (SUCCESS_COLUMN, INCLUDED_COLUMN)]
+
     def _events_pass(self, users_path: str, events_glob: str) -> Sql:
         """The aggregation of the event-named measures (and first-event properties)."""
         # Every named-event measure has a window: rows past the longest are of no use.
@@ -314,6 +342,12 @@ class PerUserQuery:
         if self.events:
             names = sorted(self.events)
             named = self._named(names)
+            if self.hashed_events and self._few_rows(names):
+                # Events are stored clustered by name (one name per row group), so a test
+                # on the name itself lets DuckDB skip the row groups of other events by
+                # their statistics, which the hash cannot.
+                named = Sql.join([Sql(f"e.event IN ({', '.join('?' for _ in names)})",
+                                      names), named], " AND ")
             if longest is not None:
                 named = Sql.join([named, self._inside(longest)], " AND ")
             keep.append(named)
@@ -328,6 +362,13 @@ class PerUserQuery:
         text = (f"SELECT e._uid, {inner.text} FROM {events} AS e"  # noqa: S608
                 f"{join.text}{where.text} GROUP BY e._uid")
         return Sql(text, [*inner.params, events_glob, *join.params, *where.params])
+
+    def _few_rows(self, names: list[str]) -> bool:
+        """Whether these events are a small enough share of all for skipping the others
+        to pay (below, the text test on every row kept costs less than what it skips)."""
+        total = self.schema.n_events or 0
+        named = sum(self.schema.events.get(n, 0) for n in names)
+        return total > 0 and named <= total * SKIP_SHARE
 
     def _sessions_pass(self, users_path: str, events_glob: str) -> Sql:
         """The aggregation of sessions and time in app over each event's gap to the
