@@ -58,7 +58,7 @@ class Member:
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     needs_all: bool = False
 
-    def send(self, frame: str) -> None:
+    def send(self, frame: bytes) -> None:
         if self.queue.qsize() >= MAX_QUEUED:
             # Too far behind to catch up fragment by fragment: reload instead.
             while not self.queue.empty():
@@ -67,8 +67,10 @@ class Member:
         self.queue.put_nowait(frame)
 
 
-def sse(event: str, revision: int, data: dict) -> str:
-    return f"id: {revision}\nevent: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+def sse(event: str, revision: int, data: dict) -> bytes:
+    """One event, encoded once: the same bytes go to every member it is for."""
+    payload = json.dumps(data, separators=(",", ":"))
+    return f"id: {revision}\nevent: {event}\ndata: {payload}\n\n".encode()
 
 
 class Feed:

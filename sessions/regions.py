@@ -33,6 +33,10 @@ from .steps import Step
 warnings.filterwarnings("ignore", message=r"A \{% csrf_token %\} was used in a template",
                         category=UserWarning)
 
+# Steps whose region shows the family note (worksessions/_family.html).
+FAMILY_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN, Step.RESULTS})
+
+
 @dataclass
 class Snapshot:
     revision: int
@@ -68,6 +72,12 @@ def draw(session_id: int) -> Snapshot | None:
     if not session.is_closed:
         fragments["reveal-form"] = render_to_string("worksessions/_reveal_form.html", context)
     fragments["live"] = render_to_string("worksessions/_live_region.html", context)
+    if context.get("results") and session.step in FAMILY_STEPS:
+        fragments["family-note"] = render_to_string("worksessions/_family.html",
+                                                    {**context, "fragment": True})
+    if session.step == Step.TEST:
+        fragments["test-actions"] = render_to_string("worksessions/_test_actions.html",
+                                                     {**context, "fragment": True})
     board = context.get("vote_board")
     if board is not None and board.is_open:
         fragments["vote-voters"] = render_to_string("worksessions/_vote_voters.html", context)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -61,7 +61,10 @@ def _member_of(user_id: int, team_slug: str, session_id: int) -> tuple[int, int 
                           .values_list("pk", flat=True).first())
         return revision, participant_id
     finally:
-        close_old_connections()
+        # Give the connection back now: the stream may stay open for an hour. (Not inside
+        # a transaction: a test's, whose connection this thread may share.)
+        if not connection.in_atomic_block:
+            close_old_connections()
 
 
 def _page_revision(request: HttpRequest, *, default: int) -> int:
@@ -78,12 +81,13 @@ def _page_revision(request: HttpRequest, *, default: int) -> int:
 async def _stream(session_id: int, member: feed.Member, revision: int):
     session_feed = feed.join(session_id, member)
     try:
-        yield f"retry: {RETRY_MS}\n" + feed.sse("hello", member.revision, {"rev": revision})
+        yield f"retry: {RETRY_MS}\n".encode() + feed.sse("hello", member.revision,
+                                                         {"rev": revision})
         while True:
             try:
                 frame = await asyncio.wait_for(member.queue.get(), timeout=KEEPALIVE)
             except TimeoutError:
-                frame = ": keep-alive\n\n"
+                frame = b": keep-alive\n\n"
             yield frame
     finally:
         session_feed.leave(member)

@@ -91,7 +91,7 @@ def test_the_feed_sends_only_what_changed(session, owner, teammate):
     services.finding_create(session=session, author=owner, text="Pro plans succeed",
                             step=Step.TEST)
     session_feed._send(regions.draw(session.pk))
-    frame = member.queue.get_nowait()
+    frame = member.queue.get_nowait().decode()
     data = json.loads(frame.split("data: ", 1)[1])
     changed = [key for key, _ in data["ops"]]
     assert "live" in changed and "session-bar" not in changed and "people" not in changed
