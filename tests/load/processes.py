@@ -1,5 +1,6 @@
 """The real processes the load test and the fault tests start and stop: a private
-redis-server, Celery workers and gunicorn, each on 127.0.0.1 and a free port, each owned
+redis-server, Celery workers and the web server (uvicorn, or gunicorn for the fault
+tests), each on 127.0.0.1 and a free port, each owned
 by the caller (started here, stopped by pid, never by name).
 
 A private redis-server rather than the shared one on 6379: the fault tests restart their
@@ -169,14 +170,55 @@ def start_gunicorn(env: dict[str, str], log_path: Path, *, port: int, workers: i
     return process
 
 
+def start_uvicorn(env: dict[str, str], log_path: Path, *, port: int, workers: int = 3,
+                  access_log: bool = False, wait: bool = True) -> subprocess.Popen:
+    """uvicorn as docker-compose runs the web service under ASGI (`workers` processes
+    under one master), on 127.0.0.1. Its processes share one process group: the
+    group's id is the returned process's pid (see web_rss_bytes)."""
+    command = [sys.executable, "-m", "uvicorn", "hypothesislab.asgi:application",
+               "--host", HOST, "--port", str(port), "--workers", str(workers)]
+    if not access_log:
+        command.append("--no-access-log")
+    log = log_path.open("a")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    if wait:
+        wait_for_web(process, port, log_path)
+    return process
+
+
+def web_rss_bytes(group: int) -> int:
+    """Resident memory (VmRSS) summed over every live process of a process group this
+    module started: for uvicorn, its master and its workers."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                # After the command's parenthesised name: state, ppid, pgrp, ...
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) != group:
+                continue
+            with open(f"/proc/{entry.name}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmRSS:"):
+                        total += int(line.split()[1]) * 1024  # reported in kB
+                        break
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return total
+
+
 def wait_for_web(process: subprocess.Popen, port: int, log_path: Path) -> None:
     def answers() -> bool:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()[-3000:]}")
+            raise RuntimeError(f"the web server exited early:\n{log_path.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2) as reply:
                 return reply.status == 200
         except OSError:
             return False
 
-    wait_until(answers, timeout=60, what=f"gunicorn on port {port}", every=0.2)
+    wait_until(answers, timeout=60, what=f"the web server on port {port}", every=0.2)
