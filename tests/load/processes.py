@@ -174,7 +174,7 @@ def start_uvicorn(env: dict[str, str], log_path: Path, *, port: int, workers: in
                   access_log: bool = False, wait: bool = True) -> subprocess.Popen:
     """uvicorn as docker-compose runs the web service under ASGI (`workers` processes
     under one master), on 127.0.0.1. Its processes share one process group: the
-    group's id is the returned process's pid (see web_rss_bytes)."""
+    group's id is the returned process's pid (see group_rss)."""
     command = [sys.executable, "-m", "uvicorn", "hypothesislab.asgi:application",
                "--host", HOST, "--port", str(port), "--workers", str(workers)]
     if not access_log:
@@ -188,10 +188,10 @@ def start_uvicorn(env: dict[str, str], log_path: Path, *, port: int, workers: in
     return process
 
 
-def web_rss_bytes(group: int) -> int:
-    """Resident memory (VmRSS) summed over every live process of a process group this
-    module started: for uvicorn, its master and its workers."""
-    total = 0
+def group_rss(group: int) -> dict[int, int]:
+    """Resident memory (VmRSS, bytes) of every live process of a process group this
+    module started, by pid: for uvicorn, its master and its workers."""
+    found = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -204,11 +204,11 @@ def web_rss_bytes(group: int) -> int:
             with open(f"/proc/{entry.name}/status", "rb") as status:
                 for line in status:
                     if line.startswith(b"VmRSS:"):
-                        total += int(line.split()[1]) * 1024  # reported in kB
+                        found[int(entry.name)] = int(line.split()[1]) * 1024  # in kB
                         break
         except (OSError, IndexError, ValueError):
             continue  # the process ended meanwhile
-    return total
+    return found
 
 
 def wait_for_web(process: subprocess.Popen, port: int, log_path: Path) -> None:
