@@ -18,7 +18,7 @@ run: export DEBUG ?= 1
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) -m uvicorn hypothesislab.asgi:application --host 127.0.0.1 --port 8000 --no-access-log
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

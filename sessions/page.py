@@ -123,7 +123,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
     context["trail_forms"] = f"worksessions/{trail}.html" if trail else None
     context["present_count"] = sum(1 for p in context["participants"] if p.is_present)
     context["busy"] = 0 if session.is_closed else selectors.busy_jobs(session)
-    context["poll_url"] = _poll_url(session, context)
+    context["feed_url"] = f"{session_url(session, 'session_live')}?rev={session.revision}"
     forms = forms or {}
     context["test_check"] = forms.get("test_check")  # sessions.checks.test_check
     if step in RESULT_STEPS:
@@ -275,8 +275,3 @@ def _urls(session: WorkingSession) -> dict:
     urls["entry_create"] = session_url(session, "hypothesis_create")
     return urls
 
-
-def _poll_url(session: WorkingSession, context: dict) -> str:
-    return (f"{session_url(session, 'session_poll')}?v={session.revision}&step={session.step}"
-            f"&here={context['present_count']}&open={1 if context['dig_open'] else 0}"
-            f"&busy={context['busy']}")

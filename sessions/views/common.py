@@ -49,8 +49,13 @@ def respond(request: HttpRequest, session: WorkingSession, *, error: str | None 
     context = build_context(request, session, participant, forms=forms, error=error,
                             notice=notice)
     if request.htmx:
-        return render(request, "worksessions/_body.html", context)
-    return render(request, "worksessions/session_detail.html", context, status=status)
+        response = render(request, "worksessions/_body.html", context)
+    else:
+        response = render(request, "worksessions/session_detail.html", context, status=status)
+    # The revision this answer shows: the live stream's messages say theirs too, so a
+    # client can tell when everyone has seen a write (make loadtest measures delivery so).
+    response["X-Session-Revision"] = str(session.revision)
+    return response
 
 
 def run(request: HttpRequest, session: WorkingSession, action: Callable[[], object], *,

@@ -1,0 +1,214 @@
+"""One web process's live streams of a session: one Feed per session with members
+connected here, in the event loop.
+
+On each notice (hypothesislab.broadcast: a write, a job starting or ending, someone
+arriving or leaving) the feed draws the session once (sessions.regions, in a thread),
+compares the fragments with the last drawing, and queues only those that changed to each
+member's stream. Notices that arrive while it draws are served by one more drawing: a
+burst of writes costs a few drawings, not one per write, and never one per member.
+
+Every PULSE the feed also renews its members' presence (one UPDATE for all of them) and
+looks at the session's revision and who is here, so a lost notice (Redis restarted) or a
+member whose web process died is caught within seconds even with no notice at all.
+
+A step move or the session's end changes the whole page: members get `stale` and fetch
+their page body again (their drafts are kept by the page's script)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from django.utils import timezone
+
+from hypothesislab import broadcast
+
+from . import push, regions
+from .models import Participant, WorkingSession
+from .selectors import presence_window
+
+log = logging.getLogger(__name__)
+
+PULSE = 2.0  # seconds between presence renewals and revision checks
+MAX_QUEUED = 64  # frames waiting for a slow member; beyond, they get `stale` instead
+
+
+@dataclass(eq=False)
+class Member:
+    """One open stream: a member's page."""
+
+    user_id: int
+    participant_id: int | None
+    revision: int  # the revision the page shows
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    needs_all: bool = False
+
+    def send(self, frame: str) -> None:
+        if self.queue.qsize() >= MAX_QUEUED:
+            # Too far behind to catch up fragment by fragment: reload instead.
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            frame = sse("stale", self.revision, {"rev": self.revision})
+        self.queue.put_nowait(frame)
+
+
+def sse(event: str, revision: int, data: dict) -> str:
+    return f"id: {revision}\nevent: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+class Feed:
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+        self.members: set[Member] = set()
+        self.last: regions.Snapshot | None = None
+        self.wake = asyncio.Event()
+        self.stale_users: set[int] = set()
+        self.stale_all = False
+        self.presence_dirty = True  # someone arrived or left: renew and tell the others
+        self.left: set[int] = set()  # participants whose last stream here closed
+        self.task: asyncio.Task | None = None
+
+    # ------------------------------------------------------------ members come and go
+
+    def join(self, member: Member) -> None:
+        self.members.add(member)
+        if self.last is None or self.last.revision != member.revision:
+            # Its page and our last drawing differ: send it everything once.
+            member.needs_all = True
+        self.presence_dirty = True
+        self.wake.set()
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(
+                self.run(), name=f"live-feed-{self.session_id}")
+
+    def leave(self, member: Member) -> None:
+        self.members.discard(member)
+        pid = member.participant_id
+        if pid and not any(m.participant_id == pid for m in self.members):
+            self.left.add(pid)
+        self.presence_dirty = True
+        self.wake.set()
+
+    def notice(self, notice: dict) -> None:
+        self.stale_users.update(notice.get("users") or ())
+        self.stale_all = self.stale_all or bool(notice.get("all"))
+        self.wake.set()
+
+    # ------------------------------------------------------------ the loop
+
+    async def run(self) -> None:
+        while self.members or self.left:
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=PULSE)
+                woken = True
+            except TimeoutError:
+                woken = False
+            self.wake.clear()
+            here = {m.participant_id for m in self.members if m.participant_id}
+            left, self.left = self.left, set()
+            presence_changed, self.presence_dirty = self.presence_dirty, False
+            try:
+                snapshot = await sync_to_async(self._look, thread_sensitive=False)(
+                    here, left, force=woken)
+            except Exception:
+                log.exception("live feed of session %s could not draw", self.session_id)
+                self.left |= left
+                await asyncio.sleep(PULSE)
+                continue
+            if presence_changed:
+                # Other web processes draw who is here too.
+                await sync_to_async(push.presence_changed, thread_sensitive=False)(
+                    self.session_id)
+            if snapshot is not None:
+                self._send(snapshot)
+        if FEEDS.get(self.session_id) is self:
+            del FEEDS[self.session_id]
+
+    def _look(self, here: set[int], left: set[int], *, force: bool) -> regions.Snapshot | None:
+        """In a thread: renew presence, then draw if anything may have changed."""
+        try:
+            now = timezone.now()
+            if here:
+                Participant.objects.filter(pk__in=here).update(last_seen_at=now)
+            if left:
+                # Shown as away at once, unless another stream (a second tab, another
+                # web process) renews them within a pulse.
+                Participant.objects.filter(pk__in=left).exclude(pk__in=here).update(
+                    last_seen_at=now - presence_window() - presence_window())
+            if not force and self.last is not None:
+                revision = (WorkingSession.objects.filter(pk=self.session_id)
+                            .values_list("revision", flat=True).first())
+                present = frozenset(Participant.objects.filter(
+                    session_id=self.session_id, last_seen_at__gte=now - presence_window())
+                    .values_list("pk", flat=True))
+                if revision == self.last.revision and present == self.last.present:
+                    return None
+            return regions.draw(self.session_id)
+        finally:
+            close_old_connections()
+
+    def _send(self, snapshot: regions.Snapshot) -> None:
+        last = self.last
+        self.last = snapshot
+        stale_users, self.stale_users = self.stale_users, set()
+        stale_all, self.stale_all = self.stale_all, False
+        if stale_all or last is not None and (snapshot.step != last.step
+                                              or snapshot.closed != last.closed):
+            for member in self.members:
+                member.send(sse("stale", snapshot.revision, {"rev": snapshot.revision}))
+                member.revision = snapshot.revision
+            return
+        changed = [[key, html] for key, html in snapshot.fragments.items()
+                   if last is None or last.fragments.get(key) != html]
+        everything = None
+        for member in self.members:
+            if member.user_id in stale_users:
+                member.send(sse("stale", snapshot.revision, {"rev": snapshot.revision}))
+            elif member.needs_all:
+                if everything is None:
+                    everything = sse("ops", snapshot.revision, {
+                        "rev": snapshot.revision,
+                        "ops": [[k, h] for k, h in snapshot.fragments.items()]})
+                member.send(everything)
+                member.needs_all = False
+            elif changed or snapshot.revision > member.revision:
+                member.send(sse("ops", snapshot.revision,
+                                {"rev": snapshot.revision, "ops": changed}))
+            member.revision = max(member.revision, snapshot.revision)
+
+
+FEEDS: dict[int, Feed] = {}
+_listening: list[asyncio.AbstractEventLoop] = []
+
+
+def join(session_id: int, member: Member) -> Feed:
+    _listen()
+    feed = FEEDS.get(session_id)
+    if feed is None or (feed.task is not None and feed.task.done() and not feed.members):
+        feed = FEEDS[session_id] = Feed(session_id)
+    feed.join(member)
+    return feed
+
+
+def _listen() -> None:
+    """Hear the broadcast in this event loop (once per loop)."""
+    loop = asyncio.get_running_loop()
+    if loop in _listening:
+        return
+    _listening[:] = [loop]
+    FEEDS.clear()  # feeds of an earlier loop (tests) are dead
+    broadcast.hub().listen(_on_notice)
+
+
+def _on_notice(notice: dict) -> None:
+    if notice.get("type") == broadcast.RESYNC["type"]:
+        for feed in FEEDS.values():
+            feed.wake.set()
+        return
+    feed = FEEDS.get(notice.get("session"))
+    if feed is not None:
+        feed.notice(notice)
