@@ -131,8 +131,10 @@ def _details(summary: dict) -> str:
         f"web RSS: {rss['held_mb']:.0f} MB with every stream open and no write yet, peak "
         f"{rss['peak_mb']:.0f} MB = {' + '.join(map(str, rss['peak_by_process_mb']))} MB "
         f"(master first; {rss['samples']} samples, 1 per second)",
-        f"load client: {client['cpu_share'] * 100:.0f}% of one core; its loop woke late by "
-        f"p99 {client['loop_lag_p99_ms']:.0f} ms, at most {client['loop_lag_max_ms']:.0f} ms",
+        f"load client: {client['cpu_share'] * 100:.0f}% of one core "
+        f"({'at' if client['prioritized'] else 'NOT at'} a higher CPU priority than the "
+        f"server); its loop woke late by p99 {client['loop_lag_p99_ms']:.0f} ms, at most "
+        f"{client['loop_lag_max_ms']:.0f} ms",
         f"analysis jobs: {summary.get('jobs', {})}",
     ]
     if summary["protocol"]:

@@ -113,18 +113,26 @@ def main(argv: list[str] | None = None) -> int:
             print(table(summary) + "\n", flush=True)
             if not summary["passed"]:
                 for name in (f"web-{members}.log", "worker.log"):
-                    print(f"--- {name} (end)\n{(tmp / name).read_text()[-3000:]}",
-                          file=sys.stderr)
+                    print(log_excerpt(tmp / name), file=sys.stderr)
         if args.json:
             args.json.write_text(json.dumps({"runs": summaries}, indent=1, default=str))
         return 0 if all(s["passed"] for s in summaries) else 1
+
+
+def log_excerpt(path: Path) -> str:
+    """A failed run's log: its first error in full (the cause, not the cascade), and
+    its end."""
+    text = path.read_text()
+    first = text.find("Traceback")
+    head = f"--- {path.name} (first error)\n{text[first:first + 6000]}\n" if first >= 0 else ""
+    return f"{head}--- {path.name} (end)\n{text[-3000:]}"
 
 
 def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[float]) -> dict:
     """A fresh uvicorn, a new team and session of `members`, the meeting, its figures."""
     import uvloop
 
-    from .play import play
+    from .play import ahead_of_the_server, play
     from .scenario import build_meeting, count_lost
 
     port = processes.free_port()
@@ -135,8 +143,9 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
         _close_connections()  # the web and worker processes take over
         processes.wait_for_web(web, port, log)
         phase(f"{members} members in a session; uvicorn answering", clock)
-        summary, people = asyncio.run(play(meeting, port, args, web_group=web.pid),
-                                      loop_factory=uvloop.new_event_loop)
+        with ahead_of_the_server() as args.prioritized:
+            summary, people = asyncio.run(play(meeting, port, args, web_group=web.pid),
+                                          loop_factory=uvloop.new_event_loop)
         phase(f"{members} members: meeting over", clock)
         summary["web"] = f"uvicorn, {args.web_workers} worker processes"
         summary["yardstick"] = yardstick(port, args)
