@@ -164,7 +164,9 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
 def environment(database_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "HYPOTHESISLAB_TESTING"}
-    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, DATA_DIR=str(data_dir),
+    # The private Redis carries the Celery messages and each change between web processes.
+    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, LIVE_BROADCAST_URL=redis_url,
+               DATA_DIR=str(data_dir),
                SECRET_KEY=secrets.token_urlsafe(32), DEBUG="0", ALLOWED_HOSTS="127.0.0.1",
                LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", DJANGO_SETTINGS_MODULE=
                "hypothesislab.settings")
