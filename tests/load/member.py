@@ -123,6 +123,7 @@ class Member:
         resume_from = self.parser.last_event_id
         self.parser = EventStreamParser()  # nothing half-read from a broken stream
         self.parser.last_event_id = resume_from
+        self.parser.keep_data = self.ops_checked < OPS_CHECKED
         headers = {**cookie_header(self.cookies), "Accept": "text/event-stream",
                    "Cache-Control": "no-cache"}
         if resume_from:  # a reconnection resumes where it was, as EventSource does
@@ -190,6 +191,7 @@ class Member:
             if self.ops_checked < OPS_CHECKED:
                 self.ops_checked += 1
                 self._check_ops(event, revision)
+                self.parser.keep_data = self.ops_checked < OPS_CHECKED
         elif self.reloading is None or self.reloading.done():
             self.reloading = asyncio.get_running_loop().create_task(self.reload())
 
