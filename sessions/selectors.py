@@ -354,7 +354,7 @@ def vote_board(session: WorkingSession, viewer: User | None, *,
         return None
     dots = Dot.objects.filter(vote=vote)
     mine: dict[int, int] = defaultdict(int)
-    if viewer is not None:
+    if viewer is not None and viewer.pk is not None:  # not the drawing for everyone
         for hypothesis_id in dots.filter(voter=viewer).values_list("hypothesis_id", flat=True):
             mine[hypothesis_id] += 1
     totals: dict[int, int] = {}
