@@ -176,7 +176,8 @@ def start_uvicorn(env: dict[str, str], log_path: Path, *, port: int, workers: in
     under one master), on 127.0.0.1. Its processes share one process group: the
     group's id is the returned process's pid (see group_rss)."""
     command = [sys.executable, "-m", "uvicorn", "hypothesislab.asgi:application",
-               "--host", HOST, "--port", str(port), "--workers", str(workers)]
+               "--host", HOST, "--port", str(port), "--workers", str(workers),
+               "--timeout-graceful-shutdown", "5"]
     if not access_log:
         command.append("--no-access-log")
     log = log_path.open("a")
