@@ -1,7 +1,13 @@
-"""The load test's HTTP/1.1 client on one asyncio loop: raw sockets (asyncio protocols),
+"""The load test's HTTP/1.1 client on one asyncio loop: raw non-blocking sockets,
 responses parsed by httptools (the C parser uvicorn itself uses, chunked bodies included),
 so that 200 open event streams and their writers cost the client little of this 2-core
 machine. Only 127.0.0.1 is ever contacted.
+
+Every moment it reports (an answer fully read, a piece of a stream read) is the kernel's
+receive time of those bytes (SO_TIMESTAMPNS), not the moment the loop got round to
+reading them: on a shared, busy machine the loop may wake up late, and that lateness
+must not count as the server's. Those moments are on CLOCK (the kernel stamps wall-clock
+time); whatever is compared with them must read CLOCK too.
 
 Two uses: `Connection.request`, one request at a time on a keep-alive connection (page
 loads and writes, as htmx sends them), and `open_stream`, a GET whose body never ends
@@ -10,6 +16,8 @@ loads and writes, as htmx sends them), and `open_stream`, a GET whose body never
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +29,10 @@ import httptools
 HOST = "127.0.0.1"
 TIMEOUT = 30.0
 IDLE_SAFE = 1.0  # seconds a keep-alive connection may idle before a write reopens it
+CLOCK = time.time
+SO_TIMESTAMPNS = 35  # Linux (asm-generic/socket.h); Python's socket module does not name it
+STAMP_SPACE = socket.CMSG_SPACE(16)  # one struct timespec
+READ_SIZE = 256 * 1024
 
 
 @dataclass
@@ -29,42 +41,101 @@ class Response:
     headers: dict[str, str]  # lower-case names; repeated ones joined by ", "
     body: bytes
     cookies: dict[str, str]  # from Set-Cookie
-    finished_at: float  # time.monotonic() once the whole answer was read
+    finished_at: float  # CLOCK: when the answer's last bytes reached this machine's socket
 
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
 
 
-class _Protocol(asyncio.Protocol):
-    """One connection: the bytes that arrive go through httptools; each complete answer
-    resolves `waiter`; in streaming mode the body goes to `on_body` instead."""
+class _Socket:
+    """A TCP connection to 127.0.0.1 read as soon as the loop can, each read passed on
+    with the kernel's receive time of its bytes."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, receiver: _Protocol) -> None:
+        self.loop = loop
+        self.receiver = receiver
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setblocking(False)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            self.stamped = True
+        except OSError:
+            self.stamped = False  # then the moment the loop reads them
+        self.closing = False
+
+    async def connect(self, port: int) -> None:
+        try:
+            await self.loop.sock_connect(self.sock, (HOST, port))
+        except BaseException:
+            self.sock.close()
+            raise
+        self.loop.add_reader(self.sock.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data, ancillary, _, _ = self.sock.recvmsg(READ_SIZE, STAMP_SPACE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            self.close(error)
+            return
+        if not data:
+            self.close(None)
+            return
+        at = None
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                seconds, nanoseconds = struct.unpack_from("qq", value)
+                at = seconds + nanoseconds / 1e9
+        self.receiver.data_received(data, CLOCK() if at is None else at)
+
+    async def write(self, data: bytes) -> None:
+        await self.loop.sock_sendall(self.sock, data)
+
+    def close(self, error: Exception | None = None) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+        self.receiver.connection_lost(error)
+
+
+class _Protocol:
+    """One connection's answers: the bytes that arrive go through httptools; each
+    complete answer resolves `waiter`; in streaming mode the body goes to `body_sink`."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.parser = httptools.HttpResponseParser(self)
-        self.transport: asyncio.Transport | None = None
+        self.socket = _Socket(loop, self)
         self.waiter: asyncio.Future | None = None  # the answer being read
         self.head: asyncio.Future | None = None  # streaming: status and headers
-        self.on_body: Callable[[bytes, float], None] | None = None
+        self.body_sink: Callable[[bytes, float], None] | None = None
         self.closed = loop.create_future()
+        self.at = 0.0  # CLOCK: when the bytes being parsed arrived
         self._reset()
+
+    @classmethod
+    async def open(cls, port: int, timeout: float) -> _Protocol:
+        protocol = cls(asyncio.get_running_loop())
+        await asyncio.wait_for(protocol.socket.connect(port), timeout)
+        return protocol
 
     def _reset(self) -> None:
         self.headers: dict[str, str] = {}
         self.cookies: dict[str, str] = {}
         self.body: list[bytes] = []
 
-    # asyncio
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
+    def data_received(self, data: bytes, at: float) -> None:
+        self.at = at
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as error:
             self._fail(ConnectionError(f"bad HTTP answer: {error}"))
-            self.transport.close()
+            self.socket.close()
 
     def connection_lost(self, exc) -> None:
         if not self.closed.done():
@@ -93,8 +164,8 @@ class _Protocol(asyncio.Protocol):
             self.head.set_result((self.parser.get_status_code(), dict(self.headers)))
 
     def on_body(self, body: bytes) -> None:
-        if self.on_body is not None:
-            self.on_body(body, time.monotonic())
+        if self.body_sink is not None:
+            self.body_sink(body, self.at)
         else:
             self.body.append(body)
 
@@ -102,9 +173,9 @@ class _Protocol(asyncio.Protocol):
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(Response(
                 self.parser.get_status_code(), self.headers, b"".join(self.body),
-                self.cookies, time.monotonic()))
-        if not self.parser.should_keep_alive() and self.transport is not None:
-            self.transport.close()
+                self.cookies, self.at))
+        if not self.parser.should_keep_alive():
+            self.socket.close()
 
 
 def _request_bytes(method: str, path: str, port: int, headers: dict[str, str],
@@ -155,14 +226,12 @@ class Connection:
 
     async def _exchange(self, request: bytes, timeout: float) -> Response:
         if self.protocol is None:
-            loop = asyncio.get_running_loop()
-            _, self.protocol = await asyncio.wait_for(
-                loop.create_connection(lambda: _Protocol(loop), HOST, self.port), timeout)
+            self.protocol = await _Protocol.open(self.port, timeout)
         protocol = self.protocol
         protocol.waiter = asyncio.get_running_loop().create_future()
-        protocol.transport.write(request)
+        await protocol.socket.write(request)
         response = await asyncio.wait_for(protocol.waiter, timeout)
-        if protocol.closed.done() or protocol.transport.is_closing():
+        if protocol.closed.done() or protocol.socket.closing:
             self.protocol = None
         return response
 
@@ -171,8 +240,8 @@ class Connection:
             self.protocol.closed.done() or time.monotonic() - self.last_used > IDLE_SAFE)
 
     def close(self) -> None:
-        if self.protocol is not None and self.protocol.transport is not None:
-            self.protocol.transport.close()
+        if self.protocol is not None:
+            self.protocol.socket.close()
         self.protocol = None
 
 
@@ -190,24 +259,21 @@ class Stream:
         return self.protocol.closed
 
     def close(self) -> None:
-        if self.protocol.transport is not None:
-            self.protocol.transport.close()
+        self.protocol.socket.close()
 
 
 async def open_stream(port: int, path: str, *, headers: dict[str, str],
                       on_body: Callable[[bytes, float], None],
                       timeout: float = TIMEOUT) -> Stream:
     """GET `path` and keep reading: each piece of the (de-chunked) body goes to
-    `on_body(piece, time.monotonic() when it was read)`. Returns once the headers are in."""
-    loop = asyncio.get_running_loop()
-    transport, protocol = await asyncio.wait_for(
-        loop.create_connection(lambda: _Protocol(loop), HOST, port), timeout)
-    protocol.head = loop.create_future()
-    protocol.on_body = on_body
-    transport.write(_request_bytes("GET", path, port, headers))
+    `on_body(piece, CLOCK when it arrived)`. Returns once the headers are in."""
+    protocol = await _Protocol.open(port, timeout)
+    protocol.head = asyncio.get_running_loop().create_future()
+    protocol.body_sink = on_body
     try:
+        await protocol.socket.write(_request_bytes("GET", path, port, headers))
         status, head = await asyncio.wait_for(protocol.head, timeout)
     except (OSError, TimeoutError):
-        transport.close()
+        protocol.socket.close()
         raise
     return Stream(status, head, protocol)

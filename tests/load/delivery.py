@@ -2,8 +2,9 @@
 event stream has received an event (`ops` or `stale`) that brings its page to the
 write's revision or later.
 
-Times are the caller's (time.monotonic() as the events and the answers are read), so the
-book itself is plain arithmetic and can be tested without a server. A member whose stream
+Times are the caller's (the kernel's receive times of the answer's and the event's last
+bytes, see asyncclient), so the book itself is plain arithmetic and can be tested
+without a server. A member whose stream
 reached the revision before the writer had read its answer counts as zero: the change
 was on their page first."""
 

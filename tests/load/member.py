@@ -5,7 +5,8 @@ the CSRF header, a form body) at planned moments: three hypotheses with a criter
 each tested at once, and a few findings.
 
 Everything runs on the load test's one asyncio loop; `Room` holds what the members
-share: the records, the run's bounds and the delivery book."""
+share: the records, the run's bounds and the delivery book. Measured moments are on
+asyncclient.CLOCK (the kernel's receive times); the plan's moments on time.monotonic()."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .asyncclient import Connection, Response, Stream, cookie_header, open_stream
+from .asyncclient import CLOCK, Connection, Response, Stream, cookie_header, open_stream
 from .client import Budget, OutOfBudget, Recorder, Sample
 from .delivery import DeliveryBook
 from .scenario import Meeting, Written
@@ -97,12 +98,12 @@ class Member:
     async def open_page(self, endpoint: str, recorder: Recorder) -> bool:
         """GET the session page as a browser does (no htmx): its cookies and the stream's
         address. Recorded under `endpoint`."""
-        started = time.monotonic()
+        started = CLOCK()
         try:
             page = await self.pages.request("GET", self.meeting.session_path,
                                             headers=cookie_header(self.cookies))
         except (OSError, TimeoutError):
-            recorder.add(Sample(endpoint, 0, time.monotonic() - started, False))
+            recorder.add(Sample(endpoint, 0, CLOCK() - started, False))
             return False
         self.cookies.update(page.cookies)
         feed = feed_url_in(page.text) if page.status == 200 else None
@@ -241,12 +242,12 @@ class Member:
             raise OutOfBudget
         headers = {**cookie_header(self.cookies), "HX-Request": "true",
                    "X-CSRFToken": self.cookies.get("csrftoken", "")}
-        started = time.monotonic()
+        started = CLOCK()
         try:
             answer = await self.writer.request("POST", f"{self.meeting.session_path}{path}",
                                                headers=headers, form=form)
         except (OSError, TimeoutError):
-            room.recorder.add(Sample(endpoint, 0, time.monotonic() - started, False))
+            room.recorder.add(Sample(endpoint, 0, CLOCK() - started, False))
             return None
         self.cookies.update(answer.cookies)
         saved = answer.status == 200 and not REFUSED.search(answer.text)

@@ -16,6 +16,7 @@ import time
 from contextlib import contextmanager
 
 from . import processes
+from .asyncclient import CLOCK
 from .client import Budget, Recorder
 from .delivery import DeliveryBook
 from .member import Member, Room
@@ -80,7 +81,7 @@ async def play(meeting: Meeting, port: int, args, web_group: int) -> tuple[dict,
         stuck = 1
     writes_over = time.monotonic()
     book = room.book
-    while book.pending and book.oldest_pending_age(time.monotonic()) <= book.timeout:
+    while book.pending and book.oldest_pending_age(CLOCK()) <= book.timeout:
         await asyncio.sleep(0.05)
     held = sum(m.connected for m in members)
     waiting_on = book.waiting_on()

@@ -4,8 +4,9 @@ as uvicorn does: a chunked event stream, and keep-alive answers with cookies."""
 from __future__ import annotations
 
 import asyncio
+import time
 
-from tests.load.asyncclient import Connection, open_stream
+from tests.load.asyncclient import CLOCK, Connection, open_stream
 from tests.load.sse import EventStreamParser
 
 EVENTS = b"event: hello\nid: 1\ndata: {}\n\n: ping\n\nevent: ops\nid: 2\ndata: {\"rev\": 2}\n\n"
@@ -82,3 +83,31 @@ def test_a_chunked_stream_and_keep_alive_answers():
     # The second request went on the same connection (the server counts its requests).
     assert get.text.startswith("GET /page/ HTTP/1.1 #2 ")
     assert post.finished_at <= get.finished_at
+
+
+async def late_reader() -> tuple[float, float, float]:
+    """The server answers at once; the client's loop is busy for 0.3 s before it reads."""
+    async def answer(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(1)
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        connection = Connection(port)
+        asked = CLOCK()
+        pending = asyncio.ensure_future(connection.request("GET", "/", headers={}))
+        await asyncio.sleep(0.05)  # the server has answered by now (it runs on this loop)
+        time.sleep(0.3)  # the loop is held up: a busy machine, or a burst to read
+        response = await pending
+        connection.close()
+        return asked, response.finished_at, CLOCK()
+
+
+def test_an_answer_is_timed_when_it_arrived_not_when_a_busy_loop_read_it():
+    asked, arrived, read = asyncio.run(late_reader())
+    assert read - asked >= 0.35
+    assert arrived - asked < 0.2  # ~0.05 s: before the loop was held up

@@ -40,7 +40,7 @@ def test_the_load_test_runs_end_to_end(transactional_db, tmp_path):
     [run] = json.loads((tmp_path / "load.json").read_text())["runs"]
     assert run["errors"] == 0 and run["lost"]["total"] == 0 and run["protocol"] == {}
     acknowledged = run["lost"]["acknowledged"]
-    assert acknowledged["hypotheses"] >= MEMBERS and acknowledged["findings"] >= MEMBERS
+    assert sum(acknowledged.values()) >= MEMBERS and acknowledged["hypotheses"] >= 1
     # Every acknowledged write was measured, and reached every other member.
     delivery = run["delivery"]
     assert delivery["count"] == run["writes"]["count"] >= sum(acknowledged.values())
