@@ -33,6 +33,9 @@ CLOCK = time.time
 SO_TIMESTAMPNS = 35  # Linux (asm-generic/socket.h); Python's socket module does not name it
 STAMP_SPACE = socket.CMSG_SPACE(16)  # one struct timespec
 READ_SIZE = 256 * 1024
+# How long after their arrival the loop read the bytes (seconds, one per stamped read): the
+# lateness the kernel's times keep out of the figures, reported beside them.
+read_delays: list[float] = []
 
 
 @dataclass
@@ -89,7 +92,11 @@ class _Socket:
             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
                 seconds, nanoseconds = struct.unpack_from("qq", value)
                 at = seconds + nanoseconds / 1e9
-        self.receiver.data_received(data, CLOCK() if at is None else at)
+        if at is None:
+            at = CLOCK()
+        else:
+            read_delays.append(CLOCK() - at)
+        self.receiver.data_received(data, at)
 
     async def write(self, data: bytes) -> None:
         await self.loop.sock_sendall(self.sock, data)

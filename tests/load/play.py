@@ -15,7 +15,7 @@ import resource
 import time
 from contextlib import contextmanager
 
-from . import processes
+from . import asyncclient, processes
 from .asyncclient import CLOCK
 from .client import Budget, Recorder
 from .delivery import DeliveryBook
@@ -69,6 +69,7 @@ async def play(meeting: Meeting, port: int, args, web_group: int) -> tuple[dict,
     rss = RssSampler(web_group)
     lag = LagMeter()
     background = [asyncio.create_task(rss.run()), asyncio.create_task(lag.run())]
+    asyncclient.read_delays.clear()
     cpu_before = _cpu_seconds()
     started = time.monotonic()
     room.budget.deadline = started + args.seconds
@@ -121,8 +122,10 @@ async def play(meeting: Meeting, port: int, args, web_group: int) -> tuple[dict,
                 "peak_by_process_mb": [round(b / 1e6) for b in rss.peak_by_process],
                 "samples": rss.samples},
         "client": {"cpu_seconds": cpu, "cpu_share": cpu / wall if wall else 0.0,
-                   "loop_lag_p99_ms": percentile(lag.lags, 99) * 1000 if lag.lags else 0.0,
+                   "loop_lag_p99_ms": _p99_ms(lag.lags),
                    "loop_lag_max_ms": max(lag.lags, default=0.0) * 1000,
+                   "read_delay_p99_ms": _p99_ms(asyncclient.read_delays),
+                   "read_delay_max_ms": max(asyncclient.read_delays, default=0.0) * 1000,
                    "prioritized": getattr(args, "prioritized", False)},
         "stuck": stuck,
     }
@@ -130,6 +133,10 @@ async def play(meeting: Meeting, port: int, args, web_group: int) -> tuple[dict,
                          + summary["setup_errors"] + (n - opened) + counts.drops
                          + sum(counts.protocol.values()) + stuck)
     return summary, members
+
+
+def _p99_ms(seconds: list[float]) -> float:
+    return percentile(seconds, 99) * 1000 if seconds else 0.0
 
 
 def _cpu_seconds() -> float:

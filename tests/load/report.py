@@ -134,7 +134,9 @@ def _details(summary: dict) -> str:
         f"load client: {client['cpu_share'] * 100:.0f}% of one core "
         f"({'at' if client['prioritized'] else 'NOT at'} a higher CPU priority than the "
         f"server); its loop woke late by p99 {client['loop_lag_p99_ms']:.0f} ms, at most "
-        f"{client['loop_lag_max_ms']:.0f} ms",
+        f"{client['loop_lag_max_ms']:.0f} ms, and read what arrived p99 "
+        f"{client['read_delay_p99_ms']:.0f} ms later, at most "
+        f"{client['read_delay_max_ms']:.0f} ms (not counted: the kernel's arrival times are)",
         f"analysis jobs: {summary.get('jobs', {})}",
     ]
     if summary["protocol"]:
