@@ -16,7 +16,6 @@ class WorkSessionsConfig(AppConfig):
             register_check,
             register_section,
         )
-
         from analytics.jobs import job_changed
 
         from .models import Finding, WorkingSession

@@ -16,16 +16,14 @@ placeholder's content, redrawn by their own writes."""
 
 from __future__ import annotations
 
-import hashlib
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
-from . import steps
+from . import cards, steps
 from .models import WorkingSession
 from .page import build_context
 from .steps import Step
@@ -34,12 +32,6 @@ from .steps import Step
 # of a {% csrf_token %} without one when DEBUG is on.
 warnings.filterwarnings("ignore", message=r"A \{% csrf_token %\} was used in a template",
                         category=UserWarning)
-
-# Cards drawn, by the content they show (a card whose numbers did not move is not drawn
-# again); bounded, one per web process.
-CARD_CACHE_SIZE = 4000
-_cards: OrderedDict[str, str] = OrderedDict()
-
 
 @dataclass
 class Snapshot:
@@ -73,7 +65,7 @@ def draw(session_id: int) -> Snapshot | None:
     entries = context.get("entries")
     if entries is not None:
         for entry in entries.shared:
-            fragments[f"entry-{entry.pk}"] = _card(entry, context)
+            fragments[f"entry-{entry.pk}"] = cards.card(entry, context)
         for entry in entries.shared:
             row = getattr(entry, "result", None)
             if row is not None and row.group and row.is_done:
@@ -101,35 +93,3 @@ def _shared_context(session: WorkingSession) -> dict:
     # No token in a drawing for everyone: htmx sends each member's own in a header.
     context.pop("csrf_token", None)
     return context
-
-
-def _card(entry, context: dict) -> str:
-    """One entry's card, drawn again only when what it shows changed."""
-    row = getattr(entry, "result", None)
-    key = hashlib.blake2b(repr((
-        entry.pk, entry.text, entry.criterion, entry.rank, entry.origin, entry.author_id,
-        entry.author.name if entry.author else None, entry.author.email if entry.author else None,
-        entry.expected_direction, entry.confidence, entry.revealed_at,
-        getattr(entry, "can_run_shared", False), getattr(entry, "needs_test", False),
-        context["step"], bool(context.get("finding_form")), context["is_participant"],
-        _result_key(row),
-    )).encode(), digest_size=16).hexdigest()
-    html = _cards.get(key)
-    if html is None:
-        html = render_to_string("worksessions/_entry_card.html", {**context, "entry": entry})
-        _cards[key] = html
-        if len(_cards) > CARD_CACHE_SIZE:
-            _cards.popitem(last=False)
-    else:
-        _cards.move_to_end(key)
-    return html
-
-
-def _result_key(row) -> tuple | None:
-    """Everything of a result its card shows, except the q-value line (its own fragment)."""
-    if row is None:
-        return None
-    return (row.test.pk, row.status, row.error, row.verdict, row.direction, row.sentence,
-            repr(row.group), repr(row.rest), row.lift, row.lift_ci95, row.low_data,
-            row.min_detectable_lift, row.overlap_warning, row.is_latest, row.note,
-            row.expectation_outcome)
