@@ -49,7 +49,8 @@ def ahead_of_the_server():
             os.setpriority(os.PRIO_PROCESS, 0, before)  # processes started later inherit it
 
 
-async def play(meeting: Meeting, port: int, args, web_group: int) -> tuple[dict, list[Member]]:
+async def play(meeting: Meeting, port: int, args, web_group: int, database_url: str = ""
+               ) -> tuple[dict, list[Member]]:
     n = len(meeting.cookies)
     room = Room(port=port, meeting=meeting, recorder=Recorder(),
                 budget=Budget(seconds=args.seconds + 600, max_requests=args.max_requests),
@@ -68,7 +69,9 @@ async def play(meeting: Meeting, port: int, args, web_group: int) -> tuple[dict,
 
     rss = RssSampler(web_group)
     lag = LagMeter()
-    background = [asyncio.create_task(rss.run()), asyncio.create_task(lag.run())]
+    database = DatabaseSampler(database_url)
+    background = [asyncio.create_task(rss.run()), asyncio.create_task(lag.run()),
+                  asyncio.create_task(database.run())]
     asyncclient.read_delays.clear()
     cpu_before = _cpu_seconds()
     started = time.monotonic()
@@ -118,6 +121,7 @@ async def play(meeting: Meeting, port: int, args, web_group: int) -> tuple[dict,
             "comments": sum(m.parser.comments for m in members)},
         "protocol": dict(counts.protocol),
         "setup_errors": sum(not s.ok for s in setup.samples),
+        "database_connections_peak": database.peak,
         "rss": {"held_mb": rss.first / 1e6, "peak_mb": rss.peak / 1e6,
                 "peak_by_process_mb": [round(b / 1e6) for b in rss.peak_by_process],
                 "samples": rss.samples},
@@ -165,6 +169,28 @@ class RssSampler:
                 self.peak_by_process = [by_pid[pid] for pid in sorted(by_pid)]
             self.samples += 1
             await asyncio.sleep(1.0)
+
+
+class DatabaseSampler:
+    """How many connections the run's database holds, every second (the web processes',
+    the worker's and this one): PostgreSQL refuses beyond max_connections, shared by
+    everything on this server. One connection of its own, opened before it counts."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.peak: int | None = None
+
+    async def run(self) -> None:
+        if not self.url:
+            return
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as connection:
+            while True:
+                row = connection.execute("SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE datname = current_database()").fetchone()
+                self.peak = max(self.peak or 0, row[0])
+                await asyncio.sleep(1.0)
 
 
 class LagMeter:

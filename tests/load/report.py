@@ -137,7 +137,8 @@ def _details(summary: dict) -> str:
         f"{client['loop_lag_max_ms']:.0f} ms, and read what arrived p99 "
         f"{client['read_delay_p99_ms']:.0f} ms later, at most "
         f"{client['read_delay_max_ms']:.0f} ms (not counted: the kernel's arrival times are)",
-        f"analysis jobs: {summary.get('jobs', {})}",
+        f"analysis jobs: {summary.get('jobs', {})}; the run's database held at most "
+        f"{summary.get('database_connections_peak')} connections",
     ]
     if summary["protocol"]:
         lines.append("PROTOCOL MISMATCHES: " + "; ".join(

@@ -144,8 +144,9 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
         processes.wait_for_web(web, port, log)
         phase(f"{members} members in a session; uvicorn answering", clock)
         with ahead_of_the_server() as args.prioritized:
-            summary, people = asyncio.run(play(meeting, port, args, web_group=web.pid),
-                                          loop_factory=uvloop.new_event_loop)
+            summary, people = asyncio.run(
+                play(meeting, port, args, web_group=web.pid, database_url=env["DATABASE_URL"]),
+                loop_factory=uvloop.new_event_loop)
         phase(f"{members} members: meeting over", clock)
         summary["web"] = f"uvicorn, {args.web_workers} worker processes"
         summary["yardstick"] = yardstick(port, args)
