@@ -99,6 +99,13 @@ if DATABASE_URL:
     # No persistent connections: under ASGI each request runs in a thread of its own, and a
     # connection kept per thread would outlive it (Django's advice for ASGI).
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # ...so each web process shares a pool instead: a meeting of 200 members writing at
+    # once waits for a connection rather than exhausting PostgreSQL's. (Not in the test
+    # suite, whose database is created and dropped under the pool's feet.)
+    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", 8))
+    if DB_POOL_SIZE and not TESTING and "postgresql" in DATABASES["default"]["ENGINE"]:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 30}
 else:
     SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", BASE_DIR / "var" / "db.sqlite3"))
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)

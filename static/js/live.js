@@ -169,8 +169,18 @@
     });
   }
 
+  // A write from a page whose stream is open asks for a light answer: its live region
+  // stays (hx-preserve) and the stream brings the change, as to everyone else.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var body = document.getElementById("session-body");
+    if (!reloading && source && source.readyState === 1 && body && event.detail.verb === "post") {
+      event.detail.headers["X-Live-Step"] = body.dataset.step;
+    }
+  });
+
   // A write answered with a new body: keep the stream, adopt the body's revision.
   document.addEventListener("htmx:afterSettle", function () {
+    syncEvidence();
     var el = document.getElementById("live-feed");
     if (!el) { if (source) { source.close(); source = null; } return; }
     feedEl = el;

@@ -406,3 +406,58 @@ def test_a_kept_card_carries_each_members_own_token_and_run_button(session, owne
     assert run.format(toms.pk) in pages[teammate.pk]
     assert run.format(olivias.pk) not in pages[teammate.pk]  # not his to run
     assert run.format(toms.pk) in pages[owner.pk] and run.format(olivias.pk) in pages[owner.pk]
+
+
+# ---------------------------------------------------------------- writes from a live page
+
+
+def test_a_write_from_a_live_page_leaves_the_live_region_to_the_stream(session, owner,
+                                                                       teammate):
+    from sessions.page import session_url
+
+    session = move_to(session, Step.HYPOTHESES)
+    services.hypothesis_create(session=session, author=owner, text="Olivia: invites",
+                               criterion=INVITED)
+    services.entries_reveal(session=session, by=owner)
+    session = move_to(session, Step.TEST)
+    services.session_tests_run(session=session, by=owner)
+    client = Client()
+    client.force_login(teammate)
+    finding = session_url(session, "finding_create")
+    data = {"text": "A pattern", "kind": "insight", "test": "", "step": Step.TEST}
+    full = client.post(finding, data, HTTP_HX_REQUEST="true").content.decode()
+    light = client.post(finding, data, HTTP_HX_REQUEST="true",
+                        HTTP_X_LIVE_STEP=Step.TEST).content.decode()
+    assert "Olivia: invites" in full and 'hx-preserve="true"' not in full
+    assert "Olivia: invites" not in light and 'id="live"' in light
+    assert 'hx-preserve="true"' in light
+    assert 'id="own-hidden" class="stack" hx-swap-oob="true"' in light
+    assert 'id="finding-form-title"' in light  # the member's own forms are all there
+    # A page still showing another step gets the whole body.
+    other = client.post(finding, data, HTTP_HX_REQUEST="true",
+                        HTTP_X_LIVE_STEP=Step.HYPOTHESES).content.decode()
+    assert "Olivia: invites" in other
+
+
+def test_own_dots_and_hidden_entries_come_with_a_light_answer(session, owner, teammate):
+    from sessions.page import session_url
+
+    session = move_to(session, Step.HYPOTHESES)
+    entry = services.hypothesis_create(session=session, author=owner, text="Olivia: invites",
+                                       criterion=INVITED)
+    services.entries_reveal(session=session, by=owner)
+    session = move_to(session, Step.TEST)
+    services.vote_open(session=session, by=owner, dots_per_member=2)
+    client = Client()
+    client.force_login(teammate)
+    live = {"HTTP_HX_REQUEST": "true", "HTTP_X_LIVE_STEP": Step.TEST}
+    placed = client.post(session_url(session, "dot_place", entry_id=entry.pk), **live)
+    html = placed.content.decode()
+    assert '<section id="vote" hx-swap-oob="true"' in html
+    assert "<strong>1</strong> of 2 dots left" in html
+    created = client.post(session_url(session, "hypothesis_create"), {
+        "kind": "hypothesis", "text": "Tom keeps it to himself", "expected_direction": "more",
+        "confidence": "", "new-rows": "1", "new-0-kind": "did_event",
+        "new-0-event": "invite_teammate", "new-0-within_days": "7"}, **live).content.decode()
+    own = created.split('id="own-hidden"', 1)[1].split("</div>\n", 1)[0]
+    assert "Tom keeps it to himself" in own and "hidden from others" in own
