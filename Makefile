@@ -42,9 +42,9 @@ bench: $(STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 # The live session on server push: 50, then 200 members in one session, each holding one
-# event stream, for 60 s each against uvicorn (3 workers), PostgreSQL (a throwaway database
-# beside DATABASE_URL's), Redis and a worker, all on 127.0.0.1. Write latency, delivery to
-# every other member, web RSS; e.g. LOADTEST_ARGS="--members 200 --seconds 30".
+# event stream, for 60 s each against uvicorn as docker-compose.yml runs it, PostgreSQL (a
+# throwaway database beside DATABASE_URL's), Redis and a worker, all on 127.0.0.1. Write
+# latency, delivery to every other member, web RSS; e.g. LOADTEST_ARGS="--members 200".
 loadtest: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/hypothesislab)
 loadtest: $(STAMP)
 	$(PY) -m tests.load.run $(LOADTEST_ARGS)

@@ -189,6 +189,32 @@ def start_uvicorn(env: dict[str, str], log_path: Path, *, port: int, workers: in
     return process
 
 
+# What the run sets itself, rather than take from docker-compose.yml.
+RUN_OWN = {"DATABASE_URL", "REDIS_URL", "DATA_DIR", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
+
+
+def compose_web(default_workers: int = 3) -> tuple[int, dict[str, str]]:
+    """How docker-compose.yml runs the web service: uvicorn's --workers, and the
+    environment it adds (memory tuning such as MALLOC_ARENA_MAX; not the addresses of
+    its database and Redis), so that the load test measures what production runs."""
+    import yaml
+
+    try:
+        web = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return default_workers, {}
+    command = web.get("command") or ""
+    command = " ".join(command) if isinstance(command, list) else command
+    words = command.split()
+    workers = (int(words[words.index("--workers") + 1])
+               if "--workers" in words[:-1] and words[words.index("--workers") + 1].isdigit()
+               else default_workers)
+    environment = web.get("environment") or {}
+    if isinstance(environment, list):  # the KEY=value form
+        environment = dict(item.split("=", 1) for item in environment if "=" in item)
+    return workers, {k: str(v) for k, v in environment.items() if k not in RUN_OWN}
+
+
 def group_rss(group: int) -> dict[int, int]:
     """Resident memory (VmRSS, bytes) of every live process of a process group this
     module started, by pid: for uvicorn, its master and its workers."""

@@ -5,8 +5,9 @@ machine, bounded in time.
 
 Creates a throwaway PostgreSQL database next to DATABASE_URL's (dropped at the end),
 starts a private redis-server and one Celery worker, and for each meeting size (50 and
-then 200 members, or --members) a fresh uvicorn as docker-compose runs it (3 worker
-processes; Redis carries each change between them), all on 127.0.0.1. It builds a team
+then 200 members, or --members) a fresh uvicorn as docker-compose.yml runs the web
+service (its --workers and its environment's tuning, read from the file; Redis carries
+each change between the processes), all on 127.0.0.1. It builds a team
 with the demo product's data in one session; every member loads the page and holds ONE
 open event stream; then for --seconds they write (tests/load/member.py).
 
@@ -42,7 +43,6 @@ from .report import by_endpoint, table
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "", None}
 SIZES = (50, 200)
-WEB_WORKERS = 3  # as docker-compose.yml runs the web service
 JOBS_DRAIN_SECONDS = 90
 
 
@@ -56,8 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="users in the dataset (the demo product's data)")
     parser.add_argument("--max-requests", type=int, default=100_000,
                         help="a hard cap on each meeting's requests")
-    parser.add_argument("--web-workers", type=int, default=WEB_WORKERS,
-                        help="uvicorn worker processes (docker-compose runs 3)")
+    parser.add_argument("--web-workers", type=int,
+                        help="uvicorn worker processes (default: as docker-compose.yml "
+                        "runs the web service)")
     parser.add_argument("--yardstick-seconds", type=float, default=2,
                         help="/healthz flat out, after each meeting")
     parser.add_argument("--clients", type=int, default=8,
@@ -137,7 +138,10 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
 
     port = processes.free_port()
     log = tmp / f"web-{members}.log"
-    web = processes.start_uvicorn(env, log, port=port, workers=args.web_workers, wait=False)
+    workers, compose_env = processes.compose_web()
+    workers = args.web_workers or workers
+    web = processes.start_uvicorn({**env, **compose_env}, log, port=port, workers=workers,
+                                  wait=False)
     try:
         meeting = build_meeting(members=members, users=args.users)  # while uvicorn boots
         _close_connections()  # the web and worker processes take over
@@ -148,7 +152,8 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
                 play(meeting, port, args, web_group=web.pid, database_url=env["DATABASE_URL"]),
                 loop_factory=uvloop.new_event_loop)
         phase(f"{members} members: meeting over", clock)
-        summary["web"] = f"uvicorn, {args.web_workers} worker processes"
+        summary["web"] = f"uvicorn, {workers} worker processes" + "".join(
+            f", {k}={v}" for k, v in sorted(compose_env.items()))
         summary["yardstick"] = yardstick(port, args)
     finally:
         processes.stop(web, timeout=10)
