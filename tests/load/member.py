@@ -30,6 +30,8 @@ FINDINGS_EACH = (1, 4)
 TEST_URL = re.compile(r"/entries/(\d+)/test/")
 LIVE_FEED_TAG = re.compile(r'<[a-z]+\b[^>]*\bid="live-feed"[^>]*>')
 FEED_URL = re.compile(r'\bdata-feed-url="([^"]+)"')
+STEP = re.compile(r'id="session-body"[^>]*\bdata-step="([^"]*)"')
+CARD_WAIT = 10.0  # seconds a member waits for their new entry's card on the stream
 # How the session body says a write was not saved (templates/worksessions/_body.html
 # and the forms' non-field errors); htmx answers a refusal with 200 and this inside.
 REFUSED = re.compile(r'<strong>Not saved\.</strong>|<div role="alert">|class="errorlist')
@@ -87,6 +89,9 @@ class Member:
         self.last_type = ""
         self.reloading: asyncio.Task | None = None
         self.ops_checked = 0
+        self.step: str | None = None  # the step the page shows (#session-body data-step)
+        self.watching: bytes | None = None  # a new entry's text, its card awaited
+        self.card: asyncio.Future | None = None
         self.tested: set[int] = set()
         # Writes at random moments of the run (the last tenth kept free, so that the
         # last answers arrive before the deadline).
@@ -112,7 +117,13 @@ class Member:
         if page.status == 200 and feed is None:
             self.room.counts.mismatch("page without #live-feed data-feed-url")
         self.feed_url = feed or self.feed_url
+        self._note_step(page.text)
         return feed is not None
+
+    def _note_step(self, body: str) -> None:
+        found = STEP.search(body)
+        if found:
+            self.step = found.group(1)
 
     async def connect(self) -> bool:
         """Open the event stream and wait for its `hello`; False if either fails."""
@@ -124,7 +135,7 @@ class Member:
         resume_from = self.parser.last_event_id
         self.parser = EventStreamParser()  # nothing half-read from a broken stream
         self.parser.last_event_id = resume_from
-        self.parser.keep_data = self.ops_checked < OPS_CHECKED
+        self.parser.keep_data = self.keeps_data
         headers = {**cookie_header(self.cookies), "Accept": "text/event-stream",
                    "Cache-Control": "no-cache"}
         if resume_from:  # a reconnection resumes where it was, as EventSource does
@@ -189,12 +200,35 @@ class Member:
             return
         self.room.book.received(self.number, revision, at)
         if event.type == "ops":
+            if self.watching is not None:
+                self._look_for_card(event)
             if self.ops_checked < OPS_CHECKED:
                 self.ops_checked += 1
                 self._check_ops(event, revision)
-                self.parser.keep_data = self.ops_checked < OPS_CHECKED
+                self.parser.keep_data = self.keeps_data
         elif self.reloading is None or self.reloading.done():
             self.reloading = asyncio.get_running_loop().create_task(self.reload())
+
+    @property
+    def keeps_data(self) -> bool:
+        """Whether this member's stream must keep the events' data: to check its first
+        ones, or to find a card it awaits."""
+        return self.ops_checked < OPS_CHECKED or self.watching is not None
+
+    def _look_for_card(self, event: Event) -> None:
+        """The card of the entry this member just wrote, as the stream brings it to
+        everyone: the entry's "Run test" address in it (as the author's browser shows)."""
+        if self.card is None or self.card.done() or self.watching not in event.payload:
+            return
+        try:
+            fragments = json.loads(event.payload)["ops"]
+        except (ValueError, KeyError, TypeError):
+            return
+        text = self.watching.decode()
+        for key, fragment in fragments:
+            if key.startswith("entry-") and text in fragment:
+                self.card.set_result({int(pk) for pk in TEST_URL.findall(fragment)})
+                return
 
     def _check_ops(self, event: Event, revision: int) -> None:
         try:
@@ -242,6 +276,10 @@ class Member:
             raise OutOfBudget
         headers = {**cookie_header(self.cookies), "HX-Request": "true",
                    "X-CSRFToken": self.cookies.get("csrftoken", "")}
+        if self.connected and self.step:
+            # As live.js does: a page with its stream open asks for the light answer
+            # (its live region stays; the stream brings the change).
+            headers["X-Live-Step"] = self.step
         started = CLOCK()
         try:
             answer = await self.writer.request("POST", f"{self.meeting.session_path}{path}",
@@ -251,6 +289,8 @@ class Member:
             return None
         self.cookies.update(answer.cookies)
         saved = answer.status == 200 and not REFUSED.search(answer.text)
+        if answer.status == 200:
+            self._note_step(answer.text)
         room.recorder.add(Sample(endpoint, answer.status, answer.finished_at - started, saved))
         if not saved:
             return None
@@ -263,19 +303,34 @@ class Member:
 
     async def write_hypothesis(self) -> None:
         text = f"Load {self.number}-{len(self.written.hypotheses_tried)}: " \
-               f"{uuid.uuid4().hex[:8]} users succeed more"
+               f"{uuid.uuid4().hex[:8]} users succeed more"  # nothing HTML would escape
         self.written.hypotheses_tried.add(text)
         event = self.rng.choice(self.meeting.events)
-        answer = await self.post("entries/new/", "hypothesis", {
-            "kind": "hypothesis", "text": text, "expected_direction": "more",
-            "confidence": "", "new-rows": "1", "new-0-kind": "did_event",
-            "new-0-event": event, "new-0-within_days": "7"})
-        if answer is None:
-            return
-        self.written.hypotheses.add(text)
+        # Its card may come on the stream before the answer is read: watch from now.
+        self.watching, self.card = text.encode(), asyncio.get_running_loop().create_future()
+        self.parser.keep_data = True
+        try:
+            answer = await self.post("entries/new/", "hypothesis", {
+                "kind": "hypothesis", "text": text, "expected_direction": "more",
+                "confidence": "", "new-rows": "1", "new-0-kind": "did_event",
+                "new-0-event": event, "new-0-within_days": "7"})
+            if answer is None:
+                return
+            self.written.hypotheses.add(text)
+            # A full answer draws the cards; a light one only the member's own hidden
+            # entries, and the stream brings the new card to everyone.
+            entries = {int(pk) for pk in TEST_URL.findall(answer.text)}
+            if not entries:
+                try:
+                    entries = await asyncio.wait_for(asyncio.shield(self.card), CARD_WAIT)
+                except TimeoutError:
+                    self.room.counts.mismatch("a new entry's card not on its author's stream")
+        finally:
+            self.watching, self.card = None, None
+            self.parser.keep_data = self.keeps_data
         # "confirmed": the member runs each new entry's test at once, as after "Test
         # anyway" (the quick group count before a test is not what this measures).
-        for entry in sorted({int(pk) for pk in TEST_URL.findall(answer.text)} - self.tested):
+        for entry in sorted(entries - self.tested):
             self.tested.add(entry)
             if await self.post(f"entries/{entry}/test/", "test", {"confirmed": "1"}):
                 self.written.tests.add(entry)
