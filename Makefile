@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-ahead lint bench loadtest loadtest-fairshare venv clean
+.PHONY: run test test-ahead lint bench bench-push loadtest loadtest-fairshare venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $$(scripts/find-python) -m venv $(VENV)
@@ -40,6 +40,12 @@ test-ahead: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Issue 10: Server-Sent Events against WebSockets on a bare ASGI app under uvicorn, on
+# 127.0.0.1, under 2 minutes; e.g. BENCH_PUSH_ARGS="--kinds sse,ws,ws-deflate".
+bench-push: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(PY) -m bench.push_transport $(BENCH_PUSH_ARGS)
 
 # The live session on server push: 50, then 200 members in one session, each holding one
 # event stream, for 60 s each against uvicorn as docker-compose.yml runs it, PostgreSQL (a

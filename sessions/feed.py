@@ -34,6 +34,10 @@ from .selectors import presence_window
 log = logging.getLogger(__name__)
 
 PULSE = 2.0  # seconds between presence renewals and revision checks
+# At most one drawing of a session per process this often (seconds): in a burst of writes
+# (200 members writing) a drawing serves every write that came before it, and the
+# process keeps the rest of its time for the writes themselves.
+MIN_GAP = 0.2
 MAX_QUEUED = 64  # frames waiting for a slow member; beyond, they get `stale` instead
 
 
@@ -101,12 +105,16 @@ class Feed:
     # ------------------------------------------------------------ the loop
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        drawn_at = -MIN_GAP
         while self.members or self.left:
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=PULSE)
                 woken = True
             except TimeoutError:
                 woken = False
+            await asyncio.sleep(max(0.0, drawn_at + MIN_GAP - loop.time()))
+            drawn_at = loop.time()
             self.wake.clear()
             here = {m.participant_id for m in self.members if m.participant_id}
             left, self.left = self.left, set()
