@@ -185,12 +185,19 @@ class DatabaseSampler:
             return
         import psycopg
 
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as connection:
+        def count(connection) -> int:
+            return connection.execute("SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE datname = current_database()").fetchone()[0]
+
+        # In a thread: a busy server's slow answer must not hold up the loop.
+        connection = await asyncio.to_thread(psycopg.connect, self.url, autocommit=True,
+                                             connect_timeout=5)
+        try:
             while True:
-                row = connection.execute("SELECT count(*) FROM pg_stat_activity "
-                                         "WHERE datname = current_database()").fetchone()
-                self.peak = max(self.peak or 0, row[0])
+                self.peak = max(self.peak or 0, await asyncio.to_thread(count, connection))
                 await asyncio.sleep(1.0)
+        finally:
+            connection.close()
 
 
 class LagMeter:

@@ -36,17 +36,18 @@ def test_the_load_test_runs_end_to_end(transactional_db, tmp_path):
         cwd=processes.ROOT, env={**env, "PYTHONPATH": os.fspath(processes.ROOT)},
         capture_output=True, text=True, timeout=240,
     )
-    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    table = result.stdout + result.stderr[-5000:]  # shown with any failure below
+    assert result.returncode == 0, table
     [run] = json.loads((tmp_path / "load.json").read_text())["runs"]
-    assert run["errors"] == 0 and run["lost"]["total"] == 0 and run["protocol"] == {}
+    assert run["errors"] == 0 and run["lost"]["total"] == 0 and run["protocol"] == {}, table
     acknowledged = run["lost"]["acknowledged"]
-    assert sum(acknowledged.values()) >= MEMBERS and acknowledged["hypotheses"] >= 1
+    assert sum(acknowledged.values()) >= MEMBERS and acknowledged["hypotheses"] >= 1, table
     # Every acknowledged write was measured, and reached every other member.
     delivery = run["delivery"]
-    assert delivery["count"] == run["writes"]["count"] >= sum(acknowledged.values())
-    assert delivery["undelivered"] == 0
+    assert delivery["count"] == run["writes"]["count"] >= sum(acknowledged.values()), table
+    assert delivery["undelivered"] == 0, table
     streams = run["streams"]
-    assert streams["opened"] == streams["held"] == MEMBERS and streams["drops"] == 0
-    assert streams["events"]["hello"] == MEMBERS
-    assert run["rss"]["peak_mb"] > 0 and run["yardstick"]["per_second"] > 0
+    assert streams["opened"] == streams["held"] == MEMBERS and streams["drops"] == 0, table
+    assert streams["events"]["hello"] == MEMBERS, table
+    assert run["rss"]["peak_mb"] > 0 and run["yardstick"]["per_second"] > 0, table
     assert "lost writes" in result.stdout and "delivery" in result.stdout
