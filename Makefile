@@ -47,8 +47,10 @@ bench-push: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) -m bench.push_transport $(BENCH_PUSH_ARGS)
 
-# 50 members in one session for 60 s against gunicorn, PostgreSQL (a throwaway database
-# beside DATABASE_URL's), Redis and a worker, all on 127.0.0.1; e.g. LOADTEST_ARGS="--seconds 30".
+# The live session on server push: 50, then 200 members in one session, each holding one
+# event stream, for 60 s each against uvicorn as docker-compose.yml runs it, PostgreSQL (a
+# throwaway database beside DATABASE_URL's), Redis and a worker, all on 127.0.0.1. Write
+# latency, delivery to every other member, web RSS; e.g. LOADTEST_ARGS="--members 200".
 loadtest: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/hypothesislab)
 loadtest: $(STAMP)
 	$(PY) -m tests.load.run $(LOADTEST_ARGS)
