@@ -58,12 +58,13 @@ class Member:
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     needs_all: bool = False
 
-    def send(self, frame: bytes) -> None:
+    def send(self, frame: bytes, revision: int) -> None:
+        """Queue `frame`, which brings the page to `revision`."""
         if self.queue.qsize() >= MAX_QUEUED:
             # Too far behind to catch up fragment by fragment: reload instead.
             while not self.queue.empty():
                 self.queue.get_nowait()
-            frame = sse("stale", self.revision, {"rev": self.revision})
+            frame = sse("stale", revision, {"rev": revision})
         self.queue.put_nowait(frame)
 
 
@@ -208,10 +209,11 @@ class Feed:
         self.last = snapshot
         stale_users, self.stale_users = self.stale_users, set()
         stale_all, self.stale_all = self.stale_all, False
+        stale = sse("stale", snapshot.revision, {"rev": snapshot.revision})
         if stale_all or last is not None and (snapshot.step != last.step
                                               or snapshot.closed != last.closed):
             for member in self.members:
-                member.send(sse("stale", snapshot.revision, {"rev": snapshot.revision}))
+                member.send(stale, snapshot.revision)
                 member.revision = snapshot.revision
             return
         changed = [[key, html] for key, html in snapshot.fragments.items()
@@ -221,16 +223,16 @@ class Feed:
         everything = None
         for member in self.members:
             if member.user_id in stale_users:
-                member.send(sse("stale", snapshot.revision, {"rev": snapshot.revision}))
+                member.send(stale, snapshot.revision)
             elif member.needs_all:
                 if everything is None:
                     everything = sse("ops", snapshot.revision, {
                         "rev": snapshot.revision,
                         "ops": [[k, h] for k, h in snapshot.fragments.items()]})
-                member.send(everything)
+                member.send(everything, snapshot.revision)
                 member.needs_all = False
             elif changed or snapshot.revision > member.revision:
-                member.send(news)
+                member.send(news, snapshot.revision)
             member.revision = max(member.revision, snapshot.revision)
 
 
