@@ -53,6 +53,19 @@ def card(entry, context) -> SafeString:
     return _with_token(html, context)
 
 
+def kept(key: tuple, draw) -> str:
+    """Any other drawing that depends only on `key` (a finding, say): drawn once, kept."""
+    name = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+    html = _kept.get(name)
+    if html is None:
+        html = _kept[name] = draw()
+        if len(_kept) > CACHE_SIZE:
+            _kept.popitem(last=False)
+    else:
+        _kept.move_to_end(name)
+    return html
+
+
 def _with_token(html: str, context) -> SafeString:
     token = context.get("csrf_token")
     return mark_safe(html.replace(TOKEN, str(token)) if token and TOKEN in html else html)

@@ -78,6 +78,12 @@ def draw(session_id: int) -> Snapshot | None:
     if session.step == Step.TEST:
         fragments["test-actions"] = render_to_string("worksessions/_test_actions.html",
                                                      {**context, "fragment": True})
+    for finding in context.get("findings") or ():
+        fragments[f"finding-{finding.pk}"] = cards.kept(
+            ("finding", finding.pk, finding.text, finding.kind, finding.evidence is not None,
+             session.step, session.is_closed),
+            lambda finding=finding: render_to_string("worksessions/_finding.html",
+                                                     {**context, "finding": finding}))
     board = context.get("vote_board")
     if board is not None and board.is_open:
         fragments["vote-voters"] = render_to_string("worksessions/_vote_voters.html", context)
