@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from analytics.engine.analysis import EngineSettings
-    from analytics.engine.storage import DatasetVersion
+    from analytics.engine.analysis import Data, EngineSettings
+    from analytics.engine.inplace import FilesInPlace
 
 MAX_JSON_ARGUMENT = 1_000_000
 FILE_COMMANDS = ("analyze", "discover")
@@ -103,7 +103,7 @@ def check_files(paths: list[Path]) -> None:
 # ---------------------------------------------------------------- the commands
 
 
-def analyze_document(options: dict, version: DatasetVersion, settings: EngineSettings) -> dict:
+def analyze_document(options: dict, version: Data, settings: EngineSettings) -> dict:
     from analytics.engine.analysis import analyze
     from analytics.engine.definitions import DefinitionError
 
@@ -121,7 +121,7 @@ def analyze_document(options: dict, version: DatasetVersion, settings: EngineSet
         raise CliRefused(str(error)) from error
 
 
-def discover_document(options: dict, version: DatasetVersion, settings: EngineSettings) -> dict:
+def discover_document(options: dict, version: Data, settings: EngineSettings) -> dict:
     from analytics.engine.definitions import DefinitionError
     from analytics.engine.discovery import discover
 
@@ -145,10 +145,11 @@ RUN = {"analyze": analyze_document, "discover": discover_document}
 
 
 @contextmanager
-def version_from_files(options: dict, settings: EngineSettings) -> Iterator[DatasetVersion]:
-    """Files imported into a temporary directory for this one command."""
-    from analytics.engine.importer import ColumnMapping, ImportRefused, import_dataset
-    from analytics.engine.storage import DatasetVersion
+def version_from_files(options: dict, settings: EngineSettings) -> Iterator[FilesInPlace]:
+    """The files analysed where they lie (analytics.engine.inplace): checked as an import
+    checks them, without publishing a temporary dataset first."""
+    from analytics.engine.importer import ColumnMapping, ImportRefused
+    from analytics.engine.inplace import files_in_place
 
     events = [Path(p) for p in options.get("events") or []]
     users = Path(options["users"]) if options.get("users") else None
@@ -156,14 +157,14 @@ def version_from_files(options: dict, settings: EngineSettings) -> Iterator[Data
         raise CliRefused("Name the data: --events FILE (and/or --users FILE), or --dataset ID.")
     check_files([*events, *([users] if users else [])])
     with tempfile.TemporaryDirectory(prefix="hypothesislab-cli-") as tmp:
-        dest = Path(tmp) / "v1"
         try:
-            import_dataset(events=events, users=users,
-                           mapping=ColumnMapping(**mapping_from(options)), dest=dest,
-                           memory_limit=settings.memory_limit, threads=settings.threads)
+            with files_in_place(events=events, users=users,
+                                mapping=ColumnMapping(**mapping_from(options)),
+                                scratch=Path(tmp), memory_limit=settings.memory_limit,
+                                threads=settings.threads) as files:
+                yield files
         except ImportRefused as refusal:
             raise CliRefused(str(refusal)) from refusal
-        yield DatasetVersion(dest)
 
 
 def to_json(document: dict) -> str:
