@@ -68,14 +68,28 @@ class FilesInPlace:
     checked_schema: DatasetSchema
     events: Sql  # FROM item: _uid (the user id as text), event, timestamp, properties
     users: Sql  # FROM item: _uid, user_id, _first_seen, user properties
-    carried: dict[str, list[str]]  # event -> numeric properties it carries at least once
     scratch: Path
     tables: dict[str, Path] = field(default_factory=dict)  # per-user tables by key
+    carried: dict[str, list[str]] | None = None
 
     def schema(self) -> DatasetSchema:
         return self.checked_schema
 
     def carried_properties(self) -> dict[str, list[str]]:
+        """event -> the numeric properties it carries at least once (as
+        discovery.carried_properties reads them from a version), for discovery only."""
+        if self.carried is None:
+            schema = self.checked_schema
+            numeric = sorted(p for p, kind in schema.event_properties.items()
+                             if kind in ("integer", "float"))
+            self.carried = {}
+            if numeric and schema.n_events:
+                present = ", ".join(f"count({q(p)}) > 0" for p in numeric)
+                rows = self.connection.execute(
+                    f"SELECT event, {present} FROM {self.events.text} GROUP BY event",  # noqa: S608
+                    self.events.params).fetchall()
+                self.carried = {event: [p for p, has in zip(numeric, flags, strict=True) if has]
+                                for event, *flags in rows}
         return self.carried
 
     def peruser_source(self, schema: DatasetSchema, success: dict,
@@ -147,8 +161,7 @@ def _check(con: duck.Connection, events: list[Path], users: Path | None,
         source_files=[p.name for p in events] + ([users.name] if users else []),
     )
     rows = Sql(*events_rows(plan)) if plan is not None else _NO_EVENTS
-    return FilesInPlace(con, schema, rows.wrap("(", ")"), Sql(_USERS), summary.carried,
-                        scratch)
+    return FilesInPlace(con, schema, rows.wrap("(", ")"), Sql(_USERS), scratch)
 
 
 # ------------------------------------------------------------------ the events rows
@@ -204,28 +217,29 @@ class _EventsSummary:
     events: dict[str, int] = field(default_factory=dict)
     data_start: object = None
     data_end: object = None
-    carried: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _first_pass(con: duck.Connection, plan: EventsPlan) -> _EventsSummary:
     """Every events row read once through the guard: per user the first-seen time, per
-    event its count, time range and the properties it carries (counting each property
-    also makes DuckDB convert every value of it, as writing it would)."""
-    names = list(plan.properties)
+    event its count and time range."""
 
     def attempt() -> None:
         rows, params = events_rows(plan, guarded=True)
-        carried = "".join(f", count({q(n)}) AS __hl_c{i}" for i, n in enumerate(names))
+        # Reading a property can fail only where DuckDB converts text (a CSV column typed
+        # from a sample) or where a time must be in range: those are read in full, as
+        # writing them would; every other column stays unread.
+        checked = "".join(f", count({q(name)})" for name in plan.properties
+                          if _may_fail(plan, name))
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {_PASS} AS SELECT _uid, event, "  # noqa: S608
             f"GROUPING(_uid) AS {_BY_EVENT}, min(timestamp) AS first_ts, "
-            f"max(timestamp) AS last_ts, count(*) AS n{carried} FROM ({rows}) "
+            f"max(timestamp) AS last_ts, count(*) AS n{checked} FROM ({rows}) "
             "GROUP BY GROUPING SETS ((_uid), (event))", params)
 
     run_reading(con, plan, attempt)
     per_event = con.execute(
-        f"SELECT event, n, first_ts, last_ts{''.join(f', __hl_c{i}' for i in range(len(names)))} "  # noqa: S608
-        f"FROM {_PASS} WHERE {_BY_EVENT} = 1 ORDER BY event").fetchall()
+        f"SELECT event, n, first_ts, last_ts FROM {_PASS} "  # noqa: S608
+        f"WHERE {_BY_EVENT} = 1 ORDER BY event").fetchall()
     control_ids = con.execute(
         f"SELECT count(*) FROM {_PASS} WHERE {_BY_EVENT} = 0 "  # noqa: S608
         f"AND {cols.has_control_character('_uid')}").fetchone()[0]
@@ -236,14 +250,19 @@ def _first_pass(con: duck.Connection, plan: EventsPlan) -> _EventsSummary:
         sources = ", ".join(es.source.name for es in plan.sources)
         raise ImportRefused(f"there are no events in {sources} (a header but no rows)",
                             file=plan.sources[0].source.name)
-    numeric = [i for i, n in enumerate(names) if plan.properties[n] in ("integer", "float")]
     return _EventsSummary(
         n_events=n_events,
         events={r[0]: r[1] for r in per_event},
         data_start=min(r[2] for r in per_event),
         data_end=max(r[3] for r in per_event),
-        carried={r[0]: sorted(names[i] for i in numeric if r[4 + i]) for r in per_event},
     )
+
+
+def _may_fail(plan: EventsPlan, name: str) -> bool:
+    if plan.properties[name] == "timestamp":
+        return True
+    return any(es.source.fmt.kind == "csv" and name in es.properties
+               and es.properties[name].duck_type.upper() != "VARCHAR" for es in plan.sources)
 
 
 def _population(con: duck.Connection, has_events: bool, table: UsersTable | None) -> int:
