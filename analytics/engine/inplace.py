@@ -5,13 +5,13 @@ What the importer writes and then reads back, this module computes from the file
 
   checks    the importer's own steps (analytics/engine/importing): each file opened and
             typed as an import opens it, the users file staged and checked, the mapped
-            columns found. Then one pass over the events, through the importer's guard
-            (a row without a user, an event name or a readable time stops the query), with
-            its retries (a CSV column typed from a sample and broken by a later value is
-            read as text), computes per user the first-seen time and per event the
-            counts, the time range and which properties it carries. Control characters
-            are checked on the distinct ids and names it returns. A refusal names the
-            first bad row exactly as an import's does (importing.events.first_bad_row).
+            columns found. Then one pass over the events, with the importer's retries (a
+            CSV column typed from a sample and broken by a later value is read as text),
+            computes per user the first-seen time and per event the count and time
+            range. What an import refuses (an empty user id or event name, a time that
+            cannot be read, a control character) shows in what this pass returns: the
+            distinct ids and names, and how many rows had a time. A refusal then names
+            the first bad row exactly as an import's does (importing.events.first_bad_row).
   schema    the DatasetSchema an import of the same files would publish.
   per-user  peruser_columns.PerUserQuery over the files themselves (the events rows as
             the importer would store them, never written) and the population table of
@@ -167,41 +167,37 @@ def _check(con: duck.Connection, events: list[Path], users: Path | None,
 # ------------------------------------------------------------------ the events rows
 
 
-def events_rows(plan: EventsPlan, *, guarded: bool = False) -> Fragment:
+def events_rows(plan: EventsPlan, *, guard_times: bool = False) -> Fragment:
     """The events as an import stores them (importing.events.events_select), with the user
-    id as text for `_uid`. `guarded`: a row without a user, an event name or a readable
-    time, or with a time property that cannot be stored, stops the query with BAD_ROW."""
+    id as text for `_uid`. Rows are not checked here (the checking pass counts what an
+    import's guard would stop at), except with `guard_times`: a time property that cannot
+    be stored stops the query with BAD_ROW, as it stops an import."""
     parts, params = [], []
     for es in plan.sources:
         sql, p = es.source.table()
-        columns, event_params = _row_columns(es, plan, guarded)
+        columns, event_params = _row_columns(es, plan, guard_times)
         parts.append(f"SELECT {', '.join(columns)} FROM {sql} AS s")  # noqa: S608
         params += event_params + p
     return " UNION ALL ".join(parts), params
 
 
-def _row_columns(es: EventSource, plan: EventsPlan, guarded: bool) -> tuple[list[str], list]:
-    if guarded or len(es.ids) > 1:
-        uid = id_sql(es.ids)
-    else:
-        # Checked by the guarded pass: never empty, so the plain text is the id.
-        uid = cols.text_value(es.ids[0].sql, es.ids[0].duck_type)
+def _row_columns(es: EventSource, plan: EventsPlan,
+                 guard_times: bool) -> tuple[list[str], list]:
+    # One id column is the id as it stands (an empty one is found among the distinct ids
+    # the checking pass returns); a composite id is NULL when a part is empty.
+    uid = (cols.text_value(es.ids[0].sql, es.ids[0].duck_type) if len(es.ids) == 1
+           else id_sql(es.ids))
     time = cols.time_value(es.time.sql, es.time.duck_type)
     if es.event is None:
         event, event_params = "CAST(? AS VARCHAR)", [plan.event_name]
     else:
         event, event_params = cols.text_value(es.event.sql, es.event.duck_type), []
-    if guarded:
-        bad = [cols.not_a_time(time), f"({uid}) IS NULL"]
-        if es.event is not None:
-            bad.append(f"({event}) IS NULL OR trim({event}) = ''")
-        event = f"CASE WHEN {' OR '.join(bad)} THEN error('{BAD_ROW}') ELSE {event} END"
     columns = [f"{uid} AS _uid", f"{event} AS event", f"{time} AS timestamp"]
     for name, kind in plan.properties.items():
         column = es.properties.get(name)
         value = (cols.stored_value(column.sql, column.duck_type, kind) if column
                  else f"CAST(NULL AS {cols.STORAGE_TYPE[kind]})")
-        if guarded and column and kind == "timestamp":
+        if guard_times and column and kind == "timestamp":
             value = (f"CASE WHEN ({value}) IS NULL OR {cols.in_time_range(value)} "
                      f"THEN {value} ELSE error('{BAD_ROW}') END")
         columns.append(f"{value} AS {q(name)}")
@@ -220,11 +216,14 @@ class _EventsSummary:
 
 
 def _first_pass(con: duck.Connection, plan: EventsPlan) -> _EventsSummary:
-    """Every events row read once through the guard: per user the first-seen time, per
-    event its count and time range."""
+    """Every events row read once: per user the first-seen time, per event its count and
+    time range. What an import's guard stops at is counted instead (checking each row in
+    the pass would double its cost): a missing or empty user id or event name shows among
+    the distinct ones, an unreadable time as a count of times short of the rows. Either
+    way the refusal is the import's: the first bad row, found by reading the files again."""
 
     def attempt() -> None:
-        rows, params = events_rows(plan, guarded=True)
+        rows, params = events_rows(plan, guard_times=True)
         # Reading a property can fail only where DuckDB converts text (a CSV column typed
         # from a sample) or where a time must be in range: those are read in full, as
         # writing them would; every other column stays unread.
@@ -233,17 +232,18 @@ def _first_pass(con: duck.Connection, plan: EventsPlan) -> _EventsSummary:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {_PASS} AS SELECT _uid, event, "  # noqa: S608
             f"GROUPING(_uid) AS {_BY_EVENT}, min(timestamp) AS first_ts, "
-            f"max(timestamp) AS last_ts, count(*) AS n{checked} FROM ({rows}) "
-            "GROUP BY GROUPING SETS ((_uid), (event))", params)
+            f"max(timestamp) AS last_ts, count(*) AS n, count(timestamp) AS timed{checked} "
+            f"FROM ({rows}) GROUP BY GROUPING SETS ((_uid), (event))", params)
 
     run_reading(con, plan, attempt)
     per_event = con.execute(
-        f"SELECT event, n, first_ts, last_ts FROM {_PASS} "  # noqa: S608
+        f"SELECT event, n, first_ts, last_ts, timed FROM {_PASS} "  # noqa: S608
         f"WHERE {_BY_EVENT} = 1 ORDER BY event").fetchall()
-    control_ids = con.execute(
-        f"SELECT count(*) FROM {_PASS} WHERE {_BY_EVENT} = 0 "  # noqa: S608
-        f"AND {cols.has_control_character('_uid')}").fetchone()[0]
-    if control_ids or any(first_control_character(r[0]) for r in per_event):
+    bad_ids = con.execute(
+        f"SELECT count(*) FROM {_PASS} WHERE {_BY_EVENT} = 0 AND (_uid IS NULL "  # noqa: S608
+        f"OR trim(_uid) = '' OR {cols.has_control_character('_uid')})").fetchone()[0]
+    if bad_ids or any(event is None or not event.strip() or first_control_character(event)
+                      or timed < n for event, n, _, _, timed in per_event):
         raise first_bad_row(con, plan)
     n_events = sum(r[1] for r in per_event)
     if n_events == 0:
