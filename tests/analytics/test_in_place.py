@@ -240,3 +240,52 @@ def test_users_file_refusals_in_place(tmp_path):
     got, want = both_refusals(tmp_path, [events], users)
     assert got == want
     assert got.startswith("users.csv, line 4, column 'user_id': user id 'u1' is repeated")
+
+
+# ------------------------------------------------------------------ through the command
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    from io import StringIO
+
+    from analytics.cli import main
+
+    out, err = StringIO(), StringIO()
+    code = main(["manage.py", *args], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "ndjson"])
+def test_the_command_refuses_a_bad_file_of_each_format_with_one_line(tmp_path, fmt):
+    rows = [("u1", "login", "2024-01-01T00:00:00Z"), ("u2", "login", "2024-01-02T00:00:00Z"),
+            ("u3", "login", "")]
+    csv_text = "user_id,event,timestamp\n" + "".join(f"{u},{e},{t}\n" for u, e, t in rows)
+    if fmt == "csv":
+        path, where = write(tmp_path / "events.csv", csv_text), "line 4"
+    elif fmt == "parquet":
+        path, where = parquet_from_csv(tmp_path, "events.parquet", csv_text), "row 3"
+    else:
+        path = write(tmp_path / "events.ndjson", "".join(
+            json.dumps({"user_id": u, "event": e, "timestamp": t}) + "\n" for u, e, t in rows))
+        where = "line 3"
+    code, out, err = run_cli("analyze", "--events", str(path), "--success",
+                             json.dumps({"events": ["login"]}), "--criterion",
+                             json.dumps({"kind": "did_event", "event": "login"}))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"CommandError: {path.name}, {where}, column 'timestamp': the time is empty"]
+
+
+def test_the_command_analyses_gzipped_files_in_place(demo, tmp_path):
+    import gzip
+
+    events, users = demo["csv"]
+    packed = tmp_path / "events.csv.gz"
+    packed.write_bytes(gzip.compress(events[0].read_bytes()))
+    request = ["--success", json.dumps(SUCCESS), "--criterion", json.dumps(CRITERIA[0])]
+    plain = run_cli("analyze", "--events", str(events[0]), "--users", str(users), *request)
+    zipped = run_cli("analyze", "--events", str(packed), "--users", str(users), *request)
+    assert plain[0] == zipped[0] == 0
+    assert zipped[1] == plain[1]
+    version = imported(tmp_path, events, users)
+    assert plain[1] == to_json(analyze(version, SUCCESS, criterion=CRITERIA[0]))
