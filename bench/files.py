@@ -3,7 +3,7 @@ computes the same counts from the same files in a fresh process. Both run as chi
 processes of their own, one after the other, so that their wall time, CPU time and peak
 memory are theirs; the counts of the two must agree, or the step fails.
 
-    python -m bench.files floor criterion|breakdown EVENTS USERS   (the floor itself)
+    python -m bench.files floor lists|join criterion|breakdown EVENTS USERS   (a floor)
 
 This module imports nothing of the app at the top: the floor process pays for Python and
 DuckDB only, as a one-off script would.
@@ -28,18 +28,21 @@ CRITERION = {"all": [
 ]}
 BREAKDOWN = {"property": "company_size"}
 
-# One GROUP BY user over the events (first and last time, the purchase and login times as
-# lists filtered by each user's window, whether they exported), the users file joined,
-# the complete-window rule from the latest event: the per-user work in its best one-pass
-# form (performance.md), then the counts the command prints.
-_PER_USER = """
+# Two formulations of the same counts, both given the same files; the floor is the faster
+# of the two in each run. "lists": one GROUP BY user over the events (first and last time,
+# the purchase and login times as lists filtered by each user's window, whether they
+# exported), the per-user work in its one-pass form (performance.md). "join": first-seen
+# per user, then the events joined back to it and grouped again (cheaper than lists when
+# many times travel in the lists). Each then joins the users file and applies the
+# complete-window rule with the latest event.
+_LISTS = """
 WITH pu AS (
   SELECT user_id, min(timestamp) AS fs, max(timestamp) AS ls,
          list(timestamp) FILTER (WHERE event = 'purchase') AS buys,
          list(timestamp) FILTER (WHERE event = 'login') AS logins,
          bool_or(event = 'export') AS exported
-  FROM read_parquet(?) GROUP BY user_id),
-u AS (SELECT user_id, plan, company_size FROM read_csv(?)),
+  FROM read_parquet($events) GROUP BY user_id),
+u AS (SELECT user_id, plan, company_size FROM read_csv($users)),
 t AS (
   SELECT u.plan, u.company_size,
      coalesce(len(list_filter(buys, lambda x: x < pu.fs + INTERVAL 14 DAY)) > 0, false) AS success,
@@ -48,25 +51,52 @@ t AS (
      pu.fs IS NULL OR pu.fs + INTERVAL 14 DAY <= (SELECT max(ls) FROM pu) AS included
   FROM pu FULL JOIN u USING (user_id))
 """
-FLOOR = {
-    "criterion": _PER_USER + """
+_JOIN = """
+WITH f AS (
+  SELECT user_id, min(timestamp) AS fs, max(timestamp) AS ls
+  FROM read_parquet($events) GROUP BY user_id),
+pu AS (
+  SELECT e.user_id,
+         count_if(e.event = 'purchase' AND e.timestamp < f.fs + INTERVAL 14 DAY) > 0 AS success,
+         count_if(e.event = 'login' AND e.timestamp < f.fs + INTERVAL 7 DAY) AS logins7,
+         count_if(e.event = 'export') > 0 AS exported
+  FROM read_parquet($events) e JOIN f USING (user_id)
+  WHERE e.event IN (EVENTS) GROUP BY e.user_id),
+u AS (SELECT user_id, plan, company_size FROM read_csv($users)),
+t AS (
+  SELECT u.plan, u.company_size, coalesce(pu.success, false) AS success,
+     coalesce(pu.logins7, 0) AS logins7, coalesce(pu.exported, false) AS exported,
+     f.fs IS NULL OR f.fs + INTERVAL 14 DAY <= (SELECT max(ls) FROM f) AS included
+  FROM f FULL JOIN u USING (user_id) LEFT JOIN pu USING (user_id))
+"""
+_COUNTS = {
+    "criterion": """
 SELECT count_if(included), count_if(included AND success), count_if(included AND g),
        count_if(included AND g AND success)
 FROM (SELECT *, logins7 >= 3 AND exported AND coalesce(plan IN ('pro', 'business'), false) AS g
       FROM t)""",
-    "breakdown": _PER_USER + """
+    "breakdown": """
 SELECT company_size, count(*), count_if(success) FROM t WHERE included GROUP BY ALL""",
 }
+# The events each shape needs (the join form reads only those the second time).
+_EVENTS = {"criterion": "'purchase', 'login', 'export'", "breakdown": "'purchase'"}
+FORMS = ("lists", "join")
 
 
-def floor(shape: str, events: str, users: str) -> list:
+def floor_sql(form: str, shape: str) -> str:
+    head = _LISTS if form == "lists" else _JOIN.replace("EVENTS", _EVENTS[shape])
+    return head + _COUNTS[shape]
+
+
+def floor(form: str, shape: str, events: str, users: str) -> list:
     import duckdb
 
     con = duckdb.connect()
     for setting in ("SET memory_limit = '1GB'", "SET threads = 2", "SET TimeZone = 'UTC'",
                     "SET preserve_insertion_order = false"):
         con.execute(setting)
-    return [list(row) for row in con.execute(FLOOR[shape], [events, users]).fetchall()]
+    rows = con.execute(floor_sql(form, shape), {"events": events, "users": users}).fetchall()
+    return [list(row) for row in rows]
 
 
 def counts_of(shape: str, document: dict) -> list:
@@ -79,24 +109,30 @@ def counts_of(shape: str, document: dict) -> list:
 
 
 def measure(data: Path, shape: str) -> dict:
-    """One floor run then one command run on the same files."""
+    """Each floor formulation, then the command, on the same files; the floor is the
+    faster formulation of this run."""
     events, users = str(data / "events.parquet"), str(data / "users.csv")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}  # a fresh shell: no settings
     request = CRITERION if shape == "criterion" else {"breakdown": BREAKDOWN}
-    floor_run = _timed([sys.executable, "-m", "bench.files", "floor", shape, events, users],
-                       env)
+    floors = {form: _timed([sys.executable, "-m", "bench.files", "floor", form, shape,
+                            events, users], env) for form in FORMS}
     cli_run = _timed([sys.executable, "manage.py", "analyze", "--events", events,
                       "--users", users, "--success", json.dumps(SUCCESS),
                       "--criterion", json.dumps(request)], env)
-    expected = sorted(json.loads(floor_run["out"]))
     found = sorted(counts_of(shape, json.loads(cli_run["out"])))
-    if found != expected:
-        raise SystemExit(f"the command's counts {found} differ from the floor's {expected}")
+    for form, run in floors.items():
+        expected = sorted(json.loads(run["out"]))
+        if found != expected:
+            raise SystemExit(f"the command's counts {found} differ from the {form} "
+                             f"floor's {expected}")
+    form = min(floors, key=lambda f: floors[f]["seconds"])
+    best = floors[form]
     return {"seconds": cli_run["seconds"], "cpu_seconds": cli_run["cpu_seconds"],
             "peak_mb": cli_run["peak_mb"],
-            "detail": {"floor_s": floor_run["seconds"], "floor_cpu_s": floor_run["cpu_seconds"],
-                       "floor_peak_mb": floor_run["peak_mb"],
-                       "ratio": cli_run["seconds"] / floor_run["seconds"]}}
+            "detail": {"floor_s": best["seconds"], "floor_cpu_s": best["cpu_seconds"],
+                       "floor_peak_mb": best["peak_mb"], "floor_form": form,
+                       "ratio": cli_run["seconds"] / best["seconds"],
+                       **{f"{f}_s": r["seconds"] for f, r in floors.items()}}}
 
 
 def _timed(argv: list[str], env: dict) -> dict:
@@ -118,4 +154,4 @@ def _timed(argv: list[str], env: dict) -> dict:
 
 if __name__ == "__main__":
     if sys.argv[1] == "floor":
-        print(json.dumps(floor(sys.argv[2], sys.argv[3], sys.argv[4]), default=str))
+        print(json.dumps(floor(*sys.argv[2:6]), default=str))
