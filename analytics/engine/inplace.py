@@ -126,9 +126,7 @@ def files_in_place(*, events: list[Path], users: Path | None, mapping: ColumnMap
             raise _unexpected(exc, events + ([Path(users)] if users else [])) from exc
         yield files
     finally:
-        for name in (_PASS, _USERS):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
-        con.close()
+        con.close()  # its temporary tables go with it
 
 
 def _check(con: duck.Connection, events: list[Path], users: Path | None,
@@ -278,4 +276,5 @@ def _population(con: duck.Connection, has_events: bool, table: UsersTable | None
                   f"coalesce(f._uid, p.user_id) AS user_id, f.first_ts AS _first_seen{props} "
                   f"FROM {seen} f FULL JOIN {table.name} p ON p.user_id = f._uid")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_USERS} AS {select}")
+    con.execute(f"DROP TABLE IF EXISTS {_PASS}")  # its memory is the analysis's now
     return con.execute(f"SELECT count(*) FROM {_USERS}").fetchone()[0]  # noqa: S608
