@@ -60,6 +60,14 @@ def demo(tmp_path_factory) -> dict[str, tuple[list[Path], Path]]:
         for source, target in ((events, events_parquet), (users, users_parquet)):
             con.execute("COPY (SELECT * FROM read_csv(?)) TO ? (FORMAT parquet)",
                         [str(source), str(target)])
+        # Integer ids, which an import stores as their own `_uid` (no numbering).
+        (directory / "integer").mkdir()
+        events_integer = directory / "integer" / "events.parquet"
+        users_integer = directory / "integer" / "users.csv"
+        con.execute("COPY (SELECT * REPLACE (CAST(substr(user_id, 2) AS BIGINT) AS user_id) "
+                    "FROM read_csv(?)) TO ? (FORMAT parquet)", [str(events), str(events_integer)])
+        con.execute("COPY (SELECT * REPLACE (CAST(substr(user_id, 2) AS BIGINT) AS user_id) "
+                    "FROM read_csv(?)) TO ? (HEADER)", [str(users), str(users_integer)])
         (directory / "ndjson").mkdir()
         events_json = directory / "ndjson" / "events.ndjson"
         con.execute("COPY (SELECT user_id, event, CAST(timestamp AS VARCHAR) AS timestamp, "
@@ -69,7 +77,7 @@ def demo(tmp_path_factory) -> dict[str, tuple[list[Path], Path]]:
     finally:
         con.close()
     return {"csv": ([events], users), "parquet": ([events_parquet], users_parquet),
-            "ndjson": ([events_json], users)}
+            "ndjson": ([events_json], users), "integer": ([events_integer], users_integer)}
 
 
 def imported(tmp_path: Path, events: list[Path], users: Path | None) -> DatasetVersion:
@@ -87,10 +95,11 @@ def in_place(tmp_path: Path, events: list[Path], users: Path | None):
                           threads=SETTINGS.threads)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet", "ndjson"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "ndjson", "integer"])
 def test_in_place_gives_the_import_paths_json_byte_for_byte(demo, tmp_path, fmt):
     events, users = demo[fmt]
     version = imported(tmp_path, events, users)
+    assert version.schema().user_id_type == ("integer" if fmt == "integer" else "text")
     requests = ([{"criterion": c} for c in CRITERIA] + [{"breakdown": b} for b in BREAKDOWNS]
                 + [{"criterion": CRITERIA[0], "unsuccessful": True}])
     expected = [to_json(analyze(version, SUCCESS, settings=SETTINGS, **r)) for r in requests]
