@@ -15,7 +15,8 @@ What the importer writes and then reads back, this module computes from the file
   schema    the DatasetSchema an import of the same files would publish.
   per-user  peruser_columns.PerUserQuery over the files themselves (the events rows as
             the importer would store them, never written) and the population table of
-            this pass, written as Parquet into the command's scratch directory.
+            this pass, kept in memory (or, when wide, as Parquet in the command's
+            scratch directory).
 
 Users are grouped by their id as text (an import numbers them; the counts are the same:
 every id is either text on both paths or a plain integer whose text is canonical).
@@ -54,6 +55,10 @@ from analytics.engine.storage import DatasetSchema
 _PASS = "__hl_files_pass"  # temporary: one row per user with events and one per event
 _USERS = "__hl_files_users"  # temporary: the population, as users.parquet holds it
 _BY_EVENT = "__hl_by_event"  # 1 on the per-event rows of _PASS
+# A per-user table up to this size (users x columns x 8 bytes) stays in memory, a fifth
+# cheaper than writing and reading it as Parquet.
+_TABLE_IN_MEMORY = 128 * 2**20
+_BYTES_PER_VALUE = 8
 _NO_EVENTS = Sql("(SELECT NULL::VARCHAR AS _uid, NULL::VARCHAR AS event, "
                  "NULL::TIMESTAMPTZ AS timestamp LIMIT 0)")
 
@@ -69,7 +74,7 @@ class FilesInPlace:
     events: Sql  # FROM item: _uid (the user id as text), event, timestamp, properties
     users: Sql  # FROM item: _uid, user_id, _first_seen, user properties
     scratch: Path
-    tables: dict[str, Path] = field(default_factory=dict)  # per-user tables by key
+    tables: dict[str, Sql] = field(default_factory=dict)  # per-user tables by key
     carried: dict[str, list[str]] | None = None
 
     def schema(self) -> DatasetSchema:
@@ -95,7 +100,9 @@ class FilesInPlace:
     def peruser_source(self, schema: DatasetSchema, success: dict,
                        features: list[Feature]) -> Sql:
         """A per-user table of a validated success definition and these features, as
-        peruser.peruser_source gives it for a published version."""
+        peruser.peruser_source gives it for a published version: a temporary table when
+        it is small (a test or a breakdown), else Parquet in the scratch directory (a
+        discovery's wide table, which memory need not hold)."""
         key = table_key(success, features)
         if key not in self.tables:
             con = self.connection
@@ -103,10 +110,20 @@ class FilesInPlace:
             query.set_success(success, schema.data_end)
             for feature in features:
                 query.add_feature(feature)
-            path = self.scratch / f"peruser-{key}.parquet"
-            scan_events(con, query.sql_over(self.users, self.events), path)
-            self.tables[key] = path
-        return Sql("read_parquet(?)", [str(self.tables[key])])
+            sql = query.sql_over(self.users, self.events)
+            columns = len(schema.user_properties) + len(features) + 5
+            if schema.n_users * columns * _BYTES_PER_VALUE <= _TABLE_IN_MEMORY:
+                name = f"__hl_peruser_{key}"
+                for statement in sql.prepare:
+                    con.execute(statement.text, statement.params)
+                con.execute(f"CREATE TEMP TABLE {name} AS {sql.select.text}",
+                            sql.select.params)
+                self.tables[key] = Sql(name)
+            else:
+                path = self.scratch / f"peruser-{key}.parquet"
+                scan_events(con, sql, path)
+                self.tables[key] = Sql("read_parquet(?)", [str(path)])
+        return self.tables[key]
 
 
 @contextmanager
