@@ -33,6 +33,10 @@ STEPS = [
     ("new_criterion", 5, "new did_event/event_count/property criterion, warm success < 0.7 s"),
     ("import_plain", 1, "import with the events in one file (the layout's yardstick)"),
     ("new_criterion_plain", 3, "the same criteria on the one-file import"),
+    # The command line on files (Parquet events, CSV users) in a fresh process, against
+    # one DuckDB query computing the same counts from the same files (bench/files.py).
+    ("cli_files", 3, "analyze on files, a criterion, <= 2x one DuckDB query"),
+    ("cli_files_breakdown", 3, "analyze on files, a breakdown, <= 2x one DuckDB query"),
 ]
 
 
@@ -84,6 +88,12 @@ def main() -> None:
             "peak_mb": max(s["peak_mb"] for s in samples),
             "runs": runs, "goal": goal, "detail": samples[-1]["detail"],
         }
+        floors = [s["detail"] for s in samples
+                  if isinstance(s["detail"], dict) and "floor_s" in s["detail"]]
+        if floors:  # a step measured against a floor run beside it (bench/files.py)
+            results[step]["floor_s"] = statistics.median(f["floor_s"] for f in floors)
+            results[step]["floor_cpu_s"] = statistics.median(f["floor_cpu_s"] for f in floors)
+            results[step]["floor_peak_mb"] = max(f["floor_peak_mb"] for f in floors)
         print(f"  {step:<12} {results[step]['median_s']:8.3f} s  "
               f"{results[step]['cpu_s']:8.3f} s CPU  {results[step]['peak_mb']:7.0f} MB"
               f"  ({runs} runs)", flush=True)
@@ -105,6 +115,11 @@ def main() -> None:
                               ("polars / per-user table", "polars", "peruser", ">= 2"),
                               ("pandas / per-user table", "pandas", "peruser", ">= 8")):
         print(f"  {label:<27}{ratio(a, b):>7}  {ratio(a, b, 'cpu_s'):>7} CPU   (goal {goal})")
+    for step, r in results.items():
+        if "floor_s" in r:
+            print(f"  {step:<26} {r['median_s']:.2f} s / floor {r['floor_s']:.2f} s = "
+                  f"{r['median_s'] / r['floor_s']:.2f}x  ({r['cpu_s'] / r['floor_cpu_s']:.2f}x "
+                  f"CPU; peak {r['peak_mb']:.0f} MB, floor {r['floor_peak_mb']:.0f} MB; goal <= 2)")
     for step in ("test_cached", "breakdown", "discovery"):
         if step in results:
             print(f"  {step:<26} {results[step]['median_s'] * 1000:.0f} ms")
