@@ -135,6 +135,7 @@ class Feed:
             except TimeoutError:
                 woken = False
             await asyncio.sleep(max(0.0, drawn_at + MIN_GAP - loop.time()))
+            started = loop.time()
             self.wake.clear()
             here = {m.participant_id for m in self.members if m.participant_id}
             left, self.left = self.left, set()
@@ -155,7 +156,9 @@ class Feed:
                     self.waiting_since = loop.time()
                 continue
             self.waiting_since = None
-            drawn_at = loop.time()
+            # The next drawing no sooner than this one took (at most half the process's
+            # time goes to drawing, however fast the writes come).
+            drawn_at = loop.time() + max(0.0, loop.time() - started - MIN_GAP)
             if presence_changed:
                 # Other web processes draw who is here too.
                 await sync_to_async(push.presence_changed, thread_sensitive=False)(

@@ -77,7 +77,8 @@ def test_a_card_is_a_placeholder_in_its_region_and_a_fragment_of_its_own(session
     card = snapshot.fragments[f"entry-{entry.pk}"]
     assert card.lstrip().startswith(f'<article class="entry card" id="entry-{entry.pk}"')
     [test] = session.tests.all()
-    assert f'<li id="q-{test.pk}" data-keep></li>' in card
+    assert f'<span id="q-{test.pk}" data-keep></span>' in card
+    assert snapshot.fragments[f"q-{test.pk}"].startswith(f'<span id="q-{test.pk}">')
     assert f'data-only="u{owner.pk} facilitator"' not in card  # already tested: no button
 
 
