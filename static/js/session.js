@@ -1,6 +1,7 @@
 // The live session page: the criterion builder's fields, and drafts kept across redraws
-// (the countdowns are session-clock.js's, the live stream live.js's). The page works without this file (the server owns every rule and the
-// clock); this only makes it comfortable. No inline scripts: a CSP is coming.
+// (the countdowns are session-clock.js's, the live stream live.js's). The page works
+// without this file (the server owns every rule and the clock); this only makes it
+// comfortable. No inline scripts: a CSP is coming.
 (function () {
   "use strict";
 
