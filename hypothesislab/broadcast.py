@@ -33,6 +33,7 @@ CHANNEL = "hypothesislab:live"
 RESYNC = {"type": "resync"}
 # After losing Redis, try again this often (seconds).
 RECONNECT_EVERY = 0.5
+BIG_NOTICE = 64 * 1024  # bytes
 
 Listener = Callable[[dict], None]
 
@@ -94,8 +95,12 @@ class Hub:
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
+                    data = message["data"]
                     try:
-                        notice = json.loads(message["data"])
+                        # A drawing of a big session is megabytes: read it beside the
+                        # loop, which meanwhile keeps every stream going.
+                        notice = (await asyncio.to_thread(json.loads, data)
+                                  if len(data) > BIG_NOTICE else json.loads(data))
                     except (TypeError, ValueError):
                         continue
                     self._dispatch(notice)
