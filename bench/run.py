@@ -49,9 +49,9 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated steps to leave out")
     args = parser.parse_args()
 
-    from bench.data import generate
+    from bench.data import directory_name, generate
 
-    data = ROOT / "bench-data" / f"{args.users}u-{args.events}e"
+    data = ROOT / "bench-data" / directory_name(args.users, args.events)
     generate(data, events=args.events, users=args.users)
     skip = set(filter(None, args.skip.split(",")))
     if "import" in skip and not (data / "imported" / "v1").exists():

@@ -18,9 +18,9 @@ from typing import Any
 from analytics.engine import duck, stats
 from analytics.engine.analysis import (
     EngineSettings,
+    Population,
     count_criteria,
     engine_connection,
-    population_of,
 )
 from analytics.engine.definitions import (
     MAX_TEXT,
@@ -30,8 +30,10 @@ from analytics.engine.definitions import (
     validate_success,
     validate_window,
 )
+from analytics.engine.discovery_table import discovery_source
 from analytics.engine.peruser import write_atomically
-from analytics.engine.peruser_columns import INCLUDED_COLUMN, Feature
+from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature
+from analytics.engine.sql import Sql
 from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 MAX_EVENTS = 30  # the most frequent events get behaviour candidates
@@ -57,8 +59,7 @@ def discover(version: DatasetVersion, success: dict, *, within_days: int | None 
     with engine_connection(settings) as con:
         measures = without_empty_pairs(con, version, schema, measures)
         population = population_of(con, version, success,
-                                   [Feature.of(m) for m in measures], None, schema,
-                                   unsuccessful)
+                                   [Feature.of(m) for m in measures], schema, unsuccessful)
         profile = Profile(con, population.source)
         criteria = [validate_criterion(c, schema)
                     for c in candidates(profile, schema, success, measures)]
@@ -73,6 +74,16 @@ def discover(version: DatasetVersion, success: dict, *, within_days: int | None 
     ranked.sort(key=lambda r: (r["p_value"] is None, r["p_value"] or 0.0,
                                -abs(r["diff"] or 0.0), r["label"]))
     return {"population": summary, "characteristics": ranked[:top], "tried": len(rows)}
+
+
+def population_of(con: duck.Connection, version: DatasetVersion, success: dict,
+                  features: list[Feature], schema: DatasetSchema,
+                  unsuccessful: bool) -> Population:
+    """analysis.population_of without a population filter, over the table
+    discovery_table builds (the same table, built faster for this width)."""
+    source = discovery_source(con, version, schema, success, features)
+    flag = duck.quote_identifier(SUCCESS_COLUMN)
+    return Population(source, Sql("true"), f"(NOT {flag})" if unsuccessful else flag)
 
 
 # ------------------------------------------------------------------ what to measure

@@ -1,0 +1,305 @@
+"""The per-user table of a discovery run: the same columns, with the same values, as
+peruser.peruser_source builds for these features, built a faster way for its width.
+
+A discovery run measures about a hundred things per user (each frequent event's count
+and whether it happened, sessions, time in the app, averages of event properties). As
+aggregates of one GROUP BY over the events, each event row updates every one of them in
+a user's hash-table slot: at 1M users and 50M events that pass took minutes and ran out
+of memory. Here:
+
+  window rows  one scan of the events, joined to each user's first-seen time, keeps the
+               rows inside the longest window as (user index, event code, microseconds
+               since first seen) and the numeric properties averaged, in a temporary
+               table;
+  counts       one numpy bincount per window over user index x event code gives every
+               event's count (and so whether it happened) for every user;
+  sessions     the rows sorted by user and time give each event's gap to the user's
+               previous one: sessions start at a user's first event and after every gap
+               over the limit, and time in the app adds up the other gaps;
+  averages     DuckDB's own avg() per (user, event) over the rows of the events carrying
+               the property, so that the values are the ones a per-user table would hold;
+  the rest     success, the complete-window flag, user properties and any measure not
+               listed here come from peruser's query, as for any per-user table.
+
+Counts and gaps are integers, so these are exact; time in the app is the same integer
+sum divided the same way. The table is cached under the same name and manifest as
+peruser's, so an analysis of a discovered characteristic reuses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from analytics.engine import duck
+from analytics.engine.peruser import (
+    CACHE_PREFIX,
+    _perfect_hash,
+    build_query,
+    find_cached,
+    success_key,
+    table_key,
+    write_atomically,
+)
+from analytics.engine.peruser_columns import (
+    DEFAULT_GAP_MINUTES,
+    Feature,
+    distinct_event_hashes,
+)
+from analytics.engine.sql import Sql
+from analytics.engine.storage import DatasetSchema, DatasetVersion
+
+WINDOW_ROWS = "__hl_discovery_rows"  # temporary, per connection
+MEASURED = "__hl_discovery_measured"  # the numpy columns, registered per connection
+AVERAGES = "__hl_discovery_averages"  # temporary: avg per (user, event)
+DAY_US = 86_400_000_000
+MINUTE_US = 60_000_000
+
+
+def measured_here(measure: dict) -> bool:
+    """Whether this module computes the measure (else peruser's query does)."""
+    kind = measure["kind"]
+    if measure.get("where"):
+        return False
+    if kind in ("event_count", "did_event", "session_count", "time_in_app"):
+        return True
+    return kind == "event_property" and measure.get("agg") == "avg"
+
+
+def discovery_source(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+                     success: dict, features: list[Feature]) -> Sql:
+    """A FROM-clause source holding the per-user table of a validated success definition
+    and these features, as peruser.peruser_source would give it."""
+    cached = find_cached(version, success, features)
+    if cached is not None:
+        return Sql("read_parquet(?)", [str(cached)])
+    table = build_table(con, version, schema, success, features)
+    try:
+        path = _write_cache(con, version, success, features, table)
+    except OSError:
+        # A read-only or full cache directory costs speed, never the answer.
+        name = f"__hl_discovery_{table_key(success, features)}"
+        with _perfect_hash(con, table.narrow):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {table.select.text}",
+                        table.select.params)
+        return Sql(name)
+    finally:
+        _drop(con)
+    return Sql("read_parquet(?)", [str(path)])
+
+
+class Table:
+    """The SELECT of the finished table (over temporary tables of this connection)."""
+
+    def __init__(self, select: Sql, narrow: bool):
+        self.select = select
+        self.narrow = narrow
+
+
+def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+                success: dict, features: list[Feature]) -> Table:
+    here = [f for f in features if measured_here(f.measure)]
+    rest = [f for f in features if not measured_here(f.measure)]
+    base = build_query(schema, version, success, rest,
+                       hashed_events=distinct_event_hashes(con, schema))
+    for statement in base.prepare:
+        con.execute(statement.text, statement.params)
+    joins, columns = _measured_columns(con, version, schema, here)
+    # Our own aliases and column names only; values bind.
+    text = (f"SELECT b.*{''.join(', ' + c for c in columns)} "  # noqa: S608
+            f"FROM ({base.select.text}) AS b{joins.text}")
+    return Table(Sql(text, [*base.select.params, *joins.params]), base.narrow)
+
+
+def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+                      features: list[Feature]) -> tuple[Sql, list[str]]:
+    """Compute the features measured here; returns the joins onto the base table `b` and
+    the select-list entries naming each feature's column."""
+    if not features:
+        return Sql(""), []
+    measures = [f.measure for f in features]
+    events = sorted({m["event"] for m in measures if "event" in m})
+    averaged = sorted({m["property"] for m in measures if m["kind"] == "event_property"})
+    windows = {m.get("within_days") for m in measures}
+    longest = None if None in windows else max(windows)
+    uids = con.execute("SELECT _uid FROM read_parquet(?, file_row_number = true) "
+                       "ORDER BY file_row_number", [str(version.users_path)]).fetchnumpy()["_uid"]
+    _window_rows(con, version, events, averaged, longest)
+    rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
+    ix, code, since = (np.asarray(rows[k]) for k in ("ix", "code", "since"))
+    users = len(uids)
+    arrays: dict[str, np.ndarray] = {"_uid": np.asarray(uids), "ix": np.arange(users)}
+    counts: dict[int | None, np.ndarray] = {}
+    sessions = _Sessions(ix, since, users) if any(
+        m["kind"] in ("session_count", "time_in_app") for m in measures) else None
+    averages: list[Feature] = []
+    for feature in features:
+        m = feature.measure
+        kind, days = m["kind"], m.get("within_days")
+        if kind in ("event_count", "did_event"):
+            if days not in counts:
+                counts[days] = _event_counts(ix, code, since, days, users, len(events))
+            column = np.ascontiguousarray(counts[days][:, events.index(m["event"])])
+            arrays[feature.column] = column > 0 if kind == "did_event" else column
+        elif kind == "session_count":
+            arrays[feature.column] = sessions.starts(_gap(m), days)
+        elif kind == "time_in_app":
+            arrays[feature.column] = sessions.minutes(_gap(m), days)
+        else:
+            averages.append(feature)
+    del rows, ix, code, since, sessions, counts
+    con.register(MEASURED, arrays)
+    joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
+    selected = [f"n.{duck.quote_identifier(f.column)}" for f in features
+                if f.column in arrays]
+    if averages:
+        selected += _averages(con, averages, events, joins)
+    return Sql.join(joins, ""), selected
+
+
+def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str],
+                 averaged: list[str], longest: int | None) -> None:
+    """The events inside the longest window, as (ix: the user's row in users.parquet,
+    code: 1 + the event's place in `events` or 0 for any other event, since: microseconds
+    since the user's first event) and the averaged properties."""
+    props = "".join(f", e.{duck.quote_identifier(p)}" for p in averaged)
+    # OFFSET 0 keeps the window test out of the join: as a join condition DuckDB checks
+    # it far more slowly (2.5x the join's time at 50M events) than as a filter after it.
+    # Schema column names (quoted) and our own aliases only; values bind.
+    joined = (
+        "SELECT CAST(w.ix AS UINTEGER) AS ix, CAST(coalesce(c.code, 0) AS USMALLINT) AS code, "  # noqa: S608
+        f"epoch_us(e.timestamp) - w.fs AS since{props} "
+        "FROM read_parquet(?) AS e "
+        "JOIN (SELECT _uid, file_row_number AS ix, epoch_us(_first_seen) AS fs "
+        "      FROM read_parquet(?, file_row_number = true)) AS w ON w._uid = e._uid "
+        "LEFT JOIN (SELECT unnest(CAST(? AS VARCHAR[])) AS event, "
+        "                  unnest(range(1, ?)) AS code) AS c ON c.event = e.event "
+        "OFFSET 0")
+    params: list = [version.events_glob, str(version.users_path), events, len(events) + 1]
+    where = ""
+    if longest is not None:
+        where, params = " WHERE since < ?", [*params, longest * DAY_US]
+    # Our own aliases and schema column names (quoted) only; values bind.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {WINDOW_ROWS} AS "  # noqa: S608
+                f"SELECT * FROM ({joined}){where}", params)
+
+
+def _event_counts(ix: np.ndarray, code: np.ndarray, since: np.ndarray, days: int | None,
+                  users: int, events: int) -> np.ndarray:
+    """users x events: how many of each event every user did in the window."""
+    keep = code > 0
+    if days is not None:
+        keep &= since < days * DAY_US
+    key = ix[keep].astype(np.int64) * events + (code[keep].astype(np.int64) - 1)
+    return np.bincount(key, minlength=users * events).reshape(users, events)
+
+
+class _Sessions:
+    """Each window row's gap to the user's previous event (rows sorted by user and time);
+    a user's first event has none."""
+
+    def __init__(self, ix: np.ndarray, since: np.ndarray, users: int):
+        self.users = users
+        span = int(since.max()) + 1 if len(since) else 1
+        if users * span < 2**62:
+            # One sort of a single integer key (user, then time) is several times
+            # cheaper than sorting by two keys.
+            key = ix.astype(np.int64) * span + since
+            key.sort()
+            self.ix, self.since = np.divmod(key, span)
+            del key
+        else:
+            order = np.lexsort((since, ix))
+            self.ix, self.since = ix[order].astype(np.int64), since[order]
+        self.first = np.ones(len(self.ix), dtype=bool)
+        self.first[1:] = self.ix[1:] != self.ix[:-1]
+        self.gap = np.zeros(len(self.ix), dtype=np.int64)
+        self.gap[1:] = np.diff(self.since)
+
+    def starts(self, gap: float, days: int | None) -> np.ndarray:
+        # A session starts at a user's first event and after every gap over the limit.
+        start = (self.first | (self.gap > gap)) & self._window(days)
+        return np.bincount(self.ix[start], minlength=self.users).astype(np.int64)
+
+    def minutes(self, gap: float, days: int | None) -> np.ndarray:
+        # Sessions' lengths add up to the gaps that stay inside a session: an integer
+        # number of microseconds (exact in a double below 2**53, 285 years), divided as
+        # the per-user query divides it.
+        inside = ~self.first & (self.gap <= gap) & self._window(days)
+        total = np.bincount(self.ix[inside], weights=self.gap[inside], minlength=self.users)
+        return total / float(MINUTE_US)
+
+    def _window(self, days: int | None) -> np.ndarray:
+        if days is None:
+            return np.ones(len(self.ix), dtype=bool)
+        return self.since < days * DAY_US
+
+
+def _gap(measure: dict) -> float:
+    return float(measure.get("session_gap_minutes", DEFAULT_GAP_MINUTES)) * MINUTE_US
+
+
+def _averages(con: duck.Connection, features: list[Feature], events: list[str],
+              joins: list[Sql]) -> list[str]:
+    """avg() of each property per (user, event, window), by DuckDB over the window rows of
+    the events that carry it; appends a join per feature and returns its select entry."""
+    by_window: dict[int | None, list[Feature]] = {}
+    for feature in features:
+        by_window.setdefault(feature.measure.get("within_days"), []).append(feature)
+    selected = []
+    for k, (days, group) in enumerate(sorted(by_window.items(), key=lambda i: i[0] or 0)):
+        codes = sorted({events.index(f.measure["event"]) + 1 for f in group})
+        props = sorted({f.measure["property"] for f in group})
+        aggs = ", ".join(f"avg({duck.quote_identifier(p)}) AS {duck.quote_identifier(p)}"
+                         for p in props)
+        where, params = "code IN (SELECT unnest(CAST(? AS USMALLINT[])))", [codes]
+        if days is not None:
+            where, params = f"{where} AND since < ?", [*params, days * DAY_US]
+        name = f"{AVERAGES}_{k}"
+        # Schema column names (quoted) and our own aliases only; values bind.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT ix, code, {aggs} "  # noqa: S608
+                    f"FROM {WINDOW_ROWS} WHERE {where} GROUP BY ix, code", params)
+        for j, feature in enumerate(group):
+            m = feature.measure
+            alias = f"__hl_v{k}_{j}"
+            joins.append(Sql(f" LEFT JOIN {name} AS {alias} ON {alias}.ix = n.ix "
+                             f"AND {alias}.code = ?", [events.index(m["event"]) + 1]))
+            selected.append(f"{alias}.{duck.quote_identifier(m['property'])} "
+                            f"AS {duck.quote_identifier(feature.column)}")
+    return selected
+
+
+def _drop(con: duck.Connection) -> None:
+    """Free this run's rows and arrays now rather than when the connection closes."""
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "AND (table_name = ? OR starts_with(table_name, ?))",
+        [WINDOW_ROWS, AVERAGES]).fetchall()]
+    for name in names:
+        con.execute(f"DROP TABLE IF EXISTS {duck.quote_identifier(name)}")
+    con.unregister(MEASURED)
+
+
+def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
+                 features: list[Feature], table: Table) -> Path:
+    """As peruser writes a per-user table: under a temporary name, then renamed, then its
+    manifest, so that peruser.find_cached finds it."""
+    directory = version.cache_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    key = table_key(success, features)
+    final = directory / f"{CACHE_PREFIX}{key}.parquet"
+    temporary = directory / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex}.parquet"
+    try:
+        with _perfect_hash(con, table.narrow):
+            con.execute(f"COPY ({table.select.text}) TO ? "
+                        "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
+                        [*table.select.params, str(temporary)])
+        os.replace(temporary, final)
+    finally:
+        temporary.unlink(missing_ok=True)
+    manifest = {"success_key": success_key(success), "features": sorted(f.key for f in features)}
+    write_atomically(final.with_suffix(".json"), json.dumps(manifest))
+    return final
