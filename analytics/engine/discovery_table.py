@@ -117,7 +117,9 @@ def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSc
 def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
                       features: list[Feature]) -> tuple[Sql, list[str]]:
     """Compute the features measured here; returns the joins onto the base table `b` and
-    the select-list entries naming each feature's column."""
+    the select-list entries naming each feature's column. In an order that keeps memory
+    low: the averages first (DuckDB), then the rows go to numpy and their table is
+    dropped, then the counts, then the sessions."""
     if not features:
         return Sql(""), []
     measures = [f.measure for f in features]
@@ -125,38 +127,38 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     averaged = sorted({m["property"] for m in measures if m["kind"] == "event_property"})
     windows = {m.get("within_days") for m in measures}
     longest = None if None in windows else max(windows)
-    uids = con.execute("SELECT _uid FROM read_parquet(?, file_row_number = true) "
-                       "ORDER BY file_row_number", [str(version.users_path)]).fetchnumpy()["_uid"]
-    _window_rows(con, version, events, averaged, longest)
-    rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
-    ix, code, since = (np.asarray(rows[k]) for k in ("ix", "code", "since"))
+    uids = np.asarray(con.execute(
+        "SELECT _uid FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
+        [str(version.users_path)]).fetchnumpy()["_uid"])
     users = len(uids)
-    arrays: dict[str, np.ndarray] = {"_uid": np.asarray(uids), "ix": np.arange(users)}
-    counts: dict[int | None, np.ndarray] = {}
-    sessions = _Sessions(ix, since, users) if any(
-        m["kind"] in ("session_count", "time_in_app") for m in measures) else None
-    averages: list[Feature] = []
+    _window_rows(con, version, events, averaged, longest)
+    joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
+    averages = [f for f in features if f.measure["kind"] == "event_property"]
+    selected = _averages(con, averages, events, joins) if averages else []
+    rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
+    con.execute(f"DROP TABLE {WINDOW_ROWS}")
+    ix, code, since = (np.asarray(rows.pop(k)) for k in ("ix", "code", "since"))
+    arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
     for feature in features:
         m = feature.measure
-        kind, days = m["kind"], m.get("within_days")
-        if kind in ("event_count", "did_event"):
-            if days not in counts:
-                counts[days] = _event_counts(ix, code, since, days, users, len(events))
-            column = np.ascontiguousarray(counts[days][:, events.index(m["event"])])
-            arrays[feature.column] = column > 0 if kind == "did_event" else column
-        elif kind == "session_count":
-            arrays[feature.column] = sessions.starts(_gap(m), days)
-        elif kind == "time_in_app":
-            arrays[feature.column] = sessions.minutes(_gap(m), days)
-        else:
-            averages.append(feature)
-    del rows, ix, code, since, sessions, counts
+        if m["kind"] in ("event_count", "did_event"):
+            column = _event_count(ix, code, since, events.index(m["event"]) + 1,
+                                  m.get("within_days"), users)
+            arrays[feature.column] = column > 0 if m["kind"] == "did_event" else column
+    del code
+    if any(m["kind"] in ("session_count", "time_in_app") for m in measures):
+        sessions = _Sessions(ix, since, users)
+        del ix, since
+        for feature in features:
+            m = feature.measure
+            if m["kind"] == "session_count":
+                arrays[feature.column] = sessions.starts(_gap(m), m.get("within_days"))
+            elif m["kind"] == "time_in_app":
+                arrays[feature.column] = sessions.minutes(_gap(m), m.get("within_days"))
+        del sessions
     con.register(MEASURED, arrays)
-    joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
-    selected = [f"n.{duck.quote_identifier(f.column)}" for f in features
-                if f.column in arrays]
-    if averages:
-        selected += _averages(con, averages, events, joins)
+    selected += [f"n.{duck.quote_identifier(f.column)}" for f in features
+                 if f.column in arrays]
     return Sql.join(joins, ""), selected
 
 
@@ -187,14 +189,13 @@ def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str
                 f"SELECT * FROM ({joined}){where}", params)
 
 
-def _event_counts(ix: np.ndarray, code: np.ndarray, since: np.ndarray, days: int | None,
-                  users: int, events: int) -> np.ndarray:
-    """users x events: how many of each event every user did in the window."""
-    keep = code > 0
+def _event_count(ix: np.ndarray, code: np.ndarray, since: np.ndarray, wanted: int,
+                 days: int | None, users: int) -> np.ndarray:
+    """How many events of code `wanted` every user did in the window."""
+    keep = code == wanted
     if days is not None:
         keep &= since < days * DAY_US
-    key = ix[keep].astype(np.int64) * events + (code[keep].astype(np.int64) - 1)
-    return np.bincount(key, minlength=users * events).reshape(users, events)
+    return np.bincount(ix[keep], minlength=users).astype(np.int64)
 
 
 class _Sessions:
@@ -206,18 +207,20 @@ class _Sessions:
         span = int(since.max()) + 1 if len(since) else 1
         if users * span < 2**62:
             # One sort of a single integer key (user, then time) is several times
-            # cheaper than sorting by two keys.
-            key = ix.astype(np.int64) * span + since
+            # cheaper than sorting by two keys; the key then becomes the time in place.
+            key = ix.astype(np.int64)
+            key *= span
+            key += since
             key.sort()
-            self.ix, self.since = np.divmod(key, span)
-            del key
+            self.ix = key // span
+            self.since = np.remainder(key, span, out=key)
         else:
             order = np.lexsort((since, ix))
             self.ix, self.since = ix[order].astype(np.int64), since[order]
         self.first = np.ones(len(self.ix), dtype=bool)
-        self.first[1:] = self.ix[1:] != self.ix[:-1]
+        np.not_equal(self.ix[1:], self.ix[:-1], out=self.first[1:])
         self.gap = np.zeros(len(self.ix), dtype=np.int64)
-        self.gap[1:] = np.diff(self.since)
+        np.subtract(self.since[1:], self.since[:-1], out=self.gap[1:])
 
     def starts(self, gap: float, days: int | None) -> np.ndarray:
         # A session starts at a user's first event and after every gap over the limit.

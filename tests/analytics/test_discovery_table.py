@@ -121,3 +121,35 @@ def test_windows_gaps_and_ties_equal_the_per_user_query(tmp_path):
     for success in ({"events": ["goal"], "within_days": 7},
                     {"property": "plan", "op": "=", "value": "a"}):
         assert_equal_tables(version, success, measures)
+
+
+@pytest.mark.parametrize("days", [7, None])
+def test_discovery_gives_what_the_straightforward_path_gives(tmp_path, monkeypatch, days):
+    """The whole result (candidates, counts, p and q values, order) equals that of the
+    former path: peruser's per-user query and one profiling query per column."""
+    version = build_dataset(tmp_path, *product(seed=21, n_users=400, n_events=9,
+                                               n_properties=6))
+    fast = discovery.discover(version, SUBSCRIBE, within_days=days, top=1000)
+    queries: list[str] = []
+    real_one = discovery.Profile._one
+    monkeypatch.setattr(discovery.Profile, "_one",
+                        lambda self, select, params=None: queries.append(select)
+                        or real_one(self, select, params))
+    for path in version.cache_dir.glob("peruser-*"):
+        path.unlink()
+    monkeypatch.setattr(discovery, "discovery_source", peruser.peruser_source)
+    monkeypatch.setattr(discovery.Profile, "prefetch", lambda self, numbers, present: None)
+    reference = discovery.discover(version, SUBSCRIBE, within_days=days, top=1000)
+    assert fast == reference
+    assert fast["tried"] >= 40 and len(queries) > 10  # the reference profiled column by column
+
+
+def test_profiling_asks_nothing_beyond_the_one_scan(tmp_path, monkeypatch):
+    version = build_dataset(tmp_path, *product(seed=22, n_users=200))
+    queries: list[str] = []
+    real_one = discovery.Profile._one
+    monkeypatch.setattr(discovery.Profile, "_one",
+                        lambda self, select, params=None: queries.append(select)
+                        or real_one(self, select, params))
+    discovery.discover(version, SUBSCRIBE, within_days=7)
+    assert len(queries) == 2  # the users counted, then every column profiled at once
