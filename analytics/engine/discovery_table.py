@@ -139,13 +139,13 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     con.execute(f"DROP TABLE {WINDOW_ROWS}")
     ix, code, since = (np.asarray(rows.pop(k)) for k in ("ix", "code", "since"))
     arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
+    counts = _EventCounts(ix, code, since, users)
     for feature in features:
         m = feature.measure
         if m["kind"] in ("event_count", "did_event"):
-            column = _event_count(ix, code, since, events.index(m["event"]) + 1,
-                                  m.get("within_days"), users)
+            column = counts.of(events.index(m["event"]) + 1, m.get("within_days"))
             arrays[feature.column] = column > 0 if m["kind"] == "did_event" else column
-    del code
+    del code, counts
     if any(m["kind"] in ("session_count", "time_in_app") for m in measures):
         sessions = _Sessions(ix, since, users)
         del ix, since
@@ -189,13 +189,31 @@ def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str
                 f"SELECT * FROM ({joined}){where}", params)
 
 
-def _event_count(ix: np.ndarray, code: np.ndarray, since: np.ndarray, wanted: int,
-                 days: int | None, users: int) -> np.ndarray:
-    """How many events of code `wanted` every user did in the window."""
-    keep = code == wanted
-    if days is not None:
-        keep &= since < days * DAY_US
-    return np.bincount(ix[keep], minlength=users).astype(np.int64)
+class _EventCounts:
+    """How many events of each code every user did in a window: the window's rows grouped
+    by code once (a stable sort of small integers), then one bincount per event."""
+
+    def __init__(self, ix: np.ndarray, code: np.ndarray, since: np.ndarray, users: int):
+        self.ix, self.code, self.since, self.users = ix, code, since, users
+        self.grouped: dict[int | None, tuple[np.ndarray, np.ndarray]] = {}
+        self.counts: dict[tuple[int, int | None], np.ndarray] = {}
+
+    def of(self, wanted: int, days: int | None) -> np.ndarray:
+        if (wanted, days) not in self.counts:
+            if days not in self.grouped:
+                keep = self.code > 0
+                if days is not None:
+                    keep &= self.since < days * DAY_US
+                codes = self.code[keep]
+                order = np.argsort(codes, kind="stable")
+                users_in_order = self.ix[keep][order]
+                bounds = np.searchsorted(codes[order], np.arange(int(codes.max(initial=0)) + 2))
+                self.grouped[days] = (users_in_order, bounds)
+            users_in_order, bounds = self.grouped[days]
+            rows = (users_in_order[bounds[wanted]:bounds[wanted + 1]]
+                    if wanted + 1 < len(bounds) else users_in_order[:0])
+            self.counts[wanted, days] = np.bincount(rows, minlength=self.users).astype(np.int64)
+        return self.counts[wanted, days]
 
 
 class _Sessions:

@@ -138,18 +138,8 @@ def test_discovery_gives_what_the_straightforward_path_gives(tmp_path, monkeypat
     for path in version.cache_dir.glob("peruser-*"):
         path.unlink()
     monkeypatch.setattr(discovery, "discovery_source", peruser.peruser_source)
-    monkeypatch.setattr(discovery.Profile, "prefetch", lambda self, numbers, present: None)
+    monkeypatch.setattr(discovery.Profile, "prefetch", lambda self, present: None)
     reference = discovery.discover(version, SUBSCRIBE, within_days=days, top=1000)
     assert fast == reference
     assert fast["tried"] >= 40 and len(queries) > 10  # the reference profiled column by column
 
-
-def test_profiling_asks_nothing_beyond_the_one_scan(tmp_path, monkeypatch):
-    version = build_dataset(tmp_path, *product(seed=22, n_users=200))
-    queries: list[str] = []
-    real_one = discovery.Profile._one
-    monkeypatch.setattr(discovery.Profile, "_one",
-                        lambda self, select, params=None: queries.append(select)
-                        or real_one(self, select, params))
-    discovery.discover(version, SUBSCRIBE, within_days=7)
-    assert len(queries) == 2  # the users counted, then every column profiled at once
