@@ -46,6 +46,7 @@ from analytics.engine.peruser import (
 )
 from analytics.engine.peruser_columns import (
     DEFAULT_GAP_MINUTES,
+    PERFECT_HASH_RANGE,
     Feature,
     distinct_event_hashes,
 )
@@ -134,7 +135,7 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     _window_rows(con, version, events, averaged, longest)
     joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
     averages = [f for f in features if f.measure["kind"] == "event_property"]
-    selected = _averages(con, averages, events, joins) if averages else []
+    selected = _averages(con, averages, events, users, joins) if averages else []
     rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
     con.execute(f"DROP TABLE {WINDOW_ROWS}")
     ix, code, since = (np.asarray(rows.pop(k)) for k in ("ix", "code", "since"))
@@ -263,33 +264,32 @@ def _gap(measure: dict) -> float:
     return float(measure.get("session_gap_minutes", DEFAULT_GAP_MINUTES)) * MINUTE_US
 
 
-def _averages(con: duck.Connection, features: list[Feature], events: list[str],
+def _averages(con: duck.Connection, features: list[Feature], events: list[str], users: int,
               joins: list[Sql]) -> list[str]:
-    """avg() of each property per (user, event, window), by DuckDB over the window rows of
-    the events that carry it; appends a join per feature and returns its select entry."""
-    by_window: dict[int | None, list[Feature]] = {}
+    """avg() of each property per user, event and window, by DuckDB over the window rows
+    of that event (one GROUP BY per event and window, in a perfect hash table over the
+    user index: a third of the time of one GROUP BY over (user, event)); appends a join
+    per feature and returns its select entry."""
+    by_event: dict[tuple[str, int | None], list[Feature]] = {}
     for feature in features:
-        by_window.setdefault(feature.measure.get("within_days"), []).append(feature)
+        m = feature.measure
+        by_event.setdefault((m["event"], m.get("within_days")), []).append(feature)
     selected = []
-    for k, (days, group) in enumerate(sorted(by_window.items(), key=lambda i: i[0] or 0)):
-        codes = sorted({events.index(f.measure["event"]) + 1 for f in group})
+    for k, ((event, days), group) in enumerate(by_event.items()):
         props = sorted({f.measure["property"] for f in group})
         aggs = ", ".join(f"avg({duck.quote_identifier(p)}) AS {duck.quote_identifier(p)}"
                          for p in props)
-        where, params = "code IN (SELECT unnest(CAST(? AS USMALLINT[])))", [codes]
+        where, params = "code = ?", [events.index(event) + 1]
         if days is not None:
             where, params = f"{where} AND since < ?", [*params, days * DAY_US]
         name = f"{AVERAGES}_{k}"
-        # Schema column names (quoted) and our own aliases only; values bind.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT ix, code, {aggs} "  # noqa: S608
-                    f"FROM {WINDOW_ROWS} WHERE {where} GROUP BY ix, code", params)
-        for j, feature in enumerate(group):
-            m = feature.measure
-            alias = f"__hl_v{k}_{j}"
-            joins.append(Sql(f" LEFT JOIN {name} AS {alias} ON {alias}.ix = n.ix "
-                             f"AND {alias}.code = ?", [events.index(m["event"]) + 1]))
-            selected.append(f"{alias}.{duck.quote_identifier(m['property'])} "
-                            f"AS {duck.quote_identifier(feature.column)}")
+        with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
+            # Schema column names (quoted) and our own aliases only; values bind.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT ix, {aggs} "  # noqa: S608
+                        f"FROM {WINDOW_ROWS} WHERE {where} GROUP BY ix", params)
+        joins.append(Sql(f" LEFT JOIN {name} AS {name} ON {name}.ix = n.ix"))
+        selected += [f"{name}.{duck.quote_identifier(f.measure['property'])} "
+                     f"AS {duck.quote_identifier(f.column)}" for f in group]
     return selected
 
 
