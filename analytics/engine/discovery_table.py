@@ -55,7 +55,8 @@ from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 WINDOW_ROWS = "__hl_discovery_rows"  # temporary, per connection
 MEASURED = "__hl_discovery_measured"  # the numpy columns, registered per connection
-AVERAGES = "__hl_discovery_averages"  # temporary: avg per (user, event)
+AVERAGES = "__hl_discovery_averages"  # temporary: avg per user, one table per event
+FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
 DAY_US = 86_400_000_000
 MINUTE_US = 60_000_000
 
@@ -65,7 +66,8 @@ def measured_here(measure: dict) -> bool:
     kind = measure["kind"]
     if measure.get("where"):
         return False
-    if kind in ("event_count", "did_event", "session_count", "time_in_app"):
+    if kind in ("event_count", "did_event", "session_count", "time_in_app",
+                "first_event_property"):
         return True
     return kind == "event_property" and measure.get("agg") == "avg"
 
@@ -132,10 +134,14 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
         "SELECT _uid FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
         [str(version.users_path)]).fetchnumpy()["_uid"])
     users = len(uids)
-    _window_rows(con, version, events, averaged, longest)
+    firsts = sorted({m["property"] for m in measures if m["kind"] == "first_event_property"})
+    _window_rows(con, version, events, averaged, firsts, longest)
     joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
     averages = [f for f in features if f.measure["kind"] == "event_property"]
     selected = _averages(con, averages, events, users, joins) if averages else []
+    selected += _first_values(con, [f for f in features
+                                    if f.measure["kind"] == "first_event_property"],
+                              firsts, users, joins)
     rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
     con.execute(f"DROP TABLE {WINDOW_ROWS}")
     ix, code, since = (np.asarray(rows.pop(k)) for k in ("ix", "code", "since"))
@@ -164,11 +170,14 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
 
 
 def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str],
-                 averaged: list[str], longest: int | None) -> None:
+                 averaged: list[str], firsts: list[str], longest: int | None) -> None:
     """The events inside the longest window, as (ix: the user's row in users.parquet,
     code: 1 + the event's place in `events` or 0 for any other event, since: microseconds
-    since the user's first event) and the averaged properties."""
+    since the user's first event), the averaged properties, and the properties of first
+    events (on the rows at the user's first-seen time only: null elsewhere costs little)."""
     props = "".join(f", e.{duck.quote_identifier(p)}" for p in averaged)
+    props += "".join(f", CASE WHEN epoch_us(e.timestamp) = w.fs THEN e.{duck.quote_identifier(p)}"
+                     f" END AS __hl_first_{k}" for k, p in enumerate(firsts))
     # OFFSET 0 keeps the window test out of the join: as a join condition DuckDB checks
     # it far more slowly (2.5x the join's time at 50M events) than as a filter after it.
     # Schema column names (quoted) and our own aliases only; values bind.
@@ -293,12 +302,28 @@ def _averages(con: duck.Connection, features: list[Feature], events: list[str], 
     return selected
 
 
+def _first_values(con: duck.Connection, features: list[Feature], firsts: list[str],
+                  users: int, joins: list[Sql]) -> list[str]:
+    """Each property on the user's first event: among events at the first-seen time, the
+    smallest value (min() skips nulls), as the per-user query takes it."""
+    if not features:
+        return []
+    aggs = ", ".join(f"min(__hl_first_{k}) AS __hl_first_{k}" for k in range(len(firsts)))
+    with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
+        # Our own aliases only.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS SELECT ix, {aggs} "  # noqa: S608
+                    f"FROM {WINDOW_ROWS} WHERE since = 0 GROUP BY ix")
+    joins.append(Sql(f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = n.ix"))
+    return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
+            f"AS {duck.quote_identifier(f.column)}" for f in features]
+
+
 def _drop(con: duck.Connection) -> None:
     """Free this run's rows and arrays now rather than when the connection closes."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary "
-        "AND (table_name = ? OR starts_with(table_name, ?))",
-        [WINDOW_ROWS, AVERAGES]).fetchall()]
+        "AND (table_name IN (?, ?) OR starts_with(table_name, ?))",
+        [WINDOW_ROWS, FIRSTS, AVERAGES]).fetchall()]
     for name in names:
         con.execute(f"DROP TABLE IF EXISTS {duck.quote_identifier(name)}")
     con.unregister(MEASURED)
