@@ -135,13 +135,13 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
         [str(version.users_path)]).fetchnumpy()["_uid"])
     users = len(uids)
     firsts = sorted({m["property"] for m in measures if m["kind"] == "first_event_property"})
-    _window_rows(con, version, events, averaged, firsts, longest)
+    _window_rows(con, version, events, averaged, longest)
     joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
     averages = [f for f in features if f.measure["kind"] == "event_property"]
     selected = _averages(con, averages, events, users, joins) if averages else []
     selected += _first_values(con, [f for f in features
                                     if f.measure["kind"] == "first_event_property"],
-                              firsts, users, joins)
+                              firsts, version, users, joins)
     rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
     con.execute(f"DROP TABLE {WINDOW_ROWS}")
     ix, code, since = (np.asarray(rows.pop(k)) for k in ("ix", "code", "since"))
@@ -170,14 +170,11 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
 
 
 def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str],
-                 averaged: list[str], firsts: list[str], longest: int | None) -> None:
+                 averaged: list[str], longest: int | None) -> None:
     """The events inside the longest window, as (ix: the user's row in users.parquet,
     code: 1 + the event's place in `events` or 0 for any other event, since: microseconds
-    since the user's first event), the averaged properties, and the properties of first
-    events (on the rows at the user's first-seen time only: null elsewhere costs little)."""
+    since the user's first event) and the averaged properties."""
     props = "".join(f", e.{duck.quote_identifier(p)}" for p in averaged)
-    props += "".join(f", CASE WHEN epoch_us(e.timestamp) = w.fs THEN e.{duck.quote_identifier(p)}"
-                     f" END AS __hl_first_{k}" for k, p in enumerate(firsts))
     # OFFSET 0 keeps the window test out of the join: as a join condition DuckDB checks
     # it far more slowly (2.5x the join's time at 50M events) than as a filter after it.
     # Schema column names (quoted) and our own aliases only; values bind.
@@ -303,16 +300,24 @@ def _averages(con: duck.Connection, features: list[Feature], events: list[str], 
 
 
 def _first_values(con: duck.Connection, features: list[Feature], firsts: list[str],
-                  users: int, joins: list[Sql]) -> list[str]:
+                  version: DatasetVersion, users: int, joins: list[Sql]) -> list[str]:
     """Each property on the user's first event: among events at the first-seen time, the
-    smallest value (min() skips nulls), as the per-user query takes it."""
+    smallest value (min() skips nulls), as the per-user query takes it. A statement of its
+    own, joining on (user, first-seen time): with those properties in the window rows, or
+    in the per-user query's aggregates, it costs twice as much (and the rows' memory)."""
     if not features:
         return []
-    aggs = ", ".join(f"min(__hl_first_{k}) AS __hl_first_{k}" for k in range(len(firsts)))
+    aggs = ", ".join(f"min(e.{duck.quote_identifier(p)}) AS __hl_first_{k}"
+                     for k, p in enumerate(firsts))
     with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
-        # Our own aliases only.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS SELECT ix, {aggs} "  # noqa: S608
-                    f"FROM {WINDOW_ROWS} WHERE since = 0 GROUP BY ix")
+        # Schema column names (quoted) and our own aliases only; values bind.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS SELECT w.ix, {aggs} "  # noqa: S608
+            "FROM read_parquet(?) AS e "
+            "JOIN (SELECT _uid, file_row_number AS ix, _first_seen "
+            "      FROM read_parquet(?, file_row_number = true)) AS w "
+            "ON w._uid = e._uid AND e.timestamp = w._first_seen GROUP BY w.ix",
+            [version.events_glob, str(version.users_path)])
     joins.append(Sql(f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = n.ix"))
     return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
             f"AS {duck.quote_identifier(f.column)}" for f in features]
