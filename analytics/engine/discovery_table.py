@@ -128,8 +128,9 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     measures = [f.measure for f in features]
     events = sorted({m["event"] for m in measures if "event" in m})
     averaged = sorted({m["property"] for m in measures if m["kind"] == "event_property"})
-    windows = {m.get("within_days") for m in measures}
-    longest = None if None in windows else max(windows)
+    # First events' properties come from a statement of their own, not the window rows.
+    windows = {m.get("within_days") for m in measures if m["kind"] != "first_event_property"}
+    longest = None if None in windows else max(windows, default=0)
     uids = np.asarray(con.execute(
         "SELECT _uid FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
         [str(version.users_path)]).fetchnumpy()["_uid"])

@@ -143,3 +143,16 @@ def test_discovery_gives_what_the_straightforward_path_gives(tmp_path, monkeypat
     assert fast == reference
     assert fast["tried"] >= 40 and len(queries) > 10  # the reference profiled column by column
 
+
+
+def test_the_window_rows_stop_at_the_longest_window(tmp_path, monkeypatch):
+    """First events' properties have no window, yet must not make the rows kept in memory
+    every event of the dataset."""
+    version = build_dataset(tmp_path, *product(seed=23, n_users=100))
+    kept: list = []
+    real = discovery_table._window_rows
+    monkeypatch.setattr(discovery_table, "_window_rows",
+                        lambda con, v, events, averaged, longest:
+                        kept.append(longest) or real(con, v, events, averaged, longest))
+    discovery.discover(version, SUBSCRIBE, within_days=7)
+    assert kept == [7]
