@@ -122,7 +122,7 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     """Compute the features measured here; returns the joins onto the base table `b` and
     the select-list entries naming each feature's column. In an order that keeps memory
     low: the averages first (DuckDB), then the rows go to numpy and their table is
-    dropped, then the counts, then the sessions."""
+    dropped, then the counts, the sessions, and last the first events' properties."""
     if not features:
         return Sql(""), []
     measures = [f.measure for f in features]
@@ -140,9 +140,6 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
     averages = [f for f in features if f.measure["kind"] == "event_property"]
     selected = _averages(con, averages, events, users, joins) if averages else []
-    selected += _first_values(con, [f for f in features
-                                    if f.measure["kind"] == "first_event_property"],
-                              firsts, version, users, joins)
     rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
     con.execute(f"DROP TABLE {WINDOW_ROWS}")
     ix, code, since = (np.asarray(rows.pop(k)) for k in ("ix", "code", "since"))
@@ -164,6 +161,9 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
             elif m["kind"] == "time_in_app":
                 arrays[feature.column] = sessions.minutes(_gap(m), m.get("within_days"))
         del sessions
+    selected += _first_values(con, [f for f in features
+                                    if f.measure["kind"] == "first_event_property"],
+                              firsts, version, users, joins)
     con.register(MEASURED, arrays)
     selected += [f"n.{duck.quote_identifier(f.column)}" for f in features
                  if f.column in arrays]
