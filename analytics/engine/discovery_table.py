@@ -2,27 +2,28 @@
 peruser.peruser_source builds for these features, built a faster way for its width.
 
 A discovery run measures about a hundred things per user (each frequent event's count
-and whether it happened, sessions, time in the app, averages of event properties). As
-aggregates of one GROUP BY over the events, each event row updates every one of them in
-a user's hash-table slot: at 1M users and 50M events that pass took minutes and ran out
-of memory. Here:
+and whether it happened, sessions, time in the app, averages of event properties, first
+events' properties). As aggregates of one GROUP BY over the events, each event row
+updates every one of them in its user's hash-table slot: at 1M users and 50M events on
+the benchmark's data that pass ran out of its 1 GB after minutes. Here:
 
   window rows  one scan of the events, joined to each user's first-seen time, keeps the
                rows inside the longest window as (user index, event code, microseconds
                since first seen) and the numeric properties averaged, in a temporary
                table;
-  counts       one numpy bincount per window over user index x event code gives every
-               event's count (and so whether it happened) for every user;
-  sessions     the rows sorted by user and time give each event's gap to the user's
-               previous one: sessions start at a user's first event and after every gap
-               over the limit, and time in the app adds up the other gaps;
-  averages     DuckDB's own avg() per (user, event) over the rows of the events carrying
-               the property, so that the values are the ones a per-user table would hold;
+  averages     DuckDB's own avg() per user over one event's window rows (a GROUP BY per
+               event), so that the values are the ones a per-user table would hold;
+  counts       numpy: the rows grouped by event code once, one bincount per event;
+  sessions     numpy: the rows sorted by user and time give each event's gap to the
+               user's previous one; sessions start at a user's first event and after
+               every gap over the limit, and time in the app adds up the other gaps;
+  first events one join on (user, first-seen time), min() of each property;
   the rest     success, the complete-window flag, user properties and any measure not
                listed here come from peruser's query, as for any per-user table.
 
 Counts and gaps are integers, so these are exact; time in the app is the same integer
-sum divided the same way. The table is cached under the same name and manifest as
+sum divided the same way (tests/analytics/test_discovery_table.py compares every column
+with peruser's query). The table is cached under the same name and manifest as
 peruser's, so an analysis of a discovered characteristic reuses it."""
 
 from __future__ import annotations
