@@ -16,4 +16,5 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && useradd --create-home --uid 1000 app && mkdir -p /data && chown app /data
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "hypothesislab.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# ASGI: the live session pages hold a server-push stream per member (see README).
+CMD ["python", "-m", "uvicorn", "hypothesislab.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", "--no-access-log", "--proxy-headers"]

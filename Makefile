@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-ahead lint bench loadtest loadtest-fairshare venv clean
+.PHONY: run test test-ahead lint bench bench-push loadtest loadtest-fairshare venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $$(scripts/find-python) -m venv $(VENV)
@@ -18,7 +18,7 @@ run: export DEBUG ?= 1
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) -m uvicorn hypothesislab.asgi:application --host 127.0.0.1 --port 8000 --no-access-log
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -41,8 +41,16 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-# 50 members in one session for 60 s against gunicorn, PostgreSQL (a throwaway database
-# beside DATABASE_URL's), Redis and a worker, all on 127.0.0.1; e.g. LOADTEST_ARGS="--seconds 30".
+# Issue 10: Server-Sent Events against WebSockets on a bare ASGI app under uvicorn, on
+# 127.0.0.1, under 2 minutes; e.g. BENCH_PUSH_ARGS="--kinds sse,ws,ws-deflate".
+bench-push: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(PY) -m bench.push_transport $(BENCH_PUSH_ARGS)
+
+# The live session on server push: 50, then 200 members in one session, each holding one
+# event stream, for 60 s each against uvicorn as docker-compose.yml runs it, PostgreSQL (a
+# throwaway database beside DATABASE_URL's), Redis and a worker, all on 127.0.0.1. Write
+# latency, delivery to every other member, web RSS; e.g. LOADTEST_ARGS="--members 200".
 loadtest: export DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/hypothesislab)
 loadtest: $(STAMP)
 	$(PY) -m tests.load.run $(LOADTEST_ARGS)

@@ -12,18 +12,20 @@ they go through the management commands, which open the stored dataset.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from analytics.engine.analysis import EngineSettings
-    from analytics.engine.storage import DatasetVersion
+    from analytics.engine.analysis import Data, EngineSettings
+    from analytics.engine.inplace import FilesInPlace
 
 MAX_JSON_ARGUMENT = 1_000_000
 FILE_COMMANDS = ("analyze", "discover")
@@ -103,7 +105,7 @@ def check_files(paths: list[Path]) -> None:
 # ---------------------------------------------------------------- the commands
 
 
-def analyze_document(options: dict, version: DatasetVersion, settings: EngineSettings) -> dict:
+def analyze_document(options: dict, version: Data, settings: EngineSettings) -> dict:
     from analytics.engine.analysis import analyze
     from analytics.engine.definitions import DefinitionError
 
@@ -121,7 +123,7 @@ def analyze_document(options: dict, version: DatasetVersion, settings: EngineSet
         raise CliRefused(str(error)) from error
 
 
-def discover_document(options: dict, version: DatasetVersion, settings: EngineSettings) -> dict:
+def discover_document(options: dict, version: Data, settings: EngineSettings) -> dict:
     from analytics.engine.definitions import DefinitionError
     from analytics.engine.discovery import discover
 
@@ -145,10 +147,11 @@ RUN = {"analyze": analyze_document, "discover": discover_document}
 
 
 @contextmanager
-def version_from_files(options: dict, settings: EngineSettings) -> Iterator[DatasetVersion]:
-    """Files imported into a temporary directory for this one command."""
-    from analytics.engine.importer import ColumnMapping, ImportRefused, import_dataset
-    from analytics.engine.storage import DatasetVersion
+def version_from_files(options: dict, settings: EngineSettings) -> Iterator[FilesInPlace]:
+    """The files analysed where they lie (analytics.engine.inplace): checked as an import
+    checks them, without publishing a temporary dataset first."""
+    from analytics.engine.importer import ColumnMapping, ImportRefused
+    from analytics.engine.inplace import files_in_place
 
     events = [Path(p) for p in options.get("events") or []]
     users = Path(options["users"]) if options.get("users") else None
@@ -156,14 +159,14 @@ def version_from_files(options: dict, settings: EngineSettings) -> Iterator[Data
         raise CliRefused("Name the data: --events FILE (and/or --users FILE), or --dataset ID.")
     check_files([*events, *([users] if users else [])])
     with tempfile.TemporaryDirectory(prefix="hypothesislab-cli-") as tmp:
-        dest = Path(tmp) / "v1"
         try:
-            import_dataset(events=events, users=users,
-                           mapping=ColumnMapping(**mapping_from(options)), dest=dest,
-                           memory_limit=settings.memory_limit, threads=settings.threads)
+            with files_in_place(events=events, users=users,
+                                mapping=ColumnMapping(**mapping_from(options)),
+                                scratch=Path(tmp), memory_limit=settings.memory_limit,
+                                threads=settings.threads) as files:
+                yield files
         except ImportRefused as refusal:
             raise CliRefused(str(refusal)) from refusal
-        yield DatasetVersion(dest)
 
 
 def to_json(document: dict) -> str:
@@ -189,12 +192,23 @@ def engine_settings_from_environment() -> EngineSettings:
         threads=int(os.environ.get("DUCKDB_THREADS", defaults.threads)))
 
 
+def warm_statistics() -> threading.Thread:
+    """Import scipy.stats beside the pass over the files: it takes about a second (more on
+    a busy machine) and the results need it only at the end, while DuckDB does its work
+    without holding the interpreter's lock."""
+    thread = threading.Thread(target=importlib.import_module, args=("scipy.stats",),
+                              name="import scipy.stats", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str], stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
     """`manage.py analyze|discover --events ...`: the whole command, with no Django."""
     command = argv[1]
     parser = argparse.ArgumentParser(prog=f"manage.py {command}")
     (add_analyze_arguments if command == "analyze" else add_discover_arguments)(parser)
     options = vars(parser.parse_args(argv[2:]))  # exits 2 with its own message
+    statistics = warm_statistics()
     try:
         if command == "discover":
             check_discover_options(options)
@@ -204,5 +218,7 @@ def main(argv: list[str], stdout: TextIO = sys.stdout, stderr: TextIO = sys.stde
     except CliRefused as refusal:
         stderr.write(f"CommandError: {refusal}\n")
         return 2
+    finally:
+        statistics.join()  # never leave an import half done at exit
     stdout.write(to_json(document))
     return 0

@@ -69,6 +69,7 @@ def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None,
             # heartbeat would have gone stale.
             raise retry(countdown=jobs.STALE_AFTER.total_seconds() + 1, max_retries=20)
         return
+    jobs.job_changed.send(sender=model, job_id=job_id)
     try:
         # On the embedded pool too: a fair share counts only jobs with a live heartbeat.
         with jobs.heartbeat(job, enabled=not settings.CELERY_TASK_ALWAYS_EAGER
@@ -86,6 +87,8 @@ def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None,
                     error="Something went wrong on our side; the error was logged.")
         if settings.CELERY_TASK_EAGER_PROPAGATES:
             raise
+    finally:
+        jobs.job_changed.send(sender=model, job_id=job_id)
 
 
 def _again_later(retry: Callable | None, seconds: float) -> None:

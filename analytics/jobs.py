@@ -11,9 +11,14 @@ from datetime import timedelta
 
 from django.db import close_old_connections
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .models import JobStatus
+
+# Sent (sender=the job's model, job_id=...) when a job starts running and when it ends, in
+# whatever process runs it: the live session page follows its session's jobs by it.
+job_changed = Signal()
 
 HEARTBEAT_EVERY = timedelta(seconds=5)
 STALE_AFTER = timedelta(seconds=30)

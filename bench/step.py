@@ -26,7 +26,21 @@ CRITERION = {"all": [
     {"kind": "property", "property": "plan", "op": "in", "value": ["pro", "business"]},
 ]}
 BREAKDOWN = {"property": "company_size"}
-ENGINE_STEPS = ("scan", "peruser", "test_cached", "breakdown", "discovery")
+ENGINE_STEPS = ("scan", "peruser", "test_cached", "breakdown", "discovery",
+                "new_criterion", "new_criterion_plain")
+# The command line on files against one DuckDB query on the same files (bench/files.py):
+# both timed as child processes, so this process's own set-up is not part of either.
+FILE_STEPS = {"cli_files": "criterion", "cli_files_breakdown": "breakdown"}
+
+# Issue 13 point 3: criteria never tested before on a warm success definition.
+NEW_CRITERIA = {
+    "did_event": {"kind": "did_event", "event": "invite_teammate", "within_days": 7},
+    "event_count": {"kind": "event_count", "event": "search", "op": ">=", "value": 2,
+                    "within_days": 14},
+    "property": {"kind": "property", "property": "country", "op": "=", "value": "DE"},
+    # not a goal: the most frequent event but one (a fifth of all rows)
+    "event_count_login": {"kind": "event_count", "event": "login", "op": ">=", "value": 5},
+}
 
 
 def engine_settings():
@@ -46,6 +60,61 @@ def clear_cache(data: Path) -> None:
     shutil.rmtree(version(data).cache_dir, ignore_errors=True)
 
 
+def plain_version(data: Path):
+    """The same data imported as one events file (not clustered by name)."""
+    from analytics.engine.storage import DatasetVersion
+
+    return DatasetVersion(data / "imported-plain" / "v1")
+
+
+def import_into(data: Path, published: Path, *, clustered: bool = True) -> dict:
+    from analytics.engine.importer import ColumnMapping, import_dataset
+    from analytics.engine.importing import events
+
+    if not clustered:
+        events.CLUSTER_MIN_BYTES = 2**62
+    dest = data / "import-run" / "v1"
+    shutil.rmtree(dest.parent, ignore_errors=True)
+    schema = import_dataset(events=[data / "events.csv"], users=data / "users.csv",
+                            mapping=ColumnMapping(), dest=dest,
+                            memory_limit="1GB", threads=2)
+    shutil.rmtree(published, ignore_errors=True)
+    published.parent.mkdir(parents=True, exist_ok=True)
+    dest.rename(published)
+    shutil.rmtree(dest.parent, ignore_errors=True)
+    return {"users": schema.n_users, "events": schema.n_events,
+            "files": len(list((published / "events").glob("*.parquet")))}
+
+
+def new_criteria(version) -> dict:
+    """Each criterion timed alone, as a worker runs its job (result JSON stored aside),
+    after the success definition is warm and with no cached column for the criterion."""
+    import json as json_module
+
+    from analytics.engine.analysis import analyze
+    from analytics.engine.peruser import COLUMNS_PREFIX
+    from analytics.engine.peruser_columns import features_of
+
+    # Warm: the success definition's per-user table exists (built here when missing).
+    analyze(version, SUCCESS, criterion=CRITERION, settings=engine_settings())
+    timings = {}
+    for label, criterion in NEW_CRITERIA.items():
+        wanted = {f.key for f in features_of(criterion)}
+        for manifest in version.cache_dir.glob(f"{COLUMNS_PREFIX}*.json"):
+            if wanted & set(json_module.loads(manifest.read_text())["features"]):
+                manifest.with_suffix(".parquet").unlink()
+                manifest.unlink()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = analyze(version, SUCCESS, criterion=criterion, settings=engine_settings())
+        json_module.dumps(result)
+        timings[label] = round(time.perf_counter() - started, 4)
+        # CPU time of all threads: steadier than wall time on a shared machine.
+        timings[f"{label}_cpu"] = round(time.process_time() - cpu_started, 4)
+    timings["max_goal_kinds"] = max(timings[k] for k in ("did_event", "event_count",
+                                                         "property"))
+    return timings
+
+
 def run(name: str, data: Path) -> object:
     from analytics.engine import duck
 
@@ -57,20 +126,12 @@ def run(name: str, data: Path) -> object:
         target.unlink()
         return None
     if name == "import":
-        from analytics.engine.importer import ColumnMapping, import_dataset
-
-        dest = data / "import-run" / "v1"
-        shutil.rmtree(dest.parent, ignore_errors=True)
-        schema = import_dataset(events=[data / "events.csv"], users=data / "users.csv",
-                                mapping=ColumnMapping(), dest=dest,
-                                memory_limit="1GB", threads=2)
-        # The engine steps read what this importer writes (events sorted by user).
-        published = version(data).path
-        shutil.rmtree(published, ignore_errors=True)
-        published.parent.mkdir(parents=True, exist_ok=True)
-        dest.rename(published)
-        shutil.rmtree(dest.parent, ignore_errors=True)
-        return {"users": schema.n_users, "events": schema.n_events}
+        # The engine steps read what this importer writes (events clustered by name).
+        return import_into(data, version(data).path)
+    if name == "import_plain":
+        return import_into(data, plain_version(data).path, clustered=False)
+    if name in ("new_criterion", "new_criterion_plain"):
+        return new_criteria(version(data) if name == "new_criterion" else plain_version(data))
     if name == "scan":
         con = duck.engine_cursor(memory_limit="1GB", threads=2)
         # Touch every value of the three columns (min/max alone could come from Parquet
@@ -108,6 +169,11 @@ def run(name: str, data: Path) -> object:
 
 
 def main() -> None:
+    if sys.argv[1] in FILE_STEPS:
+        from bench.files import measure
+
+        print(json.dumps(measure(Path(sys.argv[2]), FILE_STEPS[sys.argv[1]]), default=str))
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hypothesislab.settings")
     os.environ.setdefault("HYPOTHESISLAB_TESTING", "1")
     django.setup()

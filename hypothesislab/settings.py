@@ -96,7 +96,16 @@ TEMPLATES = [
 # process and a worker can write at once without "database is locked" errors.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # No persistent connections: under ASGI each request runs in a thread of its own, and a
+    # connection kept per thread would outlive it (Django's advice for ASGI).
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # ...so each web process shares a pool instead: a meeting of 200 members writing at
+    # once waits for a connection rather than exhausting PostgreSQL's. (Not in the test
+    # suite, whose database is created and dropped under the pool's feet.)
+    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", 8))
+    if DB_POOL_SIZE and not TESTING and "postgresql" in DATABASES["default"]["ENGINE"]:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 30}
 else:
     SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", BASE_DIR / "var" / "db.sqlite3"))
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
@@ -191,6 +200,13 @@ if REDIS_URL and not TESTING:
                           "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The live session page: each change is announced to every web process over Redis pub/sub
+# when there are several (production); empty means this process only (the embedded
+# default, and the tests, which name a Redis URL where they test the real thing).
+LIVE_BROADCAST_URL = os.environ.get("LIVE_BROADCAST_URL") or ("" if TESTING else REDIS_URL)
+# A member with no open live stream for this long shows as away.
+LIVE_PRESENCE_SECONDS = int(os.environ.get("LIVE_PRESENCE_SECONDS", 5))
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # Tests run tasks synchronously; the ones that prove the worker path start a real worker

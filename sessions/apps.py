@@ -16,11 +16,15 @@ class WorkSessionsConfig(AppConfig):
             register_check,
             register_section,
         )
+        from analytics.jobs import job_changed
 
         from .models import Finding, WorkingSession
+        from .push import job_changed as follow_job
         from .selectors import open_next_steps_of, recent_sessions
         from .steps import Step
 
+        # A session's job starting or ending changes the session's live page.
+        job_changed.connect(follow_job, dispatch_uid="worksessions-live-jobs")
         register_section(OverviewSection(
             key="recent-sessions",
             title="Recent sessions",

@@ -88,9 +88,12 @@ def stepper(session: WorkingSession) -> list[dict]:
 
 def build_context(request: HttpRequest, session: WorkingSession,
                   participant: Participant | None, *, forms: dict | None = None,
-                  error: str | None = None, notice: str | None = None) -> dict:
+                  error: str | None = None, notice: str | None = None,
+                  light: bool = False) -> dict:
     """Everything the session page and its live regions draw. `forms` carries bound forms
-    with errors (by name) to show instead of fresh ones."""
+    with errors (by name) to show instead of fresh ones. `light`: the answer to a write
+    from a page whose live stream is open: the step's live region is left as the page
+    has it (the stream brings its change) and the test results are not read for it."""
     user = request.user
     step = session.step
     is_facilitator = session.facilitator_id == user.pk
@@ -123,10 +126,13 @@ def build_context(request: HttpRequest, session: WorkingSession,
     context["trail_forms"] = f"worksessions/{trail}.html" if trail else None
     context["present_count"] = sum(1 for p in context["participants"] if p.is_present)
     context["busy"] = 0 if session.is_closed else selectors.busy_jobs(session)
-    context["poll_url"] = _poll_url(session, context)
+    context["feed_url"] = f"{session_url(session, 'session_live')}?rev={session.revision}"
     forms = forms or {}
     context["test_check"] = forms.get("test_check")  # sessions.checks.test_check
-    if step in RESULT_STEPS:
+    context["light"] = light
+    if light:
+        context["tested_ids"] = set(session.tests.values_list("hypothesis_id", flat=True))
+    elif step in RESULT_STEPS:
         results = session_results(session)
         context["results"] = results
         context["latest_results"] = results.latest_by_hypothesis()
@@ -149,7 +155,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
     if step in steps.FINDING_STEPS or step == Step.CLOSED:
         context["findings"] = selectors.findings_of(session)
         context["finding_form"] = forms.get("finding") or FindingForm(
-            results=context["results"].rows if "results" in context else ())
+            results=context["results"].rows if context.get("results") else ())
     if step == Step.TEST_AND_LEARN:
         context["dig_tools"] = dig_tools(session)
     if step == Step.RESULTS:
@@ -158,7 +164,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
             {"kind": kind, "label": label,
              "findings": [f for f in context["findings"] if f.kind == kind]}
             for kind, label in Finding.Kind.choices]
-    if step == Step.UNSUCCESSFUL:
+    if step == Step.UNSUCCESSFUL and not light:
         context["other_side"] = session_results(session, unsuccessful=True)
         discovery = selectors.latest_discovery(session, unsuccessful=True)
         context["unsuccessful_discovery"] = discovery
@@ -219,7 +225,7 @@ def _attach(context: dict, entries: list[Hypothesis], user) -> None:
             or entry.result.status == "failed")
         entry.can_run = (context["can_test"] and entry.needs_test
                          and (context["is_facilitator"] or entry.author_id == user.pk))
-        entry.is_tested = entry.result is not None
+        entry.is_tested = entry.result is not None or entry.pk in context.get("tested_ids", ())
 
 
 def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dict) -> None:
@@ -275,8 +281,3 @@ def _urls(session: WorkingSession) -> dict:
     urls["entry_create"] = session_url(session, "hypothesis_create")
     return urls
 
-
-def _poll_url(session: WorkingSession, context: dict) -> str:
-    return (f"{session_url(session, 'session_poll')}?v={session.revision}&step={session.step}"
-            f"&here={context['present_count']}&open={1 if context['dig_open'] else 0}"
-            f"&busy={context['busy']}")

@@ -44,9 +44,21 @@ class TestResult:
     overlap_warning: str | None = None
     low_data: bool = False
     sentence: str = ""
-    chart: CompactRateChart | None = None
     is_latest: bool = True
     unsuccessful: bool = False
+    _chart: CompactRateChart | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def chart(self) -> CompactRateChart | None:
+        """Drawn when a page shows it: a live page keeps cards already drawn, and a
+        session's drawing reads every result but draws only the cards that changed."""
+        if self.group is None or self.rest is None:
+            return None
+        if self._chart is None:
+            self._chart = group_vs_rest_chart(
+                self.group, self.rest,
+                outcome="did not succeed" if self.unsuccessful else "succeeded")
+        return self._chart
 
     @property
     def hypothesis(self):
@@ -187,8 +199,6 @@ def _row(test: HypothesisTest, *, unsuccessful: bool, is_latest: bool) -> TestRe
     row.test_name = compared.get("test")
     row.note = compared.get("note")
     row.low_data = min(group["users"], rest["users"]) < stats.MIN_USERS_FOR_VERDICT
-    row.chart = group_vs_rest_chart(group, rest, outcome="did not succeed" if unsuccessful
-                                    else "succeeded")
     return row
 
 

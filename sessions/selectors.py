@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -32,8 +33,12 @@ from .models import (
 from .results import family_verdicts, session_results
 from .steps import Step
 
-# Someone whose page polled within this long is "here now".
-PRESENCE_WINDOW = timedelta(seconds=20)
+
+def presence_window() -> timedelta:
+    """How long after its last sign of life a member still shows as here: the live stream
+    renews it every few seconds while it is open (sessions.feed)."""
+    return timedelta(seconds=settings.LIVE_PRESENCE_SECONDS)
+
 
 
 def sessions_of(team: Team, *, query: str = "") -> QuerySet[WorkingSession]:
@@ -77,7 +82,7 @@ def participants_of(session: WorkingSession) -> list[Participant]:
                  .order_by("joined_at", "pk"))
     for participant in found:
         participant.is_present = (not session.is_closed
-                                  and now - participant.last_seen_at <= PRESENCE_WINDOW)
+                                  and now - participant.last_seen_at <= presence_window())
         participant.has_confirmed = (participant.confirmed_definition_id
                                      == session.success_definition_id)
         participant.is_facilitator = participant.user_id == session.facilitator_id
@@ -92,14 +97,27 @@ class Entries:
     visible: list[Hypothesis] = field(default_factory=list)
     # author name -> how many of their entries are still hidden from this viewer
     hidden: dict[str, int] = field(default_factory=dict)
+    closed: bool = False
 
     @property
     def hidden_total(self) -> int:
         return sum(self.hidden.values())
 
+    @property
+    def own_hidden(self) -> list[Hypothesis]:
+        """The viewer's own entries the others cannot see yet (drawn apart: they are the
+        only entries that differ from one member's page to another's)."""
+        return [e for e in self.mine if e.revealed_at is None and not self.closed]
+
+    @property
+    def shared(self) -> list[Hypothesis]:
+        """The entries every member sees."""
+        hidden = {e.pk for e in self.own_hidden}
+        return [e for e in self.visible if e.pk not in hidden]
+
 
 def entries_for(session: WorkingSession, viewer: User, kind: str) -> Entries:
-    entries = Entries()
+    entries = Entries(closed=session.is_closed)
     rows = (Hypothesis.objects.filter(session=session, kind=kind)
             .select_related("author").order_by("author_id", "rank", "pk"))
     for entry in rows:
@@ -336,7 +354,7 @@ def vote_board(session: WorkingSession, viewer: User | None, *,
         return None
     dots = Dot.objects.filter(vote=vote)
     mine: dict[int, int] = defaultdict(int)
-    if viewer is not None:
+    if viewer is not None and viewer.pk is not None:  # not the drawing for everyone
         for hypothesis_id in dots.filter(voter=viewer).values_list("hypothesis_id", flat=True):
             mine[hypothesis_id] += 1
     totals: dict[int, int] = {}

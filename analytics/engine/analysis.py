@@ -17,6 +17,7 @@ from analytics.engine.definitions import (
     validate_criterion,
     validate_success,
 )
+from analytics.engine.inplace import FilesInPlace
 from analytics.engine.peruser import peruser_source
 from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature, features_of
 from analytics.engine.sql import Sql
@@ -29,11 +30,19 @@ class EngineSettings:
     threads: int = 2
 
 
+Data = DatasetVersion | FilesInPlace  # a published version, or files analysed in place
+
+
 @contextmanager
-def engine_connection(settings: EngineSettings | None) -> Iterator[duck.Connection]:
+def engine_connection(settings: EngineSettings | None,
+                      data: Data | None = None) -> Iterator[duck.Connection]:
     """A connection of its own for one job, to this process's engine database (opening
     a database per job would cost more than a whole test on a cached table). What the
-    job creates (temporary tables) goes when it ends."""
+    job creates (temporary tables) goes when it ends. Files analysed in place bring the
+    connection that holds what was read from them."""
+    if isinstance(data, FilesInPlace):
+        yield data.connection
+        return
     settings = settings or EngineSettings()
     con = duck.engine_cursor(memory_limit=settings.memory_limit, threads=settings.threads)
     try:
@@ -51,10 +60,13 @@ class Population:
     outcome: str  # SQL: the success flag, or its negation for the unsuccessful side
 
 
-def population_of(con: duck.Connection, version: DatasetVersion, success: dict,
+def population_of(con: duck.Connection, version: Data, success: dict,
                 features: list[Feature], population_filter: dict | None, schema,
                 unsuccessful: bool) -> Population:
-    source = peruser_source(con, version, schema, success, features)
+    if isinstance(version, FilesInPlace):
+        source = version.peruser_source(schema, success, features)
+    else:
+        source = peruser_source(con, version, schema, success, features)
     keep = compile_criterion(population_filter, schema) if population_filter else Sql("true")
     success_flag = duck.quote_identifier(SUCCESS_COLUMN)
     outcome = f"(NOT {success_flag})" if unsuccessful else success_flag
@@ -91,7 +103,7 @@ def group_vs_rest(x1: int, n1: int, x: int, n: int) -> dict:
             **stats.compare(x1, n1, x - x1, n - n1)}
 
 
-def analyze(version: DatasetVersion, success: dict, *, criterion: dict | None = None,
+def analyze(version: Data, success: dict, *, criterion: dict | None = None,
             breakdown: dict | None = None, population_filter: dict | None = None,
             unsuccessful: bool = False, settings: EngineSettings | None = None) -> dict:
     if (criterion is None) == (breakdown is None):
@@ -111,7 +123,7 @@ def analyze(version: DatasetVersion, success: dict, *, criterion: dict | None = 
             features.append(Feature.of(breakdown["metric"]))
     features = list(dict.fromkeys(features))
 
-    with engine_connection(settings) as con:
+    with engine_connection(settings, version) as con:
         population = population_of(con, version, success, features, population_filter, schema,
                                  unsuccessful)
         if breakdown is not None:
@@ -123,7 +135,7 @@ def analyze(version: DatasetVersion, success: dict, *, criterion: dict | None = 
     return {"population": population_summary(n, x, excluded), **group_vs_rest(x1, n1, x, n)}
 
 
-def evaluate_criteria(version: DatasetVersion, success: dict, criteria: list[dict], *,
+def evaluate_criteria(version: Data, success: dict, criteria: list[dict], *,
                       unsuccessful: bool = False, settings: EngineSettings | None = None
                       ) -> tuple[dict, list[dict]]:
     """The population summary and, per criterion, {"criterion", "group", "rest", "diff",
@@ -133,7 +145,7 @@ def evaluate_criteria(version: DatasetVersion, success: dict, criteria: list[dic
     success = validate_success(success, schema)
     criteria = [validate_criterion(c, schema) for c in criteria]
     features = list(dict.fromkeys(f for c in criteria for f in features_of(c)))
-    with engine_connection(settings) as con:
+    with engine_connection(settings, version) as con:
         population = population_of(con, version, success, features, None, schema, unsuccessful)
         return count_criteria(con, population, criteria, schema)
 
@@ -151,7 +163,7 @@ def count_criteria(con: duck.Connection, population: Population, criteria: list[
     return population_summary(n, x, excluded), rows
 
 
-def population_count(version: DatasetVersion, success: dict, *, criterion: dict | None = None,
+def population_count(version: Data, success: dict, *, criterion: dict | None = None,
                      population_filter: dict | None = None,
                      settings: EngineSettings | None = None) -> dict:
     """The counts analyze() starts from, without statistics: {"population": {"users",
@@ -169,7 +181,7 @@ def population_count(version: DatasetVersion, success: dict, *, criterion: dict 
         criterion = validate_criterion(criterion, schema)
         features += features_of(criterion)
     features = list(dict.fromkeys(features))
-    with engine_connection(settings) as con:
+    with engine_connection(settings, version) as con:
         population = population_of(con, version, success, features, population_filter, schema,
                                    False)
         groups = [compile_criterion(criterion, schema)] if criterion is not None else []

@@ -15,8 +15,9 @@ import json
 import math
 from typing import Any
 
-from analytics.engine import duck, stats
+from analytics.engine import analysis, duck, stats
 from analytics.engine.analysis import (
+    Data,
     EngineSettings,
     Population,
     count_criteria,
@@ -31,6 +32,7 @@ from analytics.engine.definitions import (
     validate_window,
 )
 from analytics.engine.discovery_table import discovery_source
+from analytics.engine.inplace import FilesInPlace
 from analytics.engine.peruser import write_atomically
 from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature
 from analytics.engine.sql import Sql
@@ -47,7 +49,7 @@ MAX_TOP = 1000
 CARRIED_FILE = "event-properties.json"  # in the version's cache directory
 
 
-def discover(version: DatasetVersion, success: dict, *, within_days: int | None = None,
+def discover(version: Data, success: dict, *, within_days: int | None = None,
              top: int = 20, unsuccessful: bool = False,
              settings: EngineSettings | None = None) -> dict:
     schema = version.schema()
@@ -56,7 +58,7 @@ def discover(version: DatasetVersion, success: dict, *, within_days: int | None 
     if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_TOP:
         raise DefinitionError(f"'top' is a whole number from 0 to {MAX_TOP}, not {top!r}")
     measures = candidate_measures(schema, success, days)
-    with engine_connection(settings) as con:
+    with engine_connection(settings, version) as con:
         measures = without_empty_pairs(con, version, schema, measures)
         population = population_of(con, version, success,
                                    [Feature.of(m) for m in measures], schema, unsuccessful)
@@ -77,11 +79,15 @@ def discover(version: DatasetVersion, success: dict, *, within_days: int | None 
     return {"population": summary, "characteristics": ranked[:top], "tried": len(rows)}
 
 
-def population_of(con: duck.Connection, version: DatasetVersion, success: dict,
+def population_of(con: duck.Connection, version: Data, success: dict,
                   features: list[Feature], schema: DatasetSchema,
                   unsuccessful: bool) -> Population:
     """analysis.population_of without a population filter, over the table
-    discovery_table builds (the same table, built faster for this width)."""
+    discovery_table builds for a published version (the same table, built faster for
+    this width); files analysed in place build theirs as for any analysis."""
+    if isinstance(version, FilesInPlace):
+        return analysis.population_of(con, version, success, features, None, schema,
+                                      unsuccessful)
     source = discovery_source(con, version, schema, success, features)
     flag = duck.quote_identifier(SUCCESS_COLUMN)
     return Population(source, Sql("true"), f"(NOT {flag})" if unsuccessful else flag)
@@ -115,14 +121,15 @@ def candidate_measures(schema: DatasetSchema, success: dict, days: int | None) -
     return measures
 
 
-def without_empty_pairs(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+def without_empty_pairs(con: duck.Connection, version: Data, schema: DatasetSchema,
                         measures: list[dict]) -> list[dict]:
     """The measures less the averages of a property over an event that never carries it
     (they would come out empty and propose nothing, yet cost the events pass an aggregate
     each: a sixth of its time on the benchmark's data)."""
     if not any(m["kind"] == "event_property" for m in measures):
         return measures
-    carried = carried_properties(con, version, schema)
+    carried = (version.carried_properties() if isinstance(version, FilesInPlace)
+               else carried_properties(con, version, schema))
     return [m for m in measures if m["kind"] != "event_property"
             or m["property"] in carried.get(m["event"], ())]
 

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from analytics.engine.importing.events import (
     collect_user_ids,
     integer_ids_likely,
     plan_events,
+    write_clustered_events,
     write_events,
 )
 from analytics.engine.importing.limits import Allowance, ImportLimits
@@ -106,18 +108,19 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
 
     part = str(version.events_dir / "part-0.parquet")
     stats = EventStats(0, {}, None, None)
+    writing = _Writing(version.events_dir, pub.spill_dir / "events-by-name")
     if plan is None:
         _write_no_events(con, part)
         assignment = assign_uids(con, user_tables, force_dense=dense_ids)
     elif (not dense_ids and integer_ids_likely(con, plan)
             and all(ids_are_integers(con, t) for t in user_tables)):
-        assignment = _write_with_integer_ids(con, plan, part, user_tables)
+        assignment = _write_with_integer_ids(con, plan, writing, user_tables)
     else:
-        assignment = _write_with_numbered_ids(con, plan, part, user_tables, dense_ids)
+        assignment = _write_with_numbered_ids(con, plan, writing, user_tables, dense_ids)
     uid_map, first_seen = assignment.uid_map, None
     if plan is not None:
-        stats = _checked_stats(con, plan, part)
-        first_seen = compute_first_seen(con, part)
+        stats = _checked_stats(con, plan, version.events_glob)
+        first_seen = compute_first_seen(con, version.events_glob)
         if not assignment.numbered:
             uid_map = integer_uids_from_events(con, first_seen, user_tables)
     n_users = write_users(con, str(version.users_path), uid_table=uid_map,
@@ -134,25 +137,34 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
     )
 
 
-def _write_with_integer_ids(con: duck.Connection, plan: EventsPlan, part: str,
+@dataclass(frozen=True)
+class _Writing:
+    """Where an import writes its events, clustered by name (importing.events)."""
+
+    events_dir: Path
+    scratch: Path
+
+
+def _write_with_integer_ids(con: duck.Connection, plan: EventsPlan, writing: _Writing,
                             user_tables: list[str]) -> UidAssignment:
     """Integer ids are their own `_uid`: one read of the events, no join. The users are
     listed from the written events afterwards (the uid map is not filled here)."""
     try:
-        write_events(con, plan, part, integer_ids=True, uid_table=None)
+        write_clustered_events(con, plan, writing.events_dir, writing.scratch,
+                               integer_ids=True, uid_table=None)
     except NotIntegerIds:
         # An id past DuckDB's sample is text after all: number the users instead.
-        return _write_with_numbered_ids(con, plan, part, user_tables, dense_ids=False)
+        return _write_with_numbered_ids(con, plan, writing, user_tables, dense_ids=False)
     return UidAssignment(integer_ids=True, numbered=False)
 
 
-def _write_with_numbered_ids(con: duck.Connection, plan: EventsPlan, part: str,
+def _write_with_numbered_ids(con: duck.Connection, plan: EventsPlan, writing: _Writing,
                              user_tables: list[str], dense_ids: bool) -> UidAssignment:
     """Collect every user id first, fill the uid map, then write the events with it."""
     event_ids = collect_user_ids(con, plan)
     assignment = assign_uids(con, [event_ids, *user_tables], force_dense=dense_ids)
-    write_events(con, plan, part, integer_ids=assignment.integer_ids,
-                 uid_table=assignment.uid_map)
+    write_clustered_events(con, plan, writing.events_dir, writing.scratch,
+                           integer_ids=assignment.integer_ids, uid_table=assignment.uid_map)
     return assignment
 
 

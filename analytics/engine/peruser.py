@@ -4,8 +4,17 @@ built in one pass over the events and cached as Parquet under the version's cach
 
 A version never changes once published, so a cache file keyed by (success definition,
 features) never goes stale. A request whose features are a subset of a cached table's
-reuses that table. Files are written under a temporary name and renamed, so two workers
-building the same table at once both end with a complete file."""
+reuses that table.
+
+A new feature on a success definition that has a cached table (a warm one) costs only its
+own work: a column table (_uid and the feature, for every user) is built from the events
+the feature names, which the stored layout lets DuckDB read alone (events are clustered
+by name, see analytics.engine.storage), and joined to the cached table by _uid. Column
+tables do not depend on the success definition, so any later definition reuses them.
+A cold definition still gets one pass for its flags and all its features together.
+
+Files are written under a temporary name and renamed, so two workers building the same
+table at once both end with a complete file."""
 
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 CACHE_FORMAT = 2
 CACHE_PREFIX = "peruser-"
+COLUMNS_PREFIX = "columns-"  # column tables: _uid and some features, for any success
 PERFECT_HASH_BITS = 21  # features.PERFECT_HASH_RANGE
 
 
@@ -53,6 +63,12 @@ def peruser_source(con: duck.Connection, version: DatasetVersion, schema: Datase
     cached = find_cached(version, success, features)
     if cached is not None:
         return Sql("read_parquet(?)", [str(cached)])
+    base = find_base(version, success, features)
+    if base is not None:
+        try:
+            return joined_source(con, version, schema, base, features)
+        except OSError:
+            pass  # no room to cache a column table: the whole table, as below
     query = build_query(schema, version, success, features,
                         hashed_events=distinct_event_hashes(con, schema))
     try:
@@ -85,34 +101,139 @@ def find_cached(version: DatasetVersion, success: dict, features: list[Feature])
         return exact
     wanted = {f.key for f in features}
     skey = success_key(success)
+    for table, info in _manifests(directory, CACHE_PREFIX):
+        if info.get("success_key") == skey and wanted <= set(info.get("features", [])):
+            return table
+    return None
+
+
+def find_base(version: DatasetVersion, success: dict,
+              features: list[Feature]) -> tuple[Path, set[str]] | None:
+    """A cached per-user table of this success definition (a warm one: its population,
+    first-seen times and flags are computed), with its features: the one holding most of
+    these features, then the narrowest."""
+    skey = success_key(success)
+    wanted = {f.key for f in features}
+    best: tuple[tuple[int, int], Path, set[str]] | None = None
+    for table, info in _manifests(version.cache_dir, CACHE_PREFIX):
+        if info.get("success_key") != skey:
+            continue
+        held = set(info.get("features", []))
+        rank = (-len(wanted & held), len(held))
+        if best is None or rank < best[0]:
+            best = (rank, table, held)
+    return (best[1], best[2]) if best is not None else None
+
+
+def _manifests(directory: Path, prefix: str) -> Iterator[tuple[Path, dict]]:
+    """(table, manifest) of each complete cached table of this kind."""
     try:
-        manifests = sorted(directory.glob(f"{CACHE_PREFIX}*.json"))
+        manifests = sorted(directory.glob(f"{prefix}*.json"))
     except OSError:
-        return None
+        return
     for manifest in manifests:
         try:
             info = json.loads(manifest.read_text())
         except (OSError, ValueError):
             continue  # a manifest being replaced or damaged: just not a hit
         table = manifest.with_suffix(".parquet")
-        if (info.get("success_key") == skey and wanted <= set(info.get("features", []))
-                and table.exists()):
-            return table
-    return None
+        if table.exists():
+            yield table, info
 
 
-def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
-                 features: list[Feature], query: PerUserSql) -> Path:
+def joined_source(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+                  base: tuple[Path, set[str]], features: list[Feature]) -> Sql:
+    """The per-user table of a warm success definition with features it lacks: the
+    cached table joined, by _uid, to column tables holding those features (cached per
+    version, whatever the success definition; built in one pass over the events the
+    features name when missing). Every table has one row per user of the population,
+    so the join adds columns and never changes a count."""
+    table, held = base
+    missing = [f for f in features if f.key not in held]
+    columns: dict[Path, list[Feature]] = {}
+    unbuilt: list[Feature] = []
+    cached = list(_manifests(version.cache_dir, COLUMNS_PREFIX))
+    for feature in missing:
+        found = next((t for t, info in cached if feature.key in info.get("features", [])),
+                     None)
+        if found is None:
+            unbuilt.append(feature)
+        else:
+            columns.setdefault(found, []).append(feature)
+    if unbuilt:
+        columns[_write_columns(con, version, schema, unbuilt)] = unbuilt
+    picked = [Sql("b.*")]
+    joins: list[Sql] = []
+    for i, (path, its) in enumerate(columns.items()):
+        info = json.loads(path.with_suffix(".json").read_text())
+        if info.get("sparse"):
+            # The aggregates' names are unique to this table (its own prefix), so the
+            # features' expressions name them without a table alias.
+            query = _columns_query(schema, info["features"], info["prefix"])
+            wanted = {f.column for f in its}
+            picked += [s.wrap("", f" AS {duck.quote_identifier(name)}")
+                       for name, s in query.feature_expressions() if name in wanted]
+        else:
+            picked += [Sql(f"c{i}.{duck.quote_identifier(f.column)}") for f in its]
+        joins.append(Sql(f"LEFT JOIN read_parquet(?) AS c{i} ON c{i}._uid = b._uid",
+                         [str(path)]))
+    select, tail = Sql.join(picked), Sql.join(joins, " ")
+    # Our own aliases and quoted feature columns only; paths bind.
+    return Sql(f"(SELECT {select.text} FROM read_parquet(?) AS b {tail.text})",  # noqa: S608
+               [*select.params, str(table), *tail.params])
+
+
+def columns_key(features: list[Feature]) -> str:
+    return _digest({"format": CACHE_FORMAT, "columns": sorted({f.key for f in features})})
+
+
+def _columns_query(schema: DatasetSchema, keys: list[str], prefix: str, *,
+                   hashed_events: bool = False) -> PerUserQuery:
+    """The query of a column table's features, added in a fixed order so that its
+    aggregates get the same names when it is built and when it is read."""
+    query = PerUserQuery(schema, hashed_events=hashed_events, inner_prefix=prefix)
+    for key in sorted(keys):
+        query.add_feature(Feature(key))
+    return query
+
+
+def _write_columns(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+                   features: list[Feature]) -> Path:
+    """A column table, from one pass over the events these features name (which the
+    events' layout lets DuckDB read alone). Sparse when it can be: _uid and the
+    aggregates, for the users with such events only, which spares joining and writing
+    every user; otherwise (sessions) _uid and the features for every user."""
+    key = columns_key(features)
+    keys = sorted(f.key for f in features)
+    prefix = f"__hl_c{key[:12]}_"
+    query = _columns_query(schema, keys, prefix,
+                           hashed_events=distinct_event_hashes(con, schema))
+    paths = (str(version.users_path), version.events_glob)
+    sparse = query.can_be_sparse()
+    sql = query.sparse_sql(paths) if sparse else query.sql(paths, columns_only=True)
+    path = _write_table(con, version, COLUMNS_PREFIX, key, sql)
+    write_atomically(path.with_suffix(".json"), json.dumps(
+        {"features": keys, "sparse": sparse, "prefix": prefix}))
+    return path
+
+
+def _write_table(con: duck.Connection, version: DatasetVersion, prefix: str, key: str,
+                 query: PerUserSql) -> Path:
     directory = version.cache_dir
     directory.mkdir(parents=True, exist_ok=True)
-    key = table_key(success, features)
-    final = directory / f"{CACHE_PREFIX}{key}.parquet"
+    final = directory / f"{prefix}{key}.parquet"
     temporary = directory / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex}.parquet"
     try:
         scan_events(con, query, temporary)
         os.replace(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
+    return final
+
+
+def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
+                 features: list[Feature], query: PerUserSql) -> Path:
+    final = _write_table(con, version, CACHE_PREFIX, table_key(success, features), query)
     manifest = {"success_key": success_key(success), "features": sorted(f.key for f in features)}
     write_atomically(final.with_suffix(".json"), json.dumps(manifest))
     return final

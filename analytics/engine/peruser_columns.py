@@ -100,6 +100,7 @@ SESSIONS_TABLE = "__hl_sessions"  # temporary, per connection
 PERFECT_HASH_RANGE = 2**21  # DuckDB's perfect hash tables cover at most this many ids
 PERFECT_HASH_BUDGET = 256 * 2**20  # bytes of aggregate states per thread
 STATE_BYTES = 16  # per aggregate and user, a generous average
+SKIP_SHARE = 0.5  # named events up to this share of all: skip the others' row groups
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,15 @@ def distinct_event_hashes(con: duck.Connection, schema: DatasetSchema) -> bool:
 class PerUserQuery:
     """Builds the SQL of a per-user table: user columns, success, inclusion, features."""
 
-    def __init__(self, schema: DatasetSchema, *, hashed_events: bool = False):
+    def __init__(self, schema: DatasetSchema, *, hashed_events: bool = False,
+                 inner_prefix: str = "__hl_a"):
         """`hashed_events`: name events by hash(event) (an integer per row) instead of
         comparing text, a fifth less work; only when the hashes of the schema's event
-        names are known to be distinct (see distinct_event_hashes)."""
+        names are known to be distinct (see distinct_event_hashes). `inner_prefix`
+        names the aggregates (see sparse_sql)."""
         self.schema = schema
         self.hashed_events = hashed_events
-        self.inner = _Layer("__hl_a")
+        self.inner = _Layer(inner_prefix)
         # (what, gap in microseconds, days) -> alias, for the sessions pass
         self.sessions: dict[tuple[str, float, int | None], str] = {}
         self.outer: list[tuple[str, Sql]] = []
@@ -264,9 +267,19 @@ class PerUserQuery:
 
     # -- the query
 
-    def sql(self, version_paths: tuple[str, str]) -> PerUserSql:
+    def sql(self, version_paths: tuple[str, str], *, columns_only: bool = False) -> PerUserSql:
+        """The statements; `columns_only`: the table holds `_uid` and the features only
+        (a column table joined to a per-user table that has the rest, see peruser)."""
         users_path, events_glob = version_paths
-        user_columns = ["_uid", "user_id", "_first_seen", *self.schema.user_properties]
+        return self.sql_over(Sql("read_parquet(?)", [users_path]),
+                             Sql("read_parquet(?)", [events_glob]), columns_only=columns_only)
+
+    def sql_over(self, users: Sql, events: Sql, *, columns_only: bool = False) -> PerUserSql:
+        """The statements over any FROM items holding a version's users (`_uid`,
+        `user_id`, `_first_seen`, properties) and events (`_uid`, `event`, `timestamp`,
+        properties): its Parquet files, or files analysed in place (analytics.engine.inplace)."""
+        user_columns = (["_uid"] if columns_only
+                        else ["_uid", "user_id", "_first_seen", *self.schema.user_properties])
         outer = Sql.join([
             *(Sql("m." + duck.quote_identifier(c)) for c in user_columns),
             *(Sql(f"{s.text} AS {duck.quote_identifier(name)}", s.params)
@@ -275,18 +288,18 @@ class PerUserQuery:
         prepare: list[Sql] = []
         joins: list[Sql] = []
         if self.inner.items:
-            joins.append(self._events_pass(users_path, events_glob).wrap(
+            joins.append(self._events_pass(users, events).wrap(
                 "LEFT JOIN (", ") a ON a._uid = m._uid"))
         if self.sessions:
             # Its own statement: run beside the events pass, its sort and that pass's
             # hash table would need memory at the same time.
-            sessions = self._sessions_pass(users_path, events_glob)
+            sessions = self._sessions_pass(users, events)
             prepare.append(sessions.wrap(f"CREATE OR REPLACE TEMP TABLE {SESSIONS_TABLE} AS ",
                                          ""))
             joins.append(Sql(f"LEFT JOIN {SESSIONS_TABLE} s ON s._uid = m._uid"))
         tail = Sql.join(joins, " ")
         # Only schema identifiers (quoted) and our own aliases are spliced in; values bind.
-        text = f"SELECT {outer.text} FROM read_parquet(?) m {tail.text}"  # noqa: S608
+        text = f"SELECT {outer.text} FROM {users.text} m {tail.text}"  # noqa: S608
         # Grouping by _uid (dense integers) in a perfect hash table costs a sixth less
         # than hashing with events sorted by user, and half as much in file order. Its
         # states (per thread, for the whole _uid range) are outside DuckDB's memory
@@ -295,10 +308,33 @@ class PerUserQuery:
                 else min(self.schema.n_users, PERFECT_HASH_RANGE))
         widest = max(len(self.inner.items), len(self.sessions))
         narrow = uids * widest * STATE_BYTES <= PERFECT_HASH_BUDGET
-        return PerUserSql(tuple(prepare), Sql(text.rstrip(), [*outer.params, users_path,
+        return PerUserSql(tuple(prepare), Sql(text.rstrip(), [*outer.params, *users.params,
                                                               *tail.params]), narrow)
 
-    def _events_pass(self, users_path: str, events_glob: str) -> Sql:
+    def can_be_sparse(self) -> bool:
+        """Whether every feature is an expression over the events pass's aggregates
+        alone (sessions come from a pass of their own)."""
+        return not self.sessions and not any(
+            name in (SUCCESS_COLUMN, INCLUDED_COLUMN) for name, _ in self.outer)
+
+    def sparse_sql(self, version_paths: tuple[str, str]) -> PerUserSql:
+        """The events pass alone: `_uid` and the aggregates, only for users with events
+        the features name. Each feature is then `feature_expressions()` over a LEFT JOIN
+        of this table to every user (a missing user's aggregates are null, exactly as
+        in the whole table's LEFT JOIN)."""
+        users_path, events_glob = version_paths
+        uids = (PERFECT_HASH_RANGE if self.schema.user_id_type == "integer"
+                else min(self.schema.n_users, PERFECT_HASH_RANGE))
+        narrow = uids * len(self.inner.items) * STATE_BYTES <= PERFECT_HASH_BUDGET
+        return PerUserSql((), self._events_pass(Sql("read_parquet(?)", [users_path]),
+                                                Sql("read_parquet(?)", [events_glob])), narrow)
+
+    def feature_expressions(self) -> list[tuple[str, Sql]]:
+        """(column, expression over the aggregates) of each feature, in order added."""
+        return [(name, sql) for name, sql in self.outer
+                if name not in (SUCCESS_COLUMN, INCLUDED_COLUMN)]
+
+    def _events_pass(self, users: Sql, events: Sql) -> Sql:
         """The aggregation of the event-named measures (and first-event properties)."""
         # Every named-event measure has a window: rows past the longest are of no use.
         longest = (max(self.event_windows) if self.event_windows
@@ -308,12 +344,18 @@ class PerUserQuery:
             ends = [Sql(f"_first_seen + to_hours(CAST(? AS BIGINT)) AS {alias}", [days * 24])
                     for days, alias in self.window_ends.items()]
             columns = Sql.join([Sql("_uid"), Sql("_first_seen AS __hl_fs"), *ends])
-            join = Sql(f" JOIN (SELECT {columns.text} FROM read_parquet(?)) AS w "  # noqa: S608
-                       "ON w._uid = e._uid", [*columns.params, users_path])
+            join = Sql(f" JOIN (SELECT {columns.text} FROM {users.text}) AS w "  # noqa: S608
+                       "ON w._uid = e._uid", [*columns.params, *users.params])
         keep: list[Sql] = []
         if self.events:
             names = sorted(self.events)
             named = self._named(names)
+            if self.hashed_events and self._few_rows(names):
+                # Events are stored clustered by name (one name per row group), so a test
+                # on the name itself lets DuckDB skip the row groups of other events by
+                # their statistics, which the hash cannot.
+                named = Sql.join([Sql(f"e.event IN ({', '.join('?' for _ in names)})",
+                                      names), named], " AND ")
             if longest is not None:
                 named = Sql.join([named, self._inside(longest)], " AND ")
             keep.append(named)
@@ -323,13 +365,20 @@ class PerUserQuery:
                  if keep else Sql(""))
         inner = self.inner.select()
         # Schema identifiers (quoted) and our own aliases are spliced in; values bind.
-        events = ("(SELECT *, hash(event) AS __hl_eh FROM read_parquet(?))"
-                  if self.hashed_events else "read_parquet(?)")
-        text = (f"SELECT e._uid, {inner.text} FROM {events} AS e"  # noqa: S608
+        rows = (events.wrap("(SELECT *, hash(event) AS __hl_eh FROM ", ")")  # noqa: S608
+                if self.hashed_events else events)
+        text = (f"SELECT e._uid, {inner.text} FROM {rows.text} AS e"  # noqa: S608
                 f"{join.text}{where.text} GROUP BY e._uid")
-        return Sql(text, [*inner.params, events_glob, *join.params, *where.params])
+        return Sql(text, [*inner.params, *rows.params, *join.params, *where.params])
 
-    def _sessions_pass(self, users_path: str, events_glob: str) -> Sql:
+    def _few_rows(self, names: list[str]) -> bool:
+        """Whether these events are a small enough share of all for skipping the others
+        to pay (below, the text test on every row kept costs less than what it skips)."""
+        total = self.schema.n_events or 0
+        named = sum(self.schema.events.get(n, 0) for n in names)
+        return total > 0 and named <= total * SKIP_SHARE
+
+    def _sessions_pass(self, users: Sql, events: Sql) -> Sql:
         """The aggregation of sessions and time in app over each event's gap to the
         user's previous event, computed on the events inside the longest window only."""
         windows = [days for _, _, days in self.sessions]
@@ -353,16 +402,16 @@ class PerUserQuery:
             aggregates.append(Sql(f"{aggregate.text} AS {alias}", aggregate.params))
         select = Sql.join(aggregates)
         carried = [f"w.{alias}" for days, alias in ends.items() if days != longest]
-        rows = Sql("read_parquet(?) AS e", [events_glob])
+        rows = events.wrap("", " AS e")
         if ends:
             columns = Sql.join([Sql("_uid"), *(
                 Sql(f"_first_seen + to_hours(CAST(? AS BIGINT)) AS {alias}", [days * 24])
                 for days, alias in ends.items())])
             bound = f" WHERE e.timestamp < w.{ends[longest]}" if longest is not None else ""
             rows = Sql(
-                f"read_parquet(?) AS e JOIN (SELECT {columns.text} FROM read_parquet(?)) "  # noqa: S608
+                f"{events.text} AS e JOIN (SELECT {columns.text} FROM {users.text}) "  # noqa: S608
                 f"AS w ON w._uid = e._uid{bound}",
-                [events_glob, *columns.params, users_path])
+                [*events.params, *columns.params, *users.params])
         # Only _uid and the time (and the shorter windows' ends) travel through the sort
         # by user and time.
         gap = ("epoch_us(e.timestamp) - lag(epoch_us(e.timestamp)) OVER ("

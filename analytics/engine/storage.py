@@ -4,7 +4,10 @@ it) and the engine (which reads it).
     <dataset dir>/v<N>/               one immutable, published version
         events/part-*.parquet         _uid BIGINT, event VARCHAR, timestamp TIMESTAMPTZ (UTC),
                                       then one column per event property; always at least
-                                      one file (with 0 rows for a users-only dataset)
+                                      one file (with 0 rows for a users-only dataset);
+                                      a large import clusters them by name (all the events
+                                      of a name in one file), which readers may rely on
+                                      for speed only, never for results
         users.parquet                 _uid BIGINT, user_id VARCHAR, _first_seen TIMESTAMPTZ
                                       (earliest event, null without events), then one column
                                       per user property; one row for every user of the

@@ -16,7 +16,7 @@ from django.utils.formats import time_format
 
 from accounts.models import Membership, User
 
-from .. import steps
+from .. import push, steps
 from ..models import Participant, SessionEvent, WorkingSession
 from ..steps import Step
 from .errors import NotAllowed, StaleStep, StepClosed
@@ -100,6 +100,7 @@ def record_change(session: WorkingSession, *, step: str | None = None) -> int:
         raise StaleStep(f"The session moved on to {steps.label(now_at)} meanwhile; "
                         "nothing was saved.")
     session.revision += 1
+    push.session_changed(session.pk)
     return session.revision
 
 

@@ -15,7 +15,7 @@ from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.models import Dataset, SuccessDefinition
 from analytics.services import DatasetRefused, success_definition_revise
 
-from .. import steps
+from .. import push, steps
 from ..models import Hypothesis, HypothesisTest, Participant, SessionEvent, WorkingSession
 from ..steps import Step
 from .errors import BadInput, StaleStep, StepClosed
@@ -114,6 +114,7 @@ def step_move(*, session: WorkingSession, by: User, to: str,
         updated = WorkingSession.objects.filter(pk=session.pk, step=expected).update(**fields)
         if not updated:
             raise StaleStep("Someone moved the session meanwhile; nothing changed.")
+        push.session_changed(session.pk)
         log(session, SessionEvent.Kind.STEP, by, **{"from": expected, "to": to})
         if box:
             log(session, SessionEvent.Kind.TIMEBOX_SET, by, step=to, minutes=box,
@@ -141,6 +142,7 @@ def session_close(*, session: WorkingSession, by: User,
         )
         if not updated:
             raise StaleStep("Someone moved the session meanwhile; nothing changed.")
+        push.session_changed(session.pk)
         log(session, SessionEvent.Kind.CLOSED, by, **{"from": session.step})
     return fresh(session)
 
@@ -193,6 +195,7 @@ def session_settings_update(*, session: WorkingSession, by: User,
             Hypothesis.objects.filter(session=session, revealed_at__isnull=True).update(
                 revealed_at=timezone.now())
         record_change(session)
+        push.session_changed(session.pk, everyone=True)
         if "dig_duration" in fields:
             log(session, SessionEvent.Kind.DURATION_SET, by, minutes=dig_minutes)
     return fresh(session)

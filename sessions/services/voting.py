@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .. import steps
+from .. import push, steps
 from ..models import MAX_DOTS_PER_MEMBER, Dot, DotVote, Hypothesis, SessionEvent, WorkingSession
 from .errors import BadInput, LimitReached, StepClosed
 from .guards import (
@@ -44,6 +44,7 @@ def vote_open(*, session: WorkingSession, by: User, dots_per_member: int = 3) ->
             vote = DotVote.objects.create(session=session, dots_per_member=dots_per_member,
                                           opened_by=by)
             record_change(session)
+            push.session_changed(session.pk, everyone=True)  # each member's own dots
             log(session, SessionEvent.Kind.VOTE_OPENED, by, dots_per_member=dots_per_member)
     except IntegrityError:  # one open vote per session
         raise StepClosed("A vote is already open: close it before opening another.") from None
@@ -101,6 +102,7 @@ def vote_close(*, session: WorkingSession, by: User) -> DotVote:
         vote = _open_vote(session, lock=True)
         DotVote.objects.filter(pk=vote.pk).update(closed_at=now, closed_by=by)
         record_change(session)
+        push.session_changed(session.pk, everyone=True)  # totals replace each one's dots
         # The log names hypotheses by their text, not their ids: it reads the same after
         # a backup is restored elsewhere (ops.backup remaps only top-level ids).
         totals = list(Dot.objects.filter(vote=vote).values("hypothesis")

@@ -9,7 +9,7 @@ from django import template
 
 from analytics.engine.wording import describe_criterion
 
-from .. import verdicts
+from .. import cards, verdicts
 from ..results import users_phrase
 from ..steps import ORDER, label
 
@@ -126,3 +126,9 @@ def dots(count) -> str:
         return "●" * max(0, min(int(count or 0), 50))
     except (TypeError, ValueError):
         return ""
+
+
+@register.simple_tag(takes_context=True)
+def entry_card(context, entry):
+    """An entry's card, kept once drawn (sessions.cards)."""
+    return cards.card(entry, context)

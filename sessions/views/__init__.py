@@ -20,7 +20,7 @@ from .actions import (  # noqa: F401
     tests_run_all,
     timer_extend,
 )
-from .live import session_poll  # noqa: F401
+from .live import session_live  # noqa: F401
 from .pages import (  # noqa: F401
     member_record,
     session_create,

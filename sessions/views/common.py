@@ -46,11 +46,24 @@ def respond(request: HttpRequest, session: WorkingSession, *, error: str | None 
             and not _has_errors(forms)):
         return redirect(session_url(session) + (f"#{anchor}" if anchor else ""))
     participant = selectors.participant_of(session, request.user)
+    # A page with its live stream open says which step it shows: when that is still the
+    # step, its live region stays as it is (the stream brings the change to everyone at
+    # once) and this answer costs only the member's own part of the page.
+    light = (bool(request.htmx) and request.headers.get("X-Live-Step") == session.step
+             and not (forms and forms.get("test_check"))  # drawn inside its card
+             # an own entry still hidden, tested: its card needs the results
+             and not session.hypotheses.filter(author=request.user, revealed_at__isnull=True,
+                                               tests__isnull=False).exists())
     context = build_context(request, session, participant, forms=forms, error=error,
-                            notice=notice)
+                            notice=notice, light=light)
     if request.htmx:
-        return render(request, "worksessions/_body.html", context)
-    return render(request, "worksessions/session_detail.html", context, status=status)
+        response = render(request, "worksessions/_body.html", context)
+    else:
+        response = render(request, "worksessions/session_detail.html", context, status=status)
+    # The revision this answer shows: the live stream's messages say theirs too, so a
+    # client can tell when everyone has seen a write (make loadtest measures delivery so).
+    response["X-Session-Revision"] = str(session.revision)
+    return response
 
 
 def run(request: HttpRequest, session: WorkingSession, action: Callable[[], object], *,

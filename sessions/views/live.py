@@ -1,101 +1,93 @@
-"""The live poll: every open session page asks every 2 seconds "anything new since
-revision N?". The answer to "no" must cost one small query, since a meeting of ten keeps
-five of these coming every second: it reads the session's revision (joined with the
-member check, this member's presence, who is here, and how many of the session's jobs
-are still running, since a worker finishing a job writes no session row) and answers
-204. Only when something changed
-does it load the user and draw the regions that others' writes touch."""
+"""The live stream of a session page: Server-Sent Events, served under ASGI.
+
+The page opens one stream (static/js/live.js) and keeps it: the server pushes each change
+as the fragments that changed (sessions.feed), so a member sees a change as soon as it is
+drawn, and an idle meeting costs nothing but a comment every 15 seconds. Writes stay
+ordinary POSTs.
+
+The stream says which revision of the session each message brings the page to (the SSE
+`id`). A browser that lost the stream reconnects by itself and sends the last one it saw
+(Last-Event-ID); a page whose revision is not the server's last drawing gets everything
+once, and a missed step move gets `stale` (reload the body). Nothing is missed.
+
+The member is checked once, when the stream opens; it then holds no database connection
+(a meeting of 200 would otherwise hold 200)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
 
-from django.contrib.auth import SESSION_KEY
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils import timezone
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connection
+from django.http import Http404, HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from accounts.selectors import membership_for
+from accounts.models import Membership
 
-from .. import selectors, services
-from ..models import Discovery, HypothesisTest, Participant, WorkingSession
-from ..page import build_context
-from ..selectors import PRESENCE_WINDOW
-from ..steps import Step
+from .. import feed
+from ..models import Participant, WorkingSession
 
-# A poll refreshes its member's "last seen" at most this often (a write every 2 s per
-# member would cost more than everything else the poll does).
-PRESENCE_REFRESH = timedelta(seconds=8)
+KEEPALIVE = 15.0  # seconds: a comment, so proxies and browsers keep the stream open
+RETRY_MS = 1000  # how soon a browser reconnects after losing the stream
 
 
 @require_GET
-def session_poll(request: HttpRequest, team_slug: str, session_id: int) -> HttpResponse:
-    user_id = request.session.get(SESSION_KEY)
-    if user_id is None:
+async def session_live(request: HttpRequest, team_slug: str, session_id: int):
+    user = await request.auser()
+    if not user.is_authenticated:
         raise Http404("No such session")
-    now = timezone.now()
-    mine = Participant.objects.filter(session=OuterRef("pk"), user_id=user_id)
-    row = (
-        WorkingSession.objects.filter(pk=session_id, team__slug=team_slug,
-                                      team__memberships__user_id=user_id)
-        .annotate(
-            participant_id=Subquery(mine.values("pk")[:1]),
-            seen_at=Subquery(mine.values("last_seen_at")[:1]),
-            here=Subquery(
-                Participant.objects.filter(session=OuterRef("pk"))
-                .values("session")
-                .annotate(n=Count("pk", filter=Q(last_seen_at__gte=now - PRESENCE_WINDOW)))
-                .values("n")[:1]),
-            busy_tests=_busy(HypothesisTest),
-            busy_discoveries=_busy(Discovery),
-        )
-        .values_list("revision", "step", "dig_started_at", "dig_duration", "dig_extension",
-                     "participant_id", "seen_at", "here", "busy_tests", "busy_discoveries")
-        .first()
-    )
-    if row is None:
+    found = await sync_to_async(_member_of)(user.pk, team_slug, session_id)
+    if found is None:
         raise Http404("No such session")
-    (revision, step, started, duration, extension, participant_id, seen_at, here,
-     busy_tests, busy_discoveries) = row
-    if participant_id is not None and step != Step.CLOSED and (
-            seen_at is None or now - seen_at >= PRESENCE_REFRESH):
-        services.presence_touch(participant_id=participant_id)
-    if request.GET.get("step") != step:
-        # A new step is a new page: reload it whole (drafts are kept by session.js).
-        response = HttpResponse(status=200)
-        response["HX-Refresh"] = "true"
-        return response
-    timer_ran_out = (step == Step.TEST_AND_LEARN and started is not None and request.GET.get("open") == "1"
-                     and now >= started + duration + extension)
-    busy = (busy_tests or 0) + (busy_discoveries or 0)
-    unchanged = (str(revision) == request.GET.get("v")
-                 and str(here or 0) == request.GET.get("here")
-                 and str(busy) == request.GET.get("busy")
-                 and not timer_ran_out)
-    if unchanged:
-        return HttpResponse(status=204)
-    return _changed(request, team_slug, session_id)
+    revision, participant_id = found
+    member = feed.Member(user_id=user.pk, participant_id=participant_id,
+                         revision=_page_revision(request, default=revision))
+    response = StreamingHttpResponse(_stream(session_id, member, revision),
+                                     content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache, no-transform"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
 
 
-def _busy(model) -> Subquery:
-    """How many of the session's jobs of this kind are queued or running (a subquery of
-    the poll's one query)."""
-    return Subquery(
-        model.objects.filter(session=OuterRef("pk"), job__status__in=selectors.BUSY)
-        .values("session")
-        .annotate(n=Count("pk"))
-        .values("n")[:1])
+def _member_of(user_id: int, team_slug: str, session_id: int) -> tuple[int, int | None] | None:
+    try:
+        if not Membership.objects.filter(team__slug=team_slug, user_id=user_id).exists():
+            return None
+        revision = (WorkingSession.objects.filter(pk=session_id, team__slug=team_slug)
+                    .values_list("revision", flat=True).first())
+        if revision is None:
+            return None
+        participant_id = (Participant.objects.filter(session_id=session_id, user_id=user_id)
+                          .values_list("pk", flat=True).first())
+        return revision, participant_id
+    finally:
+        # Give the connection back now: the stream may stay open for an hour. (Not inside
+        # a transaction: a test's, whose connection this thread may share.)
+        if not connection.in_atomic_block:
+            close_old_connections()
 
 
-def _changed(request: HttpRequest, team_slug: str, session_id: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        raise Http404("No such session")
-    membership = membership_for(request.user, team_slug)
-    request.team, request.membership = membership.team, membership
-    session = selectors.session_of(membership.team, session_id)
-    participant = selectors.participant_of(session, request.user)
-    context = build_context(request, session, participant)
-    context["oob"] = True
-    return render(request, "worksessions/_live_update.html", context)
+def _page_revision(request: HttpRequest, *, default: int) -> int:
+    """The revision the page shows: Last-Event-ID when the browser reconnects, else the
+    page's own (?rev=), else the server's now."""
+    for value in (request.headers.get("Last-Event-ID"), request.GET.get("rev")):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            continue
+    return default
+
+
+async def _stream(session_id: int, member: feed.Member, revision: int):
+    session_feed = feed.join(session_id, member)
+    try:
+        yield f"retry: {RETRY_MS}\n".encode() + feed.sse("hello", member.revision,
+                                                         {"rev": revision})
+        while True:
+            try:
+                frame = await asyncio.wait_for(member.queue.get(), timeout=KEEPALIVE)
+            except TimeoutError:
+                frame = b": keep-alive\n\n"
+            yield frame
+    finally:
+        session_feed.leave(member)

@@ -1,41 +1,9 @@
-// The live session page: the countdown, the criterion builder's fields, and drafts kept
-// across redraws. The page works without this file (the server owns every rule and the
-// clock); this only makes it comfortable. No inline scripts: a CSP is coming.
+// The live session page: the criterion builder's fields, and drafts kept across redraws
+// (the countdowns are session-clock.js's, the live stream live.js's). The page works
+// without this file (the server owns every rule and the clock); this only makes it
+// comfortable. No inline scripts: a CSP is coming.
 (function () {
   "use strict";
-
-  // ---------------------------------------------------------------- the countdown
-  // Each [data-deadline] carries the server's time when it was drawn (data-now), so the
-  // remaining time is the server's, whatever this laptop's clock says.
-  function pad(n) { return n < 10 ? "0" + n : String(n); }
-  function clock(seconds) {
-    var s = Math.max(0, Math.floor(seconds));
-    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-    return h ? h + ":" + pad(m) + ":" + pad(r) : m + ":" + pad(r);
-  }
-  function tick() {
-    document.querySelectorAll("[data-deadline]").forEach(function (el) {
-      if (!el.dataset.offset) {
-        el.dataset.offset = String(Date.parse(el.dataset.now) - Date.now());
-      }
-      var serverNow = Date.now() + Number(el.dataset.offset);
-      var left = (Date.parse(el.dataset.deadline) - serverNow) / 1000;
-      el.textContent = clock(Math.ceil(left));
-      el.classList.toggle("timer-warning", left > 0 && left < 180);
-      el.classList.toggle("timer-expired", left <= 0);
-      if (left <= 0 && !el.dataset.expired) {
-        el.dataset.expired = "1";
-        var caption = document.querySelector("[data-timer-caption]");
-        if (caption) caption.textContent = "Time is up: new findings and ideas are closed.";
-        // The server refuses them anyway; say so before anyone types in vain.
-        document.querySelectorAll("[data-dig-form] button[type=submit]").forEach(function (b) {
-          b.disabled = true;
-          b.title = "Time is up";
-        });
-      }
-    });
-  }
-  window.setInterval(tick, 500);
 
   // ---------------------------------------------------------------- criterion builder
   // Show only the inputs a row's kind uses (all are shown without JavaScript).
@@ -140,7 +108,6 @@
     showCurrentStep();
     refreshBuilders(root);
     restoreDrafts(root);
-    tick();
   }
   document.addEventListener("DOMContentLoaded", function () { settle(document); });
   document.addEventListener("htmx:afterSettle", function (event) { settle(event.target); });

@@ -5,7 +5,8 @@ Fixtures
   browser      one headless Chromium for the whole run (skips without /usr/bin/chromium,
                fails in CI)
   new_page     factory: new_page(viewport=LAPTOP) -> a Page in a NEW context, with
-               base_url = live_server.url, so page.goto("/signup/") works. Uncaught
+               base_url = app_url (live_server.url unless a module overrides app_url),
+               so page.goto("/signup/") works. Uncaught
                JavaScript errors, failed /static/ requests and anything the
                Content-Security-Policy blocks fail the test.
   sign_up      sign_up(page, live_server, email, name, password=PASSWORD): fills the sign-up
@@ -69,14 +70,21 @@ def browser(_playwright):
 
 
 @pytest.fixture
-def new_page(browser, live_server):
+def app_url(live_server) -> str:
+    """Where the pages are served: pytest-django's live_server (WSGI), unless a module
+    overrides this fixture (test_live_push.py serves the app under uvicorn)."""
+    return live_server.url
+
+
+@pytest.fixture
+def new_page(browser, app_url):
     contexts = []
     problems: list[str] = []
 
     def factory(viewport: dict | None = None, **context_options):
         context = browser.new_context(
             viewport=viewport or LAPTOP,
-            base_url=live_server.url,
+            base_url=app_url,
             # The invite link's Copy button writes to the clipboard; tests read it back.
             permissions=["clipboard-read", "clipboard-write"],
             **context_options,

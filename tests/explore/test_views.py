@@ -412,6 +412,23 @@ def test_a_running_job_polls_its_result_region(client_of, team, owner, dataset, 
     done = client.get(url("result", team, job_id=job.pk),
                       headers={"HX-Request": "true", "HX-Target": "result"}).content.decode()
     assert "every 1s" not in done and "1 row" in done
+    # The result arrives with its way to keep it: no reload needed.
+    assert "Keep as a team finding" in done and 'id="finding-form"' in done
+
+
+def test_a_session_result_that_finishes_after_the_page_loaded_offers_the_finding(
+        client_of, team, teammate, dig_session):
+    client = client_of(teammate)
+    ask(client, team, "breakdown", {"session": dig_session.pk, "by_subject": "property:plan"})
+    job = last_job()
+    finished = {"status": job.status, "result": job.result}
+    AnalysisJob.objects.filter(pk=job.pk).update(status="queued", result=None)
+    page = client.get(url("result", team, job_id=job.pk)).content.decode()
+    assert "Working on it" in page and "Keep it as a finding" not in page
+    AnalysisJob.objects.filter(pk=job.pk).update(**finished)
+    done = client.get(url("result", team, job_id=job.pk),
+                      headers={"HX-Request": "true", "HX-Target": "result"}).content.decode()
+    assert "Keep it as a finding" in done and "Save as finding" in done
 
 
 def test_change_the_question_fills_the_form_again(client_of, team, owner, dataset, success):

@@ -34,12 +34,16 @@ def test_the_stack_has_every_service_with_a_health_check(compose):
         assert "healthcheck" in service, f"{name} has no health check"
 
 
-def test_web_migrates_then_serves_the_real_wsgi_app_with_gunicorn(compose):
+def test_web_migrates_then_serves_the_real_asgi_app_with_uvicorn_workers(compose):
     words = command_of(compose["services"]["web"])
     assert words[:4] == ["python", "manage.py", "migrate", "--noinput"]
-    gunicorn = words[words.index("gunicorn"):]
-    module, attribute = gunicorn[1].split(":")
+    server = words[words.index("uvicorn"):]
+    module, attribute = server[1].split(":")
+    assert module == "hypothesislab.asgi"  # live pages stream: WSGI cannot serve them
     assert hasattr(importlib.import_module(module), attribute)
+    assert int(server[server.index("--workers") + 1]) > 1
+    # Several web processes: each change must reach them all, through Redis.
+    assert compose["x-app"]["environment"]["REDIS_URL"].startswith("redis://")
     assert "http://127.0.0.1:8000/healthz" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
 
 
@@ -87,10 +91,10 @@ def test_every_variable_the_settings_read_is_documented_in_env_example():
     assert read - documented == set()
 
 
-def test_dockerfile_installs_the_pinned_requirements_and_runs_gunicorn():
+def test_dockerfile_installs_the_pinned_requirements_and_runs_uvicorn():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install --no-cache-dir -r requirements.txt" in dockerfile
-    assert "hypothesislab.wsgi:application" in dockerfile
+    assert '"uvicorn", "hypothesislab.asgi:application"' in dockerfile
     assert "collectstatic" in dockerfile
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         line = line.split("#")[0].strip()

@@ -1,5 +1,6 @@
 """The real processes the load test and the fault tests start and stop: a private
-redis-server, Celery workers and gunicorn, each on 127.0.0.1 and a free port, each owned
+redis-server, Celery workers and the web server (uvicorn, or gunicorn for the fault
+tests), each on 127.0.0.1 and a free port, each owned
 by the caller (started here, stopped by pid, never by name).
 
 A private redis-server rather than the shared one on 6379: the fault tests restart their
@@ -169,14 +170,82 @@ def start_gunicorn(env: dict[str, str], log_path: Path, *, port: int, workers: i
     return process
 
 
+def start_uvicorn(env: dict[str, str], log_path: Path, *, port: int, workers: int = 3,
+                  access_log: bool = False, wait: bool = True) -> subprocess.Popen:
+    """uvicorn as docker-compose runs the web service under ASGI (`workers` processes
+    under one master), on 127.0.0.1. Its processes share one process group: the
+    group's id is the returned process's pid (see group_rss)."""
+    command = [sys.executable, "-m", "uvicorn", "hypothesislab.asgi:application",
+               "--host", HOST, "--port", str(port), "--workers", str(workers),
+               "--timeout-graceful-shutdown", "5"]
+    if not access_log:
+        command.append("--no-access-log")
+    log = log_path.open("a")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    if wait:
+        wait_for_web(process, port, log_path)
+    return process
+
+
+# What the run sets itself, rather than take from docker-compose.yml.
+RUN_OWN = {"DATABASE_URL", "REDIS_URL", "DATA_DIR", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
+
+
+def compose_web(default_workers: int = 3) -> tuple[int, dict[str, str]]:
+    """How docker-compose.yml runs the web service: uvicorn's --workers, and the
+    environment it adds (memory tuning such as MALLOC_ARENA_MAX; not the addresses of
+    its database and Redis), so that the load test measures what production runs."""
+    import yaml
+
+    try:
+        web = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return default_workers, {}
+    command = web.get("command") or ""
+    command = " ".join(command) if isinstance(command, list) else command
+    words = command.split()
+    workers = (int(words[words.index("--workers") + 1])
+               if "--workers" in words[:-1] and words[words.index("--workers") + 1].isdigit()
+               else default_workers)
+    environment = web.get("environment") or {}
+    if isinstance(environment, list):  # the KEY=value form
+        environment = dict(item.split("=", 1) for item in environment if "=" in item)
+    return workers, {k: str(v) for k, v in environment.items() if k not in RUN_OWN}
+
+
+def group_rss(group: int) -> dict[int, int]:
+    """Resident memory (VmRSS, bytes) of every live process of a process group this
+    module started, by pid: for uvicorn, its master and its workers."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                # After the command's parenthesised name: state, ppid, pgrp, ...
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) != group:
+                continue
+            with open(f"/proc/{entry.name}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmRSS:"):
+                        found[int(entry.name)] = int(line.split()[1]) * 1024  # in kB
+                        break
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return found
+
+
 def wait_for_web(process: subprocess.Popen, port: int, log_path: Path) -> None:
     def answers() -> bool:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()[-3000:]}")
+            raise RuntimeError(f"the web server exited early:\n{log_path.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2) as reply:
                 return reply.status == 200
         except OSError:
             return False
 
-    wait_until(answers, timeout=60, what=f"gunicorn on port {port}", every=0.2)
+    wait_until(answers, timeout=60, what=f"the web server on port {port}", every=0.2)

@@ -1,20 +1,30 @@
-"""`make loadtest`: the app under a meeting's load, on this machine, bounded.
+"""`make loadtest`: the live session under a meeting's load, on server push, on this
+machine, bounded in time.
 
-    python -m tests.load.run [--members 50] [--seconds 60] [--json PATH]
+    python -m tests.load.run [--members N] [--seconds 60] [--json PATH]
 
 Creates a throwaway PostgreSQL database next to DATABASE_URL's (dropped at the end),
-starts a private redis-server, one Celery worker and gunicorn as docker-compose runs
-them, all on 127.0.0.1, builds a team of N members with the demo product's data in one
-session, and plays the meeting (tests/load/scenario.py) for the given time. Then it
-measures, in the same run and with the same client, how many requests per second the
-session's poll and a trivial view (/healthz) answer flat out, so that their ratio means
-the same on any machine, and checks that every acknowledged write is in the database.
+starts a private redis-server and one Celery worker, and for each meeting size (50 and
+then 200 members, or --members) a fresh uvicorn as docker-compose.yml runs the web
+service (its --workers and its environment's tuning, read from the file; Redis carries
+each change between the processes), all on 127.0.0.1. It builds a team
+with the demo product's data in one session; every member loads the page and holds ONE
+open event stream; then for --seconds they write (tests/load/member.py).
 
-Prints a table; exits 1 if any request failed or any acknowledged write is missing."""
+It measures, per size: each write's latency; its DELIVERY, the time from the write's
+acknowledgment until every other member's stream has received an event that brings the
+page to the write's revision (undelivered after 10 s: a failure); the web processes'
+resident memory while every stream is open; and a yardstick, /healthz flat out, in the
+same run. Then it checks that every acknowledged write is in the database.
+
+Prints one table per size with issue 10's goals beside the figures; exits 1 if any
+request failed, any acknowledged write is missing or any delivery never completed (the
+goals themselves are reported, not enforced)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
@@ -28,39 +38,43 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from . import processes
-from .client import Budget, Client, OutOfBudget, Recorder, poll_url_in
+from .client import Budget, Client, OutOfBudget, Recorder
 from .report import by_endpoint, table
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "", None}
-GUNICORN_WORKERS = 3  # as docker-compose.yml runs the web service
+SIZES = (50, 200)
 JOBS_DRAIN_SECONDS = 90
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.load.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--members", type=int, action="append",
+                        help="one meeting size (repeat for several); default 50, then 200")
+    parser.add_argument("--seconds", type=float, default=60, help="of meeting, per size")
     parser.add_argument("--users", type=int, default=4000,
                         help="users in the dataset (the demo product's data)")
     parser.add_argument("--max-requests", type=int, default=100_000,
-                        help="a hard cap on the meeting's requests")
-    parser.add_argument("--saturation-seconds", type=float, default=5)
-    parser.add_argument("--web-workers", type=int, default=GUNICORN_WORKERS,
-                        help="gunicorn sync workers (docker-compose runs 3)")
+                        help="a hard cap on each meeting's requests")
+    parser.add_argument("--web-workers", type=int,
+                        help="uvicorn worker processes (default: as docker-compose.yml "
+                        "runs the web service)")
+    parser.add_argument("--yardstick-seconds", type=float, default=2,
+                        help="/healthz flat out, after each meeting")
     parser.add_argument("--clients", type=int, default=8,
-                        help="concurrent clients in the throughput measurement")
+                        help="concurrent clients in the yardstick")
     parser.add_argument("--database-url", help="use this migrated PostgreSQL database as it "
                         "is (the smoke test's) instead of creating a throwaway one")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    if not 1 <= args.members <= 200 or not 0 < args.seconds <= 600:
+    args.sizes = tuple(args.members or SIZES)
+    if not all(1 <= n <= 200 for n in args.sizes) or not 0 < args.seconds <= 600:
         parser.error("1-200 members for at most 600 seconds")
     return args
 
 
 def phase(what: str, since: list[float]) -> None:
-    """Where the run's time goes, on stderr (the table is stdout's)."""
+    """Where the run's time goes, on stderr (the tables are stdout's)."""
     now = time.monotonic()
     print(f"[{now - since[0]:6.1f} s] {what}", file=sys.stderr, flush=True)
 
@@ -88,46 +102,77 @@ def main(argv: list[str] | None = None) -> int:
 
             call_command("migrate", verbosity=0)
             phase("database migrated", clock)
-        # The worker and gunicorn boot while the demo team is built.
         worker_name = f"load-{os.getpid()}@{os.uname().nodename}"
         worker = processes.start_worker(env, tmp / "worker.log", hostname=worker_name)
         stack.callback(processes.stop, worker)
-        port = processes.free_port()
-        web = processes.start_gunicorn(env, tmp / "web.log", port=port, wait=False,
-                                       workers=args.web_workers, access_log=False)
-        stack.callback(processes.stop, web)
-        from .scenario import build_meeting
-
-        meeting = build_meeting(members=args.members, users=args.users)
-        phase(f"a team of {args.members} members in a session", clock)
-        _close_connections()  # the web and worker processes take over
-        processes.wait_for_web(web, port, tmp / "web.log")
         wait_for_worker(worker, worker_name, tmp / "worker.log")
-        phase("worker and gunicorn answering", clock)
-
-        summary = run_meeting(meeting, port, args)
-        phase("meeting over", clock)
-        summary["jobs"] = drain_jobs(meeting)
-        phase("analysis jobs finished", clock)
-        everyone_leaves(meeting)
-        summary["saturation"] = saturation(meeting, port, args)
-        phase("throughput measured", clock)
-        summary["errors"] = (summary["endpoints"]["all"]["errors"]
-                             + sum(r["errors"] for r in summary["saturation"]["endpoints"].values()))
-        summary["passed"] = summary["errors"] == 0 and summary["lost"]["total"] == 0
-        print(table(summary))
+        phase("Celery worker answering", clock)
+        summaries = []
+        for members in args.sizes:
+            summary = one_size(members, args, env, tmp, clock)
+            summaries.append(summary)
+            print(table(summary) + "\n", flush=True)
+            if not summary["passed"]:
+                for name in (f"web-{members}.log", "worker.log"):
+                    print(log_excerpt(tmp / name), file=sys.stderr)
         if args.json:
-            args.json.write_text(json.dumps(summary, indent=1, default=str))
-        if not summary["passed"]:
-            for name in ("web.log", "worker.log"):
-                print(f"--- {name} (end)\n{(tmp / name).read_text()[-3000:]}", file=sys.stderr)
-        return 0 if summary["passed"] else 1
+            args.json.write_text(json.dumps({"runs": summaries}, indent=1, default=str))
+        return 0 if all(s["passed"] for s in summaries) else 1
+
+
+def log_excerpt(path: Path) -> str:
+    """A failed run's log: its first error in full (the cause, not the cascade), and
+    its end."""
+    text = path.read_text()
+    first = text.find("Traceback")
+    head = f"--- {path.name} (first error)\n{text[first:first + 6000]}\n" if first >= 0 else ""
+    return f"{head}--- {path.name} (end)\n{text[-3000:]}"
+
+
+def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[float]) -> dict:
+    """A fresh uvicorn, a new team and session of `members`, the meeting, its figures."""
+    import uvloop
+
+    from .play import ahead_of_the_server, play
+    from .scenario import build_meeting, count_lost
+
+    port = processes.free_port()
+    log = tmp / f"web-{members}.log"
+    workers, compose_env = processes.compose_web()
+    workers = args.web_workers or workers
+    web = processes.start_uvicorn({**env, **compose_env}, log, port=port, workers=workers,
+                                  wait=False)
+    try:
+        meeting = build_meeting(members=members, users=args.users)  # while uvicorn boots
+        _close_connections()  # the web and worker processes take over
+        processes.wait_for_web(web, port, log)
+        phase(f"{members} members in a session; uvicorn answering", clock)
+        with ahead_of_the_server() as args.prioritized:
+            summary, people = asyncio.run(
+                play(meeting, port, args, web_group=web.pid, database_url=env["DATABASE_URL"]),
+                loop_factory=uvloop.new_event_loop)
+        phase(f"{members} members: meeting over", clock)
+        summary["web"] = f"uvicorn, {workers} worker processes" + "".join(
+            f", {k}={v}" for k, v in sorted(compose_env.items()))
+        summary["yardstick"] = yardstick(port, args)
+    finally:
+        processes.stop(web, timeout=10)
+    lost = count_lost(meeting, people)
+    summary["lost"] = {**lost.__dict__, "total": lost.total}
+    summary["jobs"] = drain_jobs(meeting)
+    phase(f"{members} members: analysis jobs finished", clock)
+    summary["errors"] += summary["yardstick"]["errors"]
+    summary["passed"] = (summary["errors"] == 0 and lost.total == 0
+                         and summary["delivery"]["undelivered"] == 0)
+    return summary
 
 
 def environment(database_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "HYPOTHESISLAB_TESTING"}
-    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, DATA_DIR=str(data_dir),
+    # The private Redis carries the Celery messages and each change between web processes.
+    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, LIVE_BROADCAST_URL=redis_url,
+               DATA_DIR=str(data_dir),
                SECRET_KEY=secrets.token_urlsafe(32), DEBUG="0", ALLOWED_HOSTS="127.0.0.1",
                LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", DJANGO_SETTINGS_MODULE=
                "hypothesislab.settings")
@@ -181,35 +226,6 @@ def wait_for_worker(worker, name: str, log: Path) -> None:
     processes.wait_until(answers, timeout=90, what="the Celery worker answering")
 
 
-def run_meeting(meeting, port: int, args) -> dict:
-    from .scenario import Member, count_lost
-
-    recorder = Recorder()
-    budget = Budget(seconds=args.seconds + 600, max_requests=args.max_requests)
-    members = [Member(n, meeting, port, recorder, budget, args.seconds, seed=n)
-               for n in range(args.members)]
-    opening = [threading.Thread(target=m.prepare, daemon=True) for m in members]
-    for thread in opening:
-        thread.start()
-    for thread in opening:
-        thread.join(timeout=120)
-    budget.deadline = time.monotonic() + args.seconds  # the clock starts now
-    started = time.monotonic()
-    threads = [thread for member in members for thread in member.start()]
-    for thread in threads:
-        thread.join(timeout=args.seconds + 60)
-    elapsed = time.monotonic() - started
-    stuck = sum(1 for t in threads if t.is_alive())
-    lost = count_lost(meeting, members)
-    return {
-        "members": args.members, "seconds": elapsed,
-        "gunicorn": f"{args.web_workers} sync workers",
-        "endpoints": by_endpoint(recorder.samples, elapsed),
-        "lost": {**lost.__dict__, "total": lost.total},
-        "stuck_members": stuck,
-    }
-
-
 def drain_jobs(meeting) -> dict[str, int]:
     """Let the worker finish the queued tests (bounded); how the jobs ended."""
     from django.db.models import Count
@@ -230,71 +246,13 @@ def drain_jobs(meeting) -> dict[str, int]:
     return counts
 
 
-def everyone_leaves(meeting) -> None:
-    """The meeting is over: nobody is present any more. Otherwise the count of people
-    present would change while the poll is measured (each presence lasts 20 s), and a
-    poll that should find nothing new would find that."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from sessions.models import Participant
-
-    Participant.objects.filter(session_id=meeting.session_id).update(
-        last_seen_at=timezone.now() - timedelta(hours=1))
-    _close_connections()
-
-
-ROUNDS = 5  # the measurements take turns, so a change in the machine's load hits all alike
-
-
-def saturation(meeting, port: int, args) -> dict:
-    """Requests per second, `clients` at a time flat out: /healthz, the poll when nothing
-    changed (its common answer, 204) and the poll when something did (200), in turns of
-    saturation-seconds / ROUNDS each."""
-    member = Client(port, Recorder(), Budget(seconds=60, max_requests=20),
-                    cookies=meeting.cookies[min(1, len(meeting.cookies) - 1)])
-    poll = settled_poll(member, meeting.session_path)
-    changed = poll.replace("v=", "v=0&was=", 1)
-    targets = {
-        "/healthz": dict(path="/healthz", expect=(200,)),
-        "poll, nothing new (204)": dict(path=poll, expect=(204,), cookies=member.cookies,
-                                        htmx=True),
-        "poll, something new (200)": dict(path=changed, expect=(200,),
-                                          cookies=member.cookies, htmx=True),
-    }
-    samples: dict[str, list] = {name: [] for name in targets}
-    spent = dict.fromkeys(targets, 0.0)
-    for _ in range(ROUNDS):
-        for name, target in targets.items():
-            found, seconds = flat_out(port, args, seconds=args.saturation_seconds / ROUNDS,
-                                      **target)
-            samples[name] += found
-            spent[name] += seconds
-    measured = {name: by_endpoint(samples[name], spent[name])["x"] for name in targets}
-    return {"clients": args.clients, "seconds": args.saturation_seconds,
-            "healthz": measured["/healthz"], "endpoints": measured}
-
-
-def settled_poll(member: Client, session_path: str) -> str:
-    """The poll address a browser holds once the page has settled: follow the poll's
-    answers (as session.js does) until one says nothing is new."""
-    page = member.get(session_path, "page")
-    poll = poll_url_in(page.body) if page is not None else None
-    quiet = 0
-    for _ in range(10):
-        if poll is None:
-            break
-        answer = member.get(poll, "poll", expect=(200, 204), headers={"HX-Request": "true"})
-        if answer is not None and answer.status == 204:
-            quiet += 1
-            if quiet == 2:  # the first poll also marks the member present
-                member.close()
-                return poll
-            continue
-        quiet = 0
-        poll = poll_url_in(answer.body) if answer is not None else None
-    raise RuntimeError("the session's poll never settled on \"nothing new\"")
+def yardstick(port: int, args) -> dict:
+    """/healthz, `clients` at a time flat out: what this machine's web tier answers at
+    best right now, so the meeting's figures can be read as ratios."""
+    samples, seconds = flat_out(port, args, path="/healthz", seconds=args.yardstick_seconds,
+                                expect=(200,))
+    row = by_endpoint(samples, seconds)["all"]
+    return {"clients": args.clients, "seconds": seconds, **row}
 
 
 def flat_out(port: int, args, *, path: str, seconds: float, expect: tuple[int, ...],

@@ -25,7 +25,7 @@ def url(session, name, **kwargs):
 
 def session_urls(session, entry, finding, next_step, discovery_id=1):
     gets = [url(session, n) for n in ("session_detail", "session_report", "session_report_md")]
-    gets.append(url(session, "session_poll") + "?v=0&step=align")
+    gets.append(url(session, "session_live") + "?rev=0")
     gets.append(url(session, "hypothesis_edit", entry_id=entry.pk))
     team = session.team.slug
     gets += [reverse("worksessions:session_list", kwargs={"team_slug": team}),
@@ -268,53 +268,6 @@ def test_a_closed_session_refuses_every_write(client, furnished, owner, teammate
     assert Hypothesis.objects.get().text == "Inviters buy"
 
 
-def test_the_poll_costs_one_query_when_nothing_changed(client, session, teammate,
-                                                      django_assert_max_num_queries):
-    client.force_login(teammate)
-    page = client.get(url(session, "session_detail"))
-    poll = page.context["poll_url"]
-    Participant.objects.filter(session=session).update(last_seen_at=timezone.now())
-    # One query for Django's own session row (cookie -> user id), one for ours.
-    with django_assert_max_num_queries(2):
-        response = client.get(poll, **HTMX)
-    assert response.status_code == 204
-
-
-def test_the_poll_brings_what_others_wrote(client, session, owner, teammate):
-    services.session_settings_update(session=session, by=owner, hide_entries=False)
-    session = move_to(session, Step.HYPOTHESES)
-    client.force_login(owner)
-    poll = client.get(url(session, "session_detail")).context["poll_url"]
-    assert client.get(poll, **HTMX).status_code == 204
-    services.hypothesis_create(session=session, author=teammate, text="Tom writes live")
-    update = client.get(poll, **HTMX)
-    html = update.content.decode()
-    assert update.status_code == 200 and "Tom writes live" in html
-    assert 'hx-swap-oob="true"' in html and 'name="text"' not in html  # never the forms
-
-
-def test_the_poll_reloads_the_page_when_the_step_changed(client, session, owner, teammate):
-    client.force_login(teammate)
-    poll = client.get(url(session, "session_detail")).context["poll_url"]
-    services.step_move(session=session, by=owner, to=Step.HYPOTHESES, expected=Step.ALIGN)
-    response = client.get(poll, **HTMX)
-    assert response["HX-Refresh"] == "true"
-
-
-def test_the_poll_notices_the_timer_running_out(client, session, teammate):
-    start = timezone.now()
-    with time_machine.travel(start, tick=False):
-        session = move_to(session, Step.TEST_AND_LEARN)
-        client.force_login(teammate)
-        poll = client.get(url(session, "session_detail")).context["poll_url"]
-        Participant.objects.update(last_seen_at=timezone.now())
-        assert client.get(poll, **HTMX).status_code == 204
-    with time_machine.travel(start + timedelta(minutes=20), tick=False):
-        Participant.objects.update(last_seen_at=timezone.now())
-        expired = client.get(poll, **HTMX)
-    assert expired.status_code == 200 and "Time is up" in expired.content.decode()
-
-
 def test_the_session_list_searches_and_counts(client, team, owner, teammate, session):
     session = move_to(session, Step.HYPOTHESES)
     services.hypothesis_create(session=session, author=teammate, text="Inviters buy more",
@@ -360,29 +313,6 @@ def test_starting_a_session_from_the_form(client, team, owner, dataset, success)
     bad = client.post(new, {"title": " ", "dataset": dataset.pk,
                             "success_definition": success.pk, "dig_minutes": 0})
     assert bad.status_code == 200 and WorkingSession.objects.count() == 1
-
-
-def test_the_poll_notices_a_job_finishing_though_no_session_row_changed(client, session,
-                                                                        owner, teammate):
-    from analytics.models import AnalysisJob, JobStatus
-
-    session = move_to(session, Step.HYPOTHESES)
-    services.hypothesis_create(session=session, author=teammate, text="Inviters buy",
-                               criterion=INVITED)
-    session = move_to(session, Step.TEST)
-    [test] = services.session_tests_run(session=session, by=owner)
-    done = AnalysisJob.objects.get(pk=test.job_id)
-    # As a worker would see it: queued when the page was drawn, done a moment later.
-    AnalysisJob.objects.filter(pk=done.pk).update(status=JobStatus.QUEUED)
-    client.force_login(teammate)
-    page = client.get(url(session, "session_detail"))
-    assert "Queued on the analytics queue" in page.content.decode()
-    poll = page.context["poll_url"]
-    Participant.objects.update(last_seen_at=timezone.now())
-    assert client.get(poll, **HTMX).status_code == 204
-    AnalysisJob.objects.filter(pk=done.pk).update(status=JobStatus.DONE)
-    update = client.get(poll, **HTMX)
-    assert update.status_code == 200 and "Supported" in update.content.decode()
 
 
 @pytest.mark.parametrize("step", [Step.TEST, Step.RESULTS, Step.UNSUCCESSFUL])

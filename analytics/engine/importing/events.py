@@ -8,11 +8,19 @@ an event name or a time, so that a refusal costs little; the sources are then re
 again in file order only as far as the first bad row, to name its line. (Events are
 not sorted by user: it would make the engine's wide per-user passes 2-4x cheaper, but
 costs a quarter more import time, past the import's budget of twice a plain copy.)
+
+An import clusters the events by name instead (write_clustered_events): one file per
+bucket of hash(event), so that a measure of one event reads that event's file alone
+(a new criterion on 50M events then reads its 1-2M rows, not all). A full sort by name
+would cost three times as much as partitioning.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from analytics.engine import duck
 from analytics.engine.importing import columns as cols
@@ -35,6 +43,11 @@ from analytics.engine.importing.sources import (
 )
 from analytics.engine.storage import RESERVED_EVENT_COLUMNS, UID
 
+NAME_BUCKETS = 1024  # files of clustered events: at most this many (and one per name)
+_BUCKET = "__hl_bucket"
+# Sources (as stored: compressed or not) from this size on are clustered by name; a
+# million events is about 50 MB of CSV or 10 MB of Parquet.
+CLUSTER_MIN_BYTES = 32 * 2**20
 _EVENT_IDS_TABLE = "event_user_ids"  # temporary: the distinct user ids of the events
 BAD_ROW = "hypothesislab: an event row lacks a user, an event name or a time"
 _MAX_TYPE_RETRIES = 20
@@ -247,6 +260,42 @@ def write_events(con: duck.Connection, plan: EventsPlan, out_path: str, *,
         con.execute(f"COPY ({select}) TO ? ({cols.EVENTS_PARQUET})",
                     params + [out_path])
     run_reading(con, plan, attempt, integer_ids=integer_ids)
+
+
+def write_clustered_events(con: duck.Connection, plan: EventsPlan, events_dir: Path,
+                           scratch: Path, *, integer_ids: bool,
+                           uid_table: str | None) -> None:
+    """write_events into `events_dir` as part-<i>.parquet files, each holding the events
+    of one bucket of names (all the events of a name in one file), written through
+    `scratch` (a directory of the import's own, emptied first). Small sources go into
+    one file: reading all of it costs next to nothing, and fewer files read faster."""
+    if sum(_size(es.source.read_path) for es in plan.sources) < CLUSTER_MIN_BYTES:
+        write_events(con, plan, str(events_dir / "part-0.parquet"), integer_ids=integer_ids,
+                     uid_table=uid_table)
+        return
+
+    def attempt() -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        select, params = events_select(plan, integer_ids=integer_ids, uid_table=uid_table)
+        # The bucket is a number (names never become paths) and is not kept in the files.
+        con.execute(f"COPY (SELECT *, hash(event) % {NAME_BUCKETS} AS {_BUCKET} "  # noqa: S608
+                    f"FROM ({select})) TO ? ({cols.EVENTS_PARQUET}, "
+                    f"PARTITION_BY ({_BUCKET}))", params + [str(scratch)])
+    run_reading(con, plan, attempt, integer_ids=integer_ids)
+    for i, path in enumerate(sorted(scratch.rglob("*.parquet"))):
+        os.replace(path, events_dir / f"part-{i}.parquet")
+    shutil.rmtree(scratch, ignore_errors=True)
+    if not any(events_dir.glob("*.parquet")):
+        # No rows at all (refused afterwards): still a file with the columns.
+        write_events(con, plan, str(events_dir / "part-0.parquet"), integer_ids=integer_ids,
+                     uid_table=uid_table)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def events_select(plan: EventsPlan, *, integer_ids: bool,

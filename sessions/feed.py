@@ -1,0 +1,272 @@
+"""One web process's live streams of a session: one Feed per session with members
+connected here, in the event loop.
+
+On each notice (hypothesislab.broadcast: a write, a job starting or ending, someone
+arriving or leaving) the feed draws the session once (sessions.regions, in a thread),
+compares the fragments with the last drawing, and queues only those that changed to each
+member's stream. Notices that arrive while it draws are served by one more drawing: a
+burst of writes costs a few drawings, not one per write, and never one per member.
+
+Every PULSE the feed also renews its members' presence (one UPDATE for all of them) and
+looks at the session's revision and who is here, so a lost notice (Redis restarted) or a
+member whose web process died is caught within seconds even with no notice at all.
+
+With several web processes, one of them draws each change (it claims the drawing in
+Redis) and publishes the drawing; the others use it as their own. Should that process die
+before publishing, the others draw after WAIT_FOR_DRAWING themselves.
+
+A step move or the session's end changes the whole page: members get `stale` and fetch
+their page body again (their drafts are kept by the page's script)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from django.utils import timezone
+
+from hypothesislab import broadcast
+
+from . import push, regions
+from .models import Participant, WorkingSession
+from .selectors import presence_window
+
+log = logging.getLogger(__name__)
+
+PULSE = 2.0  # seconds between presence renewals and revision checks
+# At most one drawing of a session per process this often (seconds): in a burst of writes
+# (200 members writing) a drawing serves every write that came before it, and the
+# process keeps the rest of its time for the writes themselves.
+MIN_GAP = 0.2
+# How long a process waits for another's drawing of a change before drawing it itself.
+WAIT_FOR_DRAWING = 1.0
+WAIT = object()  # _look's answer when another process is drawing
+MAX_QUEUED = 64  # frames waiting for a slow member; beyond, they get `stale` instead
+
+
+@dataclass(eq=False)
+class Member:
+    """One open stream: a member's page."""
+
+    user_id: int
+    participant_id: int | None
+    revision: int  # the revision the page shows
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    needs_all: bool = False
+
+    def send(self, frame: bytes, revision: int) -> None:
+        """Queue `frame`, which brings the page to `revision`."""
+        if self.queue.qsize() >= MAX_QUEUED:
+            # Too far behind to catch up fragment by fragment: reload instead.
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            frame = sse("stale", revision, {"rev": revision})
+        self.queue.put_nowait(frame)
+
+
+def sse(event: str, revision: int, data: dict) -> bytes:
+    """One event, encoded once: the same bytes go to every member it is for."""
+    payload = json.dumps(data, separators=(",", ":"))
+    return f"id: {revision}\nevent: {event}\ndata: {payload}\n\n".encode()
+
+
+class Feed:
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+        self.members: set[Member] = set()
+        self.last: regions.Snapshot | None = None
+        self.wake = asyncio.Event()
+        self.stale_users: set[int] = set()
+        self.stale_all = False
+        self.presence_dirty = True  # someone arrived or left: renew and tell the others
+        self.left: set[int] = set()  # participants whose last stream here closed
+        self.drawn: regions.Snapshot | None = None  # another process's latest drawing
+        self.waiting_since: float | None = None
+        self.task: asyncio.Task | None = None
+
+    # ------------------------------------------------------------ members come and go
+
+    def join(self, member: Member) -> None:
+        self.members.add(member)
+        if self.last is None or self.last.revision != member.revision:
+            # Its page and our last drawing differ: send it everything once.
+            member.needs_all = True
+        self.presence_dirty = True
+        self.wake.set()
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(
+                self.run(), name=f"live-feed-{self.session_id}")
+
+    def leave(self, member: Member) -> None:
+        self.members.discard(member)
+        pid = member.participant_id
+        if pid and not any(m.participant_id == pid for m in self.members):
+            self.left.add(pid)
+        self.presence_dirty = True
+        self.wake.set()
+
+    def notice(self, notice: dict) -> None:
+        if notice.get("type") == "drawing":
+            if notice.get("origin") != broadcast.hub().origin:
+                drawn = regions.Snapshot.from_json(notice["snapshot"])
+                if self.drawn is None or drawn.revision >= self.drawn.revision:
+                    self.drawn = drawn
+                self.wake.set()
+            return
+        self.stale_users.update(notice.get("users") or ())
+        self.stale_all = self.stale_all or bool(notice.get("all"))
+        self.wake.set()
+
+    # ------------------------------------------------------------ the loop
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        drawn_at = -MIN_GAP
+        while self.members or self.left:
+            waiting = self.waiting_since is not None
+            try:
+                await asyncio.wait_for(self.wake.wait(),
+                                       timeout=WAIT_FOR_DRAWING if waiting else PULSE)
+                woken = True
+            except TimeoutError:
+                woken = False
+            await asyncio.sleep(max(0.0, drawn_at + MIN_GAP - loop.time()))
+            started = loop.time()
+            self.wake.clear()
+            here = {m.participant_id for m in self.members if m.participant_id}
+            left, self.left = self.left, set()
+            presence_changed, self.presence_dirty = self.presence_dirty, False
+            drawn, self.drawn = self.drawn, None
+            # Waited long enough for another process's drawing: draw it here.
+            overdue = waiting and loop.time() - self.waiting_since >= WAIT_FOR_DRAWING
+            try:
+                snapshot = await sync_to_async(self._look, thread_sensitive=False)(
+                    here, left, force=woken or waiting, drawn=drawn, overdue=overdue)
+            except Exception:
+                log.exception("live feed of session %s could not draw", self.session_id)
+                self.left |= left
+                await asyncio.sleep(PULSE)
+                continue
+            if snapshot is WAIT:
+                if self.waiting_since is None:
+                    self.waiting_since = loop.time()
+                continue
+            self.waiting_since = None
+            # The next drawing no sooner than this one took (at most half the process's
+            # time goes to drawing, however fast the writes come).
+            drawn_at = loop.time() + max(0.0, loop.time() - started - MIN_GAP)
+            if presence_changed:
+                # Other web processes draw who is here too.
+                await sync_to_async(push.presence_changed, thread_sensitive=False)(
+                    self.session_id)
+            if snapshot is not None:
+                self._send(snapshot)
+        if FEEDS.get(self.session_id) is self:
+            del FEEDS[self.session_id]
+
+    def _look(self, here: set[int], left: set[int], *, force: bool,
+              drawn: regions.Snapshot | None = None, overdue: bool = False):
+        """In a thread: renew presence, then, if anything may have changed, the session
+        drawn: by another process (`drawn`, when it is the current state), by this one
+        (when it claims the drawing), or WAIT (another process claimed it)."""
+        try:
+            now = timezone.now()
+            if here:
+                Participant.objects.filter(pk__in=here).update(last_seen_at=now)
+            if left:
+                # Shown as away at once, unless another stream (a second tab, another
+                # web process) renews them within a pulse.
+                Participant.objects.filter(pk__in=left).exclude(pk__in=here).update(
+                    last_seen_at=now - presence_window() - presence_window())
+            revision = (WorkingSession.objects.filter(pk=self.session_id)
+                        .values_list("revision", flat=True).first())
+            present = frozenset(Participant.objects.filter(
+                session_id=self.session_id, last_seen_at__gte=now - presence_window())
+                .values_list("pk", flat=True))
+            if revision is None:
+                return regions.draw(self.session_id)  # None: the session is gone
+            current = (revision, present)
+            if drawn is not None and (drawn.revision, drawn.present) == current:
+                return drawn
+            if not force and self.last is not None and (
+                    (self.last.revision, self.last.present) == current):
+                return None
+            key = f"draw:{self.session_id}:{revision}:{','.join(map(str, sorted(present)))}"
+            if not overdue and not broadcast.hub().claim(key, ms=int(WAIT_FOR_DRAWING * 1000)):
+                return WAIT
+            snapshot = regions.draw(self.session_id)
+            if snapshot is not None and broadcast.hub().url:
+                broadcast.publish({"type": "drawing", "session": self.session_id,
+                                   "origin": broadcast.hub().origin,
+                                   "snapshot": snapshot.to_json()})
+            return snapshot
+        finally:
+            close_old_connections()
+
+    def _send(self, snapshot: regions.Snapshot) -> None:
+        last = self.last
+        self.last = snapshot
+        stale_users, self.stale_users = self.stale_users, set()
+        stale_all, self.stale_all = self.stale_all, False
+        stale = sse("stale", snapshot.revision, {"rev": snapshot.revision})
+        if stale_all or last is not None and (snapshot.step != last.step
+                                              or snapshot.closed != last.closed):
+            for member in self.members:
+                member.send(stale, snapshot.revision)
+                member.revision = snapshot.revision
+            return
+        changed = [[key, html] for key, html in snapshot.fragments.items()
+                   if last is None or last.fragments.get(key) != html]
+        # One frame for all (a change at 200 members is written 200 times, encoded once).
+        news = sse("ops", snapshot.revision, {"rev": snapshot.revision, "ops": changed})
+        everything = None
+        for member in self.members:
+            if member.user_id in stale_users:
+                member.send(stale, snapshot.revision)
+            elif member.needs_all:
+                if everything is None:
+                    everything = sse("ops", snapshot.revision, {
+                        "rev": snapshot.revision,
+                        "ops": [[k, h] for k, h in snapshot.fragments.items()]})
+                member.send(everything, snapshot.revision)
+                member.needs_all = False
+            elif changed or snapshot.revision > member.revision:
+                member.send(news, snapshot.revision)
+            member.revision = max(member.revision, snapshot.revision)
+
+
+FEEDS: dict[int, Feed] = {}
+_listening: list[asyncio.AbstractEventLoop] = []
+
+
+def join(session_id: int, member: Member) -> Feed:
+    _listen()
+    feed = FEEDS.get(session_id)
+    if feed is None or (feed.task is not None and feed.task.done() and not feed.members):
+        feed = FEEDS[session_id] = Feed(session_id)
+    feed.join(member)
+    return feed
+
+
+def _listen() -> None:
+    """Hear the broadcast in this event loop (once per loop)."""
+    loop = asyncio.get_running_loop()
+    if loop in _listening:
+        return
+    _listening[:] = [loop]
+    FEEDS.clear()  # feeds of an earlier loop (tests) are dead
+    broadcast.hub().listen(_on_notice)
+
+
+def _on_notice(notice: dict) -> None:
+    if notice.get("type") == broadcast.RESYNC["type"]:
+        for feed in FEEDS.values():
+            feed.wake.set()
+        return
+    feed = FEEDS.get(notice.get("session"))
+    if feed is not None:
+        feed.notice(notice)

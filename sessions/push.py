@@ -1,0 +1,57 @@
+"""Announcing a change of a session to the web processes that hold its members' live
+streams (hypothesislab.broadcast; sessions.feed listens). A notice is only a hint, sent
+once the change is committed: each process then reads the session from the database and
+draws what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import F
+
+from analytics.models import AnalysisJob
+from hypothesislab import broadcast
+
+from .models import Discovery, HypothesisTest, WorkingSession
+
+
+def session_changed(session_id: int, *, users: Iterable[int] = (), everyone: bool = False) -> None:
+    """After the current transaction commits, tell every process. `users`: members whose
+    own part of the page (entries still hidden from the others) changed too; `everyone`:
+    every member's own part changed (a vote opened or closed): all pages reload their body."""
+    notice = {"type": "session", "session": session_id, "users": sorted(set(users)),
+              "all": everyone}
+    transaction.on_commit(lambda: broadcast.publish(notice))
+
+
+def presence_changed(session_id: int) -> None:
+    broadcast.publish({"type": "session", "session": session_id, "users": []})
+
+
+def job_changed(sender, job_id: int, **kwargs) -> None:
+    """A job started or ended (in a worker, or a thread of this process): when it is one
+    of a session's, that session has changed. A worker writes no session row, so the
+    revision is bumped here, and the author of a still-hidden entry is told apart."""
+    if sender is not AnalysisJob:
+        return
+    session_id = _session_of(job_id)
+    if session_id is None:
+        return
+    WorkingSession.objects.filter(pk=session_id).update(revision=F("revision") + 1)
+    authors = HypothesisTest.objects.filter(
+        job_id=job_id, hypothesis__revealed_at__isnull=True).values_list(
+        "hypothesis__author_id", flat=True)
+    session_changed(session_id, users=[a for a in authors if a is not None])
+
+
+def _session_of(job_id: int) -> int | None:
+    """The session a job belongs to: an explorer job opened from a session names it on
+    its row; a hypothesis test or a discovery run is named by its own row instead."""
+    for rows in (AnalysisJob.objects.filter(pk=job_id, session__isnull=False),
+                 HypothesisTest.objects.filter(job_id=job_id),
+                 Discovery.objects.filter(job_id=job_id)):
+        session_id = rows.values_list("session_id", flat=True).first()
+        if session_id is not None:
+            return session_id
+    return None

@@ -1,0 +1,120 @@
+"""The live session as every member sees it, drawn once per change for all of them.
+
+A change is drawn as fragments keyed by DOM id: the bar, who is here, the step's region,
+one per entry card, one per q-value line. A region holds empty placeholders
+(`data-keep`) where its cards go, so a new test result redraws one card, not the page;
+and q-values, which move with every test of the session, are lines of their own, so they
+do not redraw every card either. sessions.feed sends each member only the fragments that
+changed, and static/js/live.js puts them in place.
+
+The drawing is the same for everyone: it holds no hidden entry, no one's own dots, no
+CSRF token. What differs by member (the facilitator's buttons, an author's "Run test",
+"(you)") is drawn for all and marked `data-only`, and live.js shows it to whom it is for;
+the server refuses anyone else anyway. What is truly one member's own (entries still
+hidden, their dots, their confirmation) is never in here: it stays in their page as a
+placeholder's content, redrawn by their own writes."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+
+from . import cards, steps
+from .models import WorkingSession
+from .page import build_context
+from .steps import Step
+
+# The drawing for everyone has no CSRF token on purpose (see _shared_context); Django warns
+# of a {% csrf_token %} without one when DEBUG is on.
+warnings.filterwarnings("ignore", message=r"A \{% csrf_token %\} was used in a template",
+                        category=UserWarning)
+
+# Steps whose region shows the family note (worksessions/_family.html).
+FAMILY_STEPS = frozenset({Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN, Step.RESULTS})
+
+
+@dataclass
+class Snapshot:
+    revision: int
+    step: str
+    closed: bool
+    fragments: dict[str, str] = field(default_factory=dict)  # parents before children
+    present: frozenset[int] = frozenset()  # participant ids shown as here
+
+    def to_json(self) -> dict:
+        return {"revision": self.revision, "step": self.step, "closed": self.closed,
+                "fragments": self.fragments, "present": sorted(self.present)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Snapshot:
+        return cls(revision=data["revision"], step=data["step"], closed=data["closed"],
+                   fragments=data["fragments"], present=frozenset(data["present"]))
+
+
+def draw(session_id: int) -> Snapshot | None:
+    """The session now, as fragments; None if it is gone."""
+    session = (WorkingSession.objects.select_related("team", "dataset", "success_definition",
+                                                     "facilitator")
+               .filter(pk=session_id).first())
+    if session is None:
+        return None
+    # Read before everything else: what is drawn below is at least this new.
+    snapshot = Snapshot(revision=session.revision, step=session.step, closed=session.is_closed)
+    context = _shared_context(session)
+    snapshot.present = frozenset(p.pk for p in context["participants"] if p.is_present)
+    fragments = snapshot.fragments
+    fragments["session-bar"] = render_to_string("worksessions/_bar.html", context)
+    fragments["people"] = render_to_string("worksessions/_people.html", context)
+    if not session.is_closed:
+        fragments["reveal-form"] = render_to_string("worksessions/_reveal_form.html", context)
+    fragments["live"] = render_to_string("worksessions/_live_region.html", context)
+    if context.get("results") and session.step in FAMILY_STEPS:
+        fragments["family-note"] = render_to_string("worksessions/_family.html",
+                                                    {**context, "fragment": True})
+    if session.step == Step.TEST:
+        fragments["test-actions"] = render_to_string("worksessions/_test_actions.html",
+                                                     {**context, "fragment": True})
+    for finding in context.get("findings") or ():
+        fragments[f"finding-{finding.pk}"] = cards.kept(
+            ("finding", finding.pk, finding.text, finding.kind, finding.evidence is not None,
+             session.step, session.is_closed),
+            lambda finding=finding: render_to_string("worksessions/_finding.html",
+                                                     {**context, "finding": finding}))
+    board = context.get("vote_board")
+    if board is not None and board.is_open:
+        fragments["vote-voters"] = render_to_string("worksessions/_vote_voters.html", context)
+    entries = context.get("entries")
+    if entries is not None:
+        for entry in entries.shared:
+            fragments[f"entry-{entry.pk}"] = cards.card(entry, context)
+        for entry in entries.shared:
+            row = getattr(entry, "result", None)
+            if row is not None and row.group and row.is_done:
+                fragments[f"q-{row.test.pk}"] = render_to_string("worksessions/_q.html",
+                                                                 {"row": row})
+    return snapshot
+
+
+def _shared_context(session: WorkingSession) -> dict:
+    request = HttpRequest()
+    request.user = AnonymousUser()
+    request.htmx = False
+    request.team = session.team
+    context = build_context(request, session, None)
+    open_ = not session.is_closed
+    # Drawn as for a participant who may do everything; live.js hides what is not theirs.
+    context.update(shared=True, is_participant=open_, is_facilitator=open_, request=None)
+    can_test = (open_ and session.step in steps.TESTING_STEPS
+                and (session.step != Step.TEST_AND_LEARN or context["dig_open"]))
+    context["can_test"] = can_test
+    for entry in getattr(context.get("entries"), "visible", ()):
+        entry.can_run_shared = can_test and getattr(entry, "needs_test", False)
+    if "places_left" in context:
+        context["places_left"] = 1  # "Take as my idea": the server counts each member's three
+    # No token in a drawing for everyone: htmx sends each member's own in a header.
+    context.pop("csrf_token", None)
+    return context

@@ -1,0 +1,208 @@
+// The live session page: one Server-Sent Events stream per page (sessions/views/live.py).
+//
+// The server pushes each change as the fragments that changed, keyed by DOM id
+// (sessions/regions.py). A fragment may hold empty placeholders ([data-keep]) where the
+// page already has the element: those are kept as they are, so a new result redraws one
+// card, and a member's own parts (entries still hidden, their dots) are never touched.
+// What is drawn for everyone but meant for some ([data-only], [data-except]) is shown
+// here to whom it is for; the server refuses the others anyway.
+//
+// `stale` (the step moved, a vote opened) reloads the page body; drafts survive it
+// (session.js). When the stream breaks, the page says "Reconnecting…" and disables its
+// buttons until it is back; the browser reconnects with the last revision it saw
+// (Last-Event-ID) and the server sends whatever was missed.
+(function () {
+  "use strict";
+
+  var feedEl = null;
+  var source = null;
+  var revision = 0;
+  var retryTimer = null;
+  var retryDelay = 1000;
+
+  function me() { return feedEl ? feedEl.dataset.me : ""; }
+  function isFacilitator() { return !!(feedEl && feedEl.hasAttribute("data-facilitator")); }
+
+  // ---------------------------------------------------------------- whose is what
+  function personalize(root) {
+    var mine = "u" + me();
+    var fac = isFacilitator();
+    var only = root.querySelectorAll ? root.querySelectorAll("[data-only]") : [];
+    var list = Array.prototype.slice.call(only);
+    if (root.hasAttribute && root.hasAttribute("data-only")) list.push(root);
+    list.forEach(function (el) {
+      var who = el.getAttribute("data-only").split(" ");
+      var show = who.indexOf(mine) !== -1 || (fac && who.indexOf("facilitator") !== -1)
+        || (!fac && who.indexOf("member") !== -1);
+      el.hidden = !show;
+    });
+    (root.querySelectorAll ? root.querySelectorAll("[data-except]") : []).forEach(function (el) {
+      el.hidden = el.getAttribute("data-except").split(" ").indexOf(mine) !== -1;
+    });
+  }
+
+  // ---------------------------------------------------------------- applying a change
+  function put(id, html) {
+    var old = document.getElementById(id);
+    if (!old) return;  // not on this page (another step's region, or a hidden part)
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    var fresh = template.content.firstElementChild;
+    if (!fresh) return;
+    fresh.querySelectorAll("[data-keep]").forEach(function (stub) {
+      if (stub.firstChild) return;
+      var kept = document.getElementById(stub.id);
+      if (kept && kept !== stub) stub.replaceWith(kept);
+    });
+    personalize(fresh);
+    var focused = document.activeElement;
+    old.replaceWith(fresh);
+    if (window.htmx) window.htmx.process(fresh);
+    if (focused && focused !== document.body && !document.contains(focused)) {
+      // The member was in a control that was redrawn: put them back where they were.
+      var again = focused.id && document.getElementById(focused.id);
+      if (again) again.focus({ preventScroll: true });
+    }
+  }
+
+  // Placeholders that nothing filled: this page and the server's drawing disagree.
+  function outOfStep() {
+    var body = document.getElementById("session-body");
+    if (!body) return false;
+    var stubs = body.querySelectorAll("[data-keep]");
+    for (var i = 0; i < stubs.length; i++) {
+      if (!stubs[i].firstChild && !stubs[i].closest("[hidden]")) return true;
+    }
+    return false;
+  }
+
+  // The evidence list of the finding form follows the results (a template in #live).
+  function syncEvidence() {
+    var options = document.getElementById("evidence-options");
+    var select = document.getElementById("id_finding_test");
+    if (!options || !select) return;
+    var value = select.value;
+    select.innerHTML = options.innerHTML;
+    select.value = value;
+  }
+
+  function apply(data) {
+    data.ops.forEach(function (op) { put(op[0], op[1]); });
+    syncEvidence();
+    setRevision(data.rev);
+    if (outOfStep()) { reloadBody(); return; }
+    document.dispatchEvent(new CustomEvent("live:applied", { detail: { rev: data.rev } }));
+  }
+
+  function setRevision(rev) {
+    revision = Math.max(revision, Number(rev) || 0);
+    var body = document.getElementById("session-body");
+    if (body) body.dataset.liveRevision = String(revision);
+  }
+
+  // ---------------------------------------------------------------- the whole body again
+  var reloading = false;
+  function reloadBody() {
+    if (reloading || !window.htmx) { if (!window.htmx) window.location.reload(); return; }
+    reloading = true;
+    window.htmx.ajax("GET", window.location.pathname, {
+      target: "#session-body", swap: "outerHTML", select: "#session-body"
+    }).then(function () {
+      reloading = false;
+      connect(true);
+    }, function () {
+      reloading = false;
+      offline(true);
+      scheduleRetry();
+    });
+  }
+
+  // ---------------------------------------------------------------- connection state
+  function offline(isOffline) {
+    var banner = document.getElementById("live-offline");
+    if (banner) banner.hidden = !isOffline;
+    document.body.classList.toggle("is-offline", isOffline);
+    // Who is here cannot be known while the stream is down: say so rather than go on
+    // claiming the last count (the next drawing of #people puts the count back).
+    var count = document.querySelector("#people .card-header .badge");
+    if (count && isOffline && !count.dataset.count) {
+      count.dataset.count = count.textContent;
+      count.textContent = "not connected";
+    } else if (count && !isOffline && count.dataset.count) {
+      count.textContent = count.dataset.count;
+      delete count.dataset.count;
+    }
+    var body = document.getElementById("session-body");
+    if (!body) return;
+    body.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
+      if (isOffline && !b.disabled) {
+        b.disabled = true;
+        b.dataset.offline = "1";
+      } else if (!isOffline && b.dataset.offline) {
+        delete b.dataset.offline;
+        b.disabled = false;
+      }
+    });
+  }
+
+  function scheduleRetry() {
+    window.clearTimeout(retryTimer);
+    retryTimer = window.setTimeout(function () { connect(true); }, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 10000);
+  }
+
+  function connect(fresh) {
+    feedEl = document.getElementById("live-feed");
+    if (!feedEl || !window.EventSource) return;
+    var url = feedEl.dataset.feedUrl;
+    if (source && !fresh) return;
+    if (source) source.close();
+    var pageRevision = Number(feedEl.dataset.revision) || 0;
+    if (pageRevision > revision || fresh) revision = pageRevision;
+    url = url.replace(/([?&])rev=\d+/, "$1rev=" + revision);
+    source = new EventSource(url);
+    source.addEventListener("open", function () { retryDelay = 1000; });
+    source.addEventListener("hello", function () { offline(false); });
+    source.addEventListener("ops", function (event) {
+      offline(false);
+      apply(JSON.parse(event.data));
+    });
+    source.addEventListener("stale", function (event) {
+      offline(false);
+      setRevision(JSON.parse(event.data).rev);
+      reloadBody();
+    });
+    source.addEventListener("error", function () {
+      offline(true);
+      if (source.readyState === EventSource.CLOSED) scheduleRetry();
+      // else the browser reconnects by itself, sending Last-Event-ID
+    });
+  }
+
+  // A write from a page whose stream is open asks for a light answer: its live region
+  // stays (hx-preserve) and the stream brings the change, as to everyone else.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var body = document.getElementById("session-body");
+    if (!reloading && source && source.readyState === 1 && body && event.detail.verb === "post") {
+      event.detail.headers["X-Live-Step"] = body.dataset.step;
+    }
+  });
+
+  // A write answered with a new body: keep the stream, adopt the body's revision.
+  document.addEventListener("htmx:afterSettle", function () {
+    syncEvidence();
+    var el = document.getElementById("live-feed");
+    if (!el) { if (source) { source.close(); source = null; } return; }
+    feedEl = el;
+    setRevision(el.dataset.revision);
+    if (!source) connect(false);
+    if (document.body.classList.contains("is-offline")) offline(true);
+  });
+  // The server could not be reached for a write: say so instead of doing nothing.
+  document.addEventListener("htmx:sendError", function () {
+    offline(true);
+    connect(true);  // its "hello" says when the server is back
+  });
+  document.addEventListener("DOMContentLoaded", function () { connect(false); });
+  window.addEventListener("pagehide", function () { if (source) source.close(); });
+})();

@@ -1,0 +1,75 @@
+"""A session's own jobs (its hypothesis tests, its discovery runs) change its live page
+when they start and end: the job row does not name the session (only explorer jobs do),
+so sessions.push finds it through the test or the discovery."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.models import AnalysisJob
+from hypothesislab import broadcast
+from sessions import push, services
+from sessions.models import WorkingSession
+from sessions.steps import Step
+from tests.worksessions.factories import INVITED, make_dataset, make_session, move_to
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def at_test(team, owner, teammate):
+    session = make_session(team, owner, members=(teammate,), dataset=make_dataset(team, n_users=60))
+    session = move_to(session, Step.HYPOTHESES)
+    entry = services.hypothesis_create(session=session, author=teammate, text="Inviters buy",
+                                       criterion=INVITED)
+    services.entries_reveal(session=session, by=owner)
+    return move_to(session, Step.TEST), entry
+
+
+def notices(monkeypatch) -> list[dict]:
+    published: list[dict] = []
+    monkeypatch.setattr(broadcast, "publish", published.append)
+    return published
+
+
+def revision(session) -> int:
+    return WorkingSession.objects.values_list("revision", flat=True).get(pk=session.pk)
+
+
+def test_a_hypothesis_tests_job_changes_its_session(at_test, owner, monkeypatch,
+                                                    django_capture_on_commit_callbacks):
+    session, entry = at_test
+    test = services.hypothesis_test_run(hypothesis=entry, by=owner)
+    before = revision(session)
+    published = notices(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        push.job_changed(AnalysisJob, job_id=test.job_id)
+    assert revision(session) == before + 1
+    assert published == [{"type": "session", "session": session.pk, "users": [], "all": False}]
+
+
+def test_a_discovery_runs_job_changes_its_session(at_test, owner, monkeypatch,
+                                                  django_capture_on_commit_callbacks):
+    session = move_to(at_test[0], Step.EXPLORE)
+    discovery = services.discovery_run(session=session, by=owner, unsuccessful=False)
+    before = revision(session)
+    published = notices(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        push.job_changed(AnalysisJob, job_id=discovery.job_id)
+    assert revision(session) == before + 1
+    assert [n["session"] for n in published] == [session.pk]
+
+
+def test_a_job_of_no_session_changes_nothing(at_test, team, owner, monkeypatch,
+                                             django_capture_on_commit_callbacks):
+    from analytics.services import analysis_submit
+
+    session, _ = at_test
+    job = analysis_submit(team=team, dataset=session.dataset,
+                          success=session.success_definition.definition,
+                          criterion=INVITED, created_by=owner)
+    before = revision(session)
+    published = notices(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        push.job_changed(AnalysisJob, job_id=job.pk)
+    assert revision(session) == before and published == []
