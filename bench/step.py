@@ -179,6 +179,8 @@ def main() -> None:
     django.setup()
     name, data = sys.argv[1], Path(sys.argv[2])
     # Imports are not what we measure: load the modules a worker has loaded already.
+    import scipy.stats  # noqa: F401  (the statistics import it on a worker's first job)
+
     import analytics.engine.analysis  # noqa: F401
     import analytics.engine.discovery  # noqa: F401
     import analytics.engine.importer  # noqa: F401

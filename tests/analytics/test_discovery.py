@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics.engine import peruser, stats
+from analytics.engine import discovery_table, peruser, stats
 from analytics.engine.analysis import analyze, evaluate_criteria
 from analytics.engine.definitions import DefinitionError, validate_criterion
 from analytics.engine.discovery import discover
@@ -124,15 +124,21 @@ def test_strongest_evidence_first(everything):
     assert p_values[: len(known)] == known  # rows without a test come last
 
 
-def test_discovery_scans_the_events_once(tmp_path, monkeypatch):
+def test_discovery_builds_its_table_once_and_analyze_reuses_it(tmp_path, monkeypatch):
     version = build_dataset(tmp_path, *product(seed=5, n_users=150))
+    builds: list = []
     scans: list = []
-    real = peruser.scan_events
-    monkeypatch.setattr(peruser, "scan_events", lambda *a: scans.append(1) or real(*a))
+    real_build, real_scan = discovery_table.build_table, peruser.scan_events
+    monkeypatch.setattr(discovery_table, "build_table",
+                        lambda *a: builds.append(1) or real_build(*a))
+    monkeypatch.setattr(peruser, "scan_events", lambda *a: scans.append(1) or real_scan(*a))
     result = discover(version, SUBSCRIBE, within_days=7, top=5)
-    assert len(scans) == 1
-    analyze(version, SUBSCRIBE, criterion=result["characteristics"][0]["criterion"])
-    assert len(scans) == 1
+    assert len(builds) == 1
+    discover(version, SUBSCRIBE, within_days=7, top=5)
+    assert len(builds) == 1
+    for row in result["characteristics"]:
+        analyze(version, SUBSCRIBE, criterion=row["criterion"])
+    assert scans == []
 
 
 def test_unsuccessful_reads_failure_rates(shop, everything):

@@ -1,0 +1,358 @@
+"""The per-user table of a discovery run: the same columns, with the same values, as
+peruser.peruser_source builds for these features, built a faster way for its width.
+
+A discovery run measures about a hundred things per user (each frequent event's count
+and whether it happened, sessions, time in the app, averages of event properties, first
+events' properties). As aggregates of one GROUP BY over the events, each event row
+updates every one of them in its user's hash-table slot: at 1M users and 50M events on
+the benchmark's data that pass ran out of its 1 GB after minutes. Here:
+
+  window rows  one scan of the events, joined to each user's first-seen time, keeps the
+               rows inside the longest window as (user index, event code, microseconds
+               since first seen) and the numeric properties averaged, in a temporary
+               table;
+  averages     DuckDB's own avg() per user over one event's window rows (a GROUP BY per
+               event), so that the values are the ones a per-user table would hold;
+  counts       numpy: the rows grouped by event code once, one bincount per event;
+  sessions     numpy: the rows sorted by user and time give each event's gap to the
+               user's previous one; sessions start at a user's first event and after
+               every gap over the limit, and time in the app adds up the other gaps;
+  first events one join on (user, first-seen time), min() of each property;
+  the rest     success, the complete-window flag, user properties and any measure not
+               listed here come from peruser's query, as for any per-user table.
+
+Counts and gaps are integers, so these are exact; time in the app is the same integer
+sum divided the same way (tests/analytics/test_discovery_table.py compares every column
+with peruser's query). The table is cached under the same name and manifest as
+peruser's, so an analysis of a discovered characteristic reuses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from analytics.engine import duck
+from analytics.engine.peruser import (
+    CACHE_PREFIX,
+    _perfect_hash,
+    build_query,
+    find_cached,
+    success_key,
+    table_key,
+    write_atomically,
+)
+from analytics.engine.peruser_columns import (
+    DEFAULT_GAP_MINUTES,
+    PERFECT_HASH_RANGE,
+    Feature,
+    distinct_event_hashes,
+)
+from analytics.engine.sql import Sql
+from analytics.engine.storage import DatasetSchema, DatasetVersion
+
+WINDOW_ROWS = "__hl_discovery_rows"  # temporary, per connection
+MEASURED = "__hl_discovery_measured"  # the numpy columns, registered per connection
+AVERAGES = "__hl_discovery_averages"  # temporary: avg per user, one table per event
+FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
+DAY_US = 86_400_000_000
+MINUTE_US = 60_000_000
+
+
+def measured_here(measure: dict) -> bool:
+    """Whether this module computes the measure (else peruser's query does)."""
+    kind = measure["kind"]
+    if measure.get("where"):
+        return False
+    if kind in ("event_count", "did_event", "session_count", "time_in_app",
+                "first_event_property"):
+        return True
+    return kind == "event_property" and measure.get("agg") == "avg"
+
+
+def discovery_source(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+                     success: dict, features: list[Feature]) -> Sql:
+    """A FROM-clause source holding the per-user table of a validated success definition
+    and these features, as peruser.peruser_source would give it."""
+    cached = find_cached(version, success, features)
+    if cached is not None:
+        return Sql("read_parquet(?)", [str(cached)])
+    table = build_table(con, version, schema, success, features)
+    try:
+        path = _write_cache(con, version, success, features, table)
+    except OSError:
+        # A read-only or full cache directory costs speed, never the answer.
+        name = f"__hl_discovery_{table_key(success, features)}"
+        with _perfect_hash(con, table.narrow):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {table.select.text}",
+                        table.select.params)
+        return Sql(name)
+    finally:
+        _drop(con)
+    return Sql("read_parquet(?)", [str(path)])
+
+
+class Table:
+    """The SELECT of the finished table (over temporary tables of this connection)."""
+
+    def __init__(self, select: Sql, narrow: bool):
+        self.select = select
+        self.narrow = narrow
+
+
+def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+                success: dict, features: list[Feature]) -> Table:
+    here = [f for f in features if measured_here(f.measure)]
+    rest = [f for f in features if not measured_here(f.measure)]
+    base = build_query(schema, version, success, rest,
+                       hashed_events=distinct_event_hashes(con, schema))
+    for statement in base.prepare:
+        con.execute(statement.text, statement.params)
+    joins, columns = _measured_columns(con, version, schema, here)
+    # Our own aliases and column names only; values bind.
+    text = (f"SELECT b.*{''.join(', ' + c for c in columns)} "  # noqa: S608
+            f"FROM ({base.select.text}) AS b{joins.text}")
+    return Table(Sql(text, [*base.select.params, *joins.params]), base.narrow)
+
+
+def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
+                      features: list[Feature]) -> tuple[Sql, list[str]]:
+    """Compute the features measured here; returns the joins onto the base table `b` and
+    the select-list entries naming each feature's column. In an order that keeps memory
+    low: the averages first (DuckDB), then the rows go to numpy and their table is
+    dropped, then the counts, the sessions, and last the first events' properties."""
+    if not features:
+        return Sql(""), []
+    measures = [f.measure for f in features]
+    events = sorted({m["event"] for m in measures if "event" in m})
+    averaged = sorted({m["property"] for m in measures if m["kind"] == "event_property"})
+    # First events' properties come from a statement of their own, not the window rows.
+    windows = {m.get("within_days") for m in measures if m["kind"] != "first_event_property"}
+    longest = None if None in windows else max(windows, default=0)
+    uids = np.asarray(con.execute(
+        "SELECT _uid FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
+        [str(version.users_path)]).fetchnumpy()["_uid"])
+    users = len(uids)
+    firsts = sorted({m["property"] for m in measures if m["kind"] == "first_event_property"})
+    _window_rows(con, version, events, averaged, longest)
+    joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
+    averages = [f for f in features if f.measure["kind"] == "event_property"]
+    selected = _averages(con, averages, events, users, joins) if averages else []
+    rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
+    con.execute(f"DROP TABLE {WINDOW_ROWS}")
+    ix, code, since = (np.asarray(rows.pop(k)) for k in ("ix", "code", "since"))
+    arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
+    counts = _EventCounts(ix, code, since, users)
+    for feature in features:
+        m = feature.measure
+        if m["kind"] in ("event_count", "did_event"):
+            column = counts.of(events.index(m["event"]) + 1, m.get("within_days"))
+            arrays[feature.column] = column > 0 if m["kind"] == "did_event" else column
+    del code, counts
+    if any(m["kind"] in ("session_count", "time_in_app") for m in measures):
+        sessions = _Sessions(ix, since, users)
+        del ix, since
+        for feature in features:
+            m = feature.measure
+            if m["kind"] == "session_count":
+                arrays[feature.column] = sessions.starts(_gap(m), m.get("within_days"))
+            elif m["kind"] == "time_in_app":
+                arrays[feature.column] = sessions.minutes(_gap(m), m.get("within_days"))
+        del sessions
+    selected += _first_values(con, [f for f in features
+                                    if f.measure["kind"] == "first_event_property"],
+                              firsts, version, users, joins)
+    con.register(MEASURED, arrays)
+    selected += [f"n.{duck.quote_identifier(f.column)}" for f in features
+                 if f.column in arrays]
+    return Sql.join(joins, ""), selected
+
+
+def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str],
+                 averaged: list[str], longest: int | None) -> None:
+    """The events inside the longest window, as (ix: the user's row in users.parquet,
+    code: 1 + the event's place in `events` or 0 for any other event, since: microseconds
+    since the user's first event) and the averaged properties."""
+    props = "".join(f", e.{duck.quote_identifier(p)}" for p in averaged)
+    # OFFSET 0 keeps the window test out of the join: as a join condition DuckDB checks
+    # it far more slowly (2.5x the join's time at 50M events) than as a filter after it.
+    # Schema column names (quoted) and our own aliases only; values bind.
+    joined = (
+        "SELECT CAST(w.ix AS UINTEGER) AS ix, CAST(coalesce(c.code, 0) AS USMALLINT) AS code, "  # noqa: S608
+        f"epoch_us(e.timestamp) - w.fs AS since{props} "
+        "FROM read_parquet(?) AS e "
+        "JOIN (SELECT _uid, file_row_number AS ix, epoch_us(_first_seen) AS fs "
+        "      FROM read_parquet(?, file_row_number = true)) AS w ON w._uid = e._uid "
+        "LEFT JOIN (SELECT unnest(CAST(? AS VARCHAR[])) AS event, "
+        "                  unnest(range(1, ?)) AS code) AS c ON c.event = e.event "
+        "OFFSET 0")
+    params: list = [version.events_glob, str(version.users_path), events, len(events) + 1]
+    where = ""
+    if longest is not None:
+        where, params = " WHERE since < ?", [*params, longest * DAY_US]
+    # Our own aliases and schema column names (quoted) only; values bind.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {WINDOW_ROWS} AS "  # noqa: S608
+                f"SELECT * FROM ({joined}){where}", params)
+
+
+class _EventCounts:
+    """How many events of each code every user did in a window: the window's rows grouped
+    by code once (a stable sort of small integers), then one bincount per event."""
+
+    def __init__(self, ix: np.ndarray, code: np.ndarray, since: np.ndarray, users: int):
+        self.ix, self.code, self.since, self.users = ix, code, since, users
+        self.grouped: dict[int | None, tuple[np.ndarray, np.ndarray]] = {}
+        self.counts: dict[tuple[int, int | None], np.ndarray] = {}
+
+    def of(self, wanted: int, days: int | None) -> np.ndarray:
+        if (wanted, days) not in self.counts:
+            if days not in self.grouped:
+                keep = self.code > 0
+                if days is not None:
+                    keep &= self.since < days * DAY_US
+                codes = self.code[keep]
+                order = np.argsort(codes, kind="stable")
+                users_in_order = self.ix[keep][order]
+                bounds = np.searchsorted(codes[order], np.arange(int(codes.max(initial=0)) + 2))
+                self.grouped[days] = (users_in_order, bounds)
+            users_in_order, bounds = self.grouped[days]
+            rows = (users_in_order[bounds[wanted]:bounds[wanted + 1]]
+                    if wanted + 1 < len(bounds) else users_in_order[:0])
+            self.counts[wanted, days] = np.bincount(rows, minlength=self.users).astype(np.int64)
+        return self.counts[wanted, days]
+
+
+class _Sessions:
+    """Each window row's gap to the user's previous event (rows sorted by user and time);
+    a user's first event has none."""
+
+    def __init__(self, ix: np.ndarray, since: np.ndarray, users: int):
+        self.users = users
+        span = int(since.max()) + 1 if len(since) else 1
+        if users * span < 2**62:
+            # One sort of a single integer key (user, then time) is several times
+            # cheaper than sorting by two keys; the key then becomes the time in place.
+            key = ix.astype(np.int64)
+            key *= span
+            key += since
+            key.sort()
+            self.ix = key // span
+            self.since = np.remainder(key, span, out=key)
+        else:
+            order = np.lexsort((since, ix))
+            self.ix, self.since = ix[order].astype(np.int64), since[order]
+        self.first = np.ones(len(self.ix), dtype=bool)
+        np.not_equal(self.ix[1:], self.ix[:-1], out=self.first[1:])
+        self.gap = np.zeros(len(self.ix), dtype=np.int64)
+        np.subtract(self.since[1:], self.since[:-1], out=self.gap[1:])
+
+    def starts(self, gap: float, days: int | None) -> np.ndarray:
+        # A session starts at a user's first event and after every gap over the limit.
+        start = (self.first | (self.gap > gap)) & self._window(days)
+        return np.bincount(self.ix[start], minlength=self.users).astype(np.int64)
+
+    def minutes(self, gap: float, days: int | None) -> np.ndarray:
+        # Sessions' lengths add up to the gaps that stay inside a session: an integer
+        # number of microseconds (exact in a double below 2**53, 285 years), divided as
+        # the per-user query divides it.
+        inside = ~self.first & (self.gap <= gap) & self._window(days)
+        total = np.bincount(self.ix[inside], weights=self.gap[inside], minlength=self.users)
+        return total / float(MINUTE_US)
+
+    def _window(self, days: int | None) -> np.ndarray:
+        if days is None:
+            return np.ones(len(self.ix), dtype=bool)
+        return self.since < days * DAY_US
+
+
+def _gap(measure: dict) -> float:
+    return float(measure.get("session_gap_minutes", DEFAULT_GAP_MINUTES)) * MINUTE_US
+
+
+def _averages(con: duck.Connection, features: list[Feature], events: list[str], users: int,
+              joins: list[Sql]) -> list[str]:
+    """avg() of each property per user, event and window, by DuckDB over the window rows
+    of that event (one GROUP BY per event and window, in a perfect hash table over the
+    user index: a third of the time of one GROUP BY over (user, event)); appends a join
+    per feature and returns its select entry."""
+    by_event: dict[tuple[str, int | None], list[Feature]] = {}
+    for feature in features:
+        m = feature.measure
+        by_event.setdefault((m["event"], m.get("within_days")), []).append(feature)
+    selected = []
+    for k, ((event, days), group) in enumerate(by_event.items()):
+        props = sorted({f.measure["property"] for f in group})
+        aggs = ", ".join(f"avg({duck.quote_identifier(p)}) AS {duck.quote_identifier(p)}"
+                         for p in props)
+        where, params = "code = ?", [events.index(event) + 1]
+        if days is not None:
+            where, params = f"{where} AND since < ?", [*params, days * DAY_US]
+        name = f"{AVERAGES}_{k}"
+        with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
+            # Schema column names (quoted) and our own aliases only; values bind.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT ix, {aggs} "  # noqa: S608
+                        f"FROM {WINDOW_ROWS} WHERE {where} GROUP BY ix", params)
+        joins.append(Sql(f" LEFT JOIN {name} AS {name} ON {name}.ix = n.ix"))
+        selected += [f"{name}.{duck.quote_identifier(f.measure['property'])} "
+                     f"AS {duck.quote_identifier(f.column)}" for f in group]
+    return selected
+
+
+def _first_values(con: duck.Connection, features: list[Feature], firsts: list[str],
+                  version: DatasetVersion, users: int, joins: list[Sql]) -> list[str]:
+    """Each property on the user's first event: among events at the first-seen time, the
+    smallest value (min() skips nulls), as the per-user query takes it. A statement of its
+    own, joining on (user, first-seen time): with those properties in the window rows, or
+    in the per-user query's aggregates, it costs twice as much (and the rows' memory)."""
+    if not features:
+        return []
+    aggs = ", ".join(f"min(e.{duck.quote_identifier(p)}) AS __hl_first_{k}"
+                     for k, p in enumerate(firsts))
+    with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
+        # Schema column names (quoted) and our own aliases only; values bind.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS SELECT w.ix, {aggs} "  # noqa: S608
+            "FROM read_parquet(?) AS e "
+            "JOIN (SELECT _uid, file_row_number AS ix, _first_seen "
+            "      FROM read_parquet(?, file_row_number = true)) AS w "
+            "ON w._uid = e._uid AND e.timestamp = w._first_seen GROUP BY w.ix",
+            [version.events_glob, str(version.users_path)])
+    joins.append(Sql(f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = n.ix"))
+    return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
+            f"AS {duck.quote_identifier(f.column)}" for f in features]
+
+
+def _drop(con: duck.Connection) -> None:
+    """Free this run's rows and arrays now rather than when the connection closes."""
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "AND (table_name IN (?, ?) OR starts_with(table_name, ?))",
+        [WINDOW_ROWS, FIRSTS, AVERAGES]).fetchall()]
+    for name in names:
+        con.execute(f"DROP TABLE IF EXISTS {duck.quote_identifier(name)}")
+    con.unregister(MEASURED)
+
+
+def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
+                 features: list[Feature], table: Table) -> Path:
+    """As peruser writes a per-user table: under a temporary name, then renamed, then its
+    manifest, so that peruser.find_cached finds it."""
+    directory = version.cache_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    key = table_key(success, features)
+    final = directory / f"{CACHE_PREFIX}{key}.parquet"
+    temporary = directory / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex}.parquet"
+    try:
+        with _perfect_hash(con, table.narrow):
+            con.execute(f"COPY ({table.select.text}) TO ? "
+                        "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
+                        [*table.select.params, str(temporary)])
+        os.replace(temporary, final)
+    finally:
+        temporary.unlink(missing_ok=True)
+    manifest = {"success_key": success_key(success), "features": sorted(f.key for f in features)}
+    write_atomically(final.with_suffix(".json"), json.dumps(manifest))
+    return final

@@ -1,0 +1,158 @@
+"""discovery_table builds the per-user table of a discovery run another way (numpy counts
+and sessions, averages per user and event): every column must equal what peruser's
+straightforward per-user query computes for the same features, value for value."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import timedelta
+
+import pytest
+
+from analytics.engine import discovery, discovery_table, duck, peruser
+from analytics.engine.definitions import validate_success
+from analytics.engine.peruser_columns import Feature
+from tests.analytics.builders import build_dataset
+from tests.analytics.test_discovery import SUBSCRIBE, T0, product
+
+
+def _reference(con, version, schema, success, features) -> dict:
+    query = peruser.build_query(schema, version, success, features)
+    for statement in query.prepare:
+        con.execute(statement.text, statement.params)
+    return _rows(con, query.select)
+
+
+def _new(con, version, schema, success, features) -> dict:
+    table = discovery_table.build_table(con, version, schema, success, features)
+    try:
+        return _rows(con, table.select)
+    finally:
+        discovery_table._drop(con)
+
+
+def _rows(con, select) -> dict:
+    result = con.execute(f"SELECT * FROM ({select.text}) ORDER BY _uid", select.params)
+    names = [d[0] for d in result.description]
+    return {name: column for name, column in zip(names, zip(*result.fetchall(), strict=True), strict=True)}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b and type(a) is type(b)
+
+
+def assert_equal_tables(version, success, measures):
+    schema = version.schema()
+    success = validate_success(success, schema)
+    features = list(dict.fromkeys(Feature.of(m) for m in measures))
+    con = duck.connect(threads=2)
+    expected = _reference(con, version, schema, success, features)
+    got = _new(con, version, schema, success, features)
+    assert set(got) == set(expected)
+    for name, column in expected.items():
+        mismatches = [(uid, a, b) for uid, a, b in zip(expected["_uid"], column, got[name],
+                                                       strict=True) if not _same(a, b)]
+        assert not mismatches, (name, mismatches[:5])
+    return expected
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_the_discovery_measures_equal_the_per_user_query(tmp_path, seed):
+    version = build_dataset(tmp_path, *product(seed=seed, n_users=300))
+    schema = version.schema()
+    success = validate_success(SUBSCRIBE, schema)
+    for days in (7, None):
+        measures = discovery.candidate_measures(schema, success, days)
+        table = assert_equal_tables(version, SUBSCRIBE, measures)
+        # Not vacuous: counts, sessions, time and averages vary between users.
+        varied = {m["kind"] for m in measures
+                  if len(set(table[Feature.of(m).column])) > 2}
+        assert varied >= {"event_count", "session_count", "time_in_app", "event_property"}
+
+
+def test_windows_gaps_and_ties_equal_the_per_user_query(tmp_path):
+    """Several windows and session gaps side by side, events at the same microsecond,
+    an event exactly at a window's end, users without events and a float property."""
+    rng = random.Random(4)
+    events, users = [], []
+    for i in range(120):
+        user = f"u{i}"
+        users.append({"user_id": user, "plan": rng.choice(["a", "b"])})
+        if i % 10 == 0:
+            continue  # a user with no events
+        start = T0 + timedelta(days=rng.randrange(20), microseconds=rng.randrange(10**6))
+        moment = start
+        for k in range(rng.randrange(1, 25)):
+            step = rng.choice([timedelta(0), timedelta(minutes=9, microseconds=1),
+                               timedelta(minutes=30), timedelta(minutes=30, microseconds=1),
+                               timedelta(hours=5), timedelta(days=1)])
+            moment += step
+            if k == 3:
+                moment = start + timedelta(days=3)  # exactly at a 3-day window's end
+            name = rng.choice(["view", "view", "buy", "share"])
+            row = {"user_id": user, "event": name, "timestamp": moment}
+            if name == "buy":
+                row["price"] = rng.choice([None, 0.1, 0.2, 0.7, 19.99, 3.0])
+                row["items"] = rng.choice([None, 1, 2, 7])
+            events.append(row)
+        if rng.random() < 0.4:
+            events.append({"user_id": user, "event": "goal",
+                           "timestamp": start + timedelta(days=rng.randrange(10))})
+    version = build_dataset(tmp_path, events, users)
+    measures = []
+    for days in (None, 1, 3, 14):
+        window = {"within_days": days} if days else {}
+        measures += [{"kind": "event_count", "event": "view", **window},
+                     {"kind": "did_event", "event": "share", **window},
+                     {"kind": "session_count", **window},
+                     {"kind": "time_in_app", **window},
+                     {"kind": "session_count", "session_gap_minutes": 10, **window},
+                     {"kind": "time_in_app", "session_gap_minutes": 10, **window},
+                     {"kind": "event_property", "event": "buy", "property": "price",
+                      "agg": "avg", **window},
+                     {"kind": "event_property", "event": "buy", "property": "items",
+                      "agg": "avg", **window}]
+    measures += [{"kind": "first_event_property", "property": "price"},
+                 {"kind": "event_count", "event": "buy", "where": [
+                     {"property": "items", "op": ">=", "value": 2}], "within_days": 3}]
+    for success in ({"events": ["goal"], "within_days": 7},
+                    {"property": "plan", "op": "=", "value": "a"}):
+        assert_equal_tables(version, success, measures)
+
+
+@pytest.mark.parametrize("days", [7, None])
+def test_discovery_gives_what_the_straightforward_path_gives(tmp_path, monkeypatch, days):
+    """The whole result (candidates, counts, p and q values, order) equals that of the
+    former path: peruser's per-user query and one profiling query per column."""
+    version = build_dataset(tmp_path, *product(seed=21, n_users=400, n_events=9,
+                                               n_properties=6))
+    fast = discovery.discover(version, SUBSCRIBE, within_days=days, top=1000)
+    queries: list[str] = []
+    real_one = discovery.Profile._one
+    monkeypatch.setattr(discovery.Profile, "_one",
+                        lambda self, select, params=None: queries.append(select)
+                        or real_one(self, select, params))
+    for path in version.cache_dir.glob("peruser-*"):
+        path.unlink()
+    monkeypatch.setattr(discovery, "discovery_source", peruser.peruser_source)
+    monkeypatch.setattr(discovery.Profile, "prefetch", lambda self, present: None)
+    reference = discovery.discover(version, SUBSCRIBE, within_days=days, top=1000)
+    assert fast == reference
+    assert fast["tried"] >= 40 and len(queries) > 10  # the reference profiled column by column
+
+
+
+def test_the_window_rows_stop_at_the_longest_window(tmp_path, monkeypatch):
+    """First events' properties have no window, yet must not make the rows kept in memory
+    every event of the dataset."""
+    version = build_dataset(tmp_path, *product(seed=23, n_users=100))
+    kept: list = []
+    real = discovery_table._window_rows
+    monkeypatch.setattr(discovery_table, "_window_rows",
+                        lambda con, v, events, averaged, longest:
+                        kept.append(longest) or real(con, v, events, averaged, longest))
+    discovery.discover(version, SUBSCRIBE, within_days=7)
+    assert kept == [7]
