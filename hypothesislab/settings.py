@@ -95,6 +95,7 @@ TEMPLATES = [
 # SQLite by default, in WAL mode with a busy timeout and IMMEDIATE transactions, so a web
 # process and a worker can write at once without "database is locked" errors.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_ROUTERS = ["hypothesislab.dbrouter.LiveRouter"]
 if DATABASE_URL:
     # No persistent connections: under ASGI each request runs in a thread of its own, and a
     # connection kept per thread would outlive it (Django's advice for ASGI).
@@ -106,6 +107,11 @@ if DATABASE_URL:
     if DB_POOL_SIZE and not TESTING and "postgresql" in DATABASES["default"]["ENGINE"]:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 30}
+        # The live pages' drawings have a small pool of their own (hypothesislab.dbrouter):
+        # writes queueing for the main pool never hold up what every member sees.
+        DATABASES["live"] = {**DATABASES["default"], "OPTIONS": {
+            **DATABASES["default"]["OPTIONS"],
+            "pool": {"min_size": 1, "max_size": 2, "timeout": 30}}}
 else:
     SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", BASE_DIR / "var" / "db.sqlite3"))
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)

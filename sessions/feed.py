@@ -30,6 +30,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from hypothesislab import broadcast
+from hypothesislab.dbrouter import live_connection
 
 from . import push, regions
 from .models import Participant, WorkingSession
@@ -173,6 +174,11 @@ class Feed:
         """In a thread: renew presence, then, if anything may have changed, the session
         drawn: by another process (`drawn`, when it is the current state), by this one
         (when it claims the drawing), or WAIT (another process claimed it)."""
+        with live_connection():
+            return self._look_now(here, left, force=force, drawn=drawn, overdue=overdue)
+
+    def _look_now(self, here: set[int], left: set[int], *, force: bool,
+                  drawn: regions.Snapshot | None, overdue: bool):
         try:
             now = timezone.now()
             if here:
@@ -205,7 +211,7 @@ class Feed:
                                    "snapshot": snapshot.to_json()})
             return snapshot
         finally:
-            close_old_connections()
+            close_old_connections()  # both aliases: back to their pools
 
     def _send(self, snapshot: regions.Snapshot) -> None:
         last = self.last

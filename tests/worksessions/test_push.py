@@ -462,3 +462,18 @@ def test_own_dots_and_hidden_entries_come_with_a_light_answer(session, owner, te
         "new-0-event": "invite_teammate", "new-0-within_days": "7"}, **live).content.decode()
     own = created.split('id="own-hidden"', 1)[1].split("</div>\n", 1)[0]
     assert "Tom keeps it to himself" in own and "hidden from others" in own
+
+
+def test_the_feeds_drawings_use_their_own_pool_when_there_is_one(settings):
+    from hypothesislab.dbrouter import LiveRouter, live_connection
+
+    router = LiveRouter()
+    assert router.db_for_read(WorkingSession) is None
+    with live_connection():
+        assert router.db_for_read(WorkingSession) is None  # no "live" alias: one connection
+    settings.DATABASES = {**settings.DATABASES, "live": dict(settings.DATABASES["default"])}
+    with live_connection():
+        assert router.db_for_read(WorkingSession) == "live"
+        assert router.db_for_write(Participant) == "live"
+    assert router.db_for_read(WorkingSession) is None
+    assert router.allow_migrate("live", "worksessions") is False
