@@ -76,6 +76,15 @@
     return false;
   }
 
+  // A page that missed a step move (a `stale` that came while it was reloading, or a
+  // reconnection after one) is sent the new step's regions like any change, but its own
+  // forms are still the old step's: the pushed bar says which step the session is at.
+  function stepMoved() {
+    var body = document.getElementById("session-body");
+    var bar = document.getElementById("session-bar");
+    return !!(body && bar && bar.dataset.step && bar.dataset.step !== body.dataset.step);
+  }
+
   // The evidence list of the finding form follows the results (a template in #live).
   function syncEvidence() {
     var options = document.getElementById("evidence-options");
@@ -90,7 +99,7 @@
     data.ops.forEach(function (op) { put(op[0], op[1]); });
     syncEvidence();
     setRevision(data.rev);
-    if (outOfStep()) { reloadBody(); return; }
+    if (outOfStep() || stepMoved()) { reloadBody(); return; }
     document.dispatchEvent(new CustomEvent("live:applied", { detail: { rev: data.rev } }));
   }
 

@@ -14,6 +14,13 @@ Fixtures
   log_in       log_in(page, live_server, email, password=PASSWORD)
   shot         shot(page, name): a full-page screenshot to $E2E_SCREENSHOTS/<name>.png when
                that variable is set (e.g. E2E_SCREENSHOTS=/tmp/shots), else nothing.
+  asgi_server  the app under uvicorn (tests/asgi_server.py), a process of its own on this
+               test's PostgreSQL database (skips without it, fails in CI): the live session
+               page needs it, its event stream cannot run on live_server (WSGI). A module
+               whose pages are live sessions overrides app_url with it, and signs members
+               in with sign_in (uvicorn does not know the tests' fast password hasher).
+               Its environment: the asgi_environment fixture (the embedded default).
+  sign_in      sign_in(page, server, user): signed in by a session cookie.
 
 Mark browser tests with @pytest.mark.browser."""
 
@@ -22,6 +29,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from tests.conftest import require
 
@@ -112,6 +120,39 @@ def new_page(browser, app_url):
     for context in contexts:
         context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+def asgi_environment() -> dict[str, str]:
+    """Variables for the uvicorn process beyond the database and files (none: the
+    embedded default, jobs in a thread of the web process)."""
+    return {}
+
+
+@pytest.fixture
+def asgi_server(transactional_db, tmp_path, asgi_environment):
+    from tests.asgi_server import AsgiServer, server_environment
+
+    require(connection.vendor == "postgresql",
+            "needs PostgreSQL: set DATABASE_URL=postgres://... (uvicorn is a process of its own)")
+    web = AsgiServer(server_environment(**asgi_environment), tmp_path / "uvicorn.log").start()
+    try:
+        yield web
+    finally:
+        web.stop()
+
+
+def _sign_in(page, server, user):
+    from tests.load.scenario import signed_in
+
+    page.context.add_cookies([{"name": "sessionid", "value": signed_in(user)["sessionid"],
+                               "url": server.url}])
+    return page
+
+
+@pytest.fixture
+def sign_in():
+    return _sign_in
 
 
 def _sign_up(page, live_server, email: str, name: str, password: str = PASSWORD):
