@@ -115,7 +115,8 @@ def build_context(request: HttpRequest, session: WorkingSession,
                                   if deadline else None),
         "dig_minutes": int(session.dig_duration.total_seconds() // 60),
         "clock": session_clock(session, now),
-        "participants": selectors.participants_of(session),
+        # (a light answer keeps the page's own "who is here")
+        "participants": [] if light else selectors.participants_of(session),
         "hidden_count": selectors.hidden_count(session),
         "error": error, "notice": notice,
         "urls": _urls(session),
@@ -229,7 +230,9 @@ def _attach(context: dict, entries: list[Hypothesis], user) -> None:
 
 
 def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dict) -> None:
-    entries = selectors.entries_for(session, user, kind)
+    # A light answer draws the member's own entries only (the others are in the region
+    # the page keeps).
+    entries = selectors.entries_for(session, user, kind, only_own=context["light"])
     _attach(context, entries.visible, user)
     context["untested_count"] = sum(1 for e in entries.visible if e.needs_test)
     context["entries"] = entries

@@ -116,10 +116,14 @@ class Entries:
         return [e for e in self.visible if e.pk not in hidden]
 
 
-def entries_for(session: WorkingSession, viewer: User, kind: str) -> Entries:
+def entries_for(session: WorkingSession, viewer: User, kind: str, *,
+                only_own: bool = False) -> Entries:
+    """`only_own`: the viewer's entries alone (`visible` and `hidden` then hold only them)."""
     entries = Entries(closed=session.is_closed)
     rows = (Hypothesis.objects.filter(session=session, kind=kind)
             .select_related("author").order_by("author_id", "rank", "pk"))
+    if only_own:
+        rows = rows.filter(author_id=viewer.pk)
     for entry in rows:
         if entry.author_id == viewer.pk:
             entries.mine.append(entry)

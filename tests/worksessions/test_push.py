@@ -432,6 +432,8 @@ def test_a_write_from_a_live_page_leaves_the_live_region_to_the_stream(session, 
     assert "Olivia: invites" in full and 'hx-preserve="true"' not in full
     assert "Olivia: invites" not in light and 'id="live"' in light
     assert 'hx-preserve="true"' in light
+    assert '<section id="people" class="card" hx-preserve="true"></section>' in light
+    assert "Olivia Owner" not in light.split('id="people"', 1)[1].split("</section>", 1)[0]
     assert 'id="own-hidden" class="stack" hx-swap-oob="true"' in light
     assert 'id="finding-form-title"' in light  # the member's own forms are all there
     # A page still showing another step gets the whole body.
