@@ -46,6 +46,8 @@ MIN_GAP = 0.2
 # How long a process waits for another's drawing of a change before drawing it itself.
 WAIT_FOR_DRAWING = 1.0
 WAIT = object()  # _look's answer when another process is drawing
+END = b""  # queued to a member: its stream ends
+MAX_FAILURES = 5  # drawings failed in a row before the feed gives its streams up
 MAX_QUEUED = 64  # frames waiting for a slow member; beyond, they get `stale` instead
 
 
@@ -127,6 +129,7 @@ class Feed:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         drawn_at = -MIN_GAP
+        failures = 0
         while self.members or self.left:
             waiting = self.waiting_since is not None
             try:
@@ -148,10 +151,21 @@ class Feed:
                 snapshot = await sync_to_async(self._look, thread_sensitive=False)(
                     here, left, force=woken or waiting, drawn=drawn, overdue=overdue)
             except Exception:
+                failures += 1
+                if failures >= MAX_FAILURES:
+                    # The database is gone or refuses us: end the streams. Browsers
+                    # reconnect by themselves and resync once it is back.
+                    log.error("live feed of session %s ends its streams: %s failures",
+                              self.session_id, failures)
+                    for member in list(self.members):
+                        member.queue.put_nowait(END)
+                    self.members.clear()
+                    break
                 log.exception("live feed of session %s could not draw", self.session_id)
                 self.left |= left
                 await asyncio.sleep(PULSE)
                 continue
+            failures = 0
             if snapshot is WAIT:
                 if self.waiting_since is None:
                     self.waiting_since = loop.time()

@@ -86,6 +86,8 @@ async def _stream(session_id: int, member: feed.Member, revision: int):
         while True:
             try:
                 frame = await asyncio.wait_for(member.queue.get(), timeout=KEEPALIVE)
+                if frame == feed.END:
+                    return
             except TimeoutError:
                 frame = b": keep-alive\n\n"
             yield frame

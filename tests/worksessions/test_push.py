@@ -479,3 +479,22 @@ def test_the_feeds_drawings_use_their_own_pool_when_there_is_one(settings):
         assert router.db_for_write(Participant) == "live"
     assert router.db_for_read(WorkingSession) is None
     assert router.allow_migrate("live", "worksessions") is False
+
+
+def test_a_feed_that_cannot_draw_ends_its_streams_for_browsers_to_reconnect(monkeypatch):
+    monkeypatch.setattr(feed, "PULSE", 0.01)
+    member = feed.Member(user_id=1, participant_id=None, revision=1)
+
+    async def scenario():
+        session_feed = feed.Feed(999_999)
+        session_feed.members.add(member)
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("the database is gone")
+
+        session_feed._look = broken
+        await asyncio.wait_for(session_feed.run(), timeout=10)
+        return session_feed
+
+    ended = run(scenario())
+    assert member.queue.get_nowait() == feed.END and not ended.members
