@@ -143,9 +143,12 @@ class Hub:
             return True
         import redis
 
+        name = f"{CHANNEL}:claim:{key}"
         try:
-            return bool(self._redis().set(f"{CHANNEL}:claim:{key}", self.origin, nx=True,
-                                          px=ms))
+            client = self._redis()
+            # Ours already (this process drew it a moment ago): ours still.
+            return bool(client.set(name, self.origin, nx=True, px=ms)) or (
+                client.get(name) == self.origin.encode())
         except redis.RedisError:
             return True
 

@@ -8,6 +8,7 @@ import time
 
 from tests.load.asyncclient import CLOCK, Connection, open_stream
 from tests.load.sse import EventStreamParser
+from tests.own_loop import run_in_own_loop
 
 EVENTS = b"event: hello\nid: 1\ndata: {}\n\n: ping\n\nevent: ops\nid: 2\ndata: {\"rev\": 2}\n\n"
 
@@ -73,7 +74,7 @@ async def exercise() -> tuple[list, list, list]:
 
 
 def test_a_chunked_stream_and_keep_alive_answers():
-    events, pieces, answers = asyncio.run(exercise())
+    events, pieces, answers = run_in_own_loop(exercise())
     assert b"".join(pieces) == EVENTS  # de-chunked, nothing of the framing left
     assert [(e.type, e.id) for e in events] == [("hello", "1"), ("ops", "2")]
     post, get = answers
@@ -108,6 +109,6 @@ async def late_reader() -> tuple[float, float, float]:
 
 
 def test_an_answer_is_timed_when_it_arrived_not_when_a_busy_loop_read_it():
-    asked, arrived, read = asyncio.run(late_reader())
+    asked, arrived, read = run_in_own_loop(late_reader())
     assert read - asked >= 0.35
     assert arrived - asked < 0.2  # ~0.05 s: before the loop was held up

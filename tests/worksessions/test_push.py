@@ -21,6 +21,7 @@ from sessions import feed, push, regions, services
 from sessions.models import Participant, WorkingSession
 from sessions.steps import Step
 from tests.conftest import require
+from tests.own_loop import run_in_own_loop
 
 from .factories import INVITED, move_to
 
@@ -204,7 +205,7 @@ def run(coroutine):
             # The test's own database calls ran in asgiref's thread: leave no connection.
             await sync_to_async(connections.close_all)()
 
-    return asyncio.run(then_close())
+    return run_in_own_loop(then_close())
 
 
 def test_a_write_reaches_the_other_members_stream(session, owner, teammate, streams):
