@@ -19,7 +19,7 @@ import asyncio
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
-from django.http import Http404, HttpRequest, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from accounts.models import Membership
@@ -40,6 +40,12 @@ async def session_live(request: HttpRequest, team_slug: str, session_id: int):
     if found is None:
         raise Http404("No such session")
     revision, participant_id = found
+    if "wsgi.version" in request.META:
+        # Served by a WSGI server (Django's runserver, a test's live server): it would
+        # gather the endless stream into memory before sending any of it. Say so once;
+        # the page stays as drawn, and a reload shows what changed.
+        return HttpResponse(feed.sse("unsupported", revision, {"rev": revision}),
+                            content_type="text/event-stream")
     member = feed.Member(user_id=user.pk, participant_id=participant_id,
                          revision=_page_revision(request, default=revision))
     response = StreamingHttpResponse(_stream(session_id, member, revision),

@@ -19,6 +19,7 @@
   var revision = 0;
   var retryTimer = null;
   var retryDelay = 1000;
+  var unsupported = false;
 
   function me() { return feedEl ? feedEl.dataset.me : ""; }
   function isFacilitator() { return !!(feedEl && feedEl.hasAttribute("data-facilitator")); }
@@ -162,7 +163,7 @@
 
   function connect(fresh) {
     feedEl = document.getElementById("live-feed");
-    if (!feedEl || !window.EventSource) return;
+    if (!feedEl || !window.EventSource || unsupported) return;
     var url = feedEl.dataset.feedUrl;
     if (source && !fresh) return;
     if (source) source.close();
@@ -181,7 +182,14 @@
       setRevision(JSON.parse(event.data).rev);
       reloadBody();
     });
+    // A server that cannot stream (WSGI): no live updates, and no "Reconnecting…" either.
+    source.addEventListener("unsupported", function () {
+      source.close();
+      source = null;
+      unsupported = true;
+    });
     source.addEventListener("error", function () {
+      if (!source) return;
       offline(true);
       if (source.readyState === EventSource.CLOSED) scheduleRetry();
       // else the browser reconnects by itself, sending Last-Event-ID

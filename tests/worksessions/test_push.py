@@ -499,3 +499,12 @@ def test_a_feed_that_cannot_draw_ends_its_streams_for_browsers_to_reconnect(monk
 
     ended = run(scenario())
     assert member.queue.get_nowait() == feed.END and not ended.members
+
+
+def test_a_wsgi_server_says_once_that_it_cannot_stream(client, session, owner):
+    from sessions.page import session_url
+
+    client.force_login(owner)
+    answer = client.get(session_url(session, "session_live") + "?rev=1")
+    assert answer.status_code == 200 and answer["Content-Type"] == "text/event-stream"
+    assert answer.content.decode().split("\n")[1] == "event: unsupported"
