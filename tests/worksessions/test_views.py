@@ -25,7 +25,7 @@ def url(session, name, **kwargs):
 
 def session_urls(session, entry, finding, next_step, discovery_id=1):
     gets = [url(session, n) for n in ("session_detail", "session_report", "session_report_md")]
-    gets.append(url(session, "session_live") + "?rev=0")
+    # (the live stream, an async view: tests/worksessions/test_push.py)
     gets.append(url(session, "hypothesis_edit", entry_id=entry.pk))
     team = session.team.slug
     gets += [reverse("worksessions:session_list", kwargs={"team_slug": team}),
