@@ -29,7 +29,7 @@ from tests.worksessions.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-LIVE_MS = 6_000  # pushed at once (under uvicorn: the live stream needs ASGI); a busy machine
+LIVE_MS = 15_000  # pushed at once (under uvicorn: the live stream needs ASGI); a busy machine
 CLOCK = re.compile(r"^\d+:\d\d$")
 
 

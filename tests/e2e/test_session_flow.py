@@ -21,7 +21,7 @@ from tests.worksessions.factories import make_dataset, make_success
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
 
-LIVE_MS = 10_000  # pushed at once (under uvicorn: the live stream needs ASGI); a busy machine
+LIVE_MS = 15_000  # pushed at once (under uvicorn: the live stream needs ASGI); a busy machine
 RESULTS_MS = 90_000  # a worker may have to start its first DuckDB job
 
 
