@@ -177,6 +177,51 @@ def _log_in(page, live_server, email: str, password: str = PASSWORD):
     return page
 
 
+def acme_trio():
+    """Acme Growth: Olivia (owner), Tom and Tess (members), each signing in with PASSWORD."""
+    from accounts.models import Membership, Team
+    from tests.conftest import make_user
+
+    team = Team.objects.create(name="Acme Growth", slug="acme-growth")
+    people = []
+    for email, name, role in (("olivia@example.com", "Olivia Owner", "owner"),
+                              ("tom@example.com", "Tom Teammate", "member"),
+                              ("tess@example.com", "Tess Third", "member")):
+        user = make_user(email, name, password=PASSWORD)
+        Membership.objects.create(team=team, user=user, role=role)
+        people.append(user)
+    return team, people
+
+
+def trio_at_test():
+    """Olivia facilitates; Tom and Tess joined; three revealed hypotheses, at Test, none
+    tested yet. Returns (session, people)."""
+    from sessions import services
+    from sessions.steps import Step
+    from tests.worksessions.factories import (
+        INVITED,
+        LOGINS,
+        PRO,
+        make_dataset,
+        make_session,
+        make_success,
+        move_to,
+    )
+
+    team, people = acme_trio()
+    olivia, tom, tess = people
+    dataset = make_dataset(team)
+    session = make_session(team, olivia, members=(tom, tess), dataset=dataset,
+                           success=make_success(team, dataset, by=olivia))
+    session = move_to(session, Step.HYPOTHESES)
+    for author, text, criterion in ((tom, "Inviters buy", INVITED), (tess, "Pro buys", PRO),
+                                    (tess, "Regulars buy", LOGINS)):
+        services.hypothesis_create(session=session, author=author, text=text,
+                                   criterion=criterion)
+    services.entries_reveal(session=session, by=olivia)
+    return move_to(session, Step.TEST), people
+
+
 def _shot(page, name: str) -> None:
     folder = os.environ.get("E2E_SCREENSHOTS")
     if not folder:

@@ -21,21 +21,10 @@ from django.db.models import F
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import Membership, Team
 from sessions import services
 from sessions.models import Finding, WorkingSession
 from sessions.steps import Step
-from tests.conftest import make_user
-from tests.e2e.conftest import LAPTOP, PASSWORD
-from tests.worksessions.factories import (
-    INVITED,
-    LOGINS,
-    PRO,
-    make_dataset,
-    make_session,
-    make_success,
-    move_to,
-)
+from tests.e2e.conftest import LAPTOP, trio_at_test
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow,
               pytest.mark.django_db(transaction=True)]
@@ -66,25 +55,7 @@ def app_url(asgi_server) -> str:
 def meeting():
     """Olivia facilitates; Tom and Tess joined; three revealed hypotheses, at Test,
     none tested yet."""
-    team = Team.objects.create(name="Acme Growth", slug="acme-growth")
-    people = []
-    for email, name, role in (("olivia@example.com", "Olivia Owner", "owner"),
-                              ("tom@example.com", "Tom Teammate", "member"),
-                              ("tess@example.com", "Tess Third", "member")):
-        user = make_user(email, name, password=PASSWORD)
-        Membership.objects.create(team=team, user=user, role=role)
-        people.append(user)
-    olivia, tom, tess = people
-    dataset = make_dataset(team)
-    session = make_session(team, olivia, members=(tom, tess), dataset=dataset,
-                           success=make_success(team, dataset, by=olivia))
-    session = move_to(session, Step.HYPOTHESES)
-    for author, text, criterion in ((tom, "Inviters buy", INVITED), (tess, "Pro buys", PRO),
-                                    (tess, "Regulars buy", LOGINS)):
-        services.hypothesis_create(session=session, author=author, text=text,
-                                   criterion=criterion)
-    services.entries_reveal(session=session, by=olivia)
-    return move_to(session, Step.TEST), people
+    return trio_at_test()
 
 
 def open_pages(new_page, sign_in, server, session, people) -> list:

@@ -11,21 +11,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Membership, Team
-from sessions import services
 from sessions.models import Dot, HypothesisTest, WorkingSession
-from sessions.steps import Step
-from tests.conftest import make_user
-from tests.e2e.conftest import LAPTOP, PASSWORD
-from tests.worksessions.factories import (
-    INVITED,
-    LOGINS,
-    PRO,
-    make_dataset,
-    make_session,
-    make_success,
-    move_to,
-)
+from tests.e2e.conftest import LAPTOP, trio_at_test
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -41,25 +28,7 @@ def app_url(asgi_server) -> str:
 @pytest.fixture
 def at_test():
     """Olivia facilitates; Tom and Tess joined; three revealed hypotheses, at Test."""
-    people = []
-    team = Team.objects.create(name="Acme Growth", slug="acme-growth")
-    for email, name, role in (("olivia@example.com", "Olivia Owner", "owner"),
-                              ("tom@example.com", "Tom Teammate", "member"),
-                              ("tess@example.com", "Tess Third", "member")):
-        user = make_user(email, name, password=PASSWORD)
-        Membership.objects.create(team=team, user=user, role=role)
-        people.append(user)
-    olivia, tom, tess = people
-    dataset = make_dataset(team)
-    session = make_session(team, olivia, members=(tom, tess), dataset=dataset,
-                           success=make_success(team, dataset, by=olivia))
-    session = move_to(session, Step.HYPOTHESES)
-    for author, text, criterion in ((tom, "Inviters buy", INVITED), (tess, "Pro buys", PRO),
-                                    (tess, "Regulars buy", LOGINS)):
-        services.hypothesis_create(session=session, author=author, text=text,
-                                   criterion=criterion)
-    services.entries_reveal(session=session, by=olivia)
-    return move_to(session, Step.TEST), people
+    return trio_at_test()
 
 
 def test_a_dot_vote_and_a_timebox_in_three_browsers(at_test, new_page, sign_in, asgi_server,

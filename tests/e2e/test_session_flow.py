@@ -12,11 +12,10 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Membership, Team
 from sessions.models import Finding, Hypothesis, NextStep, WorkingSession
 from sessions.steps import Step
-from tests.conftest import IN_CI, make_user
-from tests.e2e.conftest import LAPTOP, PASSWORD, PHONE
+from tests.conftest import IN_CI
+from tests.e2e.conftest import LAPTOP, PHONE, acme_trio
 from tests.worksessions.factories import make_dataset, make_success
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
@@ -40,14 +39,7 @@ def tasks(request, transactional_db) -> str:
 @pytest.fixture
 def cast(transactional_db, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    team = Team.objects.create(name="Acme Growth", slug="acme-growth")
-    people = []
-    for email, name, role in (("olivia@example.com", "Olivia Owner", "owner"),
-                              ("tom@example.com", "Tom Teammate", "member"),
-                              ("tess@example.com", "Tess Third", "member")):
-        user = make_user(email, name, password=PASSWORD)
-        Membership.objects.create(team=team, user=user, role=role)
-        people.append(user)
+    team, people = acme_trio()
     dataset = make_dataset(team)
     make_success(team, dataset, by=people[0])
     return team, people
