@@ -111,14 +111,22 @@
   }
 
   // ---------------------------------------------------------------- the whole body again
+  // A reload asked for while the body is busy (a reload, or the member's own write, whose
+  // answer may carry a page older than the news) is not dropped: it runs once that is done.
   var reloading = false;
+  var reloadAgain = false;
+  function bodyBusy() {
+    return !!document.querySelector("#session-body.htmx-request, #session-body .htmx-request");
+  }
   function reloadBody() {
-    if (reloading || !window.htmx) { if (!window.htmx) window.location.reload(); return; }
+    if (!window.htmx) { window.location.reload(); return; }
+    if (reloading || bodyBusy()) { reloadAgain = true; return; }
     reloading = true;
     window.htmx.ajax("GET", window.location.pathname, {
       target: "#session-body", swap: "outerHTML", select: "#session-body"
     }).then(function () {
       reloading = false;
+      if (reloadAgain) { reloadAgain = false; reloadBody(); return; }
       connect(true);
     }, function () {
       reloading = false;
@@ -208,6 +216,7 @@
   // A write answered with a new body: keep the stream, adopt the body's revision.
   document.addEventListener("htmx:afterSettle", function () {
     syncEvidence();
+    if (reloadAgain && !reloading && !bodyBusy()) { reloadAgain = false; reloadBody(); }
     var el = document.getElementById("live-feed");
     if (!el) { if (source) { source.close(); source = null; } return; }
     feedEl = el;
