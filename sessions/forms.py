@@ -72,11 +72,26 @@ class FindingForm(forms.Form):
     def __init__(self, *args, results=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.auto_id = "id_finding_%s"
+        self.offer(results)
+        self.labelled = True
+
+    def offer(self, results) -> None:
+        """The results a finding may link to as its evidence: each hypothesis' latest."""
         self.fields["test"].choices = [("", "— none —")] + [
             (row.test.pk, f"{row.test.hypothesis.text[:70]}"
              + (f" ({row.verdict})" if row.verdict else ""))
             for row in results if row.is_latest
         ]
+
+    @classmethod
+    def to_save(cls, data, *, latest_tests) -> FindingForm:
+        """A posted form checked against the ids of the latest tests alone: saving one
+        needs no results read (the labels matter only when the form is drawn again,
+        and then `offer` gives them)."""
+        form = cls(data)
+        form.fields["test"].choices = [("", "")] + [(pk, pk) for pk in latest_tests]
+        form.labelled = False  # sessions.page labels it if it is drawn again
+        return form
 
 
 class NextStepForm(forms.Form):

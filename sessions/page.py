@@ -126,7 +126,6 @@ def build_context(request: HttpRequest, session: WorkingSession,
     context["lead_forms"] = f"worksessions/{lead}.html" if lead else None
     context["trail_forms"] = f"worksessions/{trail}.html" if trail else None
     context["present_count"] = sum(1 for p in context["participants"] if p.is_present)
-    context["busy"] = 0 if session.is_closed else selectors.busy_jobs(session)
     context["feed_url"] = f"{session_url(session, 'session_live')}?rev={session.revision}"
     forms = forms or {}
     context["test_check"] = forms.get("test_check")  # sessions.checks.test_check
@@ -154,9 +153,15 @@ def build_context(request: HttpRequest, session: WorkingSession,
         context["suggestions"] = selectors.unnamed_suggestions(session, discovery)[:8]
         context["starters"] = catalog.starter_choices(session.dataset)
     if step in steps.FINDING_STEPS or step == Step.CLOSED:
-        context["findings"] = selectors.findings_of(session)
-        context["finding_form"] = forms.get("finding") or FindingForm(
-            results=context["results"].rows if context.get("results") else ())
+        # A light answer keeps the live region, where the findings are.
+        context["findings"] = [] if light else selectors.findings_of(session)
+        rows = context["results"].rows if context.get("results") else ()
+        finding_form = forms.get("finding")
+        if finding_form is None:
+            finding_form = FindingForm(results=rows)
+        elif not finding_form.labelled:
+            finding_form.offer(rows)  # drawn again (refused): with the results' names
+        context["finding_form"] = finding_form
     if step == Step.TEST_AND_LEARN:
         context["dig_tools"] = dig_tools(session)
     if step == Step.RESULTS:

@@ -12,7 +12,7 @@ from analytics import numbers
 from analytics.charts import CompactRateChart, group_vs_rest_chart
 from analytics.engine import stats
 from analytics.engine.definitions import describe_criterion
-from analytics.models import JobStatus
+from analytics.models import JobStatus, SuccessDefinition
 
 from . import verdicts
 from .models import HypothesisTest, WorkingSession
@@ -138,16 +138,26 @@ class SessionResults:
         return verdicts.count(row.state for row in self.latest)
 
 
+UNREAD_JOB_FIELDS = ("job__success", "job__criterion", "job__breakdown", "job__options")
+
+
 def session_results(session: WorkingSession, *, unsuccessful: bool = False,
                     tests=None) -> SessionResults:
     """Every test of the session, oldest first, with q over the session's whole family.
     With unsuccessful=True the same tests are read for the other side: the outcome is
     "did not succeed" (same p and q; failure rates, lifts and verdicts)."""
     if tests is None:
-        tests = (HypothesisTest.objects.filter(session=session)
-                 .select_related("job", "hypothesis", "hypothesis__author",
-                                 "success_definition")
-                 .order_by("created_at", "pk"))
+        # A live session redraws with every change: read each job's status and numbers,
+        # not what it was asked (the test has its criterion), and each success
+        # definition once, not once per test.
+        tests = list(HypothesisTest.objects.filter(session=session)
+                     .select_related("job", "hypothesis", "hypothesis__author")
+                     .defer(*UNREAD_JOB_FIELDS)
+                     .order_by("created_at", "pk"))
+        definitions = SuccessDefinition.objects.in_bulk(
+            {test.success_definition_id for test in tests})
+        for test in tests:
+            test.success_definition = definitions[test.success_definition_id]
     tests = list(tests)
     latest_ids = {}
     for test in tests:

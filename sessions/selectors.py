@@ -145,6 +145,16 @@ def findings_of(session: WorkingSession) -> list[Finding]:
                 .select_related("author", "test", "test__hypothesis").order_by("created_at", "pk"))
 
 
+def latest_test_ids(session: WorkingSession) -> list[int]:
+    """Each hypothesis' latest test in the session (as sessions.results counts latest:
+    the last by creation time, then id)."""
+    latest: dict[int, int] = {}
+    for pk, hypothesis_id in (HypothesisTest.objects.filter(session=session)
+                              .order_by("created_at", "pk").values_list("pk", "hypothesis_id")):
+        latest[hypothesis_id] = pk
+    return list(latest.values())
+
+
 def unattached_findings(team: Team, limit: int = 50) -> list[Finding]:
     """The team's findings kept outside any session, newest first, waiting to be attached."""
     return list(Finding.objects.filter(team=team, session__isnull=True)
@@ -186,6 +196,9 @@ def carried_next_steps(session: WorkingSession) -> list[NextStep]:
         .filter(Q(done_at__isnull=True) | Q(done_in=session))
         .select_related("owner", "session", "done_by").order_by("due_date", "created_at", "pk")
     )
+
+
+BUSY = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def latest_discovery(session: WorkingSession, *, unsuccessful: bool) -> Discovery | None:
@@ -374,17 +387,6 @@ def vote_board(session: WorkingSession, viewer: User | None, *,
         lines.sort(key=lambda line: -line.total)  # stable: ties keep the written order
     return VoteBoard(vote=vote, lines=lines,
                      voters=dots.values("voter").distinct().count())
-
-
-BUSY = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-def busy_jobs(session: WorkingSession) -> int:
-    """Tests and discovery runs of the session still queued or running. A job finishing
-    is not a write of the session (the worker writes the job row), so the live poll also
-    compares this count to notice results arriving."""
-    return (HypothesisTest.objects.filter(session=session, job__status__in=BUSY).count()
-            + Discovery.objects.filter(session=session, job__status__in=BUSY).count())
 
 
 def pins_of(dashboard: Dashboard) -> QuerySet[DashboardPin]:

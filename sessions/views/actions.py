@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import team_member_required
 from accounts.models import User
 
-from .. import catalog, checks, services
+from .. import catalog, checks, selectors, services
 from ..criteria import Builder, BuilderError
 from ..forms import (
     DefinitionChoiceForm,
@@ -23,7 +23,6 @@ from ..forms import (
 )
 from ..models import Discovery, Finding, Hypothesis, HypothesisTest, NextStep, WorkingSession
 from ..page import build_context, edit_form
-from ..results import session_results
 from .common import respond, run, writes_session
 
 
@@ -301,7 +300,7 @@ def suggestion_adopt(request: HttpRequest, session: WorkingSession,
 @require_POST
 @writes_session
 def finding_create(request: HttpRequest, session: WorkingSession) -> HttpResponse:
-    form = FindingForm(request.POST, results=session_results(session).rows)
+    form = FindingForm.to_save(request.POST, latest_tests=selectors.latest_test_ids(session))
     forms = {"finding": form}
     if not form.is_valid():
         return respond(request, session, forms=forms)

@@ -13,7 +13,7 @@ from sessions import services
 from sessions.models import Finding, Hypothesis, Participant, WorkingSession
 from sessions.steps import ORDER, Step
 
-from .factories import INVITED, make_session, move_to
+from .factories import INVITED, PRO, make_session, move_to
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -224,6 +224,33 @@ def test_a_finding_after_the_deadline_is_refused_whatever_the_browser_sends(
     with time_machine.travel(start + timedelta(minutes=19), tick=False):
         assert client.post(url(session, "finding_create"), data).status_code == 302
     assert list(Finding.objects.values_list("text", flat=True)) == ["late"]
+
+
+def test_a_finding_links_only_a_hypothesis_latest_result_and_a_refusal_keeps_the_names(
+        client, session, teammate):
+    """Saving a finding checks its evidence against the latest tests' ids alone (no
+    results read); a refused form is drawn again with each result's name."""
+    session = move_to(session, Step.HYPOTHESES)
+    entry = services.hypothesis_create(session=session, author=teammate,
+                                       text="Inviters buy", criterion=INVITED)
+    session = move_to(session, Step.TEST)
+    first = services.hypothesis_test_run(hypothesis=entry, by=teammate)
+    Hypothesis.objects.filter(pk=entry.pk).update(criterion=PRO)  # a new test of it
+    latest = services.hypothesis_test_run(hypothesis=entry.__class__.objects.get(pk=entry.pk),
+                                          by=teammate)
+    assert latest.pk != first.pk
+    client.force_login(teammate)
+    data = {"text": "linked", "kind": "insight", "step": Step.TEST}
+    refused = client.post(url(session, "finding_create"), {**data, "test": first.pk},
+                          **HTMX).content.decode()
+    assert "Select a valid choice" in refused
+    option = refused.split(f'<option value="{latest.pk}"', 1)[1].split("</option>", 1)[0]
+    assert "Inviters buy" in option  # named, not a bare id
+    assert f'<option value="{first.pk}"' not in refused
+    assert not Finding.objects.exists()
+    assert client.post(url(session, "finding_create"),
+                       {**data, "test": latest.pk}).status_code == 302
+    assert Finding.objects.get().test_id == latest.pk
 
 
 @pytest.mark.parametrize("step", [None, "", "bogus", "a\x00b"])
