@@ -18,14 +18,12 @@ from django.db.models import Max
 from hypothesislab import tasks_runner
 
 from . import jobs, scheduling, selectors
-from .engine.analysis import EngineSettings
-from .engine.definitions import DefinitionError
-from .engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
-from .engine.importing.errors import hide_paths
-from .engine.importing.limits import ImportLimits
 from .models import AnalysisJob, Dataset, DatasetImport, JobStatus
-from .runners import RUNNERS
 from .staging import discard
+
+# The engine (DuckDB, numpy) is imported where a job runs, not here: web processes import
+# this module to queue jobs and never run one under Celery, and each would otherwise hold
+# some 45 MB of engine modules it never uses (issue 10: web memory at 200 members).
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +33,8 @@ class NotYetRunnable(Exception):
 
 
 def engine_settings():
+    from .engine.analysis import EngineSettings
+
     return EngineSettings(memory_limit=settings.DUCKDB_MEMORY_LIMIT, threads=settings.DUCKDB_THREADS)
 
 
@@ -114,8 +114,10 @@ def import_execute(job: DatasetImport) -> None:
     discard(job.files)
 
 
-def import_limits(team) -> ImportLimits:
+def import_limits(team):
     """The settings' limits on one import, and the room left in the team's quota."""
+    from .engine.importing.limits import ImportLimits
+
     quota = settings.TEAM_STORAGE_QUOTA_BYTES
     room = max(quota - selectors.team_storage_bytes(team), 0) if quota else None
     return ImportLimits(max_bytes=settings.MAX_IMPORT_BYTES or None,
@@ -123,6 +125,9 @@ def import_limits(team) -> ImportLimits:
 
 
 def _import_execute(job: DatasetImport) -> None:
+    from .engine.importer import ColumnMapping, ImportRefused, append_events, import_dataset
+    from .engine.importing.errors import hide_paths
+
     dataset = job.dataset
     target = dataset.version(job.version).path
     events = [Path(f["path"]) for f in job.files if f["role"] == "events"]
@@ -165,6 +170,9 @@ def _import_execute(job: DatasetImport) -> None:
 
 def analysis_execute(job: AnalysisJob) -> None:
     """Run a claimed analysis job with the engine and record its result."""
+    from .engine.definitions import DefinitionError
+    from .runners import RUNNERS
+
     version = job.dataset.version(job.dataset_version)
     try:
         result = RUNNERS[job.kind](version, job, engine_settings())

@@ -23,7 +23,7 @@ from .engine.definitions import (
     validate_success,
 )
 from .engine.importing.limits import size_text
-from .engine.trends import validate_segment
+from .engine.weeks import validate_segment
 from .models import AnalysisJob, Dataset, DatasetImport, SuccessDefinition
 from .scheduling import EXPLORE_PRIORITY
 from .staging import stage_path, staging_dir

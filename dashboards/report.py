@@ -7,7 +7,7 @@ from datetime import UTC, date, timedelta
 
 from analytics.charts import bin_labels_shown, bucket_bars, trend_chart, week_label
 from analytics.engine import stats
-from analytics.engine.trends import ALL_USERS, latest_complete_week, week_changes
+from analytics.engine.weeks import ALL_USERS, latest_complete_week, week_changes
 from analytics.numbers import percent
 
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from analytics.engine.trends import week_changes
+from analytics.engine.weeks import week_changes
 from analytics.models import JobStatus
 from hypothesislab.tasks_runner import enqueue
 

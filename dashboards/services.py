@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Membership, Team, User
 from analytics.engine.definitions import DefinitionError, validate_success
 from analytics.engine.refusals import Refused
-from analytics.engine.trends import validate_segment
+from analytics.engine.weeks import validate_segment
 from analytics.models import AnalysisJob, Dataset, JobStatus, SuccessDefinition
 from analytics.services import DatasetRefused, analysis_start, analysis_submit
 from segments import catalog, mapping_rules

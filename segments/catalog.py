@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from analytics.engine.definitions import DefinitionError
 from analytics.engine.storage import DatasetSchema
-from analytics.engine.trends import validate_segment
+from analytics.engine.weeks import validate_segment
 from analytics.engine.wording import describe_breakdown, describe_criterion
 
 from . import catalog_templates as templates

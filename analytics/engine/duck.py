@@ -21,20 +21,36 @@ import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
 
-Connection = duckdb.DuckDBPyConnection
-Error = duckdb.Error
-InterruptException = duckdb.InterruptException
-OutOfMemoryException = duckdb.OutOfMemoryException
-PermissionException = duckdb.PermissionException
+# duckdb itself is imported on first use: a web process imports the engine's modules to
+# check definitions and queue jobs, and would otherwise hold some 30 MB of DuckDB it never
+# calls (it only parses a console query or sniffs an upload's columns, when asked).
+_NAMES = {"Connection": "DuckDBPyConnection", "Error": "Error",
+          "InterruptException": "InterruptException",
+          "OutOfMemoryException": "OutOfMemoryException",
+          "PermissionException": "PermissionException"}
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        return getattr(_duckdb(), _NAMES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _duckdb():
+    import duckdb
+
+    return duckdb
 
 
 def connect(*, memory_limit: str = "1GB", threads: int = 2,
             temp_directory: Path | None = None) -> Connection:
     """A fresh in-memory database of its own (closing it frees everything)."""
-    con = duckdb.connect(":memory:")
+    con = _duckdb().connect(":memory:")
     con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET preserve_insertion_order = false")
@@ -56,7 +72,7 @@ class _EngineDatabase:
         # it when the database closes, so a process that never spills leaves nothing.
         self.spill = (Path(tempfile.gettempdir())
                       / f"hypothesislab-duckdb-{os.getpid()}-{uuid.uuid4().hex[:12]}")
-        self.database = duckdb.connect(":memory:")
+        self.database = _duckdb().connect(":memory:")
         for statement in ("SET GLOBAL TimeZone = 'UTC'",
                           "SET GLOBAL preserve_insertion_order = false"):
             self.database.execute(statement)

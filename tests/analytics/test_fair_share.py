@@ -12,7 +12,7 @@ from celery import Signature
 from django.utils import timezone
 
 from accounts.models import Team
-from analytics import execution, jobs, scheduling
+from analytics import execution, jobs, runners, scheduling
 from analytics.models import AnalysisJob, Dataset, JobStatus
 from hypothesislab import tasks_runner
 from hypothesislab.celery import ANALYTICS_QUEUE, HIGH_PRIORITY, NORMAL_PRIORITY, app
@@ -107,7 +107,7 @@ def test_a_command_runs_its_job_now_whatever_the_share(settings, team, monkeypat
     settings.TEAM_MAX_RUNNING_JOBS = 1
     job(team, status=JobStatus.RUNNING)
     direct = job(team)
-    monkeypatch.setitem(execution.RUNNERS, "sql", lambda version, job, settings: {"rows": []})
+    monkeypatch.setitem(runners.RUNNERS, "sql", lambda version, job, settings: {"rows": []})
     execution.run_analysis(direct.pk)
     direct.refresh_from_db()
     assert direct.status == JobStatus.DONE

@@ -216,7 +216,7 @@ def test_staged_files_go_after_a_crash(client, team, api_headers, settings, monk
     def crash(**kwargs):
         raise RuntimeError("a bug of ours")
 
-    monkeypatch.setattr("analytics.execution.import_dataset", crash)
+    monkeypatch.setattr("analytics.engine.importer.import_dataset", crash)
     client.raise_request_exception = False  # tests let a task's error through; a 500 here
     api_upload(client, team, api_headers, [SimpleUploadedFile("e.csv", CSV)])
     job = DatasetImport.objects.get()
