@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
@@ -48,6 +49,7 @@ WAIT_FOR_DRAWING = 1.0
 WAIT = object()  # _look's answer when another process is drawing
 END = b""  # queued to a member: its stream ends
 MAX_FAILURES = 5  # drawings failed in a row before the feed gives its streams up
+KNOWN_DRAWINGS = 8  # drawings kept by id, for other processes' diffs against them
 MAX_QUEUED = 64  # frames waiting for a slow member; beyond, they get `stale` instead
 
 
@@ -90,6 +92,13 @@ class Feed:
         self.drawn: regions.Snapshot | None = None  # another process's latest drawing
         self.waiting_since: float | None = None
         self.task: asyncio.Task | None = None
+        # The latest drawings, by id: another process's diff is against one of them.
+        self.known: OrderedDict[str, regions.Snapshot] = OrderedDict()
+
+    def _remember(self, snapshot: regions.Snapshot) -> None:
+        self.known[snapshot.id] = snapshot
+        while len(self.known) > KNOWN_DRAWINGS:
+            self.known.popitem(last=False)
 
     # ------------------------------------------------------------ members come and go
 
@@ -115,7 +124,10 @@ class Feed:
     def notice(self, notice: dict) -> None:
         if notice.get("type") == "drawing":
             if notice.get("origin") != broadcast.hub().origin:
-                drawn = regions.Snapshot.from_json(notice["snapshot"])
+                drawn = regions.Snapshot.from_json(notice["snapshot"], self.known)
+                if drawn is None:
+                    return  # a diff against a drawing this process never had: draw here
+                self._remember(drawn)
                 if self.drawn is None or drawn.revision >= self.drawn.revision:
                     self.drawn = drawn
                 self.wake.set()
@@ -179,6 +191,7 @@ class Feed:
                 await sync_to_async(push.presence_changed, thread_sensitive=False)(
                     self.session_id)
             if snapshot is not None:
+                self._remember(snapshot)
                 self._send(snapshot)
         if FEEDS.get(self.session_id) is self:
             del FEEDS[self.session_id]
@@ -220,9 +233,11 @@ class Feed:
                 return WAIT
             snapshot = regions.draw(self.session_id)
             if snapshot is not None and broadcast.hub().url:
+                # As a diff against what this process's members have, which the others
+                # have too (they drew it, or had it from here).
                 broadcast.publish({"type": "drawing", "session": self.session_id,
                                    "origin": broadcast.hub().origin,
-                                   "snapshot": snapshot.to_json()})
+                                   "snapshot": snapshot.to_json(base=self.last)})
             return snapshot
         finally:
             close_old_connections()  # both aliases: back to their pools

@@ -16,6 +16,7 @@ placeholder's content, redrawn by their own writes."""
 
 from __future__ import annotations
 
+import uuid
 import warnings
 from dataclasses import dataclass, field
 
@@ -44,15 +45,37 @@ class Snapshot:
     closed: bool
     fragments: dict[str, str] = field(default_factory=dict)  # parents before children
     present: frozenset[int] = frozenset()  # participant ids shown as here
+    # Names this drawing among others of the same revision (a job finishing redraws
+    # without a write); other web processes rebuild it from a diff against an earlier id.
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def to_json(self) -> dict:
-        return {"revision": self.revision, "step": self.step, "closed": self.closed,
-                "fragments": self.fragments, "present": sorted(self.present)}
+    def to_json(self, base: Snapshot | None = None) -> dict:
+        """The drawing for another web process: whole, or only what differs from `base`
+        (a drawing that process has too: at 600 cards a whole one is 3 MB of JSON to
+        encode, send and decode, a diff a few kB)."""
+        data = {"id": self.id, "revision": self.revision, "step": self.step,
+                "closed": self.closed, "present": sorted(self.present)}
+        if base is None:
+            return {**data, "fragments": self.fragments}
+        before = base.fragments
+        return {**data, "base": base.id, "order": list(self.fragments),
+                "changed": {key: html for key, html in self.fragments.items()
+                            if before.get(key) != html}}
 
     @classmethod
-    def from_json(cls, data: dict) -> Snapshot:
+    def from_json(cls, data: dict, known: dict[str, Snapshot] | None = None) -> Snapshot | None:
+        """None when `data` is a diff against a drawing not in `known`."""
+        if "base" in data:
+            base = (known or {}).get(data["base"])
+            if base is None:
+                return None
+            changed, before = data["changed"], base.fragments
+            fragments = {key: changed[key] if key in changed else before[key]
+                         for key in data["order"]}
+        else:
+            fragments = data["fragments"]
         return cls(revision=data["revision"], step=data["step"], closed=data["closed"],
-                   fragments=data["fragments"], present=frozenset(data["present"]))
+                   fragments=fragments, present=frozenset(data["present"]), id=data["id"])
 
 
 def draw(session_id: int) -> Snapshot | None:

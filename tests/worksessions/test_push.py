@@ -84,6 +84,29 @@ def test_a_card_is_a_placeholder_in_its_region_and_a_fragment_of_its_own(session
     assert f'data-only="u{owner.pk} facilitator"' not in card  # already tested: no button
 
 
+def test_another_process_rebuilds_a_drawing_from_its_diff(session, owner):
+    """Between web processes a drawing travels as what changed since one they both have;
+    rebuilt, it is the drawing itself, parents before children; against a drawing the
+    process never had, it is nothing (that process then draws for itself)."""
+    session = move_to(session, Step.HYPOTHESES)
+    services.hypothesis_create(session=session, author=owner, text="Invites",
+                               criterion=INVITED)
+    services.entries_reveal(session=session, by=owner)
+    before = regions.draw(session.pk)
+    services.hypothesis_create(session=session, author=owner, text="Logs in daily")
+    after = regions.draw(session.pk)
+    wire = json.loads(json.dumps(after.to_json(base=before)))
+    assert "fragments" not in wire and set(wire["changed"]) < set(after.fragments)
+    assert len(json.dumps(wire)) < len(json.dumps(after.to_json()))
+    rebuilt = regions.Snapshot.from_json(wire, {before.id: before})
+    assert list(rebuilt.fragments.items()) == list(after.fragments.items())
+    assert (rebuilt.id, rebuilt.revision, rebuilt.present) == (after.id, after.revision,
+                                                               after.present)
+    assert regions.Snapshot.from_json(wire, {}) is None
+    whole = regions.Snapshot.from_json(json.loads(json.dumps(after.to_json())))
+    assert whole.fragments == after.fragments and whole.id == after.id
+
+
 def test_the_feed_sends_only_what_changed(session, owner, teammate):
     session = move_to(session, Step.TEST)
     before = regions.draw(session.pk)
