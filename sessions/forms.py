@@ -61,13 +61,23 @@ class HypothesisForm(forms.Form):
         self.auto_id = f"id_{prefix_id}_%s"
 
 
+class EvidenceField(forms.TypedChoiceField):
+    """A result to link, checked against a set of ids: saving a finding at a session of
+    500 tests needs neither their labels nor a scan of 500 choices."""
+
+    allowed: frozenset[str] = frozenset()
+
+    def valid_value(self, value) -> bool:
+        return str(value) in self.allowed
+
+
 class FindingForm(forms.Form):
     text = forms.CharField(max_length=2000, label="What did you find?", widget=forms.Textarea(
         attrs={"rows": 3, "placeholder": "Inviters succeed about twice as often, on every plan"}))
     kind = forms.ChoiceField(choices=Finding.Kind.choices, initial=Finding.Kind.INSIGHT,
                              label="Kind", widget=forms.RadioSelect)
-    test = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
-                                  label="Evidence: link a result", choices=())
+    test = EvidenceField(required=False, coerce=int, empty_value=None,
+                         label="Evidence: link a result", choices=())
 
     def __init__(self, *args, results=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,11 +87,11 @@ class FindingForm(forms.Form):
 
     def offer(self, results) -> None:
         """The results a finding may link to as its evidence: each hypothesis' latest."""
-        self.fields["test"].choices = [("", "— none —")] + [
-            (row.test.pk, f"{row.test.hypothesis.text[:70]}"
-             + (f" ({row.verdict})" if row.verdict else ""))
-            for row in results if row.is_latest
-        ]
+        choices = [(row.test.pk, f"{row.test.hypothesis.text[:70]}"
+                    + (f" ({row.verdict})" if row.verdict else ""))
+                   for row in results if row.is_latest]
+        self.fields["test"].choices = [("", "— none —"), *choices]
+        self.fields["test"].allowed = frozenset(str(pk) for pk, _ in choices)
 
     @classmethod
     def to_save(cls, data, *, latest_tests) -> FindingForm:
@@ -89,7 +99,7 @@ class FindingForm(forms.Form):
         needs no results read (the labels matter only when the form is drawn again,
         and then `offer` gives them)."""
         form = cls(data)
-        form.fields["test"].choices = [("", "")] + [(pk, pk) for pk in latest_tests]
+        form.fields["test"].allowed = frozenset(str(pk) for pk in latest_tests)
         form.labelled = False  # sessions.page labels it if it is drawn again
         return form
 
