@@ -169,6 +169,11 @@ def run(name: str, data: Path) -> object:
 
 
 def main() -> None:
+    if sys.argv[1] == "cli_startup":
+        from bench.files import startup
+
+        print(json.dumps(startup(), default=str))
+        return
     if sys.argv[1] in FILE_STEPS:
         from bench.files import measure
 
