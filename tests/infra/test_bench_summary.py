@@ -56,3 +56,14 @@ def test_a_step_without_a_goal_row_is_listed_with_its_text(capsys):
     assert lines[2].split()[:3] == ["point", "step", "wall"]
     assert [line.split()[0] for line in lines[3:]] == ["scan", "verdict"]
     assert lines[-1].rstrip().endswith("submit to verdict < 1 s")
+
+
+def test_issue_13_points_come_first_in_order(capsys):
+    results = {"peruser": result(4.0, 4.0), "cli_files": result(1.0, 1.0, floor_s=1, floor_cpu_s=1),
+               "cli_startup": result(0.2, 0.2, floor_s=0.1, floor_cpu_s=0.1),
+               "copy_csv": result(20.0, 30.0)}
+    print_summary(results, STEPS, users=10, events=100)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines[3:5]] == [["13.1", "cli_startup"],
+                                                          ["13.2", "cli_files"]]
+    assert [line.split()[0] for line in lines[5:]] == ["3", "copy_csv"]
