@@ -42,6 +42,8 @@ STEPS = [
     ("cli_startup", 5, "analyze on tiny files in a fresh process: start-up < 0.5 s"),
     ("cli_files", 3, "analyze on files, a criterion, <= 2x one DuckDB query"),
     ("cli_files_breakdown", 3, "analyze on files, a breakdown, <= 2x one DuckDB query"),
+    ("cli_files_300k", 3, "the same criterion at 300k users, 5M events"),
+    ("cli_files_breakdown_300k", 3, "the same breakdown at 300k users, 5M events"),
 ]
 
 
