@@ -12,12 +12,10 @@ they go through the management commands, which open the stored dataset.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -192,23 +190,12 @@ def engine_settings_from_environment() -> EngineSettings:
         threads=int(os.environ.get("DUCKDB_THREADS", defaults.threads)))
 
 
-def warm_statistics() -> threading.Thread:
-    """Import scipy.stats beside the pass over the files: it takes about a second (more on
-    a busy machine) and the results need it only at the end, while DuckDB does its work
-    without holding the interpreter's lock."""
-    thread = threading.Thread(target=importlib.import_module, args=("scipy.stats",),
-                              name="import scipy.stats", daemon=True)
-    thread.start()
-    return thread
-
-
 def main(argv: list[str], stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
     """`manage.py analyze|discover --events ...`: the whole command, with no Django."""
     command = argv[1]
     parser = argparse.ArgumentParser(prog=f"manage.py {command}")
     (add_analyze_arguments if command == "analyze" else add_discover_arguments)(parser)
     options = vars(parser.parse_args(argv[2:]))  # exits 2 with its own message
-    statistics = warm_statistics()
     try:
         if command == "discover":
             check_discover_options(options)
@@ -218,7 +205,5 @@ def main(argv: list[str], stdout: TextIO = sys.stdout, stderr: TextIO = sys.stde
     except CliRefused as refusal:
         stderr.write(f"CommandError: {refusal}\n")
         return 2
-    finally:
-        statistics.join()  # never leave an import half done at exit
     stdout.write(to_json(document))
     return 0

@@ -5,6 +5,9 @@ memory are theirs; the counts of the two must agree, or the step fails.
 
     python -m bench.files floor lists|join criterion|breakdown EVENTS USERS   (a floor)
 
+`startup()` times the command's fixed costs the same way (issue 13, point 1): the command
+on files of three events, against a script that imports DuckDB and runs one query.
+
 This module imports nothing of the app at the top: the floor process pays for Python and
 DuckDB only, as a one-off script would.
 """
@@ -133,6 +136,39 @@ def measure(data: Path, shape: str) -> dict:
                        "floor_peak_mb": best["peak_mb"], "floor_form": form,
                        "ratio": cli_run["seconds"] / best["seconds"],
                        **{f"{f}_s": r["seconds"] for f, r in floors.items()}}}
+
+
+# The smallest files the command analyses: its time is start-up and fixed costs.
+_TINY_EVENTS = """user_id,event,timestamp
+u1,signup,2026-01-01T00:00:00Z
+u1,purchase,2026-01-02T00:00:00Z
+u2,signup,2026-01-01T00:00:00Z
+u3,signup,2026-02-01T00:00:00Z
+"""
+_TINY_USERS = "user_id,plan\nu1,pro\nu2,free\nu3,free\n"
+_DUCKDB_FLOOR = "import duckdb; duckdb.connect().execute('SELECT 1').fetchall()"
+
+
+def startup() -> dict:
+    """`manage.py analyze` on tiny files in a fresh process (no settings), and beside it
+    the floor of any script using DuckDB: Python started, duckdb imported, one query."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    with tempfile.TemporaryDirectory(prefix="hl-bench-startup-") as tmp:
+        events, users = Path(tmp) / "events.csv", Path(tmp) / "users.csv"
+        events.write_text(_TINY_EVENTS)
+        users.write_text(_TINY_USERS)
+        floor_run = _timed([sys.executable, "-c", _DUCKDB_FLOOR], env)
+        cli_run = _timed([sys.executable, "manage.py", "analyze", "--events", str(events),
+                          "--users", str(users), "--success", json.dumps(SUCCESS),
+                          "--criterion", json.dumps({"kind": "did_event", "event": "signup"})],
+                         env)
+    population = json.loads(cli_run["out"])["population"]
+    if population["users"] + population["excluded_incomplete"] != 3:
+        raise SystemExit(f"unexpected result on the tiny files: {cli_run['out']}")
+    return {"seconds": cli_run["seconds"], "cpu_seconds": cli_run["cpu_seconds"],
+            "peak_mb": cli_run["peak_mb"],
+            "detail": {"floor_s": floor_run["seconds"], "floor_cpu_s": floor_run["cpu_seconds"],
+                       "floor_peak_mb": floor_run["peak_mb"]}}
 
 
 def _timed(argv: list[str], env: dict) -> dict:

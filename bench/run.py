@@ -2,8 +2,10 @@
 bare DuckDB scan, pandas and polars in the same run, printing medians and ratios. Machines
 are shared and noisy: read the ratios, not the seconds. Each step also reports its CPU
 time (all threads), steadier than wall time when other work competes for the cores.
+It ends with one summary table (bench/summary.py): each step's figure, its ratio to its
+yardstick in the same run, its peak memory, its goal and whether it is met.
 
-    python -m bench.run [--events N] [--users N] [--repeat K] [--skip a,b]
+    python -m bench.run [--events N] [--users N] [--repeat K] [--skip a,b] [--only a,b]
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from bench.summary import print_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,8 +39,11 @@ STEPS = [
     ("new_criterion_plain", 3, "the same criteria on the one-file import"),
     # The command line on files (Parquet events, CSV users) in a fresh process, against
     # one DuckDB query computing the same counts from the same files (bench/files.py).
+    ("cli_startup", 5, "analyze on tiny files in a fresh process: start-up < 0.5 s"),
     ("cli_files", 3, "analyze on files, a criterion, <= 2x one DuckDB query"),
     ("cli_files_breakdown", 3, "analyze on files, a breakdown, <= 2x one DuckDB query"),
+    ("cli_files_300k", 3, "the same criterion at 300k users, 5M events"),
+    ("cli_files_breakdown_300k", 3, "the same breakdown at 300k users, 5M events"),
 ]
 
 
@@ -64,6 +71,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=None, help="runs per step (default: per step)")
     parser.add_argument("--skip", default="", help="comma-separated steps to leave out")
+    parser.add_argument("--only", default="", help="comma-separated steps to run (no others)")
     args = parser.parse_args()
 
     from bench.data import directory_name, generate
@@ -71,7 +79,15 @@ def main() -> None:
     data = ROOT / "bench-data" / directory_name(args.users, args.events)
     generate(data, events=args.events, users=args.users)
     skip = set(filter(None, args.skip.split(",")))
-    if "import" in skip and not (data / "imported" / "v1").exists():
+    only = set(filter(None, args.only.split(",")))
+    if unknown := (skip | only) - {step for step, _, _ in STEPS}:
+        raise SystemExit(f"unknown steps: {', '.join(sorted(unknown))}")
+    if only:
+        skip |= {step for step, _, _ in STEPS if step not in only}
+    from bench.step import ENGINE_STEPS
+
+    reads_imported = any(step in ENGINE_STEPS and step not in skip for step, _, _ in STEPS)
+    if reads_imported and "import" in skip and not (data / "imported" / "v1").exists():
         print("  (importing once, untimed: the engine steps read the imported dataset)")
         measure("import", data)
 
@@ -98,11 +114,7 @@ def main() -> None:
               f"{results[step]['cpu_s']:8.3f} s CPU  {results[step]['peak_mb']:7.0f} MB"
               f"  ({runs} runs)", flush=True)
 
-    print(f"\nHypothesisLab benchmark: {args.users:,} users, {args.events:,} events\n")
-    print(f"{'step':<12} {'median':>10} {'CPU':>10} {'peak MB':>8}  goal")
-    for step, r in results.items():
-        print(f"{step:<12} {r['median_s']:>9.3f}s {r['cpu_s']:>9.3f}s {r['peak_mb']:>8.0f}  "
-              f"{r['goal']}")
+    print(f"\nHypothesisLab benchmark: {args.users:,} users, {args.events:,} events")
 
     def ratio(a: str, b: str, key: str = "median_s") -> str:
         if a in results and b in results and results[b][key]:
@@ -114,12 +126,13 @@ def main() -> None:
                               ("per-user table / bare scan", "peruser", "scan", "<= 3.5"),
                               ("polars / per-user table", "polars", "peruser", ">= 2"),
                               ("pandas / per-user table", "pandas", "peruser", ">= 8")):
-        print(f"  {label:<27}{ratio(a, b):>7}  {ratio(a, b, 'cpu_s'):>7} CPU   (goal {goal})")
+        if a in results and b in results:
+            print(f"  {label:<27}{ratio(a, b):>7}  {ratio(a, b, 'cpu_s'):>7} CPU   "
+                  f"(goal {goal})")
     for step, r in results.items():
-        if "floor_s" in r:
-            print(f"  {step:<26} {r['median_s']:.2f} s / floor {r['floor_s']:.2f} s = "
-                  f"{r['median_s'] / r['floor_s']:.2f}x  ({r['cpu_s'] / r['floor_cpu_s']:.2f}x "
-                  f"CPU; peak {r['peak_mb']:.0f} MB, floor {r['floor_peak_mb']:.0f} MB; goal <= 2)")
+        if "floor_s" in r:  # the floor's own figures (the summary gives the ratios)
+            print(f"  {step:<26} floor {r['floor_s']:.2f} s, {r['floor_cpu_s']:.2f} s CPU, "
+                  f"peak {r['floor_peak_mb']:.0f} MB")
     for step in ("test_cached", "breakdown", "discovery"):
         if step in results:
             print(f"  {step:<26} {results[step]['median_s'] * 1000:.0f} ms")
@@ -132,6 +145,7 @@ def main() -> None:
               f"candidates, {r['median_s']:.2f} s, peak {r['peak_mb']:.0f} MB; "
               "goal < 5 s, >= 200 candidates, < 2048 MB)")
     print("\ndetails:", json.dumps({k: v["detail"] for k, v in results.items()}, default=str))
+    print_summary(results, STEPS, users=args.users, events=args.events)
 
 
 def new_criterion_summary(results: dict, ratio) -> None:

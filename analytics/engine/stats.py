@@ -1,7 +1,8 @@
 """The statistics every result reports (definitions.md, section 5).
 
-Plain Python over counts: no Django, no duckdb. scipy supplies the distributions and
-Fisher's exact test. Every number returned is a plain Python float (or int, or None):
+Plain Python over counts: no Django, no duckdb. The normal and chi-square tails come
+from analytics.engine.distributions; scipy supplies Fisher's exact test and the power
+calculation. Every number returned is a plain Python float (or int, or None):
 results go straight into JSON, so numpy scalars, NaN and infinities never leave here.
 """
 
@@ -11,8 +12,11 @@ import math
 import operator
 from collections.abc import Sequence
 
+from analytics.engine.distributions import chi_square_sf, normal_two_sided_p
+
 # scipy is imported inside the functions that use it: scipy.stats alone costs about a
-# second to import, which every command line and web process would otherwise pay at start.
+# second to import, which every command line and web process would otherwise pay at start
+# (a z test or a breakdown needs none of it).
 
 # The normal 0.975 quantile; the contract fixes it rather than the rounded 1.96.
 Z95 = 1.959963984540054
@@ -105,14 +109,12 @@ def _needs_exact_test(x1: int, n1: int, x0: int, n0: int) -> bool:
 
 
 def _pooled_z_p(x1: int, n1: int, x0: int, n0: int) -> float:
-    from scipy.stats import norm
-
     # Same arithmetic order as statsmodels' proportions_ztest, the reference we test with.
     diff = x1 * 1.0 / n1 - x0 * 1.0 / n0
     pooled = (x1 + x0) * 1.0 / (n1 + n0)
     variance = pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n0)
     z = diff / math.sqrt(variance)
-    return float(norm.sf(abs(z)) * 2)
+    return normal_two_sided_p(z)
 
 
 def _fisher_p(x1: int, n1: int, x0: int, n0: int) -> float:
@@ -204,8 +206,6 @@ def chi_square_independence(buckets: Sequence[tuple[int, int]]) -> float | None:
     buckets are (successes, users); empty buckets take no part. None when fewer than two
     buckets have users, or when every user has the same outcome.
     """
-    from scipy.stats import chi2_contingency
-
     rows = []
     for successes, users in buckets:
         x, n = _counts(successes, users)
@@ -217,8 +217,16 @@ def chi_square_independence(buckets: Sequence[tuple[int, int]]) -> float | None:
     total_failures = sum(row[1] for row in rows)
     if total_successes == 0 or total_failures == 0:
         return None
-    result = chi2_contingency(rows, correction=False)
-    return _finite(result.pvalue)
+    # As scipy's chi2_contingency(rows, correction=False), the reference in the tests:
+    # expected counts from the margins, then Pearson's statistic on k - 1 degrees.
+    total = total_successes + total_failures
+    statistic = 0.0
+    for row in rows:
+        users = row[0] + row[1]
+        for observed, column_total in zip(row, (total_successes, total_failures), strict=True):
+            expected = float(users) * float(column_total) / float(total)
+            statistic += (observed - expected) ** 2 / expected
+    return _finite(chi_square_sf(statistic, len(rows) - 1))
 
 
 def bh_adjust(p_values: Sequence[float | None]) -> list[float | None]:
@@ -323,8 +331,6 @@ def mantel_haenszel(strata: Sequence[tuple[int, int, int, int]]) -> dict:
     strata took part. Strata with an empty group or rest are skipped. Values that are
     undefined for these counts are None, and a "note" says why.
     """
-    from scipy.stats import chi2
-
     tables = []
     for x1, n1, x0, n0 in strata:
         x1, n1 = _counts(x1, n1)
@@ -349,7 +355,7 @@ def mantel_haenszel(strata: Sequence[tuple[int, int, int, int]]) -> dict:
         variance += (a + b) * (a + c) * (b + d) * (c + d) / (n**2 * (n - 1))
     if variance > 0:
         statistic = observed_minus_expected**2 / variance
-        result["p_value"] = _finite(chi2.sf(statistic, 1))
+        result["p_value"] = _finite(chi_square_sf(statistic, 1))
 
     if bc_n == 0:
         result["note"] = (

@@ -257,6 +257,20 @@ def test_users_file_refusals_in_place(tmp_path):
     assert got.startswith("users.csv, line 4, column 'user_id': user id 'u1' is repeated")
 
 
+@pytest.mark.parametrize("events_format", ["csv", "parquet"])
+def test_a_bad_users_file_is_named_before_bad_events_as_on_import(tmp_path, events_format):
+    # The importer's order: the users file is checked before the events are read.
+    bad_events = HEADER + GOOD * 400 + ",login,2024-01-01,1\n"
+    events = (write(tmp_path / "events.csv", bad_events) if events_format == "csv"
+              else parquet_from_csv(tmp_path, "events.parquet", bad_events))
+    bad_users = write(tmp_path / "users.csv", "user_id,plan\nu1,pro\nu1,free\n")
+    got, want = both_refusals(tmp_path, [events], bad_users)
+    assert got == want and got.startswith("users.csv, line 3, column 'user_id'")
+    good_users = write(tmp_path / "users2.csv", "user_id,plan\nu1,pro\nu2,free\n")
+    got, want = both_refusals(tmp_path, [events], good_users)
+    assert got == want and "the user id is empty" in got
+
+
 # ------------------------------------------------------------------ through the command
 
 
