@@ -8,7 +8,7 @@ right, drawn with a placeholder for the token, and each member's token is put in
 is used. The drawing for everyone (sessions.regions, `shared`) has no token at all.
 
 The q-value line is not part of a card: it moves with every test of the session, so it is
-drawn apart (worksessions/_q.html) and a card stays valid while its result does."""
+drawn apart (session_ui.q_line) and a card stays valid while its result does."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from .forms import (
     VoteOpenForm,
 )
 from .models import Finding, Hypothesis, Participant, WorkingSession
-from .results import session_results
+from .results import SessionResults, session_results
 from .services.testing import vote_order
 from .services.timebox import UNBOXED_STEPS
 from .steps import Step
@@ -89,11 +89,13 @@ def stepper(session: WorkingSession) -> list[dict]:
 def build_context(request: HttpRequest, session: WorkingSession,
                   participant: Participant | None, *, forms: dict | None = None,
                   error: str | None = None, notice: str | None = None,
-                  light: bool = False) -> dict:
+                  light: bool = False, results: SessionResults | None = None) -> dict:
     """Everything the session page and its live regions draw. `forms` carries bound forms
     with errors (by name) to show instead of fresh ones. `light`: the answer to a write
     from a page whose live stream is open: the step's live region is left as the page
-    has it (the stream brings its change) and the test results are not read for it."""
+    has it (the stream brings its change) and the test results are not read for it.
+    `results`: the session's results when the caller has them (a live drawing keeps them
+    between changes: sessions.results.kept_session_results)."""
     user = request.user
     step = session.step
     is_facilitator = session.facilitator_id == user.pk
@@ -133,7 +135,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
     if light:
         context["tested_ids"] = set(session.tests.values_list("hypothesis_id", flat=True))
     elif step in RESULT_STEPS:
-        results = session_results(session)
+        results = results or session_results(session)
         context["results"] = results
         context["latest_results"] = results.latest_by_hypothesis()
     if step == Step.ALIGN:

@@ -26,8 +26,10 @@ from django.template.loader import render_to_string
 
 from . import cards, steps
 from .models import WorkingSession
-from .page import build_context
+from .page import RESULT_STEPS, build_context
+from .results import kept_session_results
 from .steps import Step
+from .templatetags.session_ui import q_line
 
 # The drawing for everyone has no CSRF token on purpose (see _shared_context); Django warns
 # of a {% csrf_token %} without one when DEBUG is on.
@@ -117,8 +119,7 @@ def draw(session_id: int) -> Snapshot | None:
         for entry in entries.shared:
             row = getattr(entry, "result", None)
             if row is not None and row.group and row.is_done:
-                fragments[f"q-{row.test.pk}"] = render_to_string("worksessions/_q.html",
-                                                                 {"row": row})
+                fragments[f"q-{row.test.pk}"] = q_line(row)
     return snapshot
 
 
@@ -127,7 +128,9 @@ def _shared_context(session: WorkingSession) -> dict:
     request.user = AnonymousUser()
     request.htmx = False
     request.team = session.team
-    context = build_context(request, session, None)
+    # The tests as the last drawing read them, but for those that changed since.
+    results = kept_session_results(session) if session.step in RESULT_STEPS else None
+    context = build_context(request, session, None, results=results)
     open_ = not session.is_closed
     # Drawn as for a participant who may do everything; live.js hides what is not theirs.
     context.update(shared=True, is_participant=open_, is_facilitator=open_, request=None)

@@ -6,7 +6,9 @@ session, so adding a test (or one finishing) updates the earlier ones at once.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 from analytics import numbers
 from analytics.charts import CompactRateChart, group_vs_rest_chart
@@ -146,24 +148,81 @@ def session_results(session: WorkingSession, *, unsuccessful: bool = False,
     """Every test of the session, oldest first, with q over the session's whole family.
     With unsuccessful=True the same tests are read for the other side: the outcome is
     "did not succeed" (same p and q; failure rates, lifts and verdicts)."""
-    if tests is None:
-        # A live session redraws with every change: read each job's status and numbers,
-        # not what it was asked (the test has its criterion), and each success
-        # definition once, not once per test.
-        tests = list(HypothesisTest.objects.filter(session=session)
-                     .select_related("job", "hypothesis", "hypothesis__author")
-                     .defer(*UNREAD_JOB_FIELDS)
-                     .order_by("created_at", "pk"))
-        definitions = SuccessDefinition.objects.in_bulk(
-            {test.success_definition_id for test in tests})
-        for test in tests:
-            test.success_definition = definitions[test.success_definition_id]
+    tests = _tests_of(session) if tests is None else list(tests)
+    latest = _latest_ids((test.pk, test.hypothesis_id) for test in tests)
+    return _judged([_row(test, unsuccessful=unsuccessful,
+                         is_latest=latest[test.hypothesis_id] == test.pk) for test in tests])
+
+
+# What a kept row depends on besides its test, which never changes: its job's state and
+# what its hypothesis shows (an entry's words and expectation may be edited after a test).
+STAMP = ("job__status", "job__finished_at", "hypothesis__text",
+         "hypothesis__expected_direction", "hypothesis__author_id",
+         "hypothesis__author__display_name", "hypothesis__author__email")
+KEPT_SESSIONS = 32
+_kept: OrderedDict[int, dict[int, tuple[tuple, TestResult]]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def kept_session_results(session: WorkingSession) -> SessionResults:
+    """session_results(session), reading in full only the tests that are new or changed
+    since the last call for this session (one process's earlier drawing): sessions.regions
+    draws a live session with every change, and at 500 tests loading every test, job and
+    hypothesis was a third of a drawing. q-values and verdicts are computed afresh."""
+    stamps = list(HypothesisTest.objects.filter(session=session).order_by("created_at", "pk")
+                  .values_list("pk", "hypothesis_id", *STAMP))
+    with _kept_lock:
+        kept = _kept.pop(session.pk, {})
+    changed = [pk for pk, _, *stamp in stamps
+               if pk not in kept or kept[pk][0] != tuple(stamp)]
+    fresh = {test.pk: test for test in _tests_of(session, only=changed)} if changed else {}
+    latest = _latest_ids((pk, hypothesis_id) for pk, hypothesis_id, *_ in stamps)
+    rows, keep = [], {}
+    for pk, hypothesis_id, *stamp in stamps:
+        is_latest = latest[hypothesis_id] == pk
+        if pk in fresh:
+            row = _row(fresh[pk], unsuccessful=False, is_latest=is_latest)
+        elif pk in kept:
+            # A copy: what the family makes of it (q, verdict, sentence) is redone below.
+            row = replace(kept[pk][1], is_latest=is_latest, q_value=None, verdict=None,
+                          direction=None, min_detectable_lift=None, sentence="")
+        else:
+            continue  # deleted since the stamps were read
+        keep[pk] = (tuple(stamp), row)
+        rows.append(row)
+    with _kept_lock:
+        _kept[session.pk] = keep
+        while len(_kept) > KEPT_SESSIONS:
+            _kept.popitem(last=False)
+    return _judged(rows)
+
+
+def _tests_of(session: WorkingSession, *, only: list[int] | None = None) -> list[HypothesisTest]:
+    # A live session redraws with every change: read each job's status and numbers, not
+    # what it was asked (the test has its criterion), and each success definition once,
+    # not once per test.
+    tests = (HypothesisTest.objects.filter(session=session)
+             .select_related("job", "hypothesis", "hypothesis__author")
+             .defer(*UNREAD_JOB_FIELDS).order_by("created_at", "pk"))
+    if only is not None:
+        tests = tests.filter(pk__in=only)
     tests = list(tests)
-    latest_ids = {}
+    definitions = SuccessDefinition.objects.in_bulk(
+        {test.success_definition_id for test in tests})
     for test in tests:
-        latest_ids[test.hypothesis_id] = test.pk
-    rows = [_row(test, unsuccessful=unsuccessful, is_latest=latest_ids[test.hypothesis_id]
-                 == test.pk) for test in tests]
+        test.success_definition = definitions[test.success_definition_id]
+    return tests
+
+
+def _latest_ids(tests) -> dict[int, int]:
+    """Each hypothesis' latest test, from (test id, hypothesis id) oldest first."""
+    latest: dict[int, int] = {}
+    for pk, hypothesis_id in tests:
+        latest[hypothesis_id] = pk
+    return latest
+
+
+def _judged(rows: list[TestResult]) -> SessionResults:
     q_values = stats.bh_adjust([row.p_value for row in rows])
     for row, q in zip(rows, q_values, strict=True):
         row.q_value = q

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 from django import template
+from django.utils.html import format_html
 
 from analytics.engine.wording import describe_criterion
+from analytics.templatetags.number_format import pvalue_eq
 
 from .. import cards, verdicts
 from ..results import users_phrase
@@ -132,3 +134,11 @@ def dots(count) -> str:
 def entry_card(context, entry):
     """An entry's card, kept once drawn (sessions.cards)."""
     return cards.card(entry, context)
+
+
+@register.simple_tag
+def q_line(row) -> str:
+    """A result's q-value as a line of its own (`#q-<test>`): it moves with every test of
+    the session, so a live drawing redraws all of them (500 in a big session) while their
+    cards stay as they are; formatted here, not by a template render each."""
+    return format_html('<span id="q-{}">{}</span>', row.test.pk, pvalue_eq(row.q_value))

@@ -206,3 +206,37 @@ def test_who_may_run_and_when(session, owner, teammate, third):
     assert HypothesisTest.objects.count() == 1
     # Testing shows the hypothesis to everyone, even before the reveal.
     assert Hypothesis.objects.get(pk=toms.pk).revealed_at is not None
+
+
+def test_kept_results_of_a_live_drawing_equal_a_fresh_read_after_every_change(testing,
+                                                                               teammate):
+    """sessions.regions keeps the rows between drawings and reads in full only the tests
+    that changed: new tests, a job finishing or failing, an entry's words or expectation
+    edited; q-values and verdicts move with the family each time."""
+    from sessions.results import kept_session_results
+
+    def same() -> None:
+        kept, fresh = kept_session_results(testing), session_results(testing)
+        assert kept.rows == fresh.rows  # every field but the chart drawn on demand
+        assert [r.test.hypothesis.text for r in kept.rows] == [
+            r.test.hypothesis.text for r in fresh.rows]
+
+    same()
+    services.hypothesis_test_run(hypothesis=entry("Inviters"), by=teammate)
+    same()
+    pro = services.hypothesis_test_run(hypothesis=entry("Pro"), by=teammate)
+    same()
+    of_two = kept_session_results(testing).rows[0].q_value
+    AnalysisJob.objects.filter(pk=pro.job_id).update(status=JobStatus.RUNNING, result=None)
+    same()
+    assert kept_session_results(testing).rows[0].q_value != of_two  # the family shrank
+    AnalysisJob.objects.filter(pk=pro.job_id).update(status=JobStatus.FAILED, error="lost")
+    same()
+    services.hypothesis_test_run(hypothesis=entry("Mobile"), by=teammate)
+    same()
+    mobile = entry("Mobile")
+    services.hypothesis_update(hypothesis=mobile, by=teammate, text="Mobile-first users stay",
+                               criterion=mobile.criterion,
+                               expected_direction=mobile.expected_direction)
+    same()
+    assert kept_session_results(testing).rows[-1].hypothesis.text == "Mobile-first users stay"
