@@ -192,6 +192,11 @@ class HypothesisTest(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # The smallest lift the test could have detected, per outcome ({"success": x,
+    # "failure": y}, None where undefined): shown with an inconclusive verdict. Written
+    # by the worker once the job is done (sessions.readings), because solving the power
+    # equation needs scipy, which web processes never import (issue 10: their memory).
+    detectable = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -156,7 +156,7 @@ def session_results(session: WorkingSession, *, unsuccessful: bool = False,
 
 # What a kept row depends on besides its test, which never changes: its job's state and
 # what its hypothesis shows (an entry's words and expectation may be edited after a test).
-STAMP = ("job__status", "job__finished_at", "hypothesis__text",
+STAMP = ("job__status", "job__finished_at", "detectable", "hypothesis__text",
          "hypothesis__expected_direction", "hypothesis__author_id",
          "hypothesis__author__display_name", "hypothesis__author__email")
 KEPT_SESSIONS = 32
@@ -283,8 +283,10 @@ def _judge(row: TestResult) -> None:
     row.direction = stats.significant_direction(row.q_value, row.lift, group["users"],
                                                 rest["users"])
     if row.verdict == "inconclusive" and rest["rate"] is not None:
-        row.min_detectable_lift = stats.min_detectable_lift(group["users"], rest["users"],
-                                                            rest["rate"])
+        # Worked out by the worker that ran the test (sessions.readings): not here, where
+        # it would bring scipy into every web process. Until it is stored: not shown.
+        stored = row.test.detectable or {}
+        row.min_detectable_lift = stored.get("failure" if row.unsuccessful else "success")
     row.sentence = sentence(row)
 
 

@@ -13,7 +13,7 @@ from analytics.models import AnalysisJob, JobStatus
 from analytics.scheduling import SESSION_PRIORITY
 from analytics.services import DatasetRefused, analysis_submit
 
-from .. import steps
+from .. import readings, steps
 from ..models import Discovery, DotVote, Hypothesis, HypothesisTest, WorkingSession
 from ..steps import Step
 from .entries import hypothesis_create
@@ -47,6 +47,7 @@ def hypothesis_test_run(*, hypothesis: Hypothesis, by: User) -> HypothesisTest:
             session=session, hypothesis=locked, job=job, criterion=locked.criterion,
             success_definition=session.success_definition, created_by=by,
         )
+        readings.store_detectable_of(job.pk)  # a job that ran at once is done already
         if locked.revealed_at is None:
             # A result on everyone's screen shows the hypothesis anyway.
             Hypothesis.objects.filter(pk=locked.pk).update(revealed_at=timezone.now())

@@ -106,6 +106,37 @@ def test_an_inconclusive_result_says_what_it_could_have_detected(testing, teamma
     assert "does not show that there is no difference" in row.sentence
 
 
+def test_the_smallest_detectable_lift_is_worked_out_where_the_test_ran_not_when_read(
+        testing, teammate, monkeypatch):
+    """The worker stores it on the test (sessions.readings) for both outcomes; reading the
+    results never solves the power equation (scipy stays out of web processes)."""
+    from analytics.engine import stats
+
+    test = services.hypothesis_test_run(hypothesis=entry("Mobile-first"), by=teammate)
+    test.refresh_from_db()
+    result = test.job.result
+    n1, n0 = result["group"]["users"], result["rest"]["users"]
+    failure = (n0 - result["rest"]["successes"]) / n0
+    assert test.detectable == {
+        "success": stats.min_detectable_lift(n1, n0, result["rest"]["rate"]),
+        "failure": stats.min_detectable_lift(n1, n0, failure)}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("solved at read time")
+
+    monkeypatch.setattr(stats, "min_detectable_lift", refuse)
+    [row] = session_results(testing).rows
+    assert row.verdict == "inconclusive"
+    assert row.min_detectable_lift == test.detectable["success"]
+    [other] = session_results(testing, unsuccessful=True).rows
+    if other.verdict == "inconclusive":
+        assert other.min_detectable_lift == test.detectable["failure"]
+    # Not stored yet (the worker's write is on its way): nothing shown, nothing solved.
+    HypothesisTest.objects.filter(pk=test.pk).update(detectable=None)
+    [row] = session_results(testing).rows
+    assert row.min_detectable_lift is None
+
+
 def test_running_again_unchanged_makes_no_second_job(testing, owner, teammate):
     first = services.hypothesis_test_run(hypothesis=entry("Pro"), by=teammate)
     again = services.hypothesis_test_run(hypothesis=entry("Pro"), by=owner)

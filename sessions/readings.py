@@ -1,0 +1,48 @@
+"""What a test's numbers allow that does not depend on the rest of the session, worked out
+once where the test ran: the smallest lift it could have detected, for each outcome.
+
+The verdict and q-value move with the session's family and are computed when results are
+read (sessions.results); the smallest detectable lift depends only on the test's own
+counts, and solving for it needs scipy's optimiser and normal quantiles (about 90 MB in a
+process). So the worker that ran the test stores it on the test's row, and the pages read
+it from there."""
+
+from __future__ import annotations
+
+from analytics.engine import stats
+from analytics.models import AnalysisJob, JobStatus
+
+from .models import HypothesisTest
+
+
+def detectable(result: dict) -> dict | None:
+    """{"success": lift, "failure": lift} from a test's result (group vs rest counts), for
+    the rest's success rate and its failure rate; None for a result without counts."""
+    if not result or "group" not in result or "rest" not in result:
+        return None
+    group, rest = result["group"], result["rest"]
+    n1, n0 = group["users"], rest["users"]
+    if rest.get("rate") is None:
+        return {"success": None, "failure": None}
+    # The failure rate as sessions.results reads the other side (its own division).
+    failure = stats.side_summary(n0 - rest["successes"], n0)["rate"]
+    return {"success": stats.min_detectable_lift(n1, n0, rest["rate"]),
+            "failure": stats.min_detectable_lift(n1, n0, failure)}
+
+
+def store_detectable(sender, job_id: int, **kwargs) -> None:
+    """analytics.jobs.job_changed: a session test's job that is done gets its row's
+    `detectable`, before the session is told it changed (sessions.push, connected after)."""
+    if sender is AnalysisJob:
+        store_detectable_of(job_id)
+
+
+def store_detectable_of(job_id: int) -> None:
+    """The test of this job, if it is done and has none yet, gets its `detectable`. Also
+    called when a test's row is made: a job run at once (tests, a command) ends before."""
+    test = (HypothesisTest.objects.filter(job_id=job_id, job__status=JobStatus.DONE,
+                                          detectable__isnull=True)
+            .select_related("job").only("pk", "job__result", "job__status").first())
+    if test is None:
+        return
+    HypothesisTest.objects.filter(pk=test.pk).update(detectable=detectable(test.job.result))
