@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from analytics.engine import duck
+from analytics.engine.event_counts import EventCountsPass
 from analytics.engine.peruser_columns import (
     Feature,
     PerUserQuery,
@@ -210,7 +211,8 @@ def _write_columns(con: duck.Connection, version: DatasetVersion, schema: Datase
                            hashed_events=distinct_event_hashes(con, schema))
     paths = (str(version.users_path), version.events_glob)
     sparse = query.can_be_sparse()
-    sql = query.sparse_sql(paths) if sparse else query.sql(paths, columns_only=True)
+    sql = query.counts_pass(paths) or (query.sparse_sql(paths) if sparse
+                                       else query.sql(paths, columns_only=True))
     path = _write_table(con, version, COLUMNS_PREFIX, key, sql)
     write_atomically(path.with_suffix(".json"), json.dumps(
         {"features": keys, "sparse": sparse, "prefix": prefix}))
@@ -218,7 +220,7 @@ def _write_columns(con: duck.Connection, version: DatasetVersion, schema: Datase
 
 
 def _write_table(con: duck.Connection, version: DatasetVersion, prefix: str, key: str,
-                 query: PerUserSql) -> Path:
+                 query: PerUserSql | EventCountsPass) -> Path:
     directory = version.cache_dir
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{prefix}{key}.parquet"
@@ -239,10 +241,15 @@ def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
     return final
 
 
-def scan_events(con: duck.Connection, query: PerUserSql, destination: Path) -> None:
+def scan_events(con: duck.Connection, query: PerUserSql | EventCountsPass,
+                destination: Path) -> None:
     """The pass over the events (and the users table) that builds a per-user table (in
-    two statements when sessions are measured). Tests count calls to this function to
-    prove that cached tables are reused."""
+    two statements when sessions are measured), or a column table of event counts (see
+    event_counts). Tests count calls to this function to prove that cached tables are
+    reused."""
+    if isinstance(query, EventCountsPass):
+        query.write(con, destination)
+        return
     # zstd level 1: as small as the default level and a fifth cheaper to write.
     copy = (f"COPY ({query.select.text}) TO ? "
             "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)")

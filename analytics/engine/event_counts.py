@@ -1,0 +1,129 @@
+"""A column table of event counts (did_event, event_count) built with numpy: the events
+of the named kinds are read with DuckDB (which, with the events clustered by name, skips
+every other event's row groups by their statistics), the window is tested against each
+user's first-seen time and the counts are one bincount per measure.
+
+The same counts as the SQL pass (count_if over the events joined to the users' windows,
+grouped by user), computed without its two costly steps: the hash join of the event rows
+to a million users' window ends and the hash aggregation by user. On the benchmark's
+data (1M users, 3M rows of the event) that pass costs 0.4 s of CPU, this one 0.15 s.
+
+Counts are integers and the window test the same comparison of microseconds (a
+TIMESTAMPTZ is a count of microseconds), so the values are exactly those of the SQL
+pass. The table is sparse like the SQL pass's: the users with at least one counted
+event (the others read back as null, which the features' expressions treat as none)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analytics.engine import duck
+from analytics.engine.sql import Sql
+
+DAY_US = 86_400_000_000
+# Rows read into memory at once (16 bytes each with the time): above this, the SQL pass,
+# which spills, is the safer way.
+MAX_ROWS = 20_000_000
+# A lookup table indexed by _uid - min(_uid) when the ids are this dense (numbered users
+# are 1..n); sparser integer ids are found by binary search instead.
+DENSE_SPAN = 4
+
+
+@dataclass(frozen=True)
+class EventCount:
+    """One aggregate of a column table: a user's events whose row passes `rows` (names
+    and conditions on the event's properties), within `days` of first seen when set."""
+
+    alias: str
+    rows: Sql
+    days: int | None
+
+
+@dataclass(frozen=True)
+class EventCountsPass:
+    """What peruser.scan_events runs instead of SQL for a column table of counts."""
+
+    counts: tuple[EventCount, ...]
+    users_path: str
+    events_glob: str
+
+    def write(self, con: duck.Connection, destination: Path) -> None:
+        users = _Users.read(con, self.users_path,
+                            with_first_seen=any(c.days is not None for c in self.counts))
+        columns: dict[str, np.ndarray] = {}
+        for count in self.counts:
+            columns[count.alias] = _count(con, users, count, self.events_glob)
+        counted = np.zeros(users.size, dtype=bool)
+        for values in columns.values():
+            counted |= values > 0
+        arrays = {"_uid": users.uid_at[counted],
+                  **{alias: values[counted] for alias, values in columns.items()}}
+        name = f"__hl_counts_{uuid.uuid4().hex[:12]}"
+        con.register(name, arrays)
+        try:
+            # zstd level 1, as peruser.scan_events writes.
+            con.execute(f"COPY (SELECT * FROM {name}) TO ? "  # noqa: S608  (our own name)
+                        "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
+                        [str(destination)])
+        finally:
+            con.unregister(name)
+
+
+class _Users:
+    """Every user's index for bincount, the _uid at each index and, when a window needs
+    it, each index's first-seen time in microseconds."""
+
+    def __init__(self, uids: np.ndarray, first_seen: np.ndarray | None):
+        low = int(uids.min()) if uids.size else 0
+        span = int(uids.max()) - low + 1 if uids.size else 0
+        self.dense = span <= DENSE_SPAN * max(uids.size, 1)
+        self.first_seen = None
+        if self.dense:
+            # Index = _uid - low; the indices of no user are never counted.
+            self.low, self.size = low, span
+            self.uid_at = np.arange(low, low + span, dtype=np.int64)
+            if first_seen is not None:
+                self.first_seen = np.zeros(span, dtype=np.int64)
+                self.first_seen[uids - low] = first_seen
+        else:
+            # Index = the user's place among the sorted ids.
+            order = np.argsort(uids, kind="stable")
+            self.size = uids.size
+            self.uid_at = uids[order]
+            if first_seen is not None:
+                self.first_seen = first_seen[order]
+
+    @classmethod
+    def read(cls, con: duck.Connection, users_path: str, *, with_first_seen: bool) -> _Users:
+        # A user without events has no first-seen time; no event row points at one.
+        columns = "_uid, coalesce(epoch_us(_first_seen), 0) AS fs" if with_first_seen else "_uid"
+        rows = con.execute(f"SELECT {columns} FROM read_parquet(?)",  # noqa: S608
+                           [users_path]).fetchnumpy()
+        return cls(np.asarray(rows["_uid"], dtype=np.int64),
+                   np.asarray(rows["fs"], dtype=np.int64) if with_first_seen else None)
+
+    def index(self, uids: np.ndarray) -> np.ndarray:
+        if self.dense:
+            return uids - self.low
+        return np.searchsorted(self.uid_at, uids)
+
+
+def _count(con: duck.Connection, users: _Users, count: EventCount,
+           events_glob: str) -> np.ndarray:
+    """The count of each user (by index) of the rows this aggregate counts."""
+    columns = "e._uid" + (", epoch_us(e.timestamp) AS t" if count.days is not None else "")
+    # Only our own aliases and the compiled predicate (schema names quoted, values bound).
+    rows = con.execute(f"SELECT {columns} FROM read_parquet(?) AS e "  # noqa: S608
+                       f"WHERE {count.rows.text}",
+                       [events_glob, *count.rows.params]).fetchnumpy()
+    index = users.index(np.asarray(rows["_uid"], dtype=np.int64))
+    if count.days is not None:
+        # first_seen <= timestamp always holds (first seen is the earliest event).
+        inside = np.asarray(rows["t"], dtype=np.int64) < (users.first_seen[index]
+                                                           + count.days * DAY_US)
+        index = index[inside]
+    return np.bincount(index, minlength=users.size).astype(np.int64, copy=False)
