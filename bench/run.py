@@ -31,6 +31,10 @@ STEPS = [
     # Issue 13 points 3 and 5: a new criterion on a warm success definition, and what
     # clustering the events by name at import costs and saves.
     ("new_criterion", 5, "new did_event/event_count/property criterion, warm success < 0.7 s"),
+    # The same criteria through the page's "Test" with a real Celery worker (Redis DB 13,
+    # bench/verdict.py): median of the kinds; the detail holds each kind's time and its
+    # ratio to the worker's own claim-to-stored figure.
+    ("verdict", 3, "submit to verdict on the session page, real worker < 1 s"),
     ("import_plain", 1, "import with the events in one file (the layout's yardstick)"),
     ("new_criterion_plain", 3, "the same criteria on the one-file import"),
     # The command line on files (Parquet events, CSV users) in a fresh process, against

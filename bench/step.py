@@ -86,27 +86,32 @@ def import_into(data: Path, published: Path, *, clustered: bool = True) -> dict:
             "files": len(list((published / "events").glob("*.parquet")))}
 
 
+def forget_columns(version, criterion: dict) -> None:
+    """Remove the cached column tables holding this criterion's measures, so that it is
+    computed as if never tested before."""
+    from analytics.engine.peruser import COLUMNS_PREFIX
+    from analytics.engine.peruser_columns import features_of
+
+    wanted = {f.key for f in features_of(criterion)}
+    for manifest in version.cache_dir.glob(f"{COLUMNS_PREFIX}*.json"):
+        if wanted & set(json.loads(manifest.read_text())["features"]):
+            manifest.with_suffix(".parquet").unlink(missing_ok=True)
+            manifest.unlink(missing_ok=True)
+
+
 def new_criteria(version) -> dict:
     """Each criterion timed alone, as a worker runs its job (result JSON stored aside),
     after the success definition is warm and with no cached column for the criterion."""
-    import json as json_module
-
     from analytics.engine.analysis import analyze
-    from analytics.engine.peruser import COLUMNS_PREFIX
-    from analytics.engine.peruser_columns import features_of
 
     # Warm: the success definition's per-user table exists (built here when missing).
     analyze(version, SUCCESS, criterion=CRITERION, settings=engine_settings())
     timings = {}
     for label, criterion in NEW_CRITERIA.items():
-        wanted = {f.key for f in features_of(criterion)}
-        for manifest in version.cache_dir.glob(f"{COLUMNS_PREFIX}*.json"):
-            if wanted & set(json_module.loads(manifest.read_text())["features"]):
-                manifest.with_suffix(".parquet").unlink()
-                manifest.unlink()
+        forget_columns(version, criterion)
         started, cpu_started = time.perf_counter(), time.process_time()
         result = analyze(version, SUCCESS, criterion=criterion, settings=engine_settings())
-        json_module.dumps(result)
+        json.dumps(result)
         timings[label] = round(time.perf_counter() - started, 4)
         # CPU time of all threads: steadier than wall time on a shared machine.
         timings[f"{label}_cpu"] = round(time.process_time() - cpu_started, 4)
@@ -169,6 +174,17 @@ def run(name: str, data: Path) -> object:
 
 
 def main() -> None:
+    if sys.argv[1] == "verdict":
+        # Its own settings (a worker, Redis, a database of its own) before Django starts.
+        from bench.verdict import measure as measure_verdict
+
+        started = time.perf_counter()
+        detail = measure_verdict(Path(sys.argv[2]))
+        print(json.dumps({"seconds": detail["median"], "cpu_seconds": 0.0,
+                          "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                          "wall_with_set_up": time.perf_counter() - started,
+                          "detail": detail}, default=str))
+        return
     if sys.argv[1] in FILE_STEPS:
         from bench.files import measure
 
