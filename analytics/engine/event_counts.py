@@ -10,8 +10,9 @@ data (1M users, 3M rows of the event) that pass costs 0.4 s of CPU, this one 0.1
 
 Counts are integers and the window test the same comparison of microseconds (a
 TIMESTAMPTZ is a count of microseconds), so the values are exactly those of the SQL
-pass. The table is sparse like the SQL pass's: the users with at least one counted
-event (the others read back as null, which the features' expressions treat as none)."""
+pass. Unlike the SQL pass's sparse table, it holds every user (0 without such events,
+which the features' expressions read as they read a missing user's null), sorted by
+_uid, so that it lines up with a per-user table in _uid order."""
 
 from __future__ import annotations
 
@@ -57,16 +58,15 @@ class EventCountsPass:
         columns: dict[str, np.ndarray] = {}
         for count in self.counts:
             columns[count.alias] = _count(con, users, count, self.events_glob)
-        counted = np.zeros(users.size, dtype=bool)
-        for values in columns.values():
-            counted |= values > 0
-        arrays = {"_uid": users.uid_at[counted],
-                  **{alias: values[counted] for alias, values in columns.items()}}
+        # One row per user, in _uid order (peruser pairs it with a per-user table in the
+        # same order by position).
+        at = users.index(users.uids)
+        arrays = {"_uid": users.uids, **{alias: values[at] for alias, values in columns.items()}}
         name = f"__hl_counts_{uuid.uuid4().hex[:12]}"
         con.register(name, arrays)
         try:
             # zstd level 1, as peruser.scan_events writes.
-            con.execute(f"COPY (SELECT * FROM {name}) TO ? "  # noqa: S608  (our own name)
+            con.execute(f"COPY (SELECT * FROM {name} ORDER BY _uid) TO ? "  # noqa: S608
                         "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
                         [str(destination)])
         finally:
@@ -74,28 +74,23 @@ class EventCountsPass:
 
 
 class _Users:
-    """Every user's index for bincount, the _uid at each index and, when a window needs
+    """Every user's _uid (sorted), an index of each for bincount and, when a window needs
     it, each index's first-seen time in microseconds."""
 
     def __init__(self, uids: np.ndarray, first_seen: np.ndarray | None):
-        low = int(uids.min()) if uids.size else 0
-        span = int(uids.max()) - low + 1 if uids.size else 0
+        # Stable: the users file is written in _uid order, which this sort then only checks.
+        order = np.argsort(uids, kind="stable")
+        self.uids = uids[order]
+        low = int(self.uids[0]) if uids.size else 0
+        span = int(self.uids[-1]) - low + 1 if uids.size else 0
         self.dense = span <= DENSE_SPAN * max(uids.size, 1)
+        # Index: _uid - low when dense (indices of no user are never counted), else the
+        # user's place among the sorted ids.
+        self.low, self.size = low, (span if self.dense else uids.size)
         self.first_seen = None
-        if self.dense:
-            # Index = _uid - low; the indices of no user are never counted.
-            self.low, self.size = low, span
-            self.uid_at = np.arange(low, low + span, dtype=np.int64)
-            if first_seen is not None:
-                self.first_seen = np.zeros(span, dtype=np.int64)
-                self.first_seen[uids - low] = first_seen
-        else:
-            # Index = the user's place among the sorted ids.
-            order = np.argsort(uids, kind="stable")
-            self.size = uids.size
-            self.uid_at = uids[order]
-            if first_seen is not None:
-                self.first_seen = first_seen[order]
+        if first_seen is not None:
+            self.first_seen = np.zeros(self.size, dtype=np.int64)
+            self.first_seen[self.index(self.uids)] = first_seen[order]
 
     @classmethod
     def read(cls, con: duck.Connection, users_path: str, *, with_first_seen: bool) -> _Users:
@@ -109,7 +104,7 @@ class _Users:
     def index(self, uids: np.ndarray) -> np.ndarray:
         if self.dense:
             return uids - self.low
-        return np.searchsorted(self.uid_at, uids)
+        return np.searchsorted(self.uids, uids)
 
 
 def _count(con: duck.Connection, users: _Users, count: EventCount,

@@ -3,12 +3,15 @@
 with dense user numbers and with sparse integer ids (found by binary search), and other
 measures must still take the SQL pass."""
 
+import json
 import shutil
 
 import pytest
 
 from analytics.engine import duck, event_counts, peruser
 from analytics.engine.analysis import analyze, evaluate_criteria
+from analytics.engine.definitions import validate_criterion, validate_success
+from analytics.engine.peruser_columns import features_of
 from tests.analytics.builders import build_dataset
 from tests.analytics.test_new_criterion import NEW_CRITERIA, SUCCESS, WARM_UP, make_rows
 
@@ -80,3 +83,38 @@ def test_too_many_rows_for_memory_take_the_sql_pass(tmp_path, monkeypatch):
     kinds = passes(monkeypatch)
     assert analyze(version, SUCCESS, criterion=COUNTED[0]) == expected
     assert kinds == ["PerUserSql"]
+
+
+def test_count_columns_pair_with_the_table_by_position_and_check_it(tmp_path):
+    version = build_dataset(tmp_path, *make_rows(seed=9))
+    criterion = COUNTED[1]
+    expected = whole_table(version, criterion=criterion)
+    analyze(version, SUCCESS, criterion=WARM_UP)
+    con = duck.connect(threads=1)
+    schema = version.schema()
+    features = features_of(validate_criterion(criterion, schema))
+    source = peruser.peruser_source(con, version, schema, validate_success(SUCCESS, schema),
+                                    features)
+    assert "POSITIONAL JOIN" in source.text
+    assert analyze(version, SUCCESS, criterion=criterion) == expected
+    # A column table out of line (here: written in reverse) fails loudly, never miscounts.
+    column = next(version.cache_dir.glob(f"{peruser.COLUMNS_PREFIX}*.parquet"))
+    reversed_ = column.with_name("reversed.parquet")
+    con.execute("COPY (SELECT * FROM read_parquet(?) ORDER BY _uid DESC) TO ? (FORMAT parquet)",
+                [str(column), str(reversed_)])
+    reversed_.replace(column)
+    with pytest.raises(duck.Error, match="out of line"):
+        analyze(version, SUCCESS, criterion=criterion)
+    con.close()
+
+
+def test_a_table_not_in_uid_order_is_joined_by_uid(tmp_path):
+    version = build_dataset(tmp_path, *make_rows(seed=4))
+    criterion = COUNTED[2]
+    expected = whole_table(version, criterion=criterion)
+    analyze(version, SUCCESS, criterion=WARM_UP)
+    for manifest in version.cache_dir.glob(f"{peruser.CACHE_PREFIX}*.json"):
+        info = json.loads(manifest.read_text())
+        info.pop(peruser.UID_ORDER)  # as discovery's tables, or older ones
+        manifest.write_text(json.dumps(info))
+    assert analyze(version, SUCCESS, criterion=criterion) == expected
