@@ -6,7 +6,8 @@ user's first-seen time and the counts are one bincount per measure.
 The same counts as the SQL pass (count_if over the events joined to the users' windows,
 grouped by user), computed without its two costly steps: the hash join of the event rows
 to a million users' window ends and the hash aggregation by user. On the benchmark's
-data (1M users, 3M rows of the event) that pass costs 0.4 s of CPU, this one 0.15 s.
+data (1M users, 3M rows of the event, a 14-day window) that pass costs 0.42 s of CPU,
+these counts 0.18 s.
 
 Counts are integers and the window test the same comparison of microseconds (a
 TIMESTAMPTZ is a count of microseconds), so the values are exactly those of the SQL

@@ -9,7 +9,10 @@ reuses that table.
 A new feature on a success definition that has a cached table (a warm one) costs only its
 own work: a column table (_uid and the feature, for every user) is built from the events
 the feature names, which the stored layout lets DuckDB read alone (events are clustered
-by name, see analytics.engine.storage), and joined to the cached table by _uid. Column
+by name, see analytics.engine.storage), and joined to the cached table by _uid. Counts
+of events (did_event, event_count) are computed with numpy (analytics.engine.event_counts)
+into a table of every user in _uid order, the order per-user tables are written in, so
+that it pairs with the cached table by position rather than by a hash join. Column
 tables do not depend on the success definition, so any later definition reuses them.
 A cold definition still gets one pass for its flags and all its features together.
 
