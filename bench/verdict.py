@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -66,6 +65,7 @@ def measure(data: Path) -> dict:
 
 def _with_worker(work: Path, data: Path) -> dict:
     from hypothesislab.celery import app
+    from tests.celery_worker import stop  # the test suite's way to stop a worker
 
     app.control.purge()
     log = (work / "worker.log").open("w")
@@ -86,13 +86,7 @@ def _with_worker(work: Path, data: Path) -> dict:
     except Exception as error:
         raise RuntimeError(f"{error}\nworker log:\n{_tail(work / 'worker.log')}") from error
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+        stop(worker)
         log.close()
         app.control.purge()
 

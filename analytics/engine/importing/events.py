@@ -44,6 +44,7 @@ from analytics.engine.importing.sources import (
 from analytics.engine.storage import RESERVED_EVENT_COLUMNS, UID
 
 NAME_BUCKETS = 1024  # files of clustered events: at most this many (and one per name)
+PARTITION_FLUSH_ROWS = 50_000  # see write_clustered_events
 _BUCKET = "__hl_bucket"
 # Sources (as stored: compressed or not) from this size on are clustered by name; a
 # million events is about 50 MB of CSV or 10 MB of Parquet.
@@ -281,7 +282,16 @@ def write_clustered_events(con: duck.Connection, plan: EventsPlan, events_dir: P
         con.execute(f"COPY (SELECT *, hash(event) % {NAME_BUCKETS} AS {_BUCKET} "  # noqa: S608
                     f"FROM ({select})) TO ? ({cols.EVENTS_PARQUET}, "
                     f"PARTITION_BY ({_BUCKET}))", params + [str(scratch)])
-    run_reading(con, plan, attempt, integer_ids=integer_ids)
+    # Each open partition buffers rows up to this many before writing them. DuckDB's
+    # default (512Ki rows) holds, with thirty names and two threads, more than an
+    # import's 1 GB, and the write then fights for memory: at 50M events this statement
+    # cost 2.4x the one-file write in CPU, 1.4x with this (1.5x with 100k, the same with
+    # 20k). Row groups hold about 90k rows instead of 120k and prune a little finer.
+    con.execute(f"SET partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
+    try:
+        run_reading(con, plan, attempt, integer_ids=integer_ids)
+    finally:
+        con.execute("RESET partitioned_write_flush_threshold")
     for i, path in enumerate(sorted(scratch.rglob("*.parquet"))):
         os.replace(path, events_dir / f"part-{i}.parquet")
     shutil.rmtree(scratch, ignore_errors=True)
