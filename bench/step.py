@@ -180,7 +180,8 @@ def main() -> None:
 
         started = time.perf_counter()
         detail = measure_verdict(Path(sys.argv[2]))
-        print(json.dumps({"seconds": detail["median"], "cpu_seconds": 0.0,
+        # The figure: the slowest of the goal's kinds (each must be under a second).
+        print(json.dumps({"seconds": detail["max_goal_kinds"], "cpu_seconds": 0.0,
                           "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                           "wall_with_set_up": time.perf_counter() - started,
                           "detail": detail}, default=str))
