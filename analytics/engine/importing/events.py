@@ -1,9 +1,11 @@
 """Events: from source files to events/part-*.parquet.
 
 When every user id is a plain integer the id is the `_uid`, and each source is read once,
-straight into Parquet. Otherwise a first read collects the distinct ids (cheap: DuckDB
-converts only that column), users are numbered, and the second read writes the events
-joined to their numbers. While writing, a guard stops at the first row without a user,
+straight into Parquet. Otherwise a first read collects the distinct ids (DuckDB converts
+only that column, but still splits every line: a third of a CSV copy), users are
+numbered, and the second read writes the events joined to their numbers. With a users
+file the importer first tries its users' numbers alone (`may_lack`): one read, unless an
+event's user is not in the file, which stops that write at its first such row. While writing, a guard stops at the first row without a user,
 an event name or a time, so that a refusal costs little; the sources are then read
 again in file order only as far as the first bad row, to name its line. (Events are
 not sorted by user: it would make the engine's wide per-user passes 2-4x cheaper, but
