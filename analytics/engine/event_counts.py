@@ -17,6 +17,7 @@ _uid, so that it lines up with a per-user table in _uid order."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ MAX_ROWS = 20_000_000
 # A lookup table indexed by _uid - min(_uid) when the ids are this dense (numbered users
 # are 1..n); sparser integer ids are found by binary search instead.
 DENSE_SPAN = 4
+# In a version's cache/: every user's _uid (sorted) and first-seen microseconds.
+USERS_CACHE = "users-first-seen.npz"
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,7 @@ class EventCountsPass:
     events_glob: str
 
     def write(self, con: duck.Connection, destination: Path) -> None:
-        users = _Users.read(con, self.users_path,
-                            with_first_seen=any(c.days is not None for c in self.counts))
+        users = _Users.of(con, Path(self.users_path))
         columns: dict[str, np.ndarray] = {}
         for count in self.counts:
             columns[count.alias] = _count(con, users, count, self.events_glob)
@@ -75,32 +77,52 @@ class EventCountsPass:
 
 
 class _Users:
-    """Every user's _uid (sorted), an index of each for bincount and, when a window needs
-    it, each index's first-seen time in microseconds."""
+    """Every user's _uid (sorted), an index of each for bincount and each index's
+    first-seen time in microseconds (0 for a user without events)."""
 
-    def __init__(self, uids: np.ndarray, first_seen: np.ndarray | None):
-        # Stable: the users file is written in _uid order, which this sort then only checks.
-        order = np.argsort(uids, kind="stable")
-        self.uids = uids[order]
-        low = int(self.uids[0]) if uids.size else 0
-        span = int(self.uids[-1]) - low + 1 if uids.size else 0
+    def __init__(self, uids: np.ndarray, first_seen: np.ndarray):
+        """`uids` sorted; `first_seen` in the same order."""
+        self.uids = uids
+        low = int(uids[0]) if uids.size else 0
+        span = int(uids[-1]) - low + 1 if uids.size else 0
         self.dense = span <= DENSE_SPAN * max(uids.size, 1)
         # Index: _uid - low when dense (indices of no user are never counted), else the
         # user's place among the sorted ids.
         self.low, self.size = low, (span if self.dense else uids.size)
-        self.first_seen = None
-        if first_seen is not None:
+        if self.dense:
             self.first_seen = np.zeros(self.size, dtype=np.int64)
-            self.first_seen[self.index(self.uids)] = first_seen[order]
+            self.first_seen[self.index(uids)] = first_seen
+        else:
+            self.first_seen = first_seen
 
     @classmethod
-    def read(cls, con: duck.Connection, users_path: str, *, with_first_seen: bool) -> _Users:
+    def of(cls, con: duck.Connection, users_path: Path) -> _Users:
+        """From the version's cache (USERS_CACHE, written on first use: a tenth of the
+        cost of reading the users file again), else from the users file."""
+        cached = users_path.parent / "cache" / USERS_CACHE
+        try:
+            with np.load(cached) as saved:
+                return cls(saved["uids"], saved["first_seen"])
+        except (OSError, ValueError, KeyError):
+            pass  # not written yet (or being replaced): read the users file
         # A user without events has no first-seen time; no event row points at one.
-        columns = "_uid, coalesce(epoch_us(_first_seen), 0) AS fs" if with_first_seen else "_uid"
-        rows = con.execute(f"SELECT {columns} FROM read_parquet(?)",  # noqa: S608
-                           [users_path]).fetchnumpy()
-        return cls(np.asarray(rows["_uid"], dtype=np.int64),
-                   np.asarray(rows["fs"], dtype=np.int64) if with_first_seen else None)
+        rows = con.execute("SELECT _uid, coalesce(epoch_us(_first_seen), 0) AS fs "
+                           "FROM read_parquet(?)", [str(users_path)]).fetchnumpy()
+        uids = np.asarray(rows["_uid"], dtype=np.int64)
+        # Stable: the users file is written in _uid order, which this sort then only checks.
+        order = np.argsort(uids, kind="stable")
+        uids, first_seen = uids[order], np.asarray(rows["fs"], dtype=np.int64)[order]
+        temporary = cached.with_name(f".tmp-{uuid.uuid4().hex}-{USERS_CACHE}")
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with temporary.open("wb") as out:
+                np.savez(out, uids=uids, first_seen=first_seen)
+            os.replace(temporary, cached)
+        except OSError:
+            pass  # a read-only cache costs speed, never the answer
+        finally:
+            temporary.unlink(missing_ok=True)
+        return cls(uids, first_seen)
 
     def index(self, uids: np.ndarray) -> np.ndarray:
         if self.dense:

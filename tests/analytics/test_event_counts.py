@@ -118,3 +118,15 @@ def test_a_table_not_in_uid_order_is_joined_by_uid(tmp_path):
         info.pop(peruser.UID_ORDER)  # as discovery's tables, or older ones
         manifest.write_text(json.dumps(info))
     assert analyze(version, SUCCESS, criterion=criterion) == expected
+
+
+def test_the_users_first_seen_times_are_cached_beside_the_tables(tmp_path):
+    version = build_dataset(tmp_path, *make_rows(seed=6))
+    expected = [whole_table(version, criterion=c) for c in COUNTED[:3]]
+    analyze(version, SUCCESS, criterion=WARM_UP)
+    assert analyze(version, SUCCESS, criterion=COUNTED[0]) == expected[0]
+    cached = version.cache_dir / event_counts.USERS_CACHE
+    assert cached.exists()
+    assert analyze(version, SUCCESS, criterion=COUNTED[1]) == expected[1]
+    cached.write_bytes(b"not an archive")  # damaged: read the users file again
+    assert analyze(version, SUCCESS, criterion=COUNTED[2]) == expected[2]
