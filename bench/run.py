@@ -35,6 +35,10 @@ STEPS = [
     # Issue 13 points 3 and 5: a new criterion on a warm success definition, and what
     # clustering the events by name at import costs and saves.
     ("new_criterion", 5, "new did_event/event_count/property criterion, warm success < 0.7 s"),
+    # The same criteria through the page's "Test" with a real Celery worker (Redis DB 13,
+    # bench/verdict.py): median of the kinds; the detail holds each kind's time and its
+    # ratio to the worker's own claim-to-stored figure.
+    ("verdict", 3, "submit to verdict on the page, real worker, slowest kind < 1 s"),
     ("import_plain", 1, "import with the events in one file (the layout's yardstick)"),
     ("new_criterion_plain", 3, "the same criteria on the one-file import"),
     # The command line on files (Parquet events, CSV users) in a fresh process, against
@@ -137,6 +141,7 @@ def main() -> None:
         if step in results:
             print(f"  {step:<26} {results[step]['median_s'] * 1000:.0f} ms")
     new_criterion_summary(results, ratio)
+    verdict_summary(results)
     if "discovery" in results:
         # Issue 13: discovery over the bench data's candidates, against the bare scan.
         r = results["discovery"]
@@ -146,6 +151,19 @@ def main() -> None:
               "goal < 5 s, >= 200 candidates, < 2048 MB)")
     print("\ndetails:", json.dumps({k: v["detail"] for k, v in results.items()}, default=str))
     print_summary(results, STEPS, users=args.users, events=args.events)
+
+
+def verdict_summary(results: dict) -> None:
+    """Issue 13 point 3 on the page: each kind's submit-to-verdict time (median over the
+    runs) against the worker's own claim-to-stored time in the same runs."""
+    if "verdict" not in results or not results["verdict"].get("kinds"):
+        return
+    kinds = results["verdict"]["kinds"]
+    print("  verdict on the page (goal < 1 s; worker claim to stored, goal < 700 ms):")
+    for kind in ("did_event", "event_count", "property"):
+        page, worker = kinds[kind], kinds[f"{kind}_worker"]
+        print(f"    {kind:<20} {page * 1000:7.0f} ms   worker {worker * 1000:6.0f} ms   "
+              f"page / worker {page / worker:.2f}x")
 
 
 def new_criterion_summary(results: dict, ratio) -> None:

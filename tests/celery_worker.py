@@ -71,14 +71,20 @@ def running_worker(log_path: Path, *, queues: str = "default,analytics"):
         yield process
     finally:
         app.conf.task_always_eager, settings.CELERY_TASK_ALWAYS_EAGER = previous
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop(process)
         log.close()
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a worker started in a session of its own, with its children: TERM (a warm
+    shutdown), then KILL after 20 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def fresh_broker_connections() -> None:

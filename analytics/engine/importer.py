@@ -29,6 +29,7 @@ from analytics.engine.importing.events import (
     EventsPlan,
     EventStats,
     NotIntegerIds,
+    UnknownUser,
     check_written,
     collect_user_ids,
     integer_ids_likely,
@@ -160,7 +161,20 @@ def _write_with_integer_ids(con: duck.Connection, plan: EventsPlan, writing: _Wr
 
 def _write_with_numbered_ids(con: duck.Connection, plan: EventsPlan, writing: _Writing,
                              user_tables: list[str], dense_ids: bool) -> UidAssignment:
-    """Collect every user id first, fill the uid map, then write the events with it."""
+    """Collect every user id first, fill the uid map, then write the events with it.
+    With a users file, which usually names every user of the events, try its users'
+    numbers first: the events are then read once instead of twice (the read that
+    collects their ids costs a third of a CSV copy at 50M events)."""
+    if user_tables:
+        assignment = assign_uids(con, user_tables, force_dense=dense_ids)
+        if not assignment.integer_ids:
+            try:
+                write_clustered_events(con, plan, writing.events_dir, writing.scratch,
+                                       integer_ids=False, uid_table=assignment.uid_map,
+                                       may_lack=True)
+                return assignment
+            except UnknownUser:
+                pass  # some events' users are not in the users file: number them all
     event_ids = collect_user_ids(con, plan)
     assignment = assign_uids(con, [event_ids, *user_tables], force_dense=dense_ids)
     write_clustered_events(con, plan, writing.events_dir, writing.scratch,

@@ -23,8 +23,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from analytics.engine import duck
+from analytics.engine import duck, event_counts
 from analytics.engine.definitions import VALUE_TYPES, parse_timestamp
+from analytics.engine.event_counts import EventCount, EventCountsPass
 from analytics.engine.sql import Sql, compile_condition
 from analytics.engine.storage import DatasetSchema
 
@@ -144,6 +145,7 @@ class PerUserQuery:
         self.first_seen = False  # some measure needs the first-seen time on each row
         self.window_ends: dict[int, str] = {}  # days -> column on each event row
         self.properties: set[str] = set()  # event properties read
+        self.counts: dict[str, EventCount] = {}  # alias -> what it counts (counts_pass)
 
     # -- building blocks
 
@@ -151,15 +153,20 @@ class PerUserQuery:
                          days: int | None = None) -> Sql:
         self.events.update(events)
         self.event_windows.add(days)
-        parts = [self._named(events)]
+        parts = [self._named(events), *self._conditions(where)]
+        if days is not None:
+            parts.append(self._inside(days))
+        return Sql.join(parts, " AND ")
+
+    def _conditions(self, where: list[dict]) -> list[Sql]:
+        """Row predicates: the conditions on the events' own properties."""
+        parts = []
         for condition in where:
             self.properties.add(condition["property"])
             column = "e." + duck.quote_identifier(condition["property"])
             kind = VALUE_TYPES[self.schema.event_properties[condition["property"]]]
             parts.append(compile_condition(column, condition["op"], condition.get("value"), kind))
-        if days is not None:
-            parts.append(self._inside(days))
-        return Sql.join(parts, " AND ")
+        return parts
 
     def _named(self, events: list[str]) -> Sql:
         """Row predicate: the event is one of these."""
@@ -219,12 +226,19 @@ class PerUserQuery:
         self.outer.append((feature.column, build(m, days)))
 
     def _did_event(self, m: dict, days: int | None) -> Sql:
-        predicate = self._event_predicate([m["event"]], m.get("where", []), days)
-        return Sql(f"coalesce({self.inner.add(predicate.wrap('count_if(', ')'))} > 0, false)")
+        return Sql(f"coalesce({self._counted(m, days)} > 0, false)")
 
     def _event_count(self, m: dict, days: int | None) -> Sql:
+        return Sql(f"coalesce({self._counted(m, days)}, 0)")
+
+    def _counted(self, m: dict, days: int | None) -> str:
+        """The alias of the count of a user's events of this measure (see counts_pass)."""
         predicate = self._event_predicate([m["event"]], m.get("where", []), days)
-        return Sql(f"coalesce({self.inner.add(predicate.wrap('count_if(', ')'))}, 0)")
+        alias = self.inner.add(predicate.wrap("count_if(", ")"))
+        rows = Sql.join([Sql("e.event = ?", [m["event"]]),
+                         *self._conditions(m.get("where", []))], " AND ")
+        self.counts[alias] = EventCount(alias, rows, days)
+        return alias
 
     def _event_property(self, m: dict, days: int | None) -> Sql:
         predicate = self._event_predicate([m["event"]], m.get("where", []), days)
@@ -328,6 +342,20 @@ class PerUserQuery:
         narrow = uids * len(self.inner.items) * STATE_BYTES <= PERFECT_HASH_BUDGET
         return PerUserSql((), self._events_pass(Sql("read_parquet(?)", [users_path]),
                                                 Sql("read_parquet(?)", [events_glob])), narrow)
+
+    def counts_pass(self, version_paths: tuple[str, str]) -> EventCountsPass | None:
+        """sparse_sql's table computed by event_counts instead, when every aggregate is a
+        count of events (did_event, event_count) and their rows fit in memory."""
+        if not self.can_be_sparse() or self.first_seen or not self.inner.items:
+            return None
+        if any(alias not in self.counts for alias, _ in self.inner.items):
+            return None
+        rows = sum(self.schema.events.get(name, 0) for name in self.events)
+        if rows > event_counts.MAX_ROWS:
+            return None
+        users_path, events_glob = version_paths
+        return EventCountsPass(tuple(self.counts[alias] for alias, _ in self.inner.items),
+                               users_path, events_glob)
 
     def feature_expressions(self) -> list[tuple[str, Sql]]:
         """(column, expression over the aggregates) of each feature, in order added."""
