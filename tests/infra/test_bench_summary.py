@@ -49,13 +49,13 @@ def test_time_memory_and_counts_together():
 
 
 def test_a_step_without_a_goal_row_is_listed_with_its_text(capsys):
-    results = {"scan": result(1.5, 2.0), "verdict": result(0.8, 0.5)}
-    print_summary(results, [*STEPS, ("verdict", 3, "submit to verdict < 1 s")],
+    results = {"scan": result(1.5, 2.0), "cold_start": result(0.8, 0.5)}
+    print_summary(results, [*STEPS, ("cold_start", 3, "a new step, no goal row yet")],
                   users=10, events=100)
     lines = capsys.readouterr().out.splitlines()
     assert lines[2].split()[:3] == ["point", "step", "wall"]
-    assert [line.split()[0] for line in lines[3:]] == ["scan", "verdict"]
-    assert lines[-1].rstrip().endswith("submit to verdict < 1 s")
+    assert [line.split()[0] for line in lines[3:]] == ["scan", "cold_start"]
+    assert lines[-1].rstrip().endswith("a new step, no goal row yet")
 
 
 def test_issue_13_points_come_first_in_order(capsys):
