@@ -21,11 +21,16 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from analytics.engine import duck
 from analytics.engine.sql import Sql
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported where the counting runs: web processes import this module (through
+# peruser's column tables) but never count, and hold no numpy (issue 10).
 
 DAY_US = 86_400_000_000
 # Rows read into memory at once (16 bytes each with the time): above this, the SQL pass,
@@ -57,6 +62,7 @@ class EventCountsPass:
     events_glob: str
 
     def write(self, con: duck.Connection, destination: Path) -> None:
+
         users = _Users.of(con, Path(self.users_path))
         columns: dict[str, np.ndarray] = {}
         for count in self.counts:
@@ -82,6 +88,8 @@ class _Users:
 
     def __init__(self, uids: np.ndarray, first_seen: np.ndarray):
         """`uids` sorted; `first_seen` in the same order."""
+        import numpy as np
+
         self.uids = uids
         low = int(uids[0]) if uids.size else 0
         span = int(uids[-1]) - low + 1 if uids.size else 0
@@ -99,6 +107,8 @@ class _Users:
     def of(cls, con: duck.Connection, users_path: Path) -> _Users:
         """From the version's cache (USERS_CACHE, written on first use: a tenth of the
         cost of reading the users file again), else from the users file."""
+        import numpy as np
+
         cached = users_path.parent / "cache" / USERS_CACHE
         try:
             with np.load(cached) as saved:
@@ -125,6 +135,8 @@ class _Users:
         return cls(uids, first_seen)
 
     def index(self, uids: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         if self.dense:
             return uids - self.low
         return np.searchsorted(self.uids, uids)
@@ -133,6 +145,8 @@ class _Users:
 def _count(con: duck.Connection, users: _Users, count: EventCount,
            events_glob: str) -> np.ndarray:
     """The count of each user (by index) of the rows this aggregate counts."""
+    import numpy as np
+
     columns = "e._uid" + (", epoch_us(e.timestamp) AS t" if count.days is not None else "")
     # Only our own aliases and the compiled predicate (schema names quoted, values bound).
     rows = con.execute(f"SELECT {columns} FROM read_parquet(?) AS e "  # noqa: S608
