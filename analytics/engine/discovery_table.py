@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from analytics.engine import duck
+from analytics.engine.discovery_rows import UserIndex, WindowRows, read_window_rows
 from analytics.engine.peruser import (
     CACHE_PREFIX,
     _perfect_hash,
@@ -58,6 +59,7 @@ WINDOW_ROWS = "__hl_discovery_rows"  # temporary, per connection
 MEASURED = "__hl_discovery_measured"  # the numpy columns, registered per connection
 AVERAGES = "__hl_discovery_averages"  # temporary: avg per user, one table per event
 FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
+FIRST_ROWS = "__hl_discovery_first_rows"  # registered: where a file's first events are
 DAY_US = 86_400_000_000
 MINUTE_US = 60_000_000
 
@@ -128,30 +130,36 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
         return Sql(""), []
     measures = [f.measure for f in features]
     events = sorted({m["event"] for m in measures if "event" in m})
-    averaged = sorted({m["property"] for m in measures if m["kind"] == "event_property"})
+    averaged: dict[str, list[str]] = {}
+    for m in measures:
+        if m["kind"] == "event_property":
+            averaged.setdefault(m["event"], []).append(m["property"])
     # First events' properties come from a statement of their own, not the window rows.
     windows = {m.get("within_days") for m in measures if m["kind"] != "first_event_property"}
     longest = None if None in windows else max(windows, default=0)
-    uids = np.asarray(con.execute(
-        "SELECT _uid FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
-        [str(version.users_path)]).fetchnumpy()["_uid"])
-    users = len(uids)
     firsts = sorted({m["property"] for m in measures if m["kind"] == "first_event_property"})
-    _window_rows(con, version, events, averaged, longest)
+    rows = _window_rows(con, version, events, averaged, longest)
+    uids, users = rows.users.uids, rows.users.count
     joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
     averages = [f for f in features if f.measure["kind"] == "event_property"]
-    selected = _averages(con, averages, events, users, joins) if averages else []
-    rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
-    con.execute(f"DROP TABLE {WINDOW_ROWS}")
-    ix, code, since = (np.asarray(rows.pop(k)) for k in ("ix", "code", "since"))
+    selected = []
+    if averages:
+        con.register(WINDOW_ROWS, rows.averaged)
+        selected = _averages(con, averages, events, users, joins)
+        con.unregister(WINDOW_ROWS)
+    rows.averaged = None
     arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
-    counts = _EventCounts(ix, code, since, users)
+    counted: dict[tuple[str, int | None], np.ndarray] = {}
     for feature in features:
         m = feature.measure
         if m["kind"] in ("event_count", "did_event"):
-            column = counts.of(events.index(m["event"]) + 1, m.get("within_days"))
+            key = (m["event"], m.get("within_days"))
+            if key not in counted:
+                counted[key] = rows.counts(events.index(m["event"]) + 1, key[1])
+            column = counted[key]
             arrays[feature.column] = column > 0 if m["kind"] == "did_event" else column
-    del code, counts
+    del counted
+    ix, since = rows.user_and_since()
     if any(m["kind"] in ("session_count", "time_in_app") for m in measures):
         sessions = _Sessions(ix, since, users)
         del ix, since
@@ -164,7 +172,7 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
         del sessions
     selected += _first_values(con, [f for f in features
                                     if f.measure["kind"] == "first_event_property"],
-                              firsts, version, users, joins)
+                              firsts, version, rows, joins)
     con.register(MEASURED, arrays)
     selected += [f"n.{duck.quote_identifier(f.column)}" for f in features
                  if f.column in arrays]
@@ -172,57 +180,11 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
 
 
 def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str],
-                 averaged: list[str], longest: int | None) -> None:
-    """The events inside the longest window, as (ix: the user's row in users.parquet,
-    code: 1 + the event's place in `events` or 0 for any other event, since: microseconds
-    since the user's first event) and the averaged properties."""
-    props = "".join(f", e.{duck.quote_identifier(p)}" for p in averaged)
-    # OFFSET 0 keeps the window test out of the join: as a join condition DuckDB checks
-    # it far more slowly (2.5x the join's time at 50M events) than as a filter after it.
-    # Schema column names (quoted) and our own aliases only; values bind.
-    joined = (
-        "SELECT CAST(w.ix AS UINTEGER) AS ix, CAST(coalesce(c.code, 0) AS USMALLINT) AS code, "  # noqa: S608
-        f"epoch_us(e.timestamp) - w.fs AS since{props} "
-        "FROM read_parquet(?) AS e "
-        "JOIN (SELECT _uid, file_row_number AS ix, epoch_us(_first_seen) AS fs "
-        "      FROM read_parquet(?, file_row_number = true)) AS w ON w._uid = e._uid "
-        "LEFT JOIN (SELECT unnest(CAST(? AS VARCHAR[])) AS event, "
-        "                  unnest(range(1, ?)) AS code) AS c ON c.event = e.event "
-        "OFFSET 0")
-    params: list = [version.events_glob, str(version.users_path), events, len(events) + 1]
-    where = ""
-    if longest is not None:
-        where, params = " WHERE since < ?", [*params, longest * DAY_US]
-    # Our own aliases and schema column names (quoted) only; values bind.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {WINDOW_ROWS} AS "  # noqa: S608
-                f"SELECT * FROM ({joined}){where}", params)
-
-
-class _EventCounts:
-    """How many events of each code every user did in a window: the window's rows grouped
-    by code once (a stable sort of small integers), then one bincount per event."""
-
-    def __init__(self, ix: np.ndarray, code: np.ndarray, since: np.ndarray, users: int):
-        self.ix, self.code, self.since, self.users = ix, code, since, users
-        self.grouped: dict[int | None, tuple[np.ndarray, np.ndarray]] = {}
-        self.counts: dict[tuple[int, int | None], np.ndarray] = {}
-
-    def of(self, wanted: int, days: int | None) -> np.ndarray:
-        if (wanted, days) not in self.counts:
-            if days not in self.grouped:
-                keep = self.code > 0
-                if days is not None:
-                    keep &= self.since < days * DAY_US
-                codes = self.code[keep]
-                order = np.argsort(codes, kind="stable")
-                users_in_order = self.ix[keep][order]
-                bounds = np.searchsorted(codes[order], np.arange(int(codes.max(initial=0)) + 2))
-                self.grouped[days] = (users_in_order, bounds)
-            users_in_order, bounds = self.grouped[days]
-            rows = (users_in_order[bounds[wanted]:bounds[wanted + 1]]
-                    if wanted + 1 < len(bounds) else users_in_order[:0])
-            self.counts[wanted, days] = np.bincount(rows, minlength=self.users).astype(np.int64)
-        return self.counts[wanted, days]
+                 averaged: dict[str, list[str]], longest: int | None) -> WindowRows:
+    """The events inside the longest window (discovery_rows), with the averaged
+    properties of the events averaged."""
+    return read_window_rows(con, version, UserIndex(con, version), events, averaged,
+                            longest)
 
 
 class _Sessions:
@@ -302,24 +264,35 @@ def _averages(con: duck.Connection, features: list[Feature], events: list[str], 
 
 
 def _first_values(con: duck.Connection, features: list[Feature], firsts: list[str],
-                  version: DatasetVersion, users: int, joins: list[Sql]) -> list[str]:
+                  version: DatasetVersion, rows: WindowRows, joins: list[Sql]) -> list[str]:
     """Each property on the user's first event: among events at the first-seen time, the
-    smallest value (min() skips nulls), as the per-user query takes it. A statement of its
-    own, joining on (user, first-seen time): with those properties in the window rows, or
-    in the per-user query's aggregates, it costs twice as much (and the rows' memory)."""
+    smallest value (min() skips nulls), as the per-user query takes it. The window rows
+    name those events' places in their files; DuckDB reads the properties of those rows
+    alone (a join on the row number, which it pushes into the scan: a third of the cost
+    of joining every event to its user's first-seen time)."""
     if not features:
         return []
-    aggs = ", ".join(f"min(e.{duck.quote_identifier(p)}) AS __hl_first_{k}"
-                     for k, p in enumerate(firsts))
-    with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
-        # Schema column names (quoted) and our own aliases only; values bind.
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS SELECT w.ix, {aggs} "  # noqa: S608
-            "FROM read_parquet(?) AS e "
-            "JOIN (SELECT _uid, file_row_number AS ix, _first_seen "
-            "      FROM read_parquet(?, file_row_number = true)) AS w "
-            "ON w._uid = e._uid AND e.timestamp = w._first_seen GROUP BY w.ix",
-            [version.events_glob, str(version.users_path)])
+    props = ", ".join(f"e.{duck.quote_identifier(p)} AS __hl_first_{k}"
+                      for k, p in enumerate(firsts))
+    aggs = ", ".join(f"min(__hl_first_{k}) AS __hl_first_{k}" for k in range(len(firsts)))
+    found = f"{FIRSTS}_rows"
+    create = f"CREATE OR REPLACE TEMP TABLE {found} AS"
+    for path, positions, ix in rows.firsts:
+        con.register(FIRST_ROWS, {"pos": positions, "ix": ix})
+        # Schema column names (quoted) and our own aliases only; the path binds.
+        con.execute(f"{create} SELECT p.ix, {props} "  # noqa: S608
+                    "FROM read_parquet(?, file_row_number = true) AS e "
+                    f"JOIN {FIRST_ROWS} AS p ON p.pos = e.file_row_number", [path])
+        con.unregister(FIRST_ROWS)
+        create = f"INSERT INTO {found}"
+    if not rows.firsts:  # no events at all: the columns' types, no rows
+        con.execute(f"{create} SELECT CAST(0 AS UINTEGER) AS ix, {props} "  # noqa: S608
+                    "FROM read_parquet(?) AS e LIMIT 0", [version.events_glob])
+    with _perfect_hash(con, rows.users.count <= PERFECT_HASH_RANGE):
+        # Our own aliases only.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS "  # noqa: S608
+                    f"SELECT ix, {aggs} FROM {found} GROUP BY ix")
+    con.execute(f"DROP TABLE {found}")
     joins.append(Sql(f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = n.ix"))
     return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
             f"AS {duck.quote_identifier(f.column)}" for f in features]

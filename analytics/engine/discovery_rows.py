@@ -1,0 +1,236 @@
+"""The window rows of a discovery run, read file by file into numpy without a join.
+
+Every event row needs its user's place in users.parquet (its row, `ix`) and its time since
+the user's first event. Joining 50M events to 1M users for that in DuckDB costs about
+about three times reading the two columns (`_uid`, timestamp) alone; here DuckDB only
+reads them, file by file, into numpy arrays, and numpy looks each `_uid` up in arrays
+indexed by `_uid` (dense ids, as the importer numbers them) or, for other integer ids,
+by binary search.
+
+Events are stored clustered by name (analytics.engine.storage): most files hold one event
+name, which their Parquet statistics tell, so the name is not read at all; a file with
+several names (or without exact statistics) has its names read and coded. The layout
+only saves time: any file is read correctly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.engine import duck
+from analytics.engine.storage import DatasetVersion
+
+DAY_US = 86_400_000_000
+DENSE_SLACK = 4  # an id range up to this many times the users is looked up by index
+
+
+@dataclass
+class Part:
+    """One file's rows inside the window: ix (the user's row in users.parquet), since
+    (microseconds since the user's first event) and code (1 + the event's place in the
+    measured events, 0 for any other): one for the whole file, or one per row."""
+
+    ix: np.ndarray
+    since: np.ndarray
+    code: int | np.ndarray
+
+
+class WindowRows:
+    """The events inside the longest window, file by file; `averaged`: the rows of events
+    with averaged properties, as numpy columns (ix, code, since and those properties,
+    nulls masked), or None without such properties."""
+
+    def __init__(self, parts: list[Part], averaged: dict[str, np.ndarray] | None,
+                 users: UserIndex, firsts: list[tuple[str, np.ndarray, np.ndarray]]):
+        self.parts = parts
+        self.averaged = averaged
+        self.users = users
+        # (path, positions in the file, users' rows) of each user's events at its
+        # first-seen time, file by file
+        self.firsts = firsts
+
+    def counts(self, code: int, days: int | None) -> np.ndarray:
+        """How many events of this code each user did in the first `days` days."""
+        total = np.zeros(self.users.count, dtype=np.int64)
+        for part in self.parts:
+            if isinstance(part.code, int):
+                if part.code != code:
+                    continue
+                keep = None
+            else:
+                keep = part.code == code
+            if days is not None:
+                inside = part.since < days * DAY_US
+                keep = inside if keep is None else keep & inside
+            rows = part.ix if keep is None else part.ix[keep]
+            total += np.bincount(rows, minlength=self.users.count)
+        return total
+
+    def user_and_since(self) -> tuple[np.ndarray, np.ndarray]:
+        """ix and since of every row, all files together (the parts are let go)."""
+        ix = np.concatenate([p.ix for p in self.parts]) if self.parts else np.zeros(0, np.uint32)
+        since = (np.concatenate([p.since for p in self.parts]) if self.parts
+                 else np.zeros(0, np.int64))
+        self.parts = []
+        return ix, since
+
+
+class UserIndex:
+    """users.parquet in file order: each user's row by `_uid`, and first-seen times."""
+
+    def __init__(self, con: duck.Connection, version: DatasetVersion):
+        users = con.execute("SELECT _uid, coalesce(epoch_us(_first_seen), 0) AS fs "
+                        "FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
+                            [str(version.users_path)]).fetchnumpy()
+        self.uids = np.asarray(users["_uid"])
+        self.first_seen = np.asarray(users["fs"])
+        self.count = len(self.uids)
+        self._dense: tuple[np.ndarray, np.ndarray] | None = None
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+        self.dense = False  # every _uid is below 2**32, an index into arrays
+        if self.count and 0 <= self.uids.min() and self.uids.max() < DENSE_SLACK * self.count + 1024:
+            # Arrays indexed by _uid: a user's row, and its first-seen time (looked up on
+            # every event row, so without going through the row).
+            rows = np.zeros(int(self.uids.max()) + 1, dtype=np.uint32)
+            rows[self.uids] = np.arange(self.count, dtype=np.uint32)
+            first_seen = np.zeros(len(rows), dtype=np.int64)
+            first_seen[self.uids] = self.first_seen
+            self._dense = (rows, first_seen)
+            self.dense = True
+        else:
+            order = np.argsort(self.uids, kind="stable")
+            self._sorted = (self.uids[order], order.astype(np.uint32))
+
+    def rows_of(self, uids: np.ndarray) -> np.ndarray:
+        """The users' rows (every event's `_uid` is a user of users.parquet)."""
+        if self._dense is not None:
+            return self._dense[0][uids]
+        ordered, rows = self._sorted
+        return rows[np.searchsorted(ordered, uids)]
+
+    def first_seen_of(self, uids: np.ndarray) -> np.ndarray:
+        """The users' first-seen times, in microseconds."""
+        if self._dense is not None:
+            return self._dense[1][uids]
+        return self.first_seen[self.rows_of(uids)]
+
+
+def event_files(con: duck.Connection, version: DatasetVersion) -> list[tuple[str, str | None]]:
+    """(path, the one event name the file holds, or None when it may hold several)."""
+    rows = con.execute(
+        "SELECT file_name, min(stats_min_value), max(stats_max_value), "
+        "bool_and(coalesce(min_is_exact AND max_is_exact, false)), "
+        "bool_and(stats_min_value IS NOT NULL AND stats_max_value IS NOT NULL) "
+        "FROM parquet_metadata(?) WHERE path_in_schema = 'event' GROUP BY file_name "
+        "ORDER BY file_name", [version.events_glob]).fetchall()
+    return [(path, low if low == high and exact and present else None)
+            for path, low, high, exact, present in rows]
+
+
+def read_window_rows(con: duck.Connection, version: DatasetVersion, users: UserIndex,
+                     events: list[str], averaged: dict[str, list[str]],
+                     longest: int | None) -> WindowRows:
+    """The rows inside the longest window (all rows without one) of every events file.
+    `averaged`: event -> the numeric properties averaged over it. (`con` may be left with
+    an unfinished result by its caller: reads go through a cursor of their own.)"""
+    reader = con.cursor()
+    try:
+        return _read(reader, version, users, events, averaged, longest)
+    finally:
+        reader.close()
+
+
+def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
+          events: list[str], averaged: dict[str, list[str]],
+          longest: int | None) -> WindowRows:
+    codes = {name: k + 1 for k, name in enumerate(events)}
+    props = sorted({p for names in averaged.values() for p in names})
+    averaged_codes = np.array(sorted(codes[e] for e in averaged if e in codes), dtype=np.uint16)
+    limit = None if longest is None else longest * DAY_US
+    # Dense ids fit 4 bytes: half the bytes to hand over from DuckDB to numpy.
+    uid = "CAST(_uid AS UINTEGER)" if users.dense else "_uid"
+    parts: list[Part] = []
+    averaged_parts: list[dict[str, np.ndarray]] = []
+    firsts: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for path, name in event_files(con, version):
+        with_props = bool(props) and (name is None or name in averaged)
+        # The rows come in any order: their positions name the first events' rows.
+        columns = [f"{uid} AS uid", "epoch_us(timestamp) AS ts", "file_row_number AS pos"]
+        params: list = []
+        if name is None:
+            columns.append("CAST(coalesce(list_position(CAST(? AS VARCHAR[]), event), 0) "
+                           "AS USMALLINT) AS code")
+            params.append(events)
+        if with_props:
+            columns += [duck.quote_identifier(p) for p in props]
+        # Schema column names (quoted) only; values and the path bind.
+        read = con.execute(f"SELECT {', '.join(columns)} "  # noqa: S608
+                           "FROM read_parquet(?, file_row_number = true)",
+                           [*params, path]).fetchnumpy()
+        ids = read.pop("uid")
+        since = read.pop("ts")
+        since -= users.first_seen_of(ids)
+        positions = read.pop("pos")
+        first = np.flatnonzero(since == 0)
+        if len(first):
+            firsts.append((path, positions[first], users.rows_of(ids[first])))
+        del first, positions
+        code = read.pop("code", None)
+        keep = None if limit is None else since < limit
+        if keep is not None:
+            ids, since = ids[keep], since[keep]
+            code = None if code is None else code[keep]
+        ix = users.rows_of(ids)
+        del ids
+        part = Part(ix, since, codes.get(name, 0) if code is None else code)
+        parts.append(part)
+        if with_props:
+            values = {p: read.pop(p) for p in props}
+            if code is None:  # one event, averaged
+                wanted = keep
+                code = np.full(len(ix), part.code, dtype=np.uint16)
+            else:
+                wanted = np.isin(code, averaged_codes)
+                ix, code, since = ix[wanted], code[wanted], since[wanted]
+                if keep is not None:
+                    wanted = np.flatnonzero(keep)[wanted]
+            averaged_parts.append({"ix": ix, "code": code, "since": since, **{
+                p: _rows(v, wanted) for p, v in values.items()}})
+        del read
+    table = None
+    if props:
+        if not averaged_parts:
+            empty = _no_rows(con, version, props)
+            averaged_parts.append({name: _rows(column, None) if name in props else column
+                                   for name, column in empty.items()})
+        table = {name: _concatenate([part[name] for part in averaged_parts])
+                 for name in averaged_parts[0]}
+    return WindowRows(parts, table, users, firsts)
+
+
+def _rows(values: np.ndarray, wanted: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(values, nulls) of these rows of a column, as plain arrays: numpy's masked
+    arrays are several times slower to index and join."""
+    data, nulls = np.ma.getdata(values), np.ma.getmaskarray(values)
+    if wanted is None:
+        return data, nulls
+    return data[wanted], nulls[wanted]
+
+
+def _concatenate(arrays: list) -> np.ndarray:
+    """Arrays end to end; (values, nulls) pairs become one masked array (nulls)."""
+    if not isinstance(arrays[0], tuple):
+        return np.concatenate(arrays)
+    return np.ma.MaskedArray(np.concatenate([a[0] for a in arrays]),
+                             mask=np.concatenate([a[1] for a in arrays]))
+
+
+def _no_rows(con: duck.Connection, version: DatasetVersion,
+             props: list[str]) -> dict[str, np.ndarray]:
+    """No averaged rows, with the columns' types."""
+    columns = ", ".join(duck.quote_identifier(p) for p in props)
+    # Schema column names (quoted) only; the path binds.
+    return con.execute("SELECT CAST(0 AS UINTEGER) AS ix, CAST(0 AS USMALLINT) AS code, "  # noqa: S608
+                       f"CAST(0 AS BIGINT) AS since, {columns} FROM read_parquet(?) LIMIT 0",
+                       [version.events_glob]).fetchnumpy()
