@@ -23,6 +23,7 @@ from analytics.engine.storage import DatasetVersion
 
 DAY_US = 86_400_000_000
 DENSE_SLACK = 4  # an id range up to this many times the users is looked up by index
+NAN_PREFIX = "__hl_nan_"  # averaged rows: + a property's name, whether its value is NaN
 
 
 @dataclass
@@ -206,6 +207,14 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
                                    for name, column in empty.items()})
         table = {name: _concatenate([part[name] for part in averaged_parts])
                  for name in averaged_parts[0]}
+        for prop in props:
+            values = table[prop]
+            if values.dtype.kind == "f":
+                # DuckDB reads a registered NaN as null, which avg() would skip: the
+                # rows holding one are flagged so that their users' averages stay NaN.
+                nan = np.isnan(values.data) & ~np.ma.getmaskarray(values)
+                if nan.any():
+                    table[NAN_PREFIX + prop] = nan
     return WindowRows(parts, table, users, firsts)
 
 

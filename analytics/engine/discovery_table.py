@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from analytics.engine import duck
-from analytics.engine.discovery_rows import UserIndex, WindowRows, read_window_rows
+from analytics.engine.discovery_rows import NAN_PREFIX, UserIndex, WindowRows, read_window_rows
 from analytics.engine.peruser import (
     CACHE_PREFIX,
     _perfect_hash,
@@ -145,7 +145,7 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     selected = []
     if averages:
         con.register(WINDOW_ROWS, rows.averaged)
-        selected = _averages(con, averages, events, users, joins)
+        selected = _averages(con, averages, events, users, joins, rows.averaged)
         con.unregister(WINDOW_ROWS)
     rows.averaged = None
     arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
@@ -235,11 +235,12 @@ def _gap(measure: dict) -> float:
 
 
 def _averages(con: duck.Connection, features: list[Feature], events: list[str], users: int,
-              joins: list[Sql]) -> list[str]:
+              joins: list[Sql], rows: dict[str, np.ndarray]) -> list[str]:
     """avg() of each property per user, event and window, by DuckDB over the window rows
     of that event (one GROUP BY per event and window, in a perfect hash table over the
     user index: a third of the time of one GROUP BY over (user, event)); appends a join
-    per feature and returns its select entry."""
+    per feature and returns its select entry. `rows`: the averaged rows, registered as
+    WINDOW_ROWS."""
     by_event: dict[tuple[str, int | None], list[Feature]] = {}
     for feature in features:
         m = feature.measure
@@ -247,7 +248,7 @@ def _averages(con: duck.Connection, features: list[Feature], events: list[str], 
     selected = []
     for k, ((event, days), group) in enumerate(by_event.items()):
         props = sorted({f.measure["property"] for f in group})
-        aggs = ", ".join(f"avg({duck.quote_identifier(p)}) AS {duck.quote_identifier(p)}"
+        aggs = ", ".join(_average(p, rows)
                          for p in props)
         where, params = "code = ?", [events.index(event) + 1]
         if days is not None:
@@ -261,6 +262,17 @@ def _averages(con: duck.Connection, features: list[Feature], events: list[str], 
         selected += [f"{name}.{duck.quote_identifier(f.measure['property'])} "
                      f"AS {duck.quote_identifier(f.column)}" for f in group]
     return selected
+
+
+def _average(prop: str, rows: dict[str, np.ndarray]) -> str:
+    """avg() of a property, NaN for users with a NaN value (as over the events)."""
+    column = duck.quote_identifier(prop)
+    if NAN_PREFIX + prop not in rows:
+        return f"avg({column}) AS {column}"
+    flag = duck.quote_identifier(NAN_PREFIX + prop)
+    # Quoted schema names only.
+    return (f"CASE WHEN bool_or({flag}) THEN CAST('NaN' AS DOUBLE) ELSE avg({column}) END "
+            f"AS {column}")
 
 
 def _first_values(con: duck.Connection, features: list[Feature], firsts: list[str],
