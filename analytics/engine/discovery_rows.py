@@ -155,7 +155,9 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     averaged_parts: list[dict[str, np.ndarray]] = []
     firsts: list[tuple[str, np.ndarray, np.ndarray]] = []
     for path, name in event_files(con, version):
-        with_props = bool(props) and (name is None or name in averaged)
+        # A file of one event reads the properties averaged over that event only.
+        read_props = props if name is None else sorted(averaged.get(name, []))
+        with_props = bool(read_props)
         # The rows come in any order: their positions name the first events' rows.
         columns = [f"{uid} AS uid", "epoch_us(timestamp) AS ts", "file_row_number AS pos"]
         params: list = []
@@ -164,7 +166,7 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
                            "AS USMALLINT) AS code")
             params.append(events)
         if with_props:
-            columns += [duck.quote_identifier(p) for p in props]
+            columns += [duck.quote_identifier(p) for p in read_props]
         # Schema column names (quoted) only; values and the path bind.
         read = con.execute(f"SELECT {', '.join(columns)} "  # noqa: S608
                            "FROM read_parquet(?, file_row_number = true)",
@@ -187,7 +189,7 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         part = Part(ix, since, codes.get(name, 0) if code is None else code)
         parts.append(part)
         if with_props:
-            values = {p: read.pop(p) for p in props}
+            values = {p: read.pop(p) for p in read_props}
             if code is None:  # one event, averaged
                 wanted = keep
                 code = np.full(len(ix), part.code, dtype=np.uint16)
@@ -201,12 +203,12 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         del read
     table = None
     if props:
-        if not averaged_parts:
-            empty = _no_rows(con, version, props)
-            averaged_parts.append({name: _rows(column, None) if name in props else column
-                                   for name, column in empty.items()})
-        table = {name: _concatenate([part[name] for part in averaged_parts])
-                 for name in averaged_parts[0]}
+        empty = _no_rows(con, version, props)
+        averaged_parts.append({name: _rows(column, None) if name in props else column
+                               for name, column in empty.items()})
+        table = {name: _concatenate([part.get(name, _nulls(len(part["ix"]), column.dtype))
+                                     for part in averaged_parts])
+                 for name, column in empty.items()}
         for prop in props:
             values = table[prop]
             if values.dtype.kind == "f":
@@ -225,6 +227,11 @@ def _rows(values: np.ndarray, wanted: np.ndarray | None) -> tuple[np.ndarray, np
     if wanted is None:
         return data, nulls
     return data[wanted], nulls[wanted]
+
+
+def _nulls(count: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(values, nulls) of a column a file did not read: null on every row."""
+    return np.zeros(count, dtype=dtype), np.ones(count, dtype=bool)
 
 
 def _concatenate(arrays: list) -> np.ndarray:
