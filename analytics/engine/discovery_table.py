@@ -7,17 +7,18 @@ events' properties). As aggregates of one GROUP BY over the events, each event r
 updates every one of them in its user's hash-table slot: at 1M users and 50M events on
 the benchmark's data that pass ran out of its 1 GB after minutes. Here:
 
-  window rows  one scan of the events, joined to each user's first-seen time, keeps the
-               rows inside the longest window as (user index, event code, microseconds
-               since first seen) and the numeric properties averaged, in a temporary
-               table;
+  window rows  the events read file by file into numpy, without a join
+               (discovery_rows): the rows inside the longest window as (user index,
+               microseconds since first seen, event code), the numeric properties of
+               the averaged events, and where each user's first events lie;
   averages     DuckDB's own avg() per user over one event's window rows (a GROUP BY per
                event), so that the values are the ones a per-user table would hold;
-  counts       numpy: the rows grouped by event code once, one bincount per event;
+  counts       numpy: one bincount per event over the rows of its file(s);
   sessions     numpy: the rows sorted by user and time give each event's gap to the
                user's previous one; sessions start at a user's first event and after
                every gap over the limit, and time in the app adds up the other gaps;
-  first events one join on (user, first-seen time), min() of each property;
+  first events DuckDB reads the properties of those rows alone (by row number), min()
+               of each property per user;
   the rest     success, the complete-window flag, user properties and any measure not
                listed here come from peruser's query, as for any per-user table.
 
@@ -36,7 +37,13 @@ from pathlib import Path
 import numpy as np
 
 from analytics.engine import duck
-from analytics.engine.discovery_rows import NAN_PREFIX, UserIndex, WindowRows, read_window_rows
+from analytics.engine.discovery_rows import (
+    DAY_US,
+    NAN_PREFIX,
+    UserIndex,
+    WindowRows,
+    read_window_rows,
+)
 from analytics.engine.peruser import (
     CACHE_PREFIX,
     _perfect_hash,
@@ -55,12 +62,11 @@ from analytics.engine.peruser_columns import (
 from analytics.engine.sql import Sql
 from analytics.engine.storage import DatasetSchema, DatasetVersion
 
-WINDOW_ROWS = "__hl_discovery_rows"  # temporary, per connection
+WINDOW_ROWS = "__hl_discovery_rows"  # registered: the averaged events' window rows
 MEASURED = "__hl_discovery_measured"  # the numpy columns, registered per connection
 AVERAGES = "__hl_discovery_averages"  # temporary: avg per user, one table per event
 FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
 FIRST_ROWS = "__hl_discovery_first_rows"  # registered: where a file's first events are
-DAY_US = 86_400_000_000
 MINUTE_US = 60_000_000
 
 
@@ -124,8 +130,8 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
                       features: list[Feature]) -> tuple[Sql, list[str]]:
     """Compute the features measured here; returns the joins onto the base table `b` and
     the select-list entries naming each feature's column. In an order that keeps memory
-    low: the averages first (DuckDB), then the rows go to numpy and their table is
-    dropped, then the counts, the sessions, and last the first events' properties."""
+    low: the averages first (DuckDB, their rows are then let go), then the counts, the
+    sessions, and last the first events' properties."""
     if not features:
         return Sql(""), []
     measures = [f.measure for f in features]
@@ -248,8 +254,7 @@ def _averages(con: duck.Connection, features: list[Feature], events: list[str], 
     selected = []
     for k, ((event, days), group) in enumerate(by_event.items()):
         props = sorted({f.measure["property"] for f in group})
-        aggs = ", ".join(_average(p, rows)
-                         for p in props)
+        aggs = ", ".join(_average(p, rows) for p in props)
         where, params = "code = ?", [events.index(event) + 1]
         if days is not None:
             where, params = f"{where} AND since < ?", [*params, days * DAY_US]
@@ -314,11 +319,12 @@ def _drop(con: duck.Connection) -> None:
     """Free this run's rows and arrays now rather than when the connection closes."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary "
-        "AND (table_name IN (?, ?) OR starts_with(table_name, ?))",
-        [WINDOW_ROWS, FIRSTS, AVERAGES]).fetchall()]
+        "AND (starts_with(table_name, ?) OR starts_with(table_name, ?))",
+        [FIRSTS, AVERAGES]).fetchall()]
     for name in names:
         con.execute(f"DROP TABLE IF EXISTS {duck.quote_identifier(name)}")
-    con.unregister(MEASURED)
+    for name in (MEASURED, WINDOW_ROWS, FIRST_ROWS):
+        con.unregister(name)
 
 
 def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
