@@ -38,11 +38,11 @@ class Part:
 
 
 class WindowRows:
-    """The events inside the longest window, file by file; `averaged`: the rows of events
-    with averaged properties, as numpy columns (ix, code, since and those properties,
-    nulls masked), or None without such properties."""
+    """The events inside the longest window, file by file; `averaged`: for each event with
+    averaged properties, its rows as numpy columns (ix, since and those properties, nulls
+    masked, and NAN_PREFIX + property where a float property has NaN values)."""
 
-    def __init__(self, parts: list[Part], averaged: dict[str, np.ndarray] | None,
+    def __init__(self, parts: list[Part], averaged: dict[str, dict[str, np.ndarray]],
                  users: UserIndex, firsts: list[tuple[str, np.ndarray, np.ndarray]]):
         self.parts = parts
         self.averaged = averaged
@@ -147,12 +147,11 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
           longest: int | None) -> WindowRows:
     codes = {name: k + 1 for k, name in enumerate(events)}
     props = sorted({p for names in averaged.values() for p in names})
-    averaged_codes = np.array(sorted(codes[e] for e in averaged if e in codes), dtype=np.uint16)
     limit = None if longest is None else longest * DAY_US
     # Dense ids fit 4 bytes: half the bytes to hand over from DuckDB to numpy.
     uid = "CAST(_uid AS UINTEGER)" if users.dense else "_uid"
     parts: list[Part] = []
-    averaged_parts: list[dict[str, np.ndarray]] = []
+    averaged_parts: dict[str, list[dict]] = {event: [] for event in averaged}
     firsts: list[tuple[str, np.ndarray, np.ndarray]] = []
     files = event_files(con, version)
     queries: list[tuple[str, list]] = []
@@ -192,33 +191,15 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         parts.append(part)
         if with_props:
             values = {p: read.pop(p) for p in read_props}
-            if code is None:  # one event, averaged
-                wanted = keep
-                code = np.full(len(ix), part.code, dtype=np.uint16)
-            else:
-                wanted = np.isin(code, averaged_codes)
-                ix, code, since = ix[wanted], code[wanted], since[wanted]
-                if keep is not None:
-                    wanted = np.flatnonzero(keep)[wanted]
-            averaged_parts.append({"ix": ix, "code": code, "since": since, **{
-                p: _rows(v, wanted) for p, v in values.items()}})
+            for event, wanted in _rows_by_event(name, code, averaged, codes):
+                rows = slice(None) if wanted is None else wanted
+                averaged_parts[event].append({
+                    "ix": ix[rows], "since": since[rows],
+                    **{p: _rows(values[p], _within(keep, wanted)) for p in averaged[event]}})
         del read
-    table = None
-    if props:
-        empty = _no_rows(con, version, props)
-        averaged_parts.append({name: _rows(column, None) if name in props else column
-                               for name, column in empty.items()})
-        table = {name: _concatenate([part.get(name, _nulls(len(part["ix"]), column.dtype))
-                                     for part in averaged_parts])
-                 for name, column in empty.items()}
-        for prop in props:
-            values = table[prop]
-            if values.dtype.kind == "f":
-                # DuckDB reads a registered NaN as null, which avg() would skip: the
-                # rows holding one are flagged so that their users' averages stay NaN.
-                nan = np.isnan(values.data) & ~np.ma.getmaskarray(values)
-                if nan.any():
-                    table[NAN_PREFIX + prop] = nan
+    types = _no_rows(con, version, props) if props else {}
+    table = {event: _event_rows(averaged_parts[event], averaged[event], types)
+             for event in averaged}
     return WindowRows(parts, table, users, firsts)
 
 
@@ -234,6 +215,47 @@ def _fetch(con: duck.Connection, text: str, params: list) -> dict[str, np.ndarra
     return con.execute(text, params).fetchnumpy()
 
 
+def _rows_by_event(name: str | None, code: np.ndarray | None,
+                   averaged: dict[str, list[str]], codes: dict[str, int]):
+    """(event, which of the file's window rows are its rows, None for all) for each
+    averaged event the file holds."""
+    if code is None:
+        if name in averaged:
+            yield name, None
+        return
+    for event in averaged:
+        if event in codes:
+            wanted = np.flatnonzero(code == codes[event])
+            if len(wanted):
+                yield event, wanted
+
+
+def _within(keep: np.ndarray | None, wanted: np.ndarray | None) -> np.ndarray | None:
+    """The file's rows (as read) of these window rows (`wanted`, None for all of them):
+    None for all, a mask or positions."""
+    if keep is None or wanted is None:
+        return keep if wanted is None else wanted
+    return np.flatnonzero(keep)[wanted]
+
+
+def _event_rows(parts: list[dict], props: list[str],
+                types: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One event's rows from its files, with NaN flags where needed."""
+    parts = [*parts, {"ix": np.zeros(0, np.uint32), "since": np.zeros(0, np.int64),
+                      **{p: _rows(types[p], None) for p in props}}]
+    table = {name: _concatenate([part[name] for part in parts])
+             for name in ("ix", "since", *sorted(set(props)))}
+    for prop in set(props):
+        values = table[prop]
+        if values.dtype.kind == "f":
+            # DuckDB reads a registered NaN as null, which avg() would skip: the rows
+            # holding one are flagged so that their users' averages stay NaN.
+            nan = np.isnan(values.data) & ~np.ma.getmaskarray(values)
+            if nan.any():
+                table[NAN_PREFIX + prop] = nan
+    return table
+
+
 def _rows(values: np.ndarray, wanted: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """(values, nulls) of these rows of a column, as plain arrays: numpy's masked
     arrays are several times slower to index and join."""
@@ -241,11 +263,6 @@ def _rows(values: np.ndarray, wanted: np.ndarray | None) -> tuple[np.ndarray, np
     if wanted is None:
         return data, nulls
     return data[wanted], nulls[wanted]
-
-
-def _nulls(count: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(values, nulls) of a column a file did not read: null on every row."""
-    return np.zeros(count, dtype=dtype), np.ones(count, dtype=bool)
 
 
 def _concatenate(arrays: list) -> np.ndarray:
@@ -258,9 +275,8 @@ def _concatenate(arrays: list) -> np.ndarray:
 
 def _no_rows(con: duck.Connection, version: DatasetVersion,
              props: list[str]) -> dict[str, np.ndarray]:
-    """No averaged rows, with the columns' types."""
+    """No rows of these properties, with their types."""
     columns = ", ".join(duck.quote_identifier(p) for p in props)
     # Schema column names (quoted) only; the path binds.
-    return con.execute("SELECT CAST(0 AS UINTEGER) AS ix, CAST(0 AS USMALLINT) AS code, "  # noqa: S608
-                       f"CAST(0 AS BIGINT) AS since, {columns} FROM read_parquet(?) LIMIT 0",
+    return con.execute(f"SELECT {columns} FROM read_parquet(?) LIMIT 0",  # noqa: S608
                        [version.events_glob]).fetchnumpy()

@@ -138,7 +138,7 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     events = sorted({m["event"] for m in measures if "event" in m})
     averaged: dict[str, list[str]] = {}
     for m in measures:
-        if m["kind"] == "event_property":
+        if m["kind"] == "event_property" and m["property"] not in averaged.get(m["event"], []):
             averaged.setdefault(m["event"], []).append(m["property"])
     # First events' properties come from a statement of their own, not the window rows.
     windows = {m.get("within_days") for m in measures if m["kind"] != "first_event_property"}
@@ -150,10 +150,8 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     averages = [f for f in features if f.measure["kind"] == "event_property"]
     selected = []
     if averages:
-        con.register(WINDOW_ROWS, rows.averaged)
-        selected = _averages(con, averages, events, users, joins, rows.averaged)
-        con.unregister(WINDOW_ROWS)
-    rows.averaged = None
+        selected = _averages(con, averages, users, joins, rows.averaged)
+    rows.averaged = {}
     arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
     counted: dict[tuple[str, int | None], np.ndarray] = {}
     for feature in features:
@@ -240,13 +238,13 @@ def _gap(measure: dict) -> float:
     return float(measure.get("session_gap_minutes", DEFAULT_GAP_MINUTES)) * MINUTE_US
 
 
-def _averages(con: duck.Connection, features: list[Feature], events: list[str], users: int,
-              joins: list[Sql], rows: dict[str, np.ndarray]) -> list[str]:
+def _averages(con: duck.Connection, features: list[Feature], users: int, joins: list[Sql],
+              rows: dict[str, dict[str, np.ndarray]]) -> list[str]:
     """avg() of each property per user, event and window, by DuckDB over the window rows
-    of that event (one GROUP BY per event and window, in a perfect hash table over the
-    user index: a third of the time of one GROUP BY over (user, event)); appends a join
-    per feature and returns its select entry. `rows`: the averaged rows, registered as
-    WINDOW_ROWS."""
+    of that event (`rows`, registered in turn as WINDOW_ROWS; one GROUP BY per event and
+    window, in a perfect hash table over the user index: a third of the time of one
+    GROUP BY over (user, event)); appends a join per feature and returns its select
+    entry."""
     by_event: dict[tuple[str, int | None], list[Feature]] = {}
     for feature in features:
         m = feature.measure
@@ -254,15 +252,17 @@ def _averages(con: duck.Connection, features: list[Feature], events: list[str], 
     selected = []
     for k, ((event, days), group) in enumerate(by_event.items()):
         props = sorted({f.measure["property"] for f in group})
-        aggs = ", ".join(_average(p, rows) for p in props)
-        where, params = "code = ?", [events.index(event) + 1]
+        aggs = ", ".join(_average(p, rows[event]) for p in props)
+        where, params = "", []
         if days is not None:
-            where, params = f"{where} AND since < ?", [*params, days * DAY_US]
+            where, params = " WHERE since < ?", [days * DAY_US]
         name = f"{AVERAGES}_{k}"
+        con.register(WINDOW_ROWS, rows[event])
         with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
             # Schema column names (quoted) and our own aliases only; values bind.
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT ix, {aggs} "  # noqa: S608
-                        f"FROM {WINDOW_ROWS} WHERE {where} GROUP BY ix", params)
+                        f"FROM {WINDOW_ROWS}{where} GROUP BY ix", params)
+        con.unregister(WINDOW_ROWS)
         joins.append(Sql(f" LEFT JOIN {name} AS {name} ON {name}.ix = n.ix"))
         selected += [f"{name}.{duck.quote_identifier(f.measure['property'])} "
                      f"AS {duck.quote_identifier(f.column)}" for f in group]
