@@ -259,10 +259,12 @@ def _event_rows(parts: list[dict], props: list[str],
 def _rows(values: np.ndarray, wanted: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """(values, nulls) of these rows of a column, as plain arrays: numpy's masked
     arrays are several times slower to index and join."""
-    data, nulls = np.ma.getdata(values), np.ma.getmaskarray(values)
-    if wanted is None:
-        return data, nulls
-    return data[wanted], nulls[wanted]
+    data, nulls = np.ma.getdata(values), np.ma.getmask(values)
+    if wanted is not None:
+        data = data[wanted]
+    if nulls is np.ma.nomask:  # no nulls at all: no mask to pick rows from
+        return data, np.zeros(len(data), dtype=bool)
+    return data, nulls if wanted is None else nulls[wanted]
 
 
 def _concatenate(arrays: list) -> np.ndarray:
