@@ -2,10 +2,11 @@
 
 Every event row needs its user's place in users.parquet (its row, `ix`) and its time since
 the user's first event. Joining 50M events to 1M users for that in DuckDB costs about
-about three times reading the two columns (`_uid`, timestamp) alone; here DuckDB only
-reads them, file by file, into numpy arrays, and numpy looks each `_uid` up in arrays
-indexed by `_uid` (dense ids, as the importer numbers them) or, for other integer ids,
-by binary search.
+three times reading the two columns (`_uid`, timestamp) alone; here DuckDB only reads
+them, file by file, into numpy arrays, and numpy looks each `_uid` up in arrays indexed
+by `_uid` (dense ids, as the importer numbers them) or, for other integer ids, by binary
+search. Where each user's first events lie (their row numbers) comes out of the same
+read, so that their properties can be read alone afterwards.
 
 Events are stored clustered by name (analytics.engine.storage): most files hold one event
 name, which their Parquet statistics tell, so the name is not read at all; a file with
