@@ -7,17 +7,18 @@ events' properties). As aggregates of one GROUP BY over the events, each event r
 updates every one of them in its user's hash-table slot: at 1M users and 50M events on
 the benchmark's data that pass ran out of its 1 GB after minutes. Here:
 
-  window rows  one scan of the events, joined to each user's first-seen time, keeps the
-               rows inside the longest window as (user index, event code, microseconds
-               since first seen) and the numeric properties averaged, in a temporary
-               table;
+  window rows  the events read file by file into numpy, without a join
+               (discovery_rows): the rows inside the longest window as (user index,
+               microseconds since first seen, event code), the numeric properties of
+               the averaged events, and where each user's first events lie;
   averages     DuckDB's own avg() per user over one event's window rows (a GROUP BY per
                event), so that the values are the ones a per-user table would hold;
-  counts       numpy: the rows grouped by event code once, one bincount per event;
+  counts       numpy: one bincount per event over the rows of its file(s);
   sessions     numpy: the rows sorted by user and time give each event's gap to the
                user's previous one; sessions start at a user's first event and after
                every gap over the limit, and time in the app adds up the other gaps;
-  first events one join on (user, first-seen time), min() of each property;
+  first events DuckDB reads the properties of those rows alone (by row number), min()
+               of each property per user;
   the rest     success, the complete-window flag, user properties and any measure not
                listed here come from peruser's query, as for any per-user table.
 
@@ -36,6 +37,13 @@ from pathlib import Path
 import numpy as np
 
 from analytics.engine import duck
+from analytics.engine.discovery_rows import (
+    DAY_US,
+    NAN_PREFIX,
+    UserIndex,
+    WindowRows,
+    read_window_rows,
+)
 from analytics.engine.peruser import (
     CACHE_PREFIX,
     _perfect_hash,
@@ -54,11 +62,11 @@ from analytics.engine.peruser_columns import (
 from analytics.engine.sql import Sql
 from analytics.engine.storage import DatasetSchema, DatasetVersion
 
-WINDOW_ROWS = "__hl_discovery_rows"  # temporary, per connection
+WINDOW_ROWS = "__hl_discovery_rows"  # registered: the averaged events' window rows
 MEASURED = "__hl_discovery_measured"  # the numpy columns, registered per connection
 AVERAGES = "__hl_discovery_averages"  # temporary: avg per user, one table per event
 FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
-DAY_US = 86_400_000_000
+FIRST_ROWS = "__hl_discovery_first_rows"  # registered: where a file's first events are
 MINUTE_US = 60_000_000
 
 
@@ -122,36 +130,40 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
                       features: list[Feature]) -> tuple[Sql, list[str]]:
     """Compute the features measured here; returns the joins onto the base table `b` and
     the select-list entries naming each feature's column. In an order that keeps memory
-    low: the averages first (DuckDB), then the rows go to numpy and their table is
-    dropped, then the counts, the sessions, and last the first events' properties."""
+    low: the averages first (DuckDB, their rows are then let go), then the counts, the
+    sessions, and last the first events' properties."""
     if not features:
         return Sql(""), []
     measures = [f.measure for f in features]
     events = sorted({m["event"] for m in measures if "event" in m})
-    averaged = sorted({m["property"] for m in measures if m["kind"] == "event_property"})
+    averaged: dict[str, list[str]] = {}
+    for m in measures:
+        if m["kind"] == "event_property" and m["property"] not in averaged.get(m["event"], []):
+            averaged.setdefault(m["event"], []).append(m["property"])
     # First events' properties come from a statement of their own, not the window rows.
     windows = {m.get("within_days") for m in measures if m["kind"] != "first_event_property"}
     longest = None if None in windows else max(windows, default=0)
-    uids = np.asarray(con.execute(
-        "SELECT _uid FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
-        [str(version.users_path)]).fetchnumpy()["_uid"])
-    users = len(uids)
     firsts = sorted({m["property"] for m in measures if m["kind"] == "first_event_property"})
-    _window_rows(con, version, events, averaged, longest)
+    rows = _window_rows(con, version, events, averaged, longest)
+    uids, users = rows.users.uids, rows.users.count
     joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
     averages = [f for f in features if f.measure["kind"] == "event_property"]
-    selected = _averages(con, averages, events, users, joins) if averages else []
-    rows = con.execute(f"SELECT ix, code, since FROM {WINDOW_ROWS}").fetchnumpy()  # noqa: S608
-    con.execute(f"DROP TABLE {WINDOW_ROWS}")
-    ix, code, since = (np.asarray(rows.pop(k)) for k in ("ix", "code", "since"))
+    selected = []
+    if averages:
+        selected = _averages(con, averages, users, joins, rows.averaged)
+    rows.averaged = {}
     arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
-    counts = _EventCounts(ix, code, since, users)
+    counted: dict[tuple[str, int | None], np.ndarray] = {}
     for feature in features:
         m = feature.measure
         if m["kind"] in ("event_count", "did_event"):
-            column = counts.of(events.index(m["event"]) + 1, m.get("within_days"))
+            key = (m["event"], m.get("within_days"))
+            if key not in counted:
+                counted[key] = rows.counts(events.index(m["event"]) + 1, key[1])
+            column = counted[key]
             arrays[feature.column] = column > 0 if m["kind"] == "did_event" else column
-    del code, counts
+    del counted
+    ix, since = rows.user_and_since()
     if any(m["kind"] in ("session_count", "time_in_app") for m in measures):
         sessions = _Sessions(ix, since, users)
         del ix, since
@@ -164,7 +176,7 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
         del sessions
     selected += _first_values(con, [f for f in features
                                     if f.measure["kind"] == "first_event_property"],
-                              firsts, version, users, joins)
+                              firsts, version, rows, joins)
     con.register(MEASURED, arrays)
     selected += [f"n.{duck.quote_identifier(f.column)}" for f in features
                  if f.column in arrays]
@@ -172,57 +184,11 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
 
 
 def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str],
-                 averaged: list[str], longest: int | None) -> None:
-    """The events inside the longest window, as (ix: the user's row in users.parquet,
-    code: 1 + the event's place in `events` or 0 for any other event, since: microseconds
-    since the user's first event) and the averaged properties."""
-    props = "".join(f", e.{duck.quote_identifier(p)}" for p in averaged)
-    # OFFSET 0 keeps the window test out of the join: as a join condition DuckDB checks
-    # it far more slowly (2.5x the join's time at 50M events) than as a filter after it.
-    # Schema column names (quoted) and our own aliases only; values bind.
-    joined = (
-        "SELECT CAST(w.ix AS UINTEGER) AS ix, CAST(coalesce(c.code, 0) AS USMALLINT) AS code, "  # noqa: S608
-        f"epoch_us(e.timestamp) - w.fs AS since{props} "
-        "FROM read_parquet(?) AS e "
-        "JOIN (SELECT _uid, file_row_number AS ix, epoch_us(_first_seen) AS fs "
-        "      FROM read_parquet(?, file_row_number = true)) AS w ON w._uid = e._uid "
-        "LEFT JOIN (SELECT unnest(CAST(? AS VARCHAR[])) AS event, "
-        "                  unnest(range(1, ?)) AS code) AS c ON c.event = e.event "
-        "OFFSET 0")
-    params: list = [version.events_glob, str(version.users_path), events, len(events) + 1]
-    where = ""
-    if longest is not None:
-        where, params = " WHERE since < ?", [*params, longest * DAY_US]
-    # Our own aliases and schema column names (quoted) only; values bind.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {WINDOW_ROWS} AS "  # noqa: S608
-                f"SELECT * FROM ({joined}){where}", params)
-
-
-class _EventCounts:
-    """How many events of each code every user did in a window: the window's rows grouped
-    by code once (a stable sort of small integers), then one bincount per event."""
-
-    def __init__(self, ix: np.ndarray, code: np.ndarray, since: np.ndarray, users: int):
-        self.ix, self.code, self.since, self.users = ix, code, since, users
-        self.grouped: dict[int | None, tuple[np.ndarray, np.ndarray]] = {}
-        self.counts: dict[tuple[int, int | None], np.ndarray] = {}
-
-    def of(self, wanted: int, days: int | None) -> np.ndarray:
-        if (wanted, days) not in self.counts:
-            if days not in self.grouped:
-                keep = self.code > 0
-                if days is not None:
-                    keep &= self.since < days * DAY_US
-                codes = self.code[keep]
-                order = np.argsort(codes, kind="stable")
-                users_in_order = self.ix[keep][order]
-                bounds = np.searchsorted(codes[order], np.arange(int(codes.max(initial=0)) + 2))
-                self.grouped[days] = (users_in_order, bounds)
-            users_in_order, bounds = self.grouped[days]
-            rows = (users_in_order[bounds[wanted]:bounds[wanted + 1]]
-                    if wanted + 1 < len(bounds) else users_in_order[:0])
-            self.counts[wanted, days] = np.bincount(rows, minlength=self.users).astype(np.int64)
-        return self.counts[wanted, days]
+                 averaged: dict[str, list[str]], longest: int | None) -> WindowRows:
+    """The events inside the longest window (discovery_rows), with the averaged
+    properties of the events averaged."""
+    return read_window_rows(con, version, UserIndex(con, version), events, averaged,
+                            longest)
 
 
 class _Sessions:
@@ -272,12 +238,13 @@ def _gap(measure: dict) -> float:
     return float(measure.get("session_gap_minutes", DEFAULT_GAP_MINUTES)) * MINUTE_US
 
 
-def _averages(con: duck.Connection, features: list[Feature], events: list[str], users: int,
-              joins: list[Sql]) -> list[str]:
+def _averages(con: duck.Connection, features: list[Feature], users: int, joins: list[Sql],
+              rows: dict[str, dict[str, np.ndarray]]) -> list[str]:
     """avg() of each property per user, event and window, by DuckDB over the window rows
-    of that event (one GROUP BY per event and window, in a perfect hash table over the
-    user index: a third of the time of one GROUP BY over (user, event)); appends a join
-    per feature and returns its select entry."""
+    of that event (`rows`, registered in turn as WINDOW_ROWS; one GROUP BY per event and
+    window, in a perfect hash table over the user index: a third of the time of one
+    GROUP BY over (user, event)); appends a join per feature and returns its select
+    entry."""
     by_event: dict[tuple[str, int | None], list[Feature]] = {}
     for feature in features:
         m = feature.measure
@@ -285,41 +252,64 @@ def _averages(con: duck.Connection, features: list[Feature], events: list[str], 
     selected = []
     for k, ((event, days), group) in enumerate(by_event.items()):
         props = sorted({f.measure["property"] for f in group})
-        aggs = ", ".join(f"avg({duck.quote_identifier(p)}) AS {duck.quote_identifier(p)}"
-                         for p in props)
-        where, params = "code = ?", [events.index(event) + 1]
+        aggs = ", ".join(_average(p, rows[event]) for p in props)
+        where, params = "", []
         if days is not None:
-            where, params = f"{where} AND since < ?", [*params, days * DAY_US]
+            where, params = " WHERE since < ?", [days * DAY_US]
         name = f"{AVERAGES}_{k}"
+        con.register(WINDOW_ROWS, rows[event])
         with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
             # Schema column names (quoted) and our own aliases only; values bind.
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT ix, {aggs} "  # noqa: S608
-                        f"FROM {WINDOW_ROWS} WHERE {where} GROUP BY ix", params)
+                        f"FROM {WINDOW_ROWS}{where} GROUP BY ix", params)
+        con.unregister(WINDOW_ROWS)
         joins.append(Sql(f" LEFT JOIN {name} AS {name} ON {name}.ix = n.ix"))
         selected += [f"{name}.{duck.quote_identifier(f.measure['property'])} "
                      f"AS {duck.quote_identifier(f.column)}" for f in group]
     return selected
 
 
+def _average(prop: str, rows: dict[str, np.ndarray]) -> str:
+    """avg() of a property, NaN for users with a NaN value (as over the events)."""
+    column = duck.quote_identifier(prop)
+    if NAN_PREFIX + prop not in rows:
+        return f"avg({column}) AS {column}"
+    flag = duck.quote_identifier(NAN_PREFIX + prop)
+    # Quoted schema names only.
+    return (f"CASE WHEN bool_or({flag}) THEN CAST('NaN' AS DOUBLE) ELSE avg({column}) END "
+            f"AS {column}")
+
+
 def _first_values(con: duck.Connection, features: list[Feature], firsts: list[str],
-                  version: DatasetVersion, users: int, joins: list[Sql]) -> list[str]:
+                  version: DatasetVersion, rows: WindowRows, joins: list[Sql]) -> list[str]:
     """Each property on the user's first event: among events at the first-seen time, the
-    smallest value (min() skips nulls), as the per-user query takes it. A statement of its
-    own, joining on (user, first-seen time): with those properties in the window rows, or
-    in the per-user query's aggregates, it costs twice as much (and the rows' memory)."""
+    smallest value (min() skips nulls), as the per-user query takes it. The window rows
+    name those events' places in their files; DuckDB reads the properties of those rows
+    alone (a join on the row number, which it pushes into the scan: a third of the cost
+    of joining every event to its user's first-seen time)."""
     if not features:
         return []
-    aggs = ", ".join(f"min(e.{duck.quote_identifier(p)}) AS __hl_first_{k}"
-                     for k, p in enumerate(firsts))
-    with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
-        # Schema column names (quoted) and our own aliases only; values bind.
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS SELECT w.ix, {aggs} "  # noqa: S608
-            "FROM read_parquet(?) AS e "
-            "JOIN (SELECT _uid, file_row_number AS ix, _first_seen "
-            "      FROM read_parquet(?, file_row_number = true)) AS w "
-            "ON w._uid = e._uid AND e.timestamp = w._first_seen GROUP BY w.ix",
-            [version.events_glob, str(version.users_path)])
+    props = ", ".join(f"e.{duck.quote_identifier(p)} AS __hl_first_{k}"
+                      for k, p in enumerate(firsts))
+    aggs = ", ".join(f"min(__hl_first_{k}) AS __hl_first_{k}" for k in range(len(firsts)))
+    found = f"{FIRSTS}_rows"
+    create = f"CREATE OR REPLACE TEMP TABLE {found} AS"
+    for path, positions, ix in rows.firsts:
+        con.register(FIRST_ROWS, {"pos": positions, "ix": ix})
+        # Schema column names (quoted) and our own aliases only; the path binds.
+        con.execute(f"{create} SELECT p.ix, {props} "  # noqa: S608
+                    "FROM read_parquet(?, file_row_number = true) AS e "
+                    f"JOIN {FIRST_ROWS} AS p ON p.pos = e.file_row_number", [path])
+        con.unregister(FIRST_ROWS)
+        create = f"INSERT INTO {found}"
+    if not rows.firsts:  # no events at all: the columns' types, no rows
+        con.execute(f"{create} SELECT CAST(0 AS UINTEGER) AS ix, {props} "  # noqa: S608
+                    "FROM read_parquet(?) AS e LIMIT 0", [version.events_glob])
+    with _perfect_hash(con, rows.users.count <= PERFECT_HASH_RANGE):
+        # Our own aliases only.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS "  # noqa: S608
+                    f"SELECT ix, {aggs} FROM {found} GROUP BY ix")
+    con.execute(f"DROP TABLE {found}")
     joins.append(Sql(f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = n.ix"))
     return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
             f"AS {duck.quote_identifier(f.column)}" for f in features]
@@ -329,11 +319,12 @@ def _drop(con: duck.Connection) -> None:
     """Free this run's rows and arrays now rather than when the connection closes."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary "
-        "AND (table_name IN (?, ?) OR starts_with(table_name, ?))",
-        [WINDOW_ROWS, FIRSTS, AVERAGES]).fetchall()]
+        "AND (starts_with(table_name, ?) OR starts_with(table_name, ?))",
+        [FIRSTS, AVERAGES]).fetchall()]
     for name in names:
         con.execute(f"DROP TABLE IF EXISTS {duck.quote_identifier(name)}")
-    con.unregister(MEASURED)
+    for name in (MEASURED, WINDOW_ROWS, FIRST_ROWS):
+        con.unregister(name)
 
 
 def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
@@ -346,7 +337,11 @@ def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
     final = directory / f"{CACHE_PREFIX}{key}.parquet"
     temporary = directory / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex}.parquet"
     try:
-        with _perfect_hash(con, table.narrow):
+        # One thread: writing the wide table (about a hundred columns) took as long with
+        # one thread as with two (its 1 GB leaves little room for a second row group in
+        # the making) and 40% less CPU: at 1M users 2.6-3.2 s against 4.2-6.6 s, three
+        # runs each on the shared machine.
+        with _perfect_hash(con, table.narrow), duck.single_thread(con):
             con.execute(f"COPY ({table.select.text}) TO ? "
                         "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
                         [*table.select.params, str(temporary)])

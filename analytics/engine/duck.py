@@ -19,7 +19,8 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -129,6 +130,18 @@ def engine_cursor(*, memory_limit: str = "1GB", threads: int = 2) -> Connection:
         if _engine is None:
             _engine = _EngineDatabase()
         return _engine.cursor(memory_limit, threads)
+
+
+@contextmanager
+def single_thread(con: Connection) -> Iterator[None]:
+    """One DuckDB thread for the statements inside, then the setting as it was (threads
+    belong to the database, not to the connection)."""
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
 
 
 def _checked_size(value: str) -> str:

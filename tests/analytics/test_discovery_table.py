@@ -156,3 +156,25 @@ def test_the_window_rows_stop_at_the_longest_window(tmp_path, monkeypatch):
                         kept.append(longest) or real(con, v, events, averaged, longest))
     discovery.discover(version, SUBSCRIBE, within_days=7)
     assert kept == [7]
+
+
+def test_nan_values_average_as_over_the_events(tmp_path):
+    """A float property holding NaN: the average of a user with one is NaN, as the per-user
+    query computes it (numpy hands NaN to DuckDB as null, which avg() would skip)."""
+    events, users = [], []
+    for i in range(40):
+        user = f"u{i}"
+        users.append({"user_id": user})
+        start = T0 + timedelta(hours=i)
+        for k in range(3):
+            price = [1.5, None, math.nan, 2.0][(i + k) % 4] if i % 5 else 1.0
+            events.append({"user_id": user, "event": "buy", "price": price,
+                           "timestamp": start + timedelta(hours=k)})
+        if i % 3 == 0:
+            events.append({"user_id": user, "event": "goal", "timestamp": start})
+    version = build_dataset(tmp_path, events, users)
+    measures = [{"kind": "event_property", "event": "buy", "property": "price", "agg": "avg",
+                 **window} for window in ({}, {"within_days": 1})]
+    table = assert_equal_tables(version, {"events": ["goal"]}, measures)
+    column = table[Feature.of(measures[0]).column]
+    assert any(isinstance(v, float) and math.isnan(v) for v in column)

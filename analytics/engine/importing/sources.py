@@ -209,7 +209,8 @@ def _diagnose_single_column(con: duck.Connection, source: Source) -> None:
     )
     params = [str(source.read_path), delimiter, dict.fromkeys(names, "VARCHAR")]
     try:
-        with single_thread(con):
+        # One thread reads in file order: the error DuckDB reports is the first one.
+        with duck.single_thread(con):
             con.execute(f"SELECT count(*) FROM {strict}", params).fetchall()  # noqa: S608
     except duck.Error as exc:
         raise refusal_for(con, source, exc) from None
@@ -226,17 +227,6 @@ def insertion_order(con: duck.Connection) -> Iterator[None]:
         yield
     finally:
         con.execute("SET preserve_insertion_order = false")
-
-
-@contextmanager
-def single_thread(con: duck.Connection) -> Iterator[None]:
-    """Read in file order, so that the error DuckDB reports is the first one."""
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    con.execute("SET threads = 1")
-    try:
-        yield
-    finally:
-        con.execute(f"SET threads = {int(threads)}")
 
 
 # --- DuckDB errors -> refusals -------------------------------------------------------
@@ -309,7 +299,8 @@ def known_paths(source: Source) -> dict[Path, str]:
 def _first_layout_error(con: duck.Connection, source: Source) -> str | None:
     sql, params = source.table()
     try:
-        with single_thread(con):
+        # One thread reads in file order: the error DuckDB reports is the first one.
+        with duck.single_thread(con):
             con.execute(f"SELECT count(*) FROM {sql}", params).fetchall()  # noqa: S608
     except duck.Error as exc:
         return str(exc)

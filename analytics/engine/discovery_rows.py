@@ -1,0 +1,285 @@
+"""The window rows of a discovery run, read file by file into numpy without a join.
+
+Every event row needs its user's place in users.parquet (its row, `ix`) and its time since
+the user's first event. Joining 50M events to 1M users for that in DuckDB costs about
+three times reading the two columns (`_uid`, timestamp) alone; here DuckDB only reads
+them, file by file, into numpy arrays, and numpy looks each `_uid` up in arrays indexed
+by `_uid` (dense ids, as the importer numbers them) or, for other integer ids, by binary
+search. Where each user's first events lie (their row numbers) comes out of the same
+read, so that their properties can be read alone afterwards.
+
+Events are stored clustered by name (analytics.engine.storage): most files hold one event
+name, which their Parquet statistics tell, so the name is not read at all; a file with
+several names (or without exact statistics) has its names read and coded. The layout
+only saves time: any file is read correctly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.engine import duck
+from analytics.engine.storage import DatasetVersion
+
+DAY_US = 86_400_000_000
+DENSE_SLACK = 4  # an id range up to this many times the users is looked up by index
+NAN_PREFIX = "__hl_nan_"  # averaged rows: + a property's name, whether its value is NaN
+
+
+@dataclass
+class Part:
+    """One file's rows inside the window: ix (the user's row in users.parquet), since
+    (microseconds since the user's first event) and code (1 + the event's place in the
+    measured events, 0 for any other): one for the whole file, or one per row."""
+
+    ix: np.ndarray
+    since: np.ndarray
+    code: int | np.ndarray
+
+
+class WindowRows:
+    """The events inside the longest window, file by file; `averaged`: for each event with
+    averaged properties, its rows as numpy columns (ix, since and those properties, nulls
+    masked, and NAN_PREFIX + property where a float property has NaN values)."""
+
+    def __init__(self, parts: list[Part], averaged: dict[str, dict[str, np.ndarray]],
+                 users: UserIndex, firsts: list[tuple[str, np.ndarray, np.ndarray]]):
+        self.parts = parts
+        self.averaged = averaged
+        self.users = users
+        # (path, positions in the file, users' rows) of each user's events at its
+        # first-seen time, file by file
+        self.firsts = firsts
+
+    def counts(self, code: int, days: int | None) -> np.ndarray:
+        """How many events of this code each user did in the first `days` days."""
+        total = np.zeros(self.users.count, dtype=np.int64)
+        for part in self.parts:
+            if isinstance(part.code, int):
+                if part.code != code:
+                    continue
+                keep = None
+            else:
+                keep = part.code == code
+            if days is not None:
+                inside = part.since < days * DAY_US
+                keep = inside if keep is None else keep & inside
+            rows = part.ix if keep is None else part.ix[keep]
+            total += np.bincount(rows, minlength=self.users.count)
+        return total
+
+    def user_and_since(self) -> tuple[np.ndarray, np.ndarray]:
+        """ix and since of every row, all files together (the parts are let go)."""
+        ix = np.concatenate([p.ix for p in self.parts]) if self.parts else np.zeros(0, np.uint32)
+        since = (np.concatenate([p.since for p in self.parts]) if self.parts
+                 else np.zeros(0, np.int64))
+        self.parts = []
+        return ix, since
+
+
+class UserIndex:
+    """users.parquet in file order: each user's row by `_uid`, and first-seen times."""
+
+    def __init__(self, con: duck.Connection, version: DatasetVersion):
+        users = con.execute("SELECT _uid, coalesce(epoch_us(_first_seen), 0) AS fs "
+                        "FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
+                            [str(version.users_path)]).fetchnumpy()
+        self.uids = np.asarray(users["_uid"])
+        self.first_seen = np.asarray(users["fs"])
+        self.count = len(self.uids)
+        self._dense: tuple[np.ndarray, np.ndarray] | None = None
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+        self.dense = False  # every _uid is below 2**32, an index into arrays
+        if self.count and 0 <= self.uids.min() and self.uids.max() < DENSE_SLACK * self.count + 1024:
+            # Arrays indexed by _uid: a user's row, and its first-seen time (looked up on
+            # every event row, so without going through the row).
+            rows = np.zeros(int(self.uids.max()) + 1, dtype=np.uint32)
+            rows[self.uids] = np.arange(self.count, dtype=np.uint32)
+            first_seen = np.zeros(len(rows), dtype=np.int64)
+            first_seen[self.uids] = self.first_seen
+            self._dense = (rows, first_seen)
+            self.dense = True
+        else:
+            order = np.argsort(self.uids, kind="stable")
+            self._sorted = (self.uids[order], order.astype(np.uint32))
+
+    def rows_of(self, uids: np.ndarray) -> np.ndarray:
+        """The users' rows (every event's `_uid` is a user of users.parquet)."""
+        if self._dense is not None:
+            return self._dense[0][uids]
+        ordered, rows = self._sorted
+        return rows[np.searchsorted(ordered, uids)]
+
+    def first_seen_of(self, uids: np.ndarray) -> np.ndarray:
+        """The users' first-seen times, in microseconds."""
+        if self._dense is not None:
+            return self._dense[1][uids]
+        return self.first_seen[self.rows_of(uids)]
+
+
+def event_files(con: duck.Connection, version: DatasetVersion) -> list[tuple[str, str | None]]:
+    """(path, the one event name the file holds, or None when it may hold several)."""
+    rows = con.execute(
+        "SELECT file_name, min(stats_min_value), max(stats_max_value), "
+        "bool_and(coalesce(min_is_exact AND max_is_exact, false)), "
+        "bool_and(stats_min_value IS NOT NULL AND stats_max_value IS NOT NULL) "
+        "FROM parquet_metadata(?) WHERE path_in_schema = 'event' GROUP BY file_name "
+        "ORDER BY file_name", [version.events_glob]).fetchall()
+    return [(path, low if low == high and exact and present else None)
+            for path, low, high, exact, present in rows]
+
+
+def read_window_rows(con: duck.Connection, version: DatasetVersion, users: UserIndex,
+                     events: list[str], averaged: dict[str, list[str]],
+                     longest: int | None) -> WindowRows:
+    """The rows inside the longest window (all rows without one) of every events file.
+    `averaged`: event -> the numeric properties averaged over it. (`con` may be left with
+    an unfinished result by its caller: reads go through a cursor of their own.)"""
+    reader = con.cursor()
+    try:
+        return _read(reader, version, users, events, averaged, longest)
+    finally:
+        reader.close()
+
+
+def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
+          events: list[str], averaged: dict[str, list[str]],
+          longest: int | None) -> WindowRows:
+    codes = {name: k + 1 for k, name in enumerate(events)}
+    props = sorted({p for names in averaged.values() for p in names})
+    limit = None if longest is None else longest * DAY_US
+    # Dense ids fit 4 bytes: half the bytes to hand over from DuckDB to numpy.
+    uid = "CAST(_uid AS UINTEGER)" if users.dense else "_uid"
+    parts: list[Part] = []
+    averaged_parts: dict[str, list[dict]] = {event: [] for event in averaged}
+    firsts: list[tuple[str, np.ndarray, np.ndarray]] = []
+    files = event_files(con, version)
+    queries: list[tuple[str, list]] = []
+    for path, name in files:
+        # A file of one event reads the properties averaged over that event only.
+        read_props = props if name is None else sorted(averaged.get(name, []))
+        # The rows come in any order: their positions name the first events' rows.
+        columns = [f"{uid} AS uid", "epoch_us(timestamp) AS ts", "file_row_number AS pos"]
+        params: list = []
+        if name is None:
+            columns.append("CAST(coalesce(list_position(CAST(? AS VARCHAR[]), event), 0) "
+                           "AS USMALLINT) AS code")
+            params.append(events)
+        columns += [duck.quote_identifier(p) for p in read_props]
+        # Schema column names (quoted) only; values and the path bind.
+        queries.append((f"SELECT {', '.join(columns)} "  # noqa: S608
+                        "FROM read_parquet(?, file_row_number = true)", [*params, path]))
+    for (path, name), read in zip(files, _results(con, queries), strict=True):
+        read_props = [p for p in props if p in read]
+        with_props = bool(read_props)
+        ids = read.pop("uid")
+        since = read.pop("ts")
+        since -= users.first_seen_of(ids)
+        positions = read.pop("pos")
+        first = np.flatnonzero(since == 0)
+        if len(first):
+            firsts.append((path, positions[first], users.rows_of(ids[first])))
+        del first, positions
+        code = read.pop("code", None)
+        keep = None if limit is None else since < limit
+        if keep is not None:
+            ids, since = ids[keep], since[keep]
+            code = None if code is None else code[keep]
+        ix = users.rows_of(ids)
+        del ids
+        part = Part(ix, since, codes.get(name, 0) if code is None else code)
+        parts.append(part)
+        if with_props:
+            values = {p: read.pop(p) for p in read_props}
+            for event, wanted in _rows_by_event(name, code, averaged, codes):
+                rows = slice(None) if wanted is None else wanted
+                averaged_parts[event].append({
+                    "ix": ix[rows], "since": since[rows],
+                    **{p: _rows(values[p], _within(keep, wanted)) for p in averaged[event]}})
+        del read
+    types = _no_rows(con, version, props) if props else {}
+    table = {event: _event_rows(averaged_parts[event], averaged[event], types)
+             for event in averaged}
+    return WindowRows(parts, table, users, firsts)
+
+
+def _results(con: duck.Connection, queries: list[tuple[str, list]]):
+    """Each query's result as numpy arrays, in order, one file at a time in memory.
+    (Reading the next file on a thread of its own while numpy works on this one showed
+    no gain on the shared, loaded 2-core machine it was measured on.)"""
+    for text, params in queries:
+        yield _fetch(con, text, params)
+
+
+def _fetch(con: duck.Connection, text: str, params: list) -> dict[str, np.ndarray]:
+    return con.execute(text, params).fetchnumpy()
+
+
+def _rows_by_event(name: str | None, code: np.ndarray | None,
+                   averaged: dict[str, list[str]], codes: dict[str, int]):
+    """(event, which of the file's window rows are its rows, None for all) for each
+    averaged event the file holds."""
+    if code is None:
+        if name in averaged:
+            yield name, None
+        return
+    for event in averaged:
+        if event in codes:
+            wanted = np.flatnonzero(code == codes[event])
+            if len(wanted):
+                yield event, wanted
+
+
+def _within(keep: np.ndarray | None, wanted: np.ndarray | None) -> np.ndarray | None:
+    """The file's rows (as read) of these window rows (`wanted`, None for all of them):
+    None for all, a mask or positions."""
+    if keep is None or wanted is None:
+        return keep if wanted is None else wanted
+    return np.flatnonzero(keep)[wanted]
+
+
+def _event_rows(parts: list[dict], props: list[str],
+                types: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One event's rows from its files, with NaN flags where needed."""
+    parts = [*parts, {"ix": np.zeros(0, np.uint32), "since": np.zeros(0, np.int64),
+                      **{p: _rows(types[p], None) for p in props}}]
+    table = {name: _concatenate([part[name] for part in parts])
+             for name in ("ix", "since", *sorted(set(props)))}
+    for prop in set(props):
+        values = table[prop]
+        if values.dtype.kind == "f":
+            # DuckDB reads a registered NaN as null, which avg() would skip: the rows
+            # holding one are flagged so that their users' averages stay NaN.
+            nan = np.isnan(values.data) & ~np.ma.getmaskarray(values)
+            if nan.any():
+                table[NAN_PREFIX + prop] = nan
+    return table
+
+
+def _rows(values: np.ndarray, wanted: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(values, nulls) of these rows of a column, as plain arrays: numpy's masked
+    arrays are several times slower to index and join."""
+    data, nulls = np.ma.getdata(values), np.ma.getmask(values)
+    if wanted is not None:
+        data = data[wanted]
+    if nulls is np.ma.nomask:  # no nulls at all: no mask to pick rows from
+        return data, np.zeros(len(data), dtype=bool)
+    return data, nulls if wanted is None else nulls[wanted]
+
+
+def _concatenate(arrays: list) -> np.ndarray:
+    """Arrays end to end; (values, nulls) pairs become one masked array (nulls)."""
+    if not isinstance(arrays[0], tuple):
+        return np.concatenate(arrays)
+    return np.ma.MaskedArray(np.concatenate([a[0] for a in arrays]),
+                             mask=np.concatenate([a[1] for a in arrays]))
+
+
+def _no_rows(con: duck.Connection, version: DatasetVersion,
+             props: list[str]) -> dict[str, np.ndarray]:
+    """No rows of these properties, with their types."""
+    columns = ", ".join(duck.quote_identifier(p) for p in props)
+    # Schema column names (quoted) only; the path binds.
+    return con.execute(f"SELECT {columns} FROM read_parquet(?) LIMIT 0",  # noqa: S608
+                       [version.events_glob]).fetchnumpy()

@@ -1,0 +1,81 @@
+"""Discovery reads events file by file (analytics.engine.discovery_rows): a file of one
+event name skips reading names and the properties averaged over other events. On events
+clustered by name its table must still equal peruser's query, and its result must be the
+one on the same events in one file."""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from analytics.engine import discovery, discovery_rows, duck
+from analytics.engine.definitions import validate_success
+from analytics.engine.importer import ColumnMapping, import_dataset
+from analytics.engine.importing import events as importing_events
+from analytics.engine.storage import DatasetVersion
+from tests.analytics.test_discovery_table import assert_equal_tables
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+NAMES = ["login", "view", "purchase", "export", "signup", "goal"]
+SUCCESS = {"events": ["goal"], "within_days": 10}
+
+
+def write_sources(directory: Path, user=lambda i: f"u{i}") -> tuple[Path, Path]:
+    rng = random.Random(9)
+    events, users = directory / "events.csv", directory / "users.csv"
+    with events.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["user_id", "event", "timestamp", "amount", "duration", "device"])
+        for i in range(160):
+            start = T0 + timedelta(days=rng.randrange(20), minutes=rng.randrange(1440))
+            out.writerow([user(i), "signup", start.isoformat(), "", "", rng.choice("abc")])
+            for _ in range(rng.randrange(1, 12)):
+                name = rng.choice(NAMES)
+                moment = start + timedelta(minutes=rng.choice([0, 7, 45, 600, 3000, 9000]))
+                amount = rng.choice(["", "2.5", "10", "99.9"]) if name == "purchase" else ""
+                duration = rng.randrange(1, 300) if name in ("view", "login") else ""
+                out.writerow([user(i), name, moment.isoformat(), amount, duration,
+                              rng.choice(["a", "b", "c", ""])])
+    with users.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["user_id", "plan"])
+        out.writerows([user(i), rng.choice(["free", "pro"])] for i in range(170))
+    return events, users
+
+
+def imported(tmp_path: Path, name: str, monkeypatch, *, clustered: bool,
+             user=lambda i: f"u{i}") -> DatasetVersion:
+    monkeypatch.setattr(importing_events, "CLUSTER_MIN_BYTES", 0 if clustered else 2**62)
+    events, users = write_sources(tmp_path, user)
+    dest = tmp_path / name / "v1"
+    import_dataset(events=[events], users=users, mapping=ColumnMapping(), dest=dest)
+    return DatasetVersion(dest)
+
+
+def test_clustered_events_give_the_same_table_and_discovery(tmp_path, monkeypatch):
+    plain = imported(tmp_path, "plain", monkeypatch, clustered=False)
+    clustered = imported(tmp_path, "clustered", monkeypatch, clustered=True)
+    named = [name for _, name in discovery_rows.event_files(duck.connect(), clustered)]
+    assert len(named) > 1 and all(named)  # files of one name each, their names not read
+    schema = clustered.schema()
+    for days in (3, None):
+        measures = discovery.candidate_measures(schema, validate_success(SUCCESS, schema), days)
+        assert {m["property"] for m in measures if m["kind"] == "event_property"} == {
+            "amount", "duration"}
+        assert_equal_tables(clustered, SUCCESS, measures)
+        assert (discovery.discover(clustered, SUCCESS, within_days=days, top=1000)
+                == discovery.discover(plain, SUCCESS, within_days=days, top=1000))
+
+
+def test_sparse_integer_ids_give_the_same_table(tmp_path, monkeypatch):
+    """Integer user ids are the `_uid` itself: far apart, they are looked up by binary
+    search rather than in arrays indexed by id."""
+    version = imported(tmp_path, "sparse", monkeypatch, clustered=True,
+                       user=lambda i: str(10**12 + 7919 * i))
+    schema = version.schema()
+    assert schema.user_id_type == "integer"
+    assert not discovery_rows.UserIndex(duck.connect(), version).dense
+    measures = discovery.candidate_measures(schema, validate_success(SUCCESS, schema), 3)
+    assert_equal_tables(version, SUCCESS, measures)
