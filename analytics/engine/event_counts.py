@@ -62,7 +62,6 @@ class EventCountsPass:
     events_glob: str
 
     def write(self, con: duck.Connection, destination: Path) -> None:
-
         users = _Users.of(con, Path(self.users_path))
         columns: dict[str, np.ndarray] = {}
         for count in self.counts:
