@@ -29,7 +29,7 @@ from .models import WorkingSession
 from .page import RESULT_STEPS, build_context
 from .results import kept_session_results
 from .steps import Step
-from .templatetags.session_ui import q_line
+from .templatetags.session_ui import evidence_option, q_line
 
 # The drawing for everyone has no CSRF token on purpose (see _shared_context); Django warns
 # of a {% csrf_token %} without one when DEBUG is on.
@@ -112,6 +112,11 @@ def draw(session_id: int) -> Snapshot | None:
     board = context.get("vote_board")
     if board is not None and board.is_open:
         fragments["vote-voters"] = render_to_string("worksessions/_vote_voters.html", context)
+    finding_form = context.get("finding_form")
+    if finding_form:
+        for value, label in finding_form.fields["test"].choices:
+            if value:
+                fragments[f"ev-{value}"] = evidence_option(value, label)
     entries = context.get("entries")
     if entries is not None:
         for entry in entries.shared:

@@ -142,3 +142,10 @@ def q_line(row) -> str:
     the session, so a live drawing redraws all of them (500 in a big session) while their
     cards stay as they are; formatted here, not by a template render each."""
     return format_html('<span id="q-{}">{}</span>', row.test.pk, pvalue_eq(row.q_value))
+
+
+@register.simple_tag
+def evidence_option(value, label) -> str:
+    """One result a finding may link to, as an option of the page's #evidence-options
+    (a live fragment of its own, `ev-<test>`: a verdict arriving resends one line)."""
+    return format_html('<option id="ev-{}" value="{}">{}</option>', value, value, label)

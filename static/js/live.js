@@ -50,6 +50,8 @@
     template.innerHTML = html.trim();
     var fresh = template.content.firstElementChild;
     if (!fresh) return;
+    if (fresh.hasAttribute("data-list")) expandList(fresh);
+    fresh.querySelectorAll("[data-list]").forEach(expandList);
     fresh.querySelectorAll("[data-keep]").forEach(function (stub) {
       if (stub.firstChild) return;
       var kept = document.getElementById(stub.id);
@@ -64,6 +66,20 @@
       var again = focused.id && document.getElementById(focused.id);
       if (again) again.focus({ preventScroll: true });
     }
+  }
+
+  // A long list (cards, findings, evidence) comes as the ids of its items in order
+  // (`data-list`), not as an element each: 600 cards are 4 kB, not 56. Each id becomes a
+  // placeholder, filled below by the element the page has, or by its own fragment.
+  function expandList(list) {
+    list.getAttribute("data-list").split(" ").forEach(function (id) {
+      if (!id) return;
+      var stub = document.createElement("div");
+      stub.id = id;
+      stub.setAttribute("data-keep", "");
+      list.appendChild(stub);
+    });
+    list.removeAttribute("data-list");
   }
 
   // Placeholders that nothing filled: this page and the server's drawing disagree.
@@ -86,13 +102,19 @@
     return !!(body && bar && bar.dataset.step && bar.dataset.step !== body.dataset.step);
   }
 
-  // The evidence list of the finding form follows the results (a template in #live).
+  // The evidence list of the finding form follows the results (a datalist in #live, one
+  // option a fragment).
   function syncEvidence() {
     var options = document.getElementById("evidence-options");
     var select = document.getElementById("id_finding_test");
     if (!options || !select) return;
     var value = select.value;
-    select.innerHTML = options.innerHTML;
+    var none = select.querySelector('option[value=""]');
+    select.innerHTML = "";
+    if (none) select.appendChild(none);
+    options.querySelectorAll("option").forEach(function (option) {
+      select.appendChild(new Option(option.textContent, option.value));
+    });
     select.value = value;
   }
 

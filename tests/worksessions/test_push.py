@@ -75,13 +75,21 @@ def test_a_card_is_a_placeholder_in_its_region_and_a_fragment_of_its_own(session
     session = move_to(session, Step.TEST)
     services.session_tests_run(session=session, by=owner)
     snapshot = regions.draw(session.pk)
-    assert f'<article id="entry-{entry.pk}" data-keep></article>' in snapshot.fragments["live"]
+    # The region lists the cards by id (live.js makes each a placeholder), not as elements.
+    assert f'id="entries-hypothesis" class="stack" data-list="entry-{entry.pk} "' in (
+        snapshot.fragments["live"])
+    assert f'<article id="entry-{entry.pk}"' not in snapshot.fragments["live"]
     card = snapshot.fragments[f"entry-{entry.pk}"]
     assert card.lstrip().startswith(f'<article class="entry card" id="entry-{entry.pk}"')
     [test] = session.tests.all()
     assert f'<span id="q-{test.pk}" data-keep></span>' in card
     assert snapshot.fragments[f"q-{test.pk}"].startswith(f'<span id="q-{test.pk}">')
     assert f'data-only="u{owner.pk} facilitator"' not in card  # already tested: no button
+    # The finding form's evidence: the region lists the options by id, each its own line.
+    assert f'<datalist id="evidence-options" data-list="ev-{test.pk} "' in (
+        snapshot.fragments["live"])
+    option = snapshot.fragments[f"ev-{test.pk}"]
+    assert option.startswith(f'<option id="ev-{test.pk}" value="{test.pk}">Invites')
 
 
 def test_another_process_rebuilds_a_drawing_from_its_diff(session, owner):
