@@ -27,10 +27,18 @@ from hypothesislab.celery import NORMAL_PRIORITY, app
 log = logging.getLogger(__name__)
 
 
+_importing = threading.Lock()
+
+
 def task_named(name: str) -> Task:
     """The registered task called `name` (KeyError for a name no app registers)."""
     if name not in app.tasks:
-        app.loader.import_default_modules()  # every app's tasks module, registered by name
+        # Every app's tasks module, registered by name. Under a lock: two requests of a
+        # new web process asking at once made the second see the loader's import under
+        # way as done, before the tasks were registered (NotRegistered, a 500 under load).
+        with _importing:
+            if name not in app.tasks:
+                app.loader.import_default_modules()
     return app.tasks[name]
 
 
