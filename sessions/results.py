@@ -164,6 +164,12 @@ _kept: OrderedDict[int, dict[int, tuple[tuple, TestResult]]] = OrderedDict()
 _kept_lock = threading.Lock()
 
 
+def forget_kept() -> None:
+    """Drop every kept row (ids are never reused in one database; tests roll theirs back)."""
+    with _kept_lock:
+        _kept.clear()
+
+
 def kept_session_results(session: WorkingSession) -> SessionResults:
     """session_results(session), reading in full only the tests that are new or changed
     since the last call for this session (one process's earlier drawing): sessions.regions

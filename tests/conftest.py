@@ -43,6 +43,15 @@ def require(condition: bool, reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Caches a web process keeps by row id (a live session's tests between drawings)
+    start empty with each test's database: rolled back, it gives the same ids again."""
+    from sessions import results
+
+    results.forget_kept()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path / "data"
     settings.TASKS_IN_BACKGROUND_THREAD = False
