@@ -37,7 +37,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 CONVERGE_S = 15  # the streams reconnect within a second or two; the feeds look every 2 s
 SHOWN = re.compile(r"Written (\S+) by member \d")
-PLACEHOLDER = re.compile(r'<li id="(finding-\d+)" data-keep></li>')
+# A long list comes as the ids of its items (data-list), each item its own fragment.
+LISTED = re.compile(r'(<(\w+)[^>]*?) data-list="([^"]*)"([^>]*>)(.*?)</\2>', re.S)
 
 
 @pytest.fixture
@@ -111,9 +112,10 @@ class Meeting:
     @staticmethod
     def _shown(stream: Stream) -> tuple[int, Counter]:
         revision, fragments = stream.state()
-        # Each finding is a placeholder in the region, filled by its own fragment (as
-        # live.js puts it in place).
-        page = PLACEHOLDER.sub(lambda m: fragments.get(m.group(1), ""), fragments.get("live", ""))
+        # The region lists each finding by id; live.js puts each one's fragment there.
+        page = LISTED.sub(lambda m: m.group(1) + m.group(4) + m.group(5) + "".join(
+            fragments.get(item, "") for item in m.group(3).split()) + f"</{m.group(2)}>",
+            fragments.get("live", ""))
         return revision, Counter(m.group(0) for m in SHOWN.finditer(page))
 
     def wait_converged(self, what: str) -> None:
