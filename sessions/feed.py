@@ -12,8 +12,9 @@ looks at the session's revision and who is here, so a lost notice (Redis restart
 member whose web process died is caught within seconds even with no notice at all.
 
 With several web processes, one of them draws each change (it claims the drawing in
-Redis) and publishes the drawing; the others use it as their own. Should that process die
-before publishing, the others draw after WAIT_FOR_DRAWING themselves.
+Redis) and publishes what changed since a drawing they all have; the others rebuild it and
+use it as their own. Should that process die before publishing, or a diff name a drawing a
+process lacks, that process draws after WAIT_FOR_DRAWING itself.
 
 A step move or the session's end changes the whole page: members get `stale` and fetch
 their page body again (their drafts are kept by the page's script)."""

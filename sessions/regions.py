@@ -1,11 +1,12 @@
 """The live session as every member sees it, drawn once per change for all of them.
 
 A change is drawn as fragments keyed by DOM id: the bar, who is here, the step's region,
-one per entry card, one per q-value line. A region holds empty placeholders
-(`data-keep`) where its cards go, so a new test result redraws one card, not the page;
-and q-values, which move with every test of the session, are lines of their own, so they
-do not redraw every card either. sessions.feed sends each member only the fragments that
-changed, and static/js/live.js puts them in place.
+one per entry card, finding, q-value line and evidence option. A region lists its cards,
+findings and evidence options by id (`data-list`; other parts are empty placeholders,
+`data-keep`), so a new test result redraws one card, not the page, and the region stays
+small at 600 cards; q-values, which move with every test of the session, are lines of
+their own, so they do not redraw every card either. sessions.feed sends each member only
+the fragments that changed, and static/js/live.js puts them in place.
 
 The drawing is the same for everyone: it holds no hidden entry, no one's own dots, no
 CSRF token. What differs by member (the facilitator's buttons, an author's "Run test",
