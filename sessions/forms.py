@@ -93,6 +93,11 @@ class FindingForm(forms.Form):
         self.fields["test"].choices = [("", "— none —"), *choices]
         self.fields["test"].allowed = frozenset(str(pk) for pk, _ in choices)
 
+    @property
+    def evidence_ids(self) -> list:
+        """The results offered, in order (not the "— none —" choice)."""
+        return [value for value, _ in self.fields["test"].choices if value != ""]
+
     @classmethod
     def to_save(cls, data, *, latest_tests) -> FindingForm:
         """A posted form checked against the ids of the latest tests alone: saving one

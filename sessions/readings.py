@@ -13,6 +13,7 @@ from analytics.engine import stats
 from analytics.models import AnalysisJob, JobStatus
 
 from .models import HypothesisTest
+from .results import failure_side
 
 
 def detectable(result: dict) -> dict | None:
@@ -24,10 +25,9 @@ def detectable(result: dict) -> dict | None:
     n1, n0 = group["users"], rest["users"]
     if rest.get("rate") is None:
         return {"success": None, "failure": None}
-    # The failure rate as sessions.results reads the other side (its own division).
-    failure = stats.side_summary(n0 - rest["successes"], n0)["rate"]
+    # The failure rate exactly as sessions.results reads the other side.
     return {"success": stats.min_detectable_lift(n1, n0, rest["rate"]),
-            "failure": stats.min_detectable_lift(n1, n0, failure)}
+            "failure": stats.min_detectable_lift(n1, n0, failure_side(rest)["rate"])}
 
 
 def store_detectable(sender, job_id: int, **kwargs) -> None:

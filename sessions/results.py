@@ -220,6 +220,14 @@ def _tests_of(session: WorkingSession, *, only: list[int] | None = None) -> list
     return tests
 
 
+def latest_test_ids(session: WorkingSession) -> list[int]:
+    """Each hypothesis' latest test in the session, as its results count latest: what a
+    finding may link to, checked without reading any result."""
+    tests = (HypothesisTest.objects.filter(session=session).order_by("created_at", "pk")
+             .values_list("pk", "hypothesis_id"))
+    return list(_latest_ids(tests).values())
+
+
 def _latest_ids(tests) -> dict[int, int]:
     """Each hypothesis' latest test, from (test id, hypothesis id) oldest first."""
     latest: dict[int, int] = {}
@@ -261,7 +269,7 @@ def _row(test: HypothesisTest, *, unsuccessful: bool, is_latest: bool) -> TestRe
     row.population = result.get("population")
     group, rest = result["group"], result["rest"]
     if unsuccessful:
-        group, rest = _failure_side(group), _failure_side(rest)
+        group, rest = failure_side(group), failure_side(rest)
         compared = stats.compare(group["successes"], group["users"],
                                  rest["successes"], rest["users"])
     else:
@@ -277,7 +285,7 @@ def _row(test: HypothesisTest, *, unsuccessful: bool, is_latest: bool) -> TestRe
     return row
 
 
-def _failure_side(side: dict) -> dict:
+def failure_side(side: dict) -> dict:
     """The same users counted by the other outcome: who did not succeed."""
     return stats.side_summary(side["users"] - side["successes"], side["users"])
 

@@ -145,16 +145,6 @@ def findings_of(session: WorkingSession) -> list[Finding]:
                 .select_related("author", "test", "test__hypothesis").order_by("created_at", "pk"))
 
 
-def latest_test_ids(session: WorkingSession) -> list[int]:
-    """Each hypothesis' latest test in the session (as sessions.results counts latest:
-    the last by creation time, then id)."""
-    latest: dict[int, int] = {}
-    for pk, hypothesis_id in (HypothesisTest.objects.filter(session=session)
-                              .order_by("created_at", "pk").values_list("pk", "hypothesis_id")):
-        latest[hypothesis_id] = pk
-    return list(latest.values())
-
-
 def unattached_findings(team: Team, limit: int = 50) -> list[Finding]:
     """The team's findings kept outside any session, newest first, waiting to be attached."""
     return list(Finding.objects.filter(team=team, session__isnull=True)

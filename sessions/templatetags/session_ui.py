@@ -149,3 +149,10 @@ def evidence_option(value, label) -> str:
     """One result a finding may link to, as an option of the page's #evidence-options
     (a live fragment of its own, `ev-<test>`: a verdict arriving resends one line)."""
     return format_html('<option id="ev-{}" value="{}">{}</option>', value, value, label)
+
+
+@register.filter
+def dom_ids(items, prefix: str) -> str:
+    """A live list's `data-list`: the DOM ids of its items in order, "entry-4 entry-9 "
+    (objects by their pk, or ids), which static/js/live.js turns into placeholders."""
+    return "".join(f"{prefix}-{getattr(item, 'pk', item)} " for item in items)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import team_member_required
 from accounts.models import User
 
-from .. import catalog, checks, selectors, services
+from .. import catalog, checks, services
 from ..criteria import Builder, BuilderError
 from ..forms import (
     DefinitionChoiceForm,
@@ -23,6 +23,7 @@ from ..forms import (
 )
 from ..models import Discovery, Finding, Hypothesis, HypothesisTest, NextStep, WorkingSession
 from ..page import build_context, edit_form
+from ..results import latest_test_ids
 from .common import respond, run, writes_session
 
 
@@ -300,7 +301,7 @@ def suggestion_adopt(request: HttpRequest, session: WorkingSession,
 @require_POST
 @writes_session
 def finding_create(request: HttpRequest, session: WorkingSession) -> HttpResponse:
-    form = FindingForm.to_save(request.POST, latest_tests=selectors.latest_test_ids(session))
+    form = FindingForm.to_save(request.POST, latest_tests=latest_test_ids(session))
     forms = {"finding": form}
     if not form.is_valid():
         return respond(request, session, forms=forms)
