@@ -86,17 +86,40 @@ def stepper(session: WorkingSession) -> list[dict]:
             for position, value in enumerate(steps.ORDER)]
 
 
+# The member's own parts of the page that a write may answer with alone (the answer to a
+# write from a live page: sessions.views.common.respond): each its template and the steps
+# whose page draws it; "mine" brings the member's hidden entries and dots with it.
+OWN_PARTS = {
+    "finding_form": ("worksessions/_finding_form.html", steps.FINDING_STEPS),
+    "mine": ("worksessions/_mine.html", frozenset({Step.HYPOTHESES, Step.TEST, Step.EXPLORE,
+                                                   Step.TEST_AND_LEARN})),
+}
+
+
+# The finding form's title, where the step gives it one.
+FINDING_TITLES = {
+    Step.TEST_AND_LEARN: "Write down what you find (before the time is up)",
+    Step.RESULTS: "Add to the team's results",
+    Step.UNSUCCESSFUL: "What do the unsuccessful users tell us?",
+}
+
+
 def build_context(request: HttpRequest, session: WorkingSession,
                   participant: Participant | None, *, forms: dict | None = None,
                   error: str | None = None, notice: str | None = None,
-                  light: bool = False, results: SessionResults | None = None) -> dict:
+                  light: bool = False, results: SessionResults | None = None,
+                  parts: frozenset[str] | None = None) -> dict:
     """Everything the session page and its live regions draw. `forms` carries bound forms
     with errors (by name) to show instead of fresh ones. `light`: the answer to a write
     from a page whose live stream is open: the step's live region is left as the page
     has it (the stream brings its change) and the test results are not read for it.
     `results`: the session's results when the caller has them (a live drawing keeps them
-    between changes: sessions.results.kept_session_results)."""
+    between changes: sessions.results.kept_session_results). `parts` (with `light`): only
+    what these OWN_PARTS draw is worked out, for an answer that is only them."""
+    if parts is not None and not light:
+        raise ValueError("an answer of own parts is a light answer")
     user = request.user
+    whole = parts is None
     step = session.step
     is_facilitator = session.facilitator_id == user.pk
     now = timezone.now()
@@ -119,7 +142,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
         "clock": session_clock(session, now),
         # (a light answer keeps the page's own "who is here")
         "participants": [] if light else selectors.participants_of(session),
-        "hidden_count": selectors.hidden_count(session),
+        "hidden_count": selectors.hidden_count(session) if whole else 0,
         "error": error, "notice": notice,
         "urls": _urls(session),
         "Step": Step,
@@ -132,29 +155,34 @@ def build_context(request: HttpRequest, session: WorkingSession,
     forms = forms or {}
     context["test_check"] = forms.get("test_check")  # sessions.checks.test_check
     context["light"] = light
+    mine = whole or "mine" in parts
     if light:
-        context["tested_ids"] = set(session.tests.values_list("hypothesis_id", flat=True))
+        if mine:
+            context["tested_ids"] = set(session.tests.values_list("hypothesis_id", flat=True))
     elif step in RESULT_STEPS:
         results = results or session_results(session)
         context["results"] = results
         context["latest_results"] = results.latest_by_hypothesis()
-    if step == Step.ALIGN:
+    if step == Step.ALIGN and whole:
         _align(context, session, user, forms)
     context["can_test"] = (context["is_participant"] and step in steps.TESTING_STEPS
                            and (step != Step.TEST_AND_LEARN or context["dig_open"]))
-    if step in (Step.HYPOTHESES, Step.TEST):
+    if step in (Step.HYPOTHESES, Step.TEST) and mine:
         _entries(context, session, user, Hypothesis.Kind.HYPOTHESIS, forms)
-    if step in (Step.EXPLORE, Step.TEST_AND_LEARN):
+    if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and mine:
         _entries(context, session, user, Hypothesis.Kind.IDEA, forms)
+        context["starters"] = catalog.starter_choices(session.dataset)
+    if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and whole:
         context["hypothesis_entries"] = selectors.entries_for(session, user,
                                                               Hypothesis.Kind.HYPOTHESIS)
         _attach(context, context["hypothesis_entries"].visible, user)
-    if step in (Step.EXPLORE, Step.TEST_AND_LEARN):
+    if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and whole:
         discovery = selectors.latest_discovery(session, unsuccessful=False)
         context["discovery"] = discovery
         context["suggestions"] = selectors.unnamed_suggestions(session, discovery)[:8]
-        context["starters"] = catalog.starter_choices(session.dataset)
-    if step in steps.FINDING_STEPS or step == Step.CLOSED:
+    context["finding_title"] = FINDING_TITLES.get(step)
+    if (step in steps.FINDING_STEPS or step == Step.CLOSED) and (
+            whole or "finding_form" in parts):
         # A light answer keeps the live region, where the findings are.
         context["findings"] = [] if light else selectors.findings_of(session)
         rows = context["results"].rows if context.get("results") else ()
@@ -164,10 +192,9 @@ def build_context(request: HttpRequest, session: WorkingSession,
         elif not finding_form.labelled:
             finding_form.offer(rows)  # drawn again (refused): with the results' names
         context["finding_form"] = finding_form
-    if step == Step.TEST_AND_LEARN:
+    if step == Step.TEST_AND_LEARN and whole:
         context["dig_tools"] = dig_tools(session)
-    if step == Step.RESULTS:
-        context["finding_title"] = "Add to the team's results"
+    if step == Step.RESULTS and whole:
         context["finding_groups"] = [
             {"kind": kind, "label": label,
              "findings": [f for f in context["findings"] if f.kind == kind]}
@@ -177,12 +204,12 @@ def build_context(request: HttpRequest, session: WorkingSession,
         discovery = selectors.latest_discovery(session, unsuccessful=True)
         context["unsuccessful_discovery"] = discovery
         context["unsuccessful_traits"] = selectors.split_by_direction(discovery)
-    if step in (Step.NEXT_STEPS, Step.UNSUCCESSFUL, Step.ALIGN):
+    if step in (Step.NEXT_STEPS, Step.UNSUCCESSFUL, Step.ALIGN) and whole:
         context["next_steps"] = selectors.next_steps_of(session)
         context["next_step_form"] = forms.get("next_step") or NextStepForm(team=session.team)
-    if step in steps.HYPOTHESIS_STEPS:
+    if step in steps.HYPOTHESIS_STEPS and mine:
         _votes(context, session, user, forms)
-    if is_facilitator and not session.is_closed:
+    if is_facilitator and not session.is_closed and whole:
         context["timebox_form"] = forms.get("timebox") or TimeboxForm(initial={
             "step": step if step not in UNBOXED_STEPS else steps.next_step(step)})
         context["timebox_plan"] = [

@@ -16,7 +16,7 @@ from django.utils.formats import time_format
 
 from accounts.models import Membership, User
 
-from .. import push, steps
+from .. import push, selectors, steps
 from ..models import Participant, SessionEvent, WorkingSession
 from ..steps import Step
 from .errors import NotAllowed, StaleStep, StepClosed
@@ -25,9 +25,7 @@ CLOSED_MESSAGE = "This session is closed: its record is read-only."
 
 
 def fresh(session: WorkingSession) -> WorkingSession:
-    return WorkingSession.objects.select_related("success_definition", "dataset").get(
-        pk=session.pk
-    )
+    return selectors.session_now(session, related=("success_definition", "dataset"))
 
 
 def require_open(session: WorkingSession) -> None:

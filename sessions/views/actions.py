@@ -26,6 +26,11 @@ from ..page import build_context, edit_form
 from ..results import latest_test_ids
 from .common import respond, run, writes_session
 
+# What each write can change on the writer's own page, beside the live region (a light
+# answer is then only these: sessions.views.common.respond).
+MINE = ("mine",)  # their entries and the form for the next
+FINDING_FORM = ("finding_form",)
+
 
 def _int(value, default: int | None = None) -> int | None:
     try:
@@ -151,28 +156,28 @@ def hypothesis_create(request: HttpRequest, session: WorkingSession) -> HttpResp
     forms = {"entry": {"form": form, "builder": builder,
                        "origin": request.POST.get("origin", "own")}}
     if builder.with_action(request.POST.get("builder", "")):
-        return respond(request, session, forms=forms, keep_forms=True)
+        return respond(request, session, forms=forms, keep_forms=True, parts=MINE)
     if request.POST.get("use_starter"):
         found = catalog.starter(session.dataset, request.POST.get("starter", ""))
         if found is None:
-            return respond(request, session, forms=forms, keep_forms=True,
+            return respond(request, session, forms=forms, keep_forms=True, parts=MINE,
                            error="That segment cannot be used with this dataset's mapping.")
         form = HypothesisForm(prefix_id="new", initial={"text": found["text"]})
         builder = Builder.from_criterion(session.dataset.schema_object(), found["criterion"],
                                          prefix="new") or builder
-        return respond(request, session, keep_forms=True, forms={
+        return respond(request, session, keep_forms=True, parts=MINE, forms={
             "entry": {"form": form, "builder": builder, "origin": "catalog"}})
     if not form.is_valid():
-        return respond(request, session, forms=forms)
+        return respond(request, session, forms=forms, parts=MINE)
     try:
         criterion = builder.criterion()
     except BuilderError as error:
         form.add_error(None, f"The criterion is not complete. {error}")
-        return respond(request, session, forms=forms)
+        return respond(request, session, forms=forms, parts=MINE)
     builder.check = checks.criterion_check(session, criterion, request.user,
                                            confirmed=bool(request.POST.get("values_confirmed")))
     if builder.check is not None:
-        return respond(request, session, forms=forms, keep_forms=True)
+        return respond(request, session, forms=forms, keep_forms=True, parts=MINE)
     data = form.cleaned_data
     origin = (Hypothesis.Origin.CATALOG if request.POST.get("origin") == "catalog"
               else Hypothesis.Origin.OWN)
@@ -180,7 +185,7 @@ def hypothesis_create(request: HttpRequest, session: WorkingSession) -> HttpResp
         session=session, author=request.user, kind=kind, text=data["text"],
         criterion=criterion, expected_direction=data["expected_direction"],
         confidence=data["confidence"], origin=origin), forms=forms, form_key="entry",
-        anchor="mine")
+        anchor="mine", parts=MINE)
 
 
 @team_member_required
@@ -202,26 +207,26 @@ def hypothesis_edit(request: HttpRequest, session: WorkingSession,
     forms = {"edit": editing}
     builder = editing["builder"]
     if builder is not None and builder.with_action(request.POST.get("builder", "")):
-        return respond(request, session, forms=forms, keep_forms=True)
+        return respond(request, session, forms=forms, keep_forms=True, parts=MINE)
     form = editing["form"]
     if not form.is_valid():
-        return respond(request, session, forms=forms)
+        return respond(request, session, forms=forms, parts=MINE)
     try:
         criterion = builder.criterion() if builder is not None else entry.criterion
     except BuilderError as error:
         form.add_error(None, f"The criterion is not complete. {error}")
-        return respond(request, session, forms=forms)
+        return respond(request, session, forms=forms, parts=MINE)
     if builder is not None and criterion != entry.criterion:
         builder.check = checks.criterion_check(
             session, criterion, request.user,
             confirmed=bool(request.POST.get("values_confirmed")))
         if builder.check is not None:
-            return respond(request, session, forms=forms, keep_forms=True)
+            return respond(request, session, forms=forms, keep_forms=True, parts=MINE)
     data = form.cleaned_data
     return run(request, session, lambda: services.hypothesis_update(
         hypothesis=entry, by=request.user, text=data["text"], criterion=criterion,
         expected_direction=data["expected_direction"], confidence=data["confidence"]),
-        forms=forms, form_key="edit", anchor="mine")
+        forms=forms, form_key="edit", anchor="mine", parts=MINE)
 
 
 @team_member_required
@@ -231,7 +236,8 @@ def hypothesis_delete(request: HttpRequest, session: WorkingSession,
                       entry_id: int) -> HttpResponse:
     entry = _entry(session, entry_id)
     return run(request, session, lambda: services.hypothesis_delete(hypothesis=entry,
-                                                                    by=request.user))
+                                                                    by=request.user),
+               parts=MINE)
 
 
 @team_member_required
@@ -242,7 +248,7 @@ def hypothesis_rerank(request: HttpRequest, session: WorkingSession,
     entry = _entry(session, entry_id)
     rank = _int(request.POST.get("rank"), 0)
     return run(request, session, lambda: services.hypothesis_rerank(
-        hypothesis=entry, by=request.user, rank=rank))
+        hypothesis=entry, by=request.user, rank=rank), parts=MINE)
 
 
 # ---------------------------------------------------------------- tests and discovery
@@ -260,7 +266,8 @@ def hypothesis_test(request: HttpRequest, session: WorkingSession,
         if check is not None:
             return respond(request, session, forms={"test_check": check}, keep_forms=True)
     return run(request, session, lambda: services.hypothesis_test_run(hypothesis=entry,
-                                                                      by=request.user))
+                                                                      by=request.user),
+               parts=MINE)
 
 
 @team_member_required
@@ -304,7 +311,7 @@ def finding_create(request: HttpRequest, session: WorkingSession) -> HttpRespons
     form = FindingForm.to_save(request.POST, latest_tests=latest_test_ids(session))
     forms = {"finding": form}
     if not form.is_valid():
-        return respond(request, session, forms=forms)
+        return respond(request, session, forms=forms, parts=FINDING_FORM)
     test = None
     if form.cleaned_data["test"]:
         test = HypothesisTest.objects.filter(session=session,
@@ -315,7 +322,7 @@ def finding_create(request: HttpRequest, session: WorkingSession) -> HttpRespons
     return run(request, session, lambda: services.finding_create(
         session=session, author=request.user, text=form.cleaned_data["text"], step=step,
         kind=form.cleaned_data["kind"], test=test), forms=forms, form_key="finding",
-        anchor="findings")
+        anchor="findings", parts=FINDING_FORM)
 
 
 @team_member_required
@@ -327,7 +334,8 @@ def finding_delete(request: HttpRequest, session: WorkingSession,
     if finding is None:
         raise Http404("No such finding")
     return run(request, session, lambda: services.finding_delete(finding=finding,
-                                                                 by=request.user))
+                                                                 by=request.user),
+               parts=())
 
 
 @team_member_required

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 
 from .. import selectors
 from ..models import WorkingSession
-from ..page import build_context, session_url
+from ..page import OWN_PARTS, build_context, session_url
 from ..services import BadInput, SessionRefused
 from ..services.guards import CLOSED_MESSAGE
 
@@ -38,10 +38,13 @@ def writes_session(view: Callable) -> Callable:
 
 def respond(request: HttpRequest, session: WorkingSession, *, error: str | None = None,
             forms: dict | None = None, status: int = 200, notice: str | None = None,
-            anchor: str = "", keep_forms: bool = False) -> HttpResponse:
+            anchor: str = "", keep_forms: bool = False,
+            parts: tuple[str, ...] | None = None) -> HttpResponse:
     """keep_forms: draw the page with `forms` as they are (a form being built, e.g. a
-    criterion row added), instead of redirecting after success."""
-    session = selectors.session_of(request.team, session.pk)  # as it is now
+    criterion row added), instead of redirecting after success. `parts`: the member's own
+    parts of the page (sessions.page.OWN_PARTS) that are all this write can change on
+    their page; a light answer is then only those, and the alert."""
+    session = selectors.session_now(session)
     if (not request.htmx and status == 200 and not error and not keep_forms
             and not _has_errors(forms)):
         return redirect(session_url(session) + (f"#{anchor}" if anchor else ""))
@@ -54,6 +57,18 @@ def respond(request: HttpRequest, session: WorkingSession, *, error: str | None 
              # an own entry still hidden, tested: its card needs the results
              and not session.hypotheses.filter(author=request.user, revealed_at__isnull=True,
                                                tests__isnull=False).exists())
+    if light and parts is not None:
+        # Most writes of a meeting: drawing only the changed form (and the member's own
+        # entries) instead of the body costs a fraction of the CPU (sessions.page).
+        context = build_context(request, session, participant, forms=forms, error=error,
+                                notice=notice, light=True, parts=frozenset(parts))
+        drawn = [name for name in parts if session.step in OWN_PARTS[name][1]]
+        context["parts"] = drawn
+        context["part_templates"] = [OWN_PARTS[name][0] for name in drawn]
+        response = render(request, "worksessions/_own_parts.html", context)
+        response["HX-Reswap"] = "none"  # the parts come out of band; the body stays
+        response["X-Session-Revision"] = str(session.revision)
+        return response
     context = build_context(request, session, participant, forms=forms, error=error,
                             notice=notice, light=light)
     if request.htmx:
@@ -68,21 +83,22 @@ def respond(request: HttpRequest, session: WorkingSession, *, error: str | None 
 
 def run(request: HttpRequest, session: WorkingSession, action: Callable[[], object], *,
         forms: dict | None = None, form_key: str | None = None, anchor: str = "",
-        notice: str | None = None) -> HttpResponse:
+        notice: str | None = None, parts: tuple[str, ...] | None = None) -> HttpResponse:
     """Do a service call and answer; a refusal goes into the form named `form_key` when
-    there is one (next to what the person typed), else into the page's alert."""
+    there is one (next to what the person typed), else into the page's alert. `parts`:
+    as respond's, for the answer either way."""
     try:
         action()
     except SessionRefused as refusal:
         form = _form_of(forms, form_key)
         if form is not None and isinstance(refusal, BadInput):
             form.add_error(None, refusal.message)
-            return respond(request, session, forms=forms, status=refusal.status)
+            return respond(request, session, forms=forms, status=refusal.status, parts=parts)
         # Who-and-when refusals go to the page's alert: the form may not even be drawn
         # (not a participant, or the session has moved to another step).
         return respond(request, session, error=refusal.message, forms=forms,
-                       status=refusal.status)
-    return respond(request, session, anchor=anchor, notice=notice)
+                       status=refusal.status, parts=parts)
+    return respond(request, session, anchor=anchor, notice=notice, parts=parts)
 
 
 def _form_of(forms: dict | None, key: str | None):
