@@ -86,13 +86,16 @@ def stepper(session: WorkingSession) -> list[dict]:
             for position, value in enumerate(steps.ORDER)]
 
 
+# The steps where members write entries of their own (_mine.html).
+ENTRY_STEPS = frozenset({Step.HYPOTHESES, Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN})
+
 # The member's own parts of the page that a write may answer with alone (the answer to a
 # write from a live page: sessions.views.common.respond): each its template and the steps
 # whose page draws it; "mine" brings the member's hidden entries and dots with it.
 OWN_PARTS = {
     "finding_form": ("worksessions/_finding_form.html", steps.FINDING_STEPS),
-    "mine": ("worksessions/_mine.html", frozenset({Step.HYPOTHESES, Step.TEST, Step.EXPLORE,
-                                                   Step.TEST_AND_LEARN})),
+    "mine": ("worksessions/_mine.html", ENTRY_STEPS),
+    "mine_list": ("worksessions/_mine_list.html", ENTRY_STEPS),  # "mine" without its form
 }
 
 
@@ -155,7 +158,8 @@ def build_context(request: HttpRequest, session: WorkingSession,
     forms = forms or {}
     context["test_check"] = forms.get("test_check")  # sessions.checks.test_check
     context["light"] = light
-    mine = whole or "mine" in parts
+    mine = whole or "mine" in parts or "mine_list" in parts
+    entry_form = whole or "mine" in parts
     if light:
         if mine:
             context["tested_ids"] = set(session.tests.values_list("hypothesis_id", flat=True))
@@ -168,10 +172,11 @@ def build_context(request: HttpRequest, session: WorkingSession,
     context["can_test"] = (context["is_participant"] and step in steps.TESTING_STEPS
                            and (step != Step.TEST_AND_LEARN or context["dig_open"]))
     if step in (Step.HYPOTHESES, Step.TEST) and mine:
-        _entries(context, session, user, Hypothesis.Kind.HYPOTHESIS, forms)
+        _entries(context, session, user, Hypothesis.Kind.HYPOTHESIS, forms, form=entry_form)
     if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and mine:
-        _entries(context, session, user, Hypothesis.Kind.IDEA, forms)
-        context["starters"] = catalog.starter_choices(session.dataset)
+        _entries(context, session, user, Hypothesis.Kind.IDEA, forms, form=entry_form)
+        if entry_form:
+            context["starters"] = catalog.starter_choices(session.dataset)
     if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and whole:
         context["hypothesis_entries"] = selectors.entries_for(session, user,
                                                               Hypothesis.Kind.HYPOTHESIS)
@@ -207,7 +212,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
     if step in (Step.NEXT_STEPS, Step.UNSUCCESSFUL, Step.ALIGN) and whole:
         context["next_steps"] = selectors.next_steps_of(session)
         context["next_step_form"] = forms.get("next_step") or NextStepForm(team=session.team)
-    if step in steps.HYPOTHESIS_STEPS and mine:
+    if step in steps.HYPOTHESIS_STEPS and entry_form:  # (its dots come with "mine")
         _votes(context, session, user, forms)
     if is_facilitator and not session.is_closed and whole:
         context["timebox_form"] = forms.get("timebox") or TimeboxForm(initial={
@@ -263,9 +268,10 @@ def _attach(context: dict, entries: list[Hypothesis], user) -> None:
         entry.is_tested = entry.result is not None or entry.pk in context.get("tested_ids", ())
 
 
-def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dict) -> None:
+def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dict, *,
+             form: bool = True) -> None:
     # A light answer draws the member's own entries only (the others are in the region
-    # the page keeps).
+    # the page keeps). `form`: also the form for the next entry (not for "mine_list").
     entries = selectors.entries_for(session, user, kind, only_own=context["light"])
     _attach(context, entries.visible, user)
     context["untested_count"] = sum(1 for e in entries.visible if e.needs_test)
@@ -274,6 +280,10 @@ def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dic
     context["entry_noun"] = "new idea" if kind == Hypothesis.Kind.IDEA else "hypothesis"
     context["entry_plural"] = "new ideas" if kind == Hypothesis.Kind.IDEA else "hypotheses"
     context["places_left"] = max(0, 3 - len(entries.mine))
+    editing = forms.get("edit")
+    context["editing"] = editing
+    if not form:
+        return
     schema = session.dataset.schema_object()
     new_form = forms.get("entry")
     if new_form is None:
@@ -283,8 +293,6 @@ def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dic
     # While testing or digging, writing another entry is secondary: folded away.
     context["fold_new_entry"] = (session.step in (Step.TEST, Step.TEST_AND_LEARN) and bool(entries.mine)
                                  and "entry" not in forms)
-    editing = forms.get("edit")
-    context["editing"] = editing
     context["schema"] = schema
     # The values in the data, offered beside the builder's value inputs (a stored row).
     context["value_profile"] = profile_for_form(session.dataset)

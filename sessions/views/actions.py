@@ -29,6 +29,7 @@ from .common import respond, run, writes_session
 # What each write can change on the writer's own page, beside the live region (a light
 # answer is then only these: sessions.views.common.respond).
 MINE = ("mine",)  # their entries and the form for the next
+MINE_LIST = ("mine_list",)  # their entries alone
 FINDING_FORM = ("finding_form",)
 
 
@@ -267,7 +268,7 @@ def hypothesis_test(request: HttpRequest, session: WorkingSession,
             return respond(request, session, forms={"test_check": check}, keep_forms=True)
     return run(request, session, lambda: services.hypothesis_test_run(hypothesis=entry,
                                                                       by=request.user),
-               parts=MINE)
+               parts=MINE_LIST)
 
 
 @team_member_required

@@ -23,11 +23,12 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
         "track", "wbr"}
 CSRF = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
 # Each part's element id on the page (the templates of sessions.page.OWN_PARTS).
-PART_IDS = {"finding_form": "finding-card", "mine": "mine"}
+PART_IDS = {"finding_form": "finding-card", "mine": "mine", "mine_list": "mine-list"}
 # The steps whose page holds each part.
 STEPS_OF = {"finding_form": (Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN, Step.RESULTS,
                              Step.UNSUCCESSFUL),
-            "mine": (Step.HYPOTHESES, Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN)}
+            "mine": (Step.HYPOTHESES, Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN),
+            "mine_list": (Step.HYPOTHESES, Step.TEST, Step.EXPLORE, Step.TEST_AND_LEARN)}
 
 
 class _Element(HTMLParser):
@@ -92,7 +93,8 @@ def live_session(session, owner, teammate):
 
 # What each part's answer redraws: the part, and for "mine" the member's hidden entries
 # and dots, which the light body also sends out of band.
-IDS_OF = {"finding_form": ("finding-card",), "mine": ("mine", "own-hidden", "vote")}
+IDS_OF = {"finding_form": ("finding-card",), "mine": ("mine", "own-hidden", "vote"),
+          "mine_list": ("mine-list",)}
 STARTERS = [{"code": "plan=pro", "label": "Plan: pro", "group": "Plan", "text": ""}]
 
 
@@ -206,3 +208,23 @@ def test_reading_the_session_again_keeps_only_related_rows_it_still_names(
     bare = type(session).objects.get(pk=session.pk)
     with django_assert_num_queries(1):  # nothing loaded before: joined in the one query
         assert session_now(bare).dataset == dataset
+
+
+def test_a_test_run_from_a_live_page_is_answered_with_the_own_list_alone(live_session,
+                                                                        owner, teammate):
+    services.entries_reveal(session=live_session, by=owner)
+    session = move_to(live_session, Step.TEST)
+    entry = session.hypotheses.get(author=teammate)
+    client = Client()
+    client.force_login(teammate)
+    live = {"HTTP_HX_REQUEST": "true", "HTTP_X_LIVE_STEP": Step.TEST}
+    before = element(answer(session, teammate).content.decode(), "mine-list")
+    assert ">Remove</button>" in before
+    answered = client.post(session_url(session, "hypothesis_test", entry_id=entry.pk),
+                           {"confirmed": "1"}, **live)
+    html = answered.content.decode()
+    assert answered["HX-Reswap"] == "none"
+    assert "Tom: invites too" in element(html, "mine-list")
+    assert ">Remove</button>" not in html  # tested: it stays on the record
+    assert 'id="mine"' not in html and "new-entry" not in html  # the form is left as it is
+    assert entry.tests.exists()
