@@ -104,10 +104,17 @@ def test_every_change_reaches_the_other_pages_without_a_reload(meeting, server, 
         here(page, 3)
     loaded = [page.evaluate("() => performance.timeOrigin") for page in (a, b, c)]
 
-    # A finding written by one shows on the others' pages.
-    assert save_finding(b, "Inviting looks like the strongest signal").ok
+    # A finding written by one shows on the others' pages. The writer's answer is only
+    # their finding form, emptied: a hypothesis they were drafting meanwhile stays typed.
+    b.locator("#mine details.new-entry > summary").click()
+    drafting = b.locator("#mine").get_by_label("In your own words")
+    drafting.fill("Half a thought")
+    answer = save_finding(b, "Inviting looks like the strongest signal")
+    assert answer.ok and answer.headers.get("hx-reswap") == "none"
     for page in (a, c):
         in_live(page, "Inviting looks like the strongest signal")
+    expect(b.get_by_label("What did you find?")).to_have_value("")
+    expect(drafting).to_have_value("Half a thought")
 
     # Tests run after the pages loaded: each result lands on the others' cards, and the
     # finding form's evidence list gains it.
@@ -122,6 +129,10 @@ def test_every_change_reaches_the_other_pages_without_a_reload(meeting, server, 
     expect(evidence.locator("option", has_text="Inviters buy")).to_have_count(
         1, timeout=PUSH_MS)
     screenshot(c, "push-result-card")
+    # A finding saved from a page keeps its evidence list (the new form comes without it).
+    assert save_finding(c, "Inviters buy, as we thought").ok
+    in_live(a, "Inviters buy, as we thought")
+    expect(evidence.locator("option", has_text="Inviters buy")).to_have_count(1)
 
     # A step move swaps the others' page body; a draft typed meanwhile survives it.
     draft = "Pro users might just be bigger companies"
@@ -152,7 +163,7 @@ def test_every_change_reaches_the_other_pages_without_a_reload(meeting, server, 
         expect(page.locator(".timer.timer-expired")).to_have_count(0)
     assert save_finding(c, "Regulars buy, after the extension").ok
     in_live(b, "Regulars buy, after the extension")
-    assert Finding.objects.filter(session=session).count() == 2
+    assert Finding.objects.filter(session=session).count() == 3
 
     # A member who closes the tab shows as away on the others' pages within 5 seconds.
     closed = time.monotonic()
