@@ -215,6 +215,25 @@ def compose_web(default_workers: int = 3) -> tuple[int, dict[str, str]]:
     return workers, {k: str(v) for k, v in environment.items() if k not in RUN_OWN}
 
 
+def group_cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the live processes of a process group this
+    module started: the web server's share of the machine, whatever else runs on it."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                # After the name: state, ppid, pgrp, ... utime (12th), stime (13th).
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) == group:
+                total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / tick
+
+
 def group_rss(group: int) -> dict[int, int]:
     """Resident memory (VmRSS, bytes) of every live process of a process group this
     module started, by pid: for uvicorn, its master and its workers."""

@@ -131,6 +131,10 @@ def _details(summary: dict) -> str:
         f"web RSS: {rss['held_mb']:.0f} MB with every stream open and no write yet, peak "
         f"{rss['peak_mb']:.0f} MB = {' + '.join(map(str, rss['peak_by_process_mb']))} MB "
         f"(master first; {rss['samples']} samples, 1 per second)",
+        *([f"web CPU: {summary['web_cpu']['seconds']:.1f} s over the meeting and its "
+           f"deliveries ({summary['web_cpu']['cores']:.2f} cores), "
+           f"{summary['web_cpu']['ms_per_write']:.1f} ms per write, drawings and sending "
+           f"included"] if "web_cpu" in summary else []),
         f"load client: {client['cpu_share'] * 100:.0f}% of one core "
         f"({'at' if client['prioritized'] else 'NOT at'} a higher CPU priority than the "
         f"server); its loop woke late by p99 {client['loop_lag_p99_ms']:.0f} ms, at most "

@@ -15,3 +15,25 @@ def test_the_web_service_is_read_from_docker_compose():
     assert not processes.RUN_OWN & environment.keys()
     for name, value in environment.items():
         assert re.search(rf"\b{name}: \"?{re.escape(value)}\"?", text)
+
+
+def test_a_process_groups_cpu_time_counts_what_its_processes_burn():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.process_time() + 0.4\n"
+                             "while time.process_time() < end: pass\ntime.sleep(30)"],
+                            start_new_session=True)
+    try:
+        before = processes.group_cpu_seconds(busy.pid)
+        deadline = time.monotonic() + 20
+        while processes.group_cpu_seconds(busy.pid) < 0.35:
+            assert time.monotonic() < deadline, "no CPU time counted"
+            time.sleep(0.05)
+        assert before < 0.4
+        assert processes.group_cpu_seconds(os.getpgrp() + 10**7) == 0.0  # no such group
+    finally:
+        busy.kill()
+        busy.wait()
