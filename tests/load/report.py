@@ -135,6 +135,10 @@ def _details(summary: dict) -> str:
            f"deliveries ({summary['web_cpu']['cores']:.2f} cores), "
            f"{summary['web_cpu']['ms_per_write']:.1f} ms per write, drawings and sending "
            f"included"] if "web_cpu" in summary else []),
+        *([f"worker CPU: {summary['worker_cpu']['seconds']:.1f} s until the last test was "
+           f"done, {summary['worker_cpu']['wall_seconds']:.0f} s after the meeting began "
+           f"({summary['worker_cpu']['ms_per_job']:.1f} ms per test)"]
+          if "worker_cpu" in summary else []),
         f"load client: {client['cpu_share'] * 100:.0f}% of one core "
         f"({'at' if client['prioritized'] else 'NOT at'} a higher CPU priority than the "
         f"server); its loop woke late by p99 {client['loop_lag_p99_ms']:.0f} ms, at most "

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         phase("Celery worker answering", clock)
         summaries = []
         for members in args.sizes:
-            summary = one_size(members, args, env, tmp, clock)
+            summary = one_size(members, args, env, tmp, clock, worker_group=worker.pid)
             summaries.append(summary)
             print(table(summary) + "\n", flush=True)
             if not summary["passed"]:
@@ -129,7 +129,8 @@ def log_excerpt(path: Path) -> str:
     return f"{head}--- {path.name} (end)\n{text[-3000:]}"
 
 
-def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[float]) -> dict:
+def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[float], *,
+             worker_group: int) -> dict:
     """A fresh uvicorn, a new team and session of `members`, the meeting, its figures."""
     import uvloop
 
@@ -147,6 +148,8 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
         _close_connections()  # the web and worker processes take over
         processes.wait_for_web(web, port, log)
         phase(f"{members} members in a session; uvicorn answering", clock)
+        worker_cpu = processes.group_cpu_seconds(worker_group)
+        worker_started = time.monotonic()
         with ahead_of_the_server() as args.prioritized:
             summary, people = asyncio.run(
                 play(meeting, port, args, web_group=web.pid, database_url=env["DATABASE_URL"]),
@@ -160,6 +163,13 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
     lost = count_lost(meeting, people)
     summary["lost"] = {**lost.__dict__, "total": lost.total}
     summary["jobs"] = drain_jobs(meeting)
+    # The worker's CPU for the meeting's tests, from the meeting's start until they are
+    # all done: on 2 cores, what it takes is not the web server's.
+    done = sum(summary["jobs"].values())
+    worker_cpu = processes.group_cpu_seconds(worker_group) - worker_cpu
+    worker_wall = time.monotonic() - worker_started
+    summary["worker_cpu"] = {"seconds": worker_cpu, "wall_seconds": worker_wall,
+                             "ms_per_job": 1000 * worker_cpu / done if done else 0.0}
     phase(f"{members} members: analysis jobs finished", clock)
     summary["errors"] += summary["yardstick"]["errors"]
     summary["passed"] = (summary["errors"] == 0 and lost.total == 0
