@@ -96,9 +96,12 @@ TEMPLATES = [
 # process and a worker can write at once without "database is locked" errors.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATABASE_ROUTERS = ["hypothesislab.dbrouter.LiveRouter"]
+# Threads serving the sync views under ASGI (hypothesislab/asgi.py), per web process: as
+# many as its database pool has connections (more would wait for one).
+WEB_THREADS = int(os.environ.get("WEB_THREADS") or os.environ.get("DB_POOL_SIZE") or 8)
 if DATABASE_URL:
-    # No persistent connections: under ASGI each request runs in a thread of its own, and a
-    # connection kept per thread would outlive it (Django's advice for ASGI).
+    # No persistent connections: requests run in threads (hypothesislab/asgi.py) and the
+    # stream's drawings in others, and a connection kept per thread would sit idle.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     # ...so each web process shares a pool instead: a meeting of 200 members writing at
     # once waits for a connection rather than exhausting PostgreSQL's. (Not in the test
