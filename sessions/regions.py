@@ -94,7 +94,12 @@ def draw(session_id: int) -> Snapshot | None:
     snapshot.present = frozenset(p.pk for p in context["participants"] if p.is_present)
     fragments = snapshot.fragments
     fragments["session-bar"] = render_to_string("worksessions/_bar.html", context)
-    fragments["people"] = render_to_string("worksessions/_people.html", context)
+    # Who is here changes far less often than what they write: drawn again only then.
+    fragments["people"] = cards.kept(
+        ("people", session.is_closed, session.step, context["present_count"],
+         tuple((p.user_id, p.user.name, p.user.email, p.is_present, p.is_facilitator,
+                p.has_confirmed, p.joined_at) for p in context["participants"])),
+        lambda: render_to_string("worksessions/_people.html", context))
     if not session.is_closed:
         fragments["reveal-form"] = render_to_string("worksessions/_reveal_form.html", context)
     fragments["live"] = render_to_string("worksessions/_live_region.html", context)

@@ -160,7 +160,9 @@ STAMP = ("job__status", "job__finished_at", "detectable", "hypothesis__text",
          "hypothesis__expected_direction", "hypothesis__author_id",
          "hypothesis__author__display_name", "hypothesis__author__email")
 KEPT_SESSIONS = 32
-_kept: OrderedDict[int, dict[int, tuple[tuple, TestResult]]] = OrderedDict()
+# Per session: each test's (stamp, row), and the results judged from them last time.
+_kept: OrderedDict[int, tuple[dict[int, tuple[tuple, TestResult]], SessionResults]] = (
+    OrderedDict())
 _kept_lock = threading.Lock()
 
 
@@ -178,9 +180,14 @@ def kept_session_results(session: WorkingSession) -> SessionResults:
     stamps = list(HypothesisTest.objects.filter(session=session).order_by("created_at", "pk")
                   .values_list("pk", "hypothesis_id", *STAMP))
     with _kept_lock:
-        kept = _kept.pop(session.pk, {})
+        kept, judged = _kept.pop(session.pk, ({}, None))
     changed = [pk for pk, _, *stamp in stamps
                if pk not in kept or kept[pk][0] != tuple(stamp)]
+    if judged is not None and not changed and len(stamps) == len(kept):
+        # Not a test changed (a finding or an entry was written): the same results.
+        with _kept_lock:
+            _kept[session.pk] = (kept, judged)
+        return judged
     fresh = {test.pk: test for test in _tests_of(session, only=changed)} if changed else {}
     latest = _latest_ids((pk, hypothesis_id) for pk, hypothesis_id, *_ in stamps)
     rows, keep = [], {}
@@ -196,11 +203,12 @@ def kept_session_results(session: WorkingSession) -> SessionResults:
             continue  # deleted since the stamps were read
         keep[pk] = (tuple(stamp), row)
         rows.append(row)
+    judged = _judged(rows)
     with _kept_lock:
-        _kept[session.pk] = keep
+        _kept[session.pk] = (keep, judged)
         while len(_kept) > KEPT_SESSIONS:
             _kept.popitem(last=False)
-    return _judged(rows)
+    return judged
 
 
 def _tests_of(session: WorkingSession, *, only: list[int] | None = None) -> list[HypothesisTest]:

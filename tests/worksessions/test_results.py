@@ -271,3 +271,9 @@ def test_kept_results_of_a_live_drawing_equal_a_fresh_read_after_every_change(te
                                expected_direction=mobile.expected_direction)
     same()
     assert kept_session_results(testing).rows[-1].hypothesis.text == "Mobile-first users stay"
+    # Nothing of the tests changed (a finding written): the results judged last time.
+    before = kept_session_results(testing)
+    services.finding_create(session=testing, author=teammate, text="Mobile users stay",
+                            step=testing.step)
+    assert kept_session_results(testing) is before
+    same()
