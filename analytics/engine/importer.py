@@ -38,6 +38,7 @@ from analytics.engine.importing.events import (
     write_clustered_events,
     write_events,
 )
+from analytics.engine.importing.first_seen import compute_first_seen
 from analytics.engine.importing.limits import Allowance, ImportLimits
 from analytics.engine.importing.publish import Publication
 from analytics.engine.importing.sources import Source, open_source
@@ -49,7 +50,6 @@ from analytics.engine.importing.uids import (
 )
 from analytics.engine.importing.users import (
     UserProperties,
-    compute_first_seen,
     from_users_table,
     stage_users,
     write_users,
