@@ -65,14 +65,17 @@ def test_one_name_per_file_reads_nothing_again(tmp_path, monkeypatch):
 
 
 def test_a_file_whose_statistics_prove_less_is_read():
-    def written(**event) -> WrittenFile:
+    def written(time: dict | None = None, **event) -> WrittenFile:
         full = {"min": "a", "max": "a", "min_is_exact": "true", "max_is_exact": "true",
                 "null_count": "0", **event}
         timed = {"min": "2026-01-01 00:00:00+00", "max": "2026-01-02 00:00:00+00",
-                 "null_count": "0"}
+                 "min_is_exact": "true", "max_is_exact": "true", "null_count": "0"}
         return WrittenFile(Path("x"), 3, {'"event"': full, '"_uid"': {"null_count": "0"},
-                                          '"timestamp"': timed})
+                                          '"timestamp"': {**timed, **(time or {})}})
+
     assert written().only_event() == "a"
+    assert written(time={"max_is_exact": "false"}).only_event() is None
+    assert written(time={"null_count": "2"}).only_event() is None
     assert written(max="b").only_event() is None
     assert written(max_is_exact="false").only_event() is None
     assert written(null_count="1").only_event() is None

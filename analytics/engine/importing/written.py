@@ -40,7 +40,8 @@ class WrittenFile:
                     and event.get("min_is_exact") == "true"
                     and event.get("max_is_exact") == "true")
         complete = all(c.get("null_count") == "0" for c in (event, uid, time))
-        timed = time.get("min") is not None and time.get("max") is not None
+        timed = (time.get("min") is not None and time.get("max") is not None
+                 and time.get("min_is_exact") == "true" and time.get("max_is_exact") == "true")
         return event["min"] if one_name and complete and timed and self.rows > 0 else None
 
 
