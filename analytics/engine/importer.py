@@ -104,7 +104,7 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
     if users is not None:
         source = open_source(con, users, workdir=pub.inputs_dir,
                              delimiter=mapping.csv_delimiter, stage_as="staged_users",
-                             allowance=allowance)
+                             allowance=allowance, sniff_once=True)
         table = stage_users(con, source, mapping)
         _log_renames(table.renamed, "users")
     user_tables = [table.name] if table else []

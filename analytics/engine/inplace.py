@@ -160,7 +160,7 @@ def _check(con: duck.Connection, events: list[Path], users: Path | None,
     table = None
     if users is not None:
         source = open_source(con, users, workdir=scratch, delimiter=mapping.csv_delimiter,
-                             stage_as="staged_users", allowance=allowance)
+                             stage_as="staged_users", allowance=allowance, sniff_once=True)
         table = stage_users(con, source, mapping)
 
     summary = _EventsSummary()
