@@ -30,6 +30,7 @@ from analytics.engine.importing.events import (
     EventStats,
     NotIntegerIds,
     UnknownUser,
+    check_reported,
     check_written,
     collect_user_ids,
     integer_ids_likely,
@@ -37,6 +38,7 @@ from analytics.engine.importing.events import (
     write_clustered_events,
     write_events,
 )
+from analytics.engine.importing.first_seen import compute_first_seen
 from analytics.engine.importing.limits import Allowance, ImportLimits
 from analytics.engine.importing.publish import Publication
 from analytics.engine.importing.sources import Source, open_source
@@ -48,11 +50,11 @@ from analytics.engine.importing.uids import (
 )
 from analytics.engine.importing.users import (
     UserProperties,
-    compute_first_seen,
     from_users_table,
     stage_users,
     write_users,
 )
+from analytics.engine.importing.written import WrittenFile
 from analytics.engine.storage import (
     RESERVED_EVENT_COLUMNS,
     RESERVED_USER_COLUMNS,
@@ -102,7 +104,7 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
     if users is not None:
         source = open_source(con, users, workdir=pub.inputs_dir,
                              delimiter=mapping.csv_delimiter, stage_as="staged_users",
-                             allowance=allowance)
+                             allowance=allowance, sniff_once=True)
         table = stage_users(con, source, mapping)
         _log_renames(table.renamed, "users")
     user_tables = [table.name] if table else []
@@ -120,7 +122,7 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
         assignment = _write_with_numbered_ids(con, plan, writing, user_tables, dense_ids)
     uid_map, first_seen = assignment.uid_map, None
     if plan is not None:
-        stats = _checked_stats(con, plan, version.events_glob)
+        stats = _checked_stats(con, plan, version.events_glob, writing.reported)
         first_seen = compute_first_seen(con, version.events_glob)
         if not assignment.numbered:
             uid_map = integer_uids_from_events(con, first_seen, user_tables)
@@ -138,12 +140,14 @@ def _import(con: duck.Connection, pub: Publication, events: list[Path],
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Writing:
-    """Where an import writes its events, clustered by name (importing.events)."""
+    """Where an import writes its events, clustered by name (importing.events), and what
+    DuckDB reported of the files it wrote (None: one file, or no report)."""
 
     events_dir: Path
     scratch: Path
+    reported: list[WrittenFile] | None = None
 
 
 def _write_with_integer_ids(con: duck.Connection, plan: EventsPlan, writing: _Writing,
@@ -151,8 +155,9 @@ def _write_with_integer_ids(con: duck.Connection, plan: EventsPlan, writing: _Wr
     """Integer ids are their own `_uid`: one read of the events, no join. The users are
     listed from the written events afterwards (the uid map is not filled here)."""
     try:
-        write_clustered_events(con, plan, writing.events_dir, writing.scratch,
-                               integer_ids=True, uid_table=None)
+        writing.reported = write_clustered_events(con, plan, writing.events_dir,
+                                                  writing.scratch, integer_ids=True,
+                                                  uid_table=None)
     except NotIntegerIds:
         # An id past DuckDB's sample is text after all: number the users instead.
         return _write_with_numbered_ids(con, plan, writing, user_tables, dense_ids=False)
@@ -169,16 +174,17 @@ def _write_with_numbered_ids(con: duck.Connection, plan: EventsPlan, writing: _W
         assignment = assign_uids(con, user_tables, force_dense=dense_ids)
         if not assignment.integer_ids:
             try:
-                write_clustered_events(con, plan, writing.events_dir, writing.scratch,
-                                       integer_ids=False, uid_table=assignment.uid_map,
-                                       may_lack=True)
+                writing.reported = write_clustered_events(
+                    con, plan, writing.events_dir, writing.scratch, integer_ids=False,
+                    uid_table=assignment.uid_map, may_lack=True)
                 return assignment
             except UnknownUser:
                 pass  # some events' users are not in the users file: number them all
     event_ids = collect_user_ids(con, plan)
     assignment = assign_uids(con, [event_ids, *user_tables], force_dense=dense_ids)
-    write_clustered_events(con, plan, writing.events_dir, writing.scratch,
-                           integer_ids=assignment.integer_ids, uid_table=assignment.uid_map)
+    writing.reported = write_clustered_events(
+        con, plan, writing.events_dir, writing.scratch,
+        integer_ids=assignment.integer_ids, uid_table=assignment.uid_map)
     return assignment
 
 
@@ -271,8 +277,10 @@ def _open_events(con: duck.Connection, pub: Publication, paths: list[Path],
     return plan
 
 
-def _checked_stats(con: duck.Connection, plan: EventsPlan, part: str) -> EventStats:
-    stats = check_written(con, plan, part)
+def _checked_stats(con: duck.Connection, plan: EventsPlan, part: str,
+                   reported: list[WrittenFile] | None = None) -> EventStats:
+    stats = (check_reported(con, plan, reported) if reported is not None
+             else check_written(con, plan, part))
     if stats.n_events == 0:
         names = ", ".join(es.source.name for es in plan.sources)
         raise ImportRefused(f"there are no events in {names} (a header but no rows)",

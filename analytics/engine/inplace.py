@@ -160,7 +160,7 @@ def _check(con: duck.Connection, events: list[Path], users: Path | None,
     table = None
     if users is not None:
         source = open_source(con, users, workdir=scratch, delimiter=mapping.csv_delimiter,
-                             stage_as="staged_users", allowance=allowance)
+                             stage_as="staged_users", allowance=allowance, sniff_once=True)
         table = stage_users(con, source, mapping)
 
     summary = _EventsSummary()
@@ -235,7 +235,14 @@ def _first_pass(con: duck.Connection, plan: EventsPlan) -> _EventsSummary:
     time range. What an import's guard stops at is counted instead (checking each row in
     the pass would double its cost): a missing or empty user id or event name shows among
     the distinct ones, an unreadable time as a count of times short of the rows. Either
-    way the refusal is the import's: the first bad row, found by reading the files again."""
+    way the refusal is the import's: the first bad row, found by reading the files again.
+
+    Where a column is read only when used (Parquet, staged JSON), the per-user and the
+    per-event aggregates are two statements: one GROUPING SETS pass computes every
+    aggregate for both, and the per-user side needs only the first time (at 300k users
+    and 5M events, 0.69 s of CPU against 0.52 s + 0.09 s). A CSV file is parsed whole on
+    every read, so it is read once."""
+    per_event: list[tuple] = []
 
     def attempt() -> None:
         rows, params = events_rows(plan, guard_times=True)
@@ -244,16 +251,25 @@ def _first_pass(con: duck.Connection, plan: EventsPlan) -> _EventsSummary:
         # writing them would; every other column stays unread.
         checked = "".join(f", count({q(name)})" for name in plan.properties
                           if _may_fail(plan, name))
+        if not _columnar(plan):
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {_PASS} AS SELECT _uid, event, "  # noqa: S608
+                f"GROUPING(_uid) AS {_BY_EVENT}, min(timestamp) AS first_ts, "
+                f"max(timestamp) AS last_ts, count(*) AS n, count(timestamp) AS timed{checked} "
+                f"FROM ({rows}) GROUP BY GROUPING SETS ((_uid), (event))", params)
+            per_event[:] = con.execute(
+                f"SELECT event, n, first_ts, last_ts, timed FROM {_PASS} "  # noqa: S608
+                f"WHERE {_BY_EVENT} = 1 ORDER BY event").fetchall()
+            return
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_PASS} AS SELECT _uid, event, "  # noqa: S608
-            f"GROUPING(_uid) AS {_BY_EVENT}, min(timestamp) AS first_ts, "
-            f"max(timestamp) AS last_ts, count(*) AS n, count(timestamp) AS timed{checked} "
-            f"FROM ({rows}) GROUP BY GROUPING SETS ((_uid), (event))", params)
+            f"CREATE OR REPLACE TEMP TABLE {_PASS} AS SELECT _uid, 0 AS {_BY_EVENT}, "  # noqa: S608
+            f"min(timestamp) AS first_ts FROM ({rows}) GROUP BY _uid", params)
+        per_event[:] = [row[:5] for row in con.execute(
+            f"SELECT event, count(*), min(timestamp), max(timestamp), "  # noqa: S608
+            f"count(timestamp){checked} FROM ({rows}) GROUP BY event ORDER BY event",
+            params).fetchall()]
 
     run_reading(con, plan, attempt)
-    per_event = con.execute(
-        f"SELECT event, n, first_ts, last_ts, timed FROM {_PASS} "  # noqa: S608
-        f"WHERE {_BY_EVENT} = 1 ORDER BY event").fetchall()
     bad_ids = con.execute(
         f"SELECT count(*) FROM {_PASS} WHERE {_BY_EVENT} = 0 AND (_uid IS NULL "  # noqa: S608
         f"OR trim(_uid) = '' OR {cols.has_control_character('_uid')})").fetchone()[0]
@@ -271,6 +287,12 @@ def _first_pass(con: duck.Connection, plan: EventsPlan) -> _EventsSummary:
         data_start=min(r[2] for r in per_event),
         data_end=max(r[3] for r in per_event),
     )
+
+
+def _columnar(plan: EventsPlan) -> bool:
+    """Whether every source reads a column without parsing the others."""
+    return all(es.source.fmt.kind == "parquet" or es.source.staged_table is not None
+               for es in plan.sources)
 
 
 def _may_fail(plan: EventsPlan, name: str) -> bool:

@@ -184,3 +184,28 @@ def test_one_off_commands_need_no_secret_key_but_serving_pages_does(tmp_path):
                             "127.0.0.1:0"], capture_output=True, text=True,
                            cwd=settings.BASE_DIR, env=env, timeout=120)
     assert serve.returncode != 0 and "SECRET_KEY must be set" in serve.stderr
+
+
+def test_the_command_on_large_files_loads_the_statistics_while_it_reads(files, monkeypatch):
+    from analytics import cli
+    from analytics.engine import distributions
+
+    started: list = []
+    real = distributions.load_in_background
+    monkeypatch.setattr(distributions, "load_in_background",
+                        lambda: started.append(1) or real())
+    events, users = files
+
+    def run() -> dict:
+        out, err = StringIO(), StringIO()
+        code = cli.main(["manage.py", "analyze", "--events", str(events), "--users", str(users),
+                         "--success", json.dumps(SUCCESS), "--criterion",
+                         json.dumps({"kind": "did_event", "event": "login"})], out, err)
+        assert code == 0, err.getvalue()
+        return json.loads(out.getvalue())
+
+    assert run()["group"]["users"] == 2
+    assert started == []  # tiny files: left to the first test that needs it
+    monkeypatch.setattr(cli, "OVERLAP_IMPORT_BYTES", events.stat().st_size)
+    assert run()["group"]["users"] == 2
+    assert started == [1]

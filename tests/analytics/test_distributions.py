@@ -47,3 +47,18 @@ def test_chi_square_tail_edges():
         chi_square_sf(1.0, 0)
     with pytest.raises(ValueError):
         chi_square_sf(1.0, 1.5)
+
+
+def test_the_statistics_load_in_a_thread_of_their_own():
+    # A fresh process: this one has scipy loaded already.
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    probe = ("import sys; from analytics.engine import distributions; "
+             "thread = distributions.load_in_background(); thread.join(); "
+             "print(thread.name, 'scipy.special' in sys.modules, 'scipy.stats' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin"})
+    assert result.stdout.split() == ["hypothesislab-scipy-special", "True", "False"], result.stderr

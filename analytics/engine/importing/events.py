@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analytics.engine import duck
@@ -42,6 +42,13 @@ from analytics.engine.importing.sources import (
     conversion_value,
     insertion_order,
     refusal_for,
+)
+from analytics.engine.importing.written import (
+    RETURN_STATS,
+    WrittenFile,
+    tally,
+    time_range,
+    written_files,
 )
 from analytics.engine.storage import RESERVED_EVENT_COLUMNS, UID
 
@@ -274,24 +281,31 @@ def write_events(con: duck.Connection, plan: EventsPlan, out_path: str, *,
 
 def write_clustered_events(con: duck.Connection, plan: EventsPlan, events_dir: Path,
                            scratch: Path, *, integer_ids: bool,
-                           uid_table: str | None, may_lack: bool = False) -> None:
+                           uid_table: str | None, may_lack: bool = False,
+                           ) -> list[WrittenFile] | None:
     """write_events into `events_dir` as part-<i>.parquet files, each holding the events
     of one bucket of names (all the events of a name in one file), written through
     `scratch` (a directory of the import's own, emptied first). Small sources go into
-    one file: reading all of it costs next to nothing, and fewer files read faster."""
+    one file: reading all of it costs next to nothing, and fewer files read faster.
+    Returns what DuckDB reported of the clustered files (for check_reported), None for
+    one file."""
     if sum(_size(es.source.read_path) for es in plan.sources) < CLUSTER_MIN_BYTES:
         write_events(con, plan, str(events_dir / "part-0.parquet"), integer_ids=integer_ids,
                      uid_table=uid_table, may_lack=may_lack)
-        return
+        return None
+
+    reported: list[WrittenFile] = []
 
     def attempt() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
         select, params = events_select(plan, integer_ids=integer_ids, uid_table=uid_table,
                                        may_lack=may_lack)
         # The bucket is a number (names never become paths) and is not kept in the files.
-        con.execute(f"COPY (SELECT *, hash(event) % {NAME_BUCKETS} AS {_BUCKET} "  # noqa: S608
-                    f"FROM ({select})) TO ? ({cols.EVENTS_PARQUET}, "
-                    f"PARTITION_BY ({_BUCKET}))", params + [str(scratch)])
+        result = con.execute(
+            f"COPY (SELECT *, hash(event) % {NAME_BUCKETS} AS {_BUCKET} "  # noqa: S608
+            f"FROM ({select})) TO ? ({cols.EVENTS_PARQUET}, "
+            f"PARTITION_BY ({_BUCKET}), {RETURN_STATS})", params + [str(scratch)])
+        reported[:] = written_files(result.fetchall(), result.description)
     # Each open partition buffers rows up to this many before writing them. DuckDB's
     # default (512Ki rows) holds, with thirty names and two threads, more than an
     # import's 1 GB, and the write then fights for memory: at 50M events this statement
@@ -302,13 +316,23 @@ def write_clustered_events(con: duck.Connection, plan: EventsPlan, events_dir: P
         run_reading(con, plan, attempt, integer_ids=integer_ids)
     finally:
         con.execute("RESET partitioned_write_flush_threshold")
-    for i, path in enumerate(sorted(scratch.rglob("*.parquet"))):
-        os.replace(path, events_dir / f"part-{i}.parquet")
+    found = sorted(scratch.rglob("*.parquet"))
+    by_path = {w.path.resolve(): w for w in reported}
+    moved: list[WrittenFile] = []
+    for i, path in enumerate(found):
+        target = events_dir / f"part-{i}.parquet"
+        written = by_path.get(path.resolve())
+        os.replace(path, target)
+        if written is not None:
+            moved.append(replace(written, path=target))
     shutil.rmtree(scratch, ignore_errors=True)
-    if not any(events_dir.glob("*.parquet")):
+    if not found:
         # No rows at all (refused afterwards): still a file with the columns.
         write_events(con, plan, str(events_dir / "part-0.parquet"), integer_ids=integer_ids,
                      uid_table=uid_table)
+        return None
+    # Not a report of every file (never seen): check_written then reads them all.
+    return moved if len(moved) == len(found) == len(by_path) else None
 
 
 def _size(path: Path) -> int:
@@ -437,9 +461,11 @@ class EventStats:
     data_end: object
 
 
-def check_written(con: duck.Connection, plan: EventsPlan, parquet_glob: str) -> EventStats:
-    """Counts per event and the time range, from the written events; refuses (naming the
-    first bad row) when a user id, an event name or a time is missing."""
+def check_written(con: duck.Connection, plan: EventsPlan,
+                  parquet_glob: str | list[str]) -> EventStats:
+    """Counts per event and the time range, from the written events (a glob or a list of
+    files); refuses (naming the first bad row) when a user id, an event name or a time is
+    missing."""
     rows = con.execute(
         "SELECT event, count(*), count_if(_uid IS NULL OR timestamp IS NULL "
         "OR NOT isfinite(timestamp)), "
@@ -456,6 +482,32 @@ def check_written(con: duck.Connection, plan: EventsPlan, parquet_glob: str) -> 
         data_start=min(starts) if starts else None,
         data_end=max(ends) if ends else None,
     )
+
+
+def check_reported(con: duck.Connection, plan: EventsPlan,
+                   files: list[WrittenFile]) -> EventStats:
+    """check_written over the files write_clustered_events reported on: those whose
+    statistics prove one event name and no missing user or time are counted from them
+    (importing.written), only the others are read."""
+    counted = tally(files)
+    if not counted.names_are_clean:
+        raise first_bad_row(con, plan)
+    read = (check_written(con, plan, [str(p) for p in counted.unproven]) if counted.unproven
+            else EventStats(0, {}, None, None))
+    starts = [read.data_start] if read.data_start is not None else []
+    ends = [read.data_end] if read.data_end is not None else []
+    if counted.first:
+        start, end, finite = time_range(con, counted.first, counted.last)
+        if not finite:
+            raise first_bad_row(con, plan)
+        starts.append(start)
+        ends.append(end)
+    events = dict(read.events)
+    for name, n in counted.events.items():
+        events[name] = events.get(name, 0) + n
+    return EventStats(n_events=sum(events.values()), events=dict(sorted(events.items())),
+                      data_start=min(starts) if starts else None,
+                      data_end=max(ends) if ends else None)
 
 
 def first_bad_row(con: duck.Connection, plan: EventsPlan) -> ImportRefused:

@@ -21,7 +21,6 @@ from analytics.engine.importing.sources import Source, conversion_column, refusa
 from analytics.engine.storage import FIRST_SEEN, RESERVED_USER_COLUMNS, UID
 
 _USERS_TABLE = "users_source"  # temporary: user_id, _ordinal, properties...
-_FIRST_SEEN_TABLE = "first_seen"  # temporary: _uid, first_ts
 _MAX_TYPE_RETRIES = 20
 
 
@@ -155,15 +154,6 @@ class UserProperties:
 
 def from_users_table(table: UsersTable) -> UserProperties:
     return UserProperties(table.name, [], list(table.properties))
-
-
-def compute_first_seen(con: duck.Connection, events_glob: str) -> str:
-    """A temporary table of every user with events and their earliest one (_uid,
-    first_ts); returns its name."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FIRST_SEEN_TABLE} AS SELECT "  # noqa: S608
-                f"{q(UID)} AS _uid, min(timestamp) AS first_ts FROM read_parquet(?) "
-                "GROUP BY ALL", [events_glob])
-    return _FIRST_SEEN_TABLE
 
 
 def write_users(con: duck.Connection, out_path: str, *, uid_table: str, first_seen: str | None,
