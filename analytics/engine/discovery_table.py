@@ -12,7 +12,8 @@ the benchmark's data that pass ran out of its 1 GB after minutes. Here:
                microseconds since first seen, event code), the numeric properties of
                the averaged events, and where each user's first events lie;
   averages     DuckDB's own avg() per user over one event's window rows (a GROUP BY per
-               event), so that the values are the ones a per-user table would hold;
+               event), so that the values are the ones a per-user table would hold,
+               spread into numpy columns of every user;
   counts       numpy: one bincount per event over the rows of its file(s);
   sessions     numpy: the rows sorted by user and time give each event's gap to the
                user's previous one; sessions start at a user's first event and after
@@ -64,7 +65,6 @@ from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 WINDOW_ROWS = "__hl_discovery_rows"  # registered: the averaged events' window rows
 MEASURED = "__hl_discovery_measured"  # the numpy columns, registered per connection
-AVERAGES = "__hl_discovery_averages"  # temporary: avg per user, one table per event
 FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
 FIRST_ROWS = "__hl_discovery_first_rows"  # registered: where a file's first events are
 MINUTE_US = 60_000_000
@@ -147,12 +147,10 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     rows = _window_rows(con, version, events, averaged, longest)
     uids, users = rows.users.uids, rows.users.count
     joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
-    averages = [f for f in features if f.measure["kind"] == "event_property"]
-    selected = []
-    if averages:
-        selected = _averages(con, averages, users, joins, rows.averaged)
-    rows.averaged = {}
     arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
+    averages = [f for f in features if f.measure["kind"] == "event_property"]
+    entries = _averages(con, averages, users, rows.averaged, arrays) if averages else {}
+    rows.averaged = {}
     counted: dict[tuple[str, int | None], np.ndarray] = {}
     for feature in features:
         m = feature.measure
@@ -174,12 +172,12 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
             elif m["kind"] == "time_in_app":
                 arrays[feature.column] = sessions.minutes(_gap(m), m.get("within_days"))
         del sessions
-    selected += _first_values(con, [f for f in features
+    selected = _first_values(con, [f for f in features
                                     if f.measure["kind"] == "first_event_property"],
                               firsts, version, rows, joins)
     con.register(MEASURED, arrays)
-    selected += [f"n.{duck.quote_identifier(f.column)}" for f in features
-                 if f.column in arrays]
+    selected += [entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
+                 for f in features if f.column in arrays]
     return Sql.join(joins, ""), selected
 
 
@@ -238,35 +236,51 @@ def _gap(measure: dict) -> float:
     return float(measure.get("session_gap_minutes", DEFAULT_GAP_MINUTES)) * MINUTE_US
 
 
-def _averages(con: duck.Connection, features: list[Feature], users: int, joins: list[Sql],
-              rows: dict[str, dict[str, np.ndarray]]) -> list[str]:
+def _averages(con: duck.Connection, features: list[Feature], users: int,
+              rows: dict[str, dict[str, np.ndarray]],
+              arrays: dict[str, np.ndarray]) -> dict[str, str]:
     """avg() of each property per user, event and window, by DuckDB over the window rows
     of that event (`rows`, registered in turn as WINDOW_ROWS; one GROUP BY per event and
     window, in a perfect hash table over the user index: a third of the time of one
-    GROUP BY over (user, event)); appends a join per feature and returns its select
-    entry."""
+    GROUP BY over (user, event)). Each result is spread into a column of every user in
+    `arrays` (null for users without a value), which the table reads with the counts:
+    a join per event onto the table cost more than the GROUP BYs themselves. Returns the
+    select entry of each column holding a NaN average (numpy hands NaN to DuckDB as
+    null, so those rows are flagged and the entry puts the NaN back)."""
     by_event: dict[tuple[str, int | None], list[Feature]] = {}
     for feature in features:
         m = feature.measure
         by_event.setdefault((m["event"], m.get("within_days")), []).append(feature)
-    selected = []
-    for k, ((event, days), group) in enumerate(by_event.items()):
+    entries: dict[str, str] = {}
+    for (event, days), group in by_event.items():
         props = sorted({f.measure["property"] for f in group})
         aggs = ", ".join(_average(p, rows[event]) for p in props)
         where, params = "", []
         if days is not None:
             where, params = " WHERE since < ?", [days * DAY_US]
-        name = f"{AVERAGES}_{k}"
         con.register(WINDOW_ROWS, rows[event])
         with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
             # Schema column names (quoted) and our own aliases only; values bind.
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT ix, {aggs} "  # noqa: S608
-                        f"FROM {WINDOW_ROWS}{where} GROUP BY ix", params)
+            found = con.execute(f"SELECT ix, {aggs} FROM {WINDOW_ROWS}{where} "  # noqa: S608
+                                "GROUP BY ix", params).fetchnumpy()
         con.unregister(WINDOW_ROWS)
-        joins.append(Sql(f" LEFT JOIN {name} AS {name} ON {name}.ix = n.ix"))
-        selected += [f"{name}.{duck.quote_identifier(f.measure['property'])} "
-                     f"AS {duck.quote_identifier(f.column)}" for f in group]
-    return selected
+        ix = np.asarray(found["ix"])
+        for feature in group:
+            averages = found[feature.measure["property"]]
+            values = np.zeros(users, dtype=np.float64)
+            values[ix] = np.ma.getdata(averages)
+            nulls = np.ones(users, dtype=bool)
+            nulls[ix] = np.ma.getmaskarray(averages)
+            arrays[feature.column] = np.ma.MaskedArray(values, mask=nulls)
+            nan = np.isnan(values) & ~nulls
+            if nan.any():
+                flag = NAN_PREFIX + feature.column
+                arrays[flag] = nan
+                entries[feature.column] = (
+                    f"CASE WHEN n.{duck.quote_identifier(flag)} THEN CAST('NaN' AS DOUBLE) "
+                    f"ELSE n.{duck.quote_identifier(feature.column)} END "
+                    f"AS {duck.quote_identifier(feature.column)}")
+    return entries
 
 
 def _average(prop: str, rows: dict[str, np.ndarray]) -> str:
@@ -319,8 +333,7 @@ def _drop(con: duck.Connection) -> None:
     """Free this run's rows and arrays now rather than when the connection closes."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary "
-        "AND (starts_with(table_name, ?) OR starts_with(table_name, ?))",
-        [FIRSTS, AVERAGES]).fetchall()]
+        "AND starts_with(table_name, ?)", [FIRSTS]).fetchall()]
     for name in names:
         con.execute(f"DROP TABLE IF EXISTS {duck.quote_identifier(name)}")
     for name in (MEASURED, WINDOW_ROWS, FIRST_ROWS):
