@@ -91,7 +91,14 @@ class UserIndex:
         self._dense: tuple[np.ndarray, np.ndarray] | None = None
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
         self.dense = False  # every _uid is below 2**32, an index into arrays
-        if self.count and 0 <= self.uids.min() and self.uids.max() < DENSE_SLACK * self.count + 1024:
+        # The importer numbers users 1, 2, ... in the order it writes them: then a user's
+        # row is its `_uid` less the first one, which DuckDB subtracts as it reads, and
+        # no row needs looking up (a random read per event row otherwise).
+        self.first_uid: int | None = None
+        if self.count and self.count < 2**32 and self.uids[0] >= 0 and np.array_equal(
+                self.uids, np.arange(self.uids[0], self.uids[0] + self.count)):
+            self.first_uid = int(self.uids[0])
+        elif self.count and 0 <= self.uids.min() and self.uids.max() < DENSE_SLACK * self.count + 1024:
             # Arrays indexed by _uid: a user's row, and its first-seen time (looked up on
             # every event row, so without going through the row).
             rows = np.zeros(int(self.uids.max()) + 1, dtype=np.uint32)
@@ -104,15 +111,29 @@ class UserIndex:
             order = np.argsort(self.uids, kind="stable")
             self._sorted = (self.uids[order], order.astype(np.uint32))
 
+    def read_as(self) -> tuple[str, list]:
+        """The expression (and its parameters) that reads an event's `_uid` as what
+        rows_of and first_seen_of take: the user's row itself when users are numbered in
+        order, else the `_uid` (in 4 bytes when dense: half the bytes to hand over from
+        DuckDB to numpy)."""
+        if self.first_uid is not None:
+            return "CAST(_uid - ? AS UINTEGER)", [self.first_uid]
+        return ("CAST(_uid AS UINTEGER)" if self.dense else "_uid"), []
+
     def rows_of(self, uids: np.ndarray) -> np.ndarray:
-        """The users' rows (every event's `_uid` is a user of users.parquet)."""
+        """The users' rows (every event's `_uid` is a user of users.parquet), from what
+        read_as reads."""
+        if self.first_uid is not None:
+            return uids
         if self._dense is not None:
             return self._dense[0][uids]
         ordered, rows = self._sorted
         return rows[np.searchsorted(ordered, uids)]
 
     def first_seen_of(self, uids: np.ndarray) -> np.ndarray:
-        """The users' first-seen times, in microseconds."""
+        """The users' first-seen times, in microseconds, from what read_as reads."""
+        if self.first_uid is not None:
+            return self.first_seen[uids]
         if self._dense is not None:
             return self._dense[1][uids]
         return self.first_seen[self.rows_of(uids)]
@@ -149,8 +170,7 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     codes = {name: k + 1 for k, name in enumerate(events)}
     props = sorted({p for names in averaged.values() for p in names})
     limit = None if longest is None else longest * DAY_US
-    # Dense ids fit 4 bytes: half the bytes to hand over from DuckDB to numpy.
-    uid = "CAST(_uid AS UINTEGER)" if users.dense else "_uid"
+    uid, uid_params = users.read_as()
     parts: list[Part] = []
     averaged_parts: dict[str, list[dict]] = {event: [] for event in averaged}
     firsts: list[tuple[str, np.ndarray, np.ndarray]] = []
@@ -160,8 +180,9 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         # A file of one event reads the properties averaged over that event only.
         read_props = props if name is None else sorted(averaged.get(name, []))
         # The rows come in any order: their positions name the first events' rows.
-        columns = [f"{uid} AS uid", "epoch_us(timestamp) AS ts", "file_row_number AS pos"]
-        params: list = []
+        columns = [f"{uid} AS uid", "epoch_us(timestamp) AS ts",
+                   "CAST(file_row_number AS UINTEGER) AS pos"]
+        params: list = [*uid_params]
         if name is None:
             columns.append("CAST(coalesce(list_position(CAST(? AS VARCHAR[]), event), 0) "
                            "AS USMALLINT) AS code")
@@ -175,7 +196,7 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         with_props = bool(read_props)
         ids = read.pop("uid")
         since = read.pop("ts")
-        since -= users.first_seen_of(ids)
+        np.subtract(since, users.first_seen_of(ids), out=since)
         positions = read.pop("pos")
         first = np.flatnonzero(since == 0)
         if len(first):

@@ -79,3 +79,26 @@ def test_sparse_integer_ids_give_the_same_table(tmp_path, monkeypatch):
     assert not discovery_rows.UserIndex(duck.connect(), version).dense
     measures = discovery.candidate_measures(schema, validate_success(SUCCESS, schema), 3)
     assert_equal_tables(version, SUCCESS, measures)
+
+
+def test_users_numbered_in_order_are_read_as_their_rows(tmp_path, monkeypatch):
+    """Text ids are numbered 1, 2, ... in users.parquet's order: an event's user row is
+    its `_uid` less the first, subtracted by DuckDB, with no lookup."""
+    version = imported(tmp_path, "numbered", monkeypatch, clustered=True)
+    users = discovery_rows.UserIndex(duck.connect(), version)
+    assert users.first_uid is not None and not users.dense
+    schema = version.schema()
+    measures = discovery.candidate_measures(schema, validate_success(SUCCESS, schema), 3)
+    assert_equal_tables(version, SUCCESS, measures)
+
+
+def test_dense_integer_ids_out_of_order_give_the_same_table(tmp_path, monkeypatch):
+    """Integer ids close together but not 1, 2, ... in the users' order are looked up in
+    arrays indexed by `_uid`."""
+    version = imported(tmp_path, "dense", monkeypatch, clustered=True,
+                       user=lambda i: str(1000 - 3 * i))
+    users = discovery_rows.UserIndex(duck.connect(), version)
+    assert users.first_uid is None and users.dense
+    schema = version.schema()
+    measures = discovery.candidate_measures(schema, validate_success(SUCCESS, schema), 3)
+    assert_equal_tables(version, SUCCESS, measures)
