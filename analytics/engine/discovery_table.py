@@ -195,16 +195,17 @@ class _Sessions:
 
     def __init__(self, ix: np.ndarray, since: np.ndarray, users: int):
         self.users = users
-        span = int(since.max()) + 1 if len(since) else 1
-        if users * span < 2**62:
+        bits = (int(since.max()) if len(since) else 0).bit_length()
+        if users < 2 ** (63 - bits):
             # One sort of a single integer key (user, then time) is several times
-            # cheaper than sorting by two keys; the key then becomes the time in place.
+            # cheaper than sorting by two keys; the key then becomes the time in place
+            # (shifts and masks: a division of every key cost a fifth of the sort).
             key = ix.astype(np.int64)
-            key *= span
-            key += since
+            key <<= bits
+            key |= since
             key.sort()
-            self.ix = key // span
-            self.since = np.remainder(key, span, out=key)
+            self.ix = key >> bits
+            self.since = np.bitwise_and(key, (1 << bits) - 1, out=key)
         else:
             order = np.lexsort((since, ix))
             self.ix, self.since = ix[order].astype(np.int64), since[order]
