@@ -190,16 +190,19 @@ class Profile:
             row = self._one(", ".join(f"count({column})" for column in present))
             self._present.update(zip(present, row, strict=True))
 
-    def numbers(self, column: str, positive_only: bool) -> tuple[int, int, Any, list]:
-        """(users with a value (a positive one if positive_only), distinct values, smallest
-        value, quantiles of those values)."""
+    def numbers(self, column: str, positive_only: bool, *,
+                distinct: bool = True) -> tuple[int, int | None, Any, list]:
+        """(users with a value (a positive one if positive_only), distinct values (None
+        unless asked for: counting them is a fifth of the query), smallest value,
+        quantiles of those values)."""
         where = f"{column} > 0" if positive_only else f"{column} IS NOT NULL"
         marks = ", ".join("?" for _ in QUANTILES)
-        row = self._one(f"count_if({where}), count(DISTINCT {column}), min({column}), "
+        different = f"count(DISTINCT {column})" if distinct else "NULL"
+        row = self._one(f"count_if({where}), {different}, min({column}), "
                         f"quantile_disc({column}, [{marks}]) FILTER (WHERE {where})",
                         list(QUANTILES))
         # count_if over nothing but nulls is null, not 0
-        return (int(row[0] or 0), int(row[1] or 0), row[2],
+        return (int(row[0] or 0), int(row[1] or 0) if distinct else None, row[2],
                 [q for q in (row[3] or []) if q is not None])
 
     def common_values(self, column: str) -> tuple[int, list[tuple[Any, int]]]:
@@ -252,7 +255,7 @@ def candidates(profile: Profile, schema: DatasetSchema, success: dict,
                                         with_nulls=False)
             continue
         users, _, lowest, quantiles = profile.numbers(
-            column, positive_only=kind != "event_property")
+            column, positive_only=kind != "event_property", distinct=False)
         if kind == "event_count":
             if splits(users):
                 found.append({"kind": "did_event", "event": measure["event"],
