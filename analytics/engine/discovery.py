@@ -31,6 +31,7 @@ from analytics.engine.definitions import (
     validate_success,
     validate_window,
 )
+from analytics.engine.discovery_rows import event_files
 from analytics.engine.discovery_table import discovery_source
 from analytics.engine.inplace import FilesInPlace
 from analytics.engine.peruser import write_atomically
@@ -136,9 +137,11 @@ def without_empty_pairs(con: duck.Connection, version: Data, schema: DatasetSche
 
 def carried_properties(con: duck.Connection, version: DatasetVersion,
                        schema: DatasetSchema) -> dict[str, list[str]]:
-    """event -> the numeric event properties it carries at least once. One scan of the
-    event names and those properties, kept in the version's cache (a version never
-    changes)."""
+    """event -> the numeric event properties it carries at least once, kept in the
+    version's cache (a version never changes). A file of one event name (events are
+    stored clustered by name) answers from its Parquet statistics: a property is carried
+    where its values outnumber its nulls. Other files are scanned (event names and those
+    properties)."""
     cached = version.cache_dir / CARRIED_FILE
     try:
         return json.loads(cached.read_text())
@@ -148,18 +151,50 @@ def carried_properties(con: duck.Connection, version: DatasetVersion,
                      if kind in ("integer", "float"))
     if not numeric or not schema.n_events:
         return {}
-    # Property names come from the schema, quoted; the path is bound.
-    present = ", ".join(f"count({duck.quote_identifier(p)}) > 0" for p in numeric)
-    rows = con.execute(f"SELECT event, {present} FROM read_parquet(?) GROUP BY event",  # noqa: S608
-                       [version.events_glob]).fetchall()
-    carried = {event: [p for p, has in zip(numeric, flags, strict=True) if has]
-               for event, *flags in rows}
+    found: dict[str, set[str]] = {}
+    scanned = []
+    counted = _non_null_counts(con, version, numeric)
+    for path, name in event_files(con, version):
+        values = counted.get(path)
+        if name is None or values is None:
+            scanned.append(path)
+            continue
+        found.setdefault(name, set()).update(p for p in numeric if values.get(p, 0) > 0)
+    if scanned:
+        # Property names come from the schema, quoted; the paths are bound.
+        present = ", ".join(f"count({duck.quote_identifier(p)}) > 0" for p in numeric)
+        rows = con.execute(f"SELECT event, {present} FROM read_parquet(?) "  # noqa: S608
+                           "GROUP BY event", [scanned]).fetchall()
+        for event, *flags in rows:
+            found.setdefault(event, set()).update(
+                p for p, has in zip(numeric, flags, strict=True) if has)
+    carried = {event: [p for p in numeric if p in props] for event, props in found.items()}
     try:
         version.cache_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(cached, json.dumps(carried))
     except OSError:
-        pass  # a read-only cache costs this scan next time, never the answer
+        pass  # a read-only cache costs this work next time, never the answer
     return carried
+
+
+def _non_null_counts(con: duck.Connection, version: DatasetVersion,
+                     properties: list[str]) -> dict[str, dict[str, int]]:
+    """path -> property -> its values less its nulls, from each events file's Parquet
+    statistics; a file missing a null count is left out (it is scanned instead)."""
+    rows = con.execute(
+        "SELECT file_name, path_in_schema, sum(num_values) - sum(stats_null_count), "
+        "bool_and(stats_null_count IS NOT NULL) FROM parquet_metadata(?) "
+        "WHERE list_contains(?, path_in_schema) GROUP BY ALL",
+        [version.events_glob, properties]).fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    unknown = set()
+    for path, prop, values, known in rows:
+        if known:
+            counts.setdefault(path, {})[prop] = int(values)
+        else:
+            unknown.add(path)
+    return {path: found for path, found in counts.items()
+            if path not in unknown and len(found) == len(properties)}
 
 
 # ------------------------------------------------------------------ profiling the table

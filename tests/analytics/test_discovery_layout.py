@@ -102,3 +102,27 @@ def test_dense_integer_ids_out_of_order_give_the_same_table(tmp_path, monkeypatc
     schema = version.schema()
     measures = discovery.candidate_measures(schema, validate_success(SUCCESS, schema), 3)
     assert_equal_tables(version, SUCCESS, measures)
+
+
+def test_carried_properties_come_from_statistics_on_clustered_events(tmp_path, monkeypatch):
+    """Files of one event name tell which properties that event carries by their null
+    counts, without reading a row; the answer is the one a scan of every row gives."""
+    plain = imported(tmp_path, "plain", monkeypatch, clustered=False)
+    clustered = imported(tmp_path, "clustered", monkeypatch, clustered=True)
+    statements: list[str] = []
+
+    class Spy:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, text, params=None):
+            statements.append(text)
+            return self.con.execute(text, params)
+
+    from_statistics = discovery.carried_properties(Spy(duck.connect()), clustered,
+                                                   clustered.schema())
+    assert statements and not any("read_parquet" in text for text in statements)
+    scanned = discovery.carried_properties(duck.connect(), plain, plain.schema())
+    assert from_statistics == scanned
+    assert from_statistics["purchase"] == ["amount"] and from_statistics["view"] == [
+        "duration"] and from_statistics["signup"] == []
