@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -129,9 +130,11 @@ def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSc
 def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
                       features: list[Feature]) -> tuple[Sql, list[str]]:
     """Compute the features measured here; returns the joins onto the base table `b` and
-    the select-list entries naming each feature's column. In an order that keeps memory
-    low: the averages first (DuckDB, their rows are then let go), then the counts, the
-    sessions, and last the first events' properties."""
+    the select-list entries naming each feature's column. The counts first (numpy, from
+    the rows file by file), then the sessions (numpy, on a thread of their own) beside the
+    averages and the first events' properties (DuckDB, on this connection): both sides
+    let go of Python's lock for most of their work, so on two cores they take the time of
+    the longer rather than of both."""
     if not features:
         return Sql(""), []
     measures = [f.measure for f in features]
@@ -148,9 +151,6 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     uids, users = rows.users.uids, rows.users.count
     joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
     arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
-    averages = [f for f in features if f.measure["kind"] == "event_property"]
-    entries = _averages(con, averages, users, rows.averaged, arrays) if averages else {}
-    rows.averaged = {}
     counted: dict[tuple[str, int | None], np.ndarray] = {}
     for feature in features:
         m = feature.measure
@@ -161,24 +161,37 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
             column = counted[key]
             arrays[feature.column] = column > 0 if m["kind"] == "did_event" else column
     del counted
-    ix, since = rows.user_and_since()
-    if any(m["kind"] in ("session_count", "time_in_app") for m in measures):
-        sessions = _Sessions(ix, since, users)
-        del ix, since
-        for feature in features:
-            m = feature.measure
-            if m["kind"] == "session_count":
-                arrays[feature.column] = sessions.starts(_gap(m), m.get("within_days"))
-            elif m["kind"] == "time_in_app":
-                arrays[feature.column] = sessions.minutes(_gap(m), m.get("within_days"))
-        del sessions
-    selected = _first_values(con, [f for f in features
-                                    if f.measure["kind"] == "first_event_property"],
-                              firsts, version, rows, joins)
+    timed = [f for f in features if f.measure["kind"] in ("session_count", "time_in_app")]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sessions = pool.submit(_session_columns, timed, rows) if timed else None
+        averages = [f for f in features if f.measure["kind"] == "event_property"]
+        entries = _averages(con, averages, users, rows.averaged, arrays) if averages else {}
+        rows.averaged = {}
+        selected = _first_values(con, [f for f in features
+                                        if f.measure["kind"] == "first_event_property"],
+                                 firsts, version, rows, joins)
+        if sessions is not None:
+            arrays.update(sessions.result())
     con.register(MEASURED, arrays)
     selected += [entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
                  for f in features if f.column in arrays]
     return Sql.join(joins, ""), selected
+
+
+def _session_columns(features: list[Feature], rows: WindowRows) -> dict[str, np.ndarray]:
+    """The session counts and times in the app of these features, by column (the rows'
+    parts are let go once sorted)."""
+    ix, since = rows.user_and_since()
+    sessions = _Sessions(ix, since, rows.users.count)
+    del ix, since
+    columns = {}
+    for feature in features:
+        m = feature.measure
+        if m["kind"] == "session_count":
+            columns[feature.column] = sessions.starts(_gap(m), m.get("within_days"))
+        else:
+            columns[feature.column] = sessions.minutes(_gap(m), m.get("within_days"))
+    return columns
 
 
 def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str],
