@@ -15,6 +15,7 @@ only saves time: any file is read correctly."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -226,11 +227,19 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
 
 
 def _results(con: duck.Connection, queries: list[tuple[str, list]]):
-    """Each query's result as numpy arrays, in order, one file at a time in memory.
-    (Reading the next file on a thread of its own while numpy works on this one showed
-    no gain on the shared, loaded 2-core machine it was measured on.)"""
-    for text, params in queries:
-        yield _fetch(con, text, params)
+    """Each query's result as numpy arrays, in order. The next file is read on a thread
+    of its own while the caller's numpy works on this one (DuckDB and most of numpy let
+    go of Python's lock), so at most two files' results are in memory at once."""
+    if not queries:
+        return
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(_fetch, con, *queries[0])
+        for text, params in queries[1:]:
+            result = pending.result()
+            pending = reader.submit(_fetch, con, text, params)
+            yield result
+            del result
+        yield pending.result()
 
 
 def _fetch(con: duck.Connection, text: str, params: list) -> dict[str, np.ndarray]:
