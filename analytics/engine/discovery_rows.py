@@ -45,8 +45,10 @@ class WindowRows:
     masked, and NAN_PREFIX + property where a float property has NaN values)."""
 
     def __init__(self, parts: list[Part], averaged: dict[str, dict[str, np.ndarray]],
-                 users: UserIndex, firsts: list[tuple[str, np.ndarray, np.ndarray]]):
+                 users: UserIndex, firsts: list[tuple[str, np.ndarray, np.ndarray]],
+                 longest: int | None = None):
         self.parts = parts
+        self.longest = longest  # the window the rows were read with (None: every row)
         self.averaged = averaged
         self.users = users
         # (path, positions in the file, users' rows) of each user's events at its
@@ -63,12 +65,17 @@ class WindowRows:
                 keep = None
             else:
                 keep = part.code == code
-            if days is not None:
+            if not self.holds_only(days):
                 inside = part.since < days * DAY_US
                 keep = inside if keep is None else keep & inside
             rows = part.ix if keep is None else part.ix[keep]
             total += np.bincount(rows, minlength=self.users.count)
         return total
+
+    def holds_only(self, days: int | None) -> bool:
+        """Whether every row is inside a window of `days` days (None: no window), so
+        that it need not be checked row by row."""
+        return days is None or (self.longest is not None and days >= self.longest)
 
     def user_and_since(self) -> tuple[np.ndarray, np.ndarray]:
         """ix and since of every row, all files together (the parts are let go)."""
@@ -223,7 +230,7 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     types = _no_rows(con, version, props) if props else {}
     table = {event: _event_rows(averaged_parts[event], averaged[event], types)
              for event in averaged}
-    return WindowRows(parts, table, users, firsts)
+    return WindowRows(parts, table, users, firsts, longest)
 
 
 def _results(con: duck.Connection, queries: list[tuple[str, list]]):

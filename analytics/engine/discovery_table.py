@@ -182,7 +182,7 @@ def _session_columns(features: list[Feature], rows: WindowRows) -> dict[str, np.
     """The session counts and times in the app of these features, by column (the rows'
     parts are let go once sorted)."""
     ix, since = rows.user_and_since()
-    sessions = _Sessions(ix, since, rows.users.count)
+    sessions = _Sessions(ix, since, rows.users.count, rows.longest)
     del ix, since
     columns = {}
     for feature in features:
@@ -206,8 +206,10 @@ class _Sessions:
     """Each window row's gap to the user's previous event (rows sorted by user and time);
     a user's first event has none."""
 
-    def __init__(self, ix: np.ndarray, since: np.ndarray, users: int):
+    def __init__(self, ix: np.ndarray, since: np.ndarray, users: int,
+                 longest: int | None = None):
         self.users = users
+        self.longest = longest  # every row is inside this window (None: no window)
         bits = (int(since.max()) if len(since) else 0).bit_length()
         if users < 2 ** (63 - bits):
             # One sort of a single integer key (user, then time) is several times
@@ -229,21 +231,25 @@ class _Sessions:
 
     def starts(self, gap: float, days: int | None) -> np.ndarray:
         # A session starts at a user's first event and after every gap over the limit.
-        start = (self.first | (self.gap > gap)) & self._window(days)
+        start = self.first | (self.gap > gap)
+        self._keep_window(start, days)
         return np.bincount(self.ix[start], minlength=self.users).astype(np.int64)
 
     def minutes(self, gap: float, days: int | None) -> np.ndarray:
         # Sessions' lengths add up to the gaps that stay inside a session: an integer
         # number of microseconds (exact in a double below 2**53, 285 years), divided as
         # the per-user query divides it.
-        inside = ~self.first & (self.gap <= gap) & self._window(days)
+        inside = ~self.first & (self.gap <= gap)
+        self._keep_window(inside, days)
         total = np.bincount(self.ix[inside], weights=self.gap[inside], minlength=self.users)
         return total / float(MINUTE_US)
 
-    def _window(self, days: int | None) -> np.ndarray:
-        if days is None:
-            return np.ones(len(self.ix), dtype=bool)
-        return self.since < days * DAY_US
+    def _keep_window(self, rows: np.ndarray, days: int | None) -> None:
+        """Leave set only the rows inside the window (in place); none to check when
+        every row is inside it."""
+        if days is None or (self.longest is not None and days >= self.longest):
+            return
+        rows &= self.since < days * DAY_US
 
 
 def _gap(measure: dict) -> float:
