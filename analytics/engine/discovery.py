@@ -16,13 +16,7 @@ import math
 from typing import Any
 
 from analytics.engine import analysis, duck, stats
-from analytics.engine.analysis import (
-    Data,
-    EngineSettings,
-    Population,
-    count_criteria,
-    engine_connection,
-)
+from analytics.engine.analysis import Data, EngineSettings, Population, engine_connection
 from analytics.engine.definitions import (
     MAX_TEXT,
     DefinitionError,
@@ -31,8 +25,9 @@ from analytics.engine.definitions import (
     validate_success,
     validate_window,
 )
+from analytics.engine.discovery_build import discovery_source, finish, measured_of
+from analytics.engine.discovery_measured import Measured, count_candidates
 from analytics.engine.discovery_rows import event_files
-from analytics.engine.discovery_table import discovery_source
 from analytics.engine.inplace import FilesInPlace
 from analytics.engine.peruser import write_atomically
 from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature
@@ -63,11 +58,17 @@ def discover(version: Data, success: dict, *, within_days: int | None = None,
         measures = without_empty_pairs(con, version, schema, measures)
         population = population_of(con, version, success,
                                    [Feature.of(m) for m in measures], schema, unsuccessful)
-        profile = Profile(con, population.source)
-        profile.prefetch(columns_with_common_values(schema, success, measures))
-        criteria = [validate_criterion(c, schema)
-                    for c in candidates(profile, schema, success, measures)]
-        summary, rows = count_criteria(con, population, criteria, schema)
+        try:
+            # A table built now keeps its behaviour measures in numpy while it is
+            # written to the cache: they are profiled and counted there.
+            measured = measured_of(con, population.source, unsuccessful)
+            profile = Profile(con, population.source, measured)
+            profile.prefetch(columns_with_common_values(schema, success, measures))
+            criteria = [validate_criterion(c, schema)
+                        for c in candidates(profile, schema, success, measures)]
+            summary, rows = count_candidates(con, population, criteria, schema, measured)
+        finally:
+            finish(con, population.source)
     q_values = stats.bh_adjust([row["p_value"] for row in rows])
     ranked = []
     for row, q in zip(rows, q_values, strict=True):
@@ -204,9 +205,10 @@ class Profile:
     """Counts, distinct values, quantiles and common values of per-user-table columns,
     over the users the analysis keeps."""
 
-    def __init__(self, con: duck.Connection, source):
+    def __init__(self, con: duck.Connection, source, measured: Measured | None = None):
         self.con = con
         self.source = source
+        self.measured = measured  # columns profiled in numpy (discovery_measured)
         self.where = duck.quote_identifier(INCLUDED_COLUMN)
         self.users = self._one("count(*)")[0]
         self._present: dict[str, int] = {}
@@ -230,6 +232,8 @@ class Profile:
         """(users with a value (a positive one if positive_only), distinct values (None
         unless asked for: counting them is a fifth of the query), smallest value,
         quantiles of those values)."""
+        if not distinct and self.measured is not None and self.measured.holds(column):
+            return self.measured.numbers(column, positive_only, QUANTILES)
         where = f"{column} > 0" if positive_only else f"{column} IS NOT NULL"
         marks = ", ".join("?" for _ in QUANTILES)
         different = f"count(DISTINCT {column})" if distinct else "NULL"

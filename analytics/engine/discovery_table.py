@@ -23,18 +23,18 @@ the benchmark's data that pass ran out of its 1 GB after minutes. Here:
   the rest     success, the complete-window flag, user properties and any measure not
                listed here come from peruser's query, as for any per-user table.
 
+The user columns, flags and first events' properties go into a table of the engine
+database; the numpy columns stay in numpy, and the table's SELECT joins the two.
 Counts and gaps are integers, so these are exact; time in the app is the same integer
 sum divided the same way (tests/analytics/test_discovery_table.py compares every column
-with peruser's query). The table is cached under the same name and manifest as
-peruser's, so an analysis of a discovered characteristic reuses it."""
+with peruser's query). discovery_build caches the table under the same name and
+manifest as peruser's, so an analysis of a discovered characteristic reuses it."""
 
 from __future__ import annotations
 
-import json
-import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,15 +46,7 @@ from analytics.engine.discovery_rows import (
     WindowRows,
     read_window_rows,
 )
-from analytics.engine.peruser import (
-    CACHE_PREFIX,
-    _perfect_hash,
-    build_query,
-    find_cached,
-    success_key,
-    table_key,
-    write_atomically,
-)
+from analytics.engine.peruser import _perfect_hash, build_query
 from analytics.engine.peruser_columns import (
     DEFAULT_GAP_MINUTES,
     PERFECT_HASH_RANGE,
@@ -66,6 +58,11 @@ from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 WINDOW_ROWS = "__hl_discovery_rows"  # registered: the averaged events' window rows
 MEASURED = "__hl_discovery_measured"  # the numpy columns, registered per connection
+USER_ROWS = "__hl_discovery_user_rows"  # registered: each _uid's row in users.parquet
+TABLE_PREFIX = "__hl_discovery_table_"  # + a unique suffix: the built table (database)
+ROW = "__hl_row"  # in that table: the user's row in users.parquet
+# id(connection) -> the tables of the database it built, for _drop
+_TABLES: dict[int, list[str]] = {}
 FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
 FIRST_ROWS = "__hl_discovery_first_rows"  # registered: where a file's first events are
 MINUTE_US = 60_000_000
@@ -82,34 +79,19 @@ def measured_here(measure: dict) -> bool:
     return kind == "event_property" and measure.get("agg") == "avg"
 
 
-def discovery_source(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
-                     success: dict, features: list[Feature]) -> Sql:
-    """A FROM-clause source holding the per-user table of a validated success definition
-    and these features, as peruser.peruser_source would give it."""
-    cached = find_cached(version, success, features)
-    if cached is not None:
-        return Sql("read_parquet(?)", [str(cached)])
-    table = build_table(con, version, schema, success, features)
-    try:
-        path = _write_cache(con, version, success, features, table)
-    except OSError:
-        # A read-only or full cache directory costs speed, never the answer.
-        name = f"__hl_discovery_{table_key(success, features)}"
-        with _perfect_hash(con, table.narrow):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {table.select.text}",
-                        table.select.params)
-        return Sql(name)
-    finally:
-        _drop(con)
-    return Sql("read_parquet(?)", [str(path)])
-
-
 class Table:
-    """The SELECT of the finished table (over temporary tables of this connection)."""
+    """A built table: `select` reads it on the connection that built it, from `name` (a
+    table of the engine database holding the user columns, the success and window flags
+    and the first events' properties, with each user's row in users.parquet as ROW) and
+    the numpy columns of the other measures (`arrays`, by column, in row order, registered
+    as MEASURED). `measured` names the features whose column is in `arrays`."""
 
-    def __init__(self, select: Sql, narrow: bool):
+    def __init__(self, select: Sql, name: str, arrays: dict[str, np.ndarray],
+                 measured: list[Feature]):
         self.select = select
-        self.narrow = narrow
+        self.name = name
+        self.arrays = arrays
+        self.measured = measured
 
 
 def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
@@ -120,23 +102,49 @@ def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSc
                        hashed_events=distinct_event_hashes(con, schema))
     for statement in base.prepare:
         con.execute(statement.text, statement.params)
-    joins, columns = _measured_columns(con, version, schema, here)
-    # Our own aliases and column names only; values bind.
-    text = (f"SELECT b.*{''.join(', ' + c for c in columns)} "  # noqa: S608
-            f"FROM ({base.select.text}) AS b{joins.text}")
-    return Table(Sql(text, [*base.select.params, *joins.params]), base.narrow)
+    measures = _measured_columns(con, version, schema, here)
+    # A table of the database rather than of this connection, so that another cursor can
+    # write it to the cache while this one profiles it (discovery_build); dropped by _drop.
+    name = f"{TABLE_PREFIX}{uuid.uuid4().hex}"
+    _TABLES.setdefault(id(con), []).append(name)
+    con.register(USER_ROWS, {"_uid": measures.arrays["_uid"], "ix": measures.arrays["ix"]})
+    firsts = "".join(", " + c for c in measures.firsts)
+    joined = f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = r.ix" if measures.firsts else ""
+    with _perfect_hash(con, base.narrow):
+        # Our own names and schema column names (quoted) only; values bind.
+        con.execute(f"CREATE TABLE {name} AS SELECT b.*{firsts}, r.ix AS {ROW} "  # noqa: S608
+                    f"FROM ({base.select.text}) AS b "
+                    f"LEFT JOIN {USER_ROWS} AS r ON r._uid = b._uid{joined}",
+                    base.select.params)
+    con.unregister(USER_ROWS)
+    con.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
+    con.register(MEASURED, measures.arrays)
+    columns = "".join(", " + c for c in measures.entries)
+    # Our own names and feature columns (quoted) only.
+    select = (f"SELECT p.* EXCLUDE ({ROW}){columns} FROM {name} AS p "  # noqa: S608
+              f"LEFT JOIN {MEASURED} AS n ON n.ix = p.{ROW}")
+    measured = [f for f in here if f.column in measures.arrays]
+    return Table(Sql(select), name, measures.arrays, measured)
+
+
+@dataclass
+class _Measures:
+    arrays: dict[str, np.ndarray]  # _uid, ix (each user's row) and the numpy columns
+    entries: list[str]  # select entries of the numpy columns (over MEASURED as n)
+    firsts: list[str]  # select entries of the first events' properties (over FIRSTS)
 
 
 def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
-                      features: list[Feature]) -> tuple[Sql, list[str]]:
-    """Compute the features measured here; returns the joins onto the base table `b` and
-    the select-list entries naming each feature's column. The counts first (numpy, from
-    the rows file by file), then the sessions (numpy, on a thread of their own) beside the
-    averages and the first events' properties (DuckDB, on this connection): both sides
-    let go of Python's lock for most of their work, so on two cores they take the time of
-    the longer rather than of both."""
+                      features: list[Feature]) -> _Measures:
+    """Compute the features measured here. The counts first (numpy, from the rows file by
+    file), then the sessions (numpy, on a thread of their own) beside the averages and
+    the first events' properties (DuckDB, on this connection): both sides let go of
+    Python's lock for most of their work, so on two cores they take the time of the
+    longer rather than of both."""
     if not features:
-        return Sql(""), []
+        users = UserIndex(con, version)
+        return _Measures({"_uid": users.uids, "ix": np.arange(users.count, dtype=np.int64)},
+                         [], [])
     measures = [f.measure for f in features]
     events = sorted({m["event"] for m in measures if "event" in m})
     averaged: dict[str, list[str]] = {}
@@ -149,7 +157,6 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     firsts = sorted({m["property"] for m in measures if m["kind"] == "first_event_property"})
     rows = _window_rows(con, version, events, averaged, longest)
     uids, users = rows.users.uids, rows.users.count
-    joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
     arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
     counted: dict[tuple[str, int | None], np.ndarray] = {}
     for feature in features:
@@ -165,17 +172,16 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     with ThreadPoolExecutor(max_workers=1) as pool:
         sessions = pool.submit(_session_columns, timed, rows) if timed else None
         averages = [f for f in features if f.measure["kind"] == "event_property"]
-        entries = _averages(con, averages, users, rows.averaged, arrays) if averages else {}
+        nan_entries = _averages(con, averages, users, rows.averaged, arrays) if averages else {}
         rows.averaged = {}
-        selected = _first_values(con, [f for f in features
-                                        if f.measure["kind"] == "first_event_property"],
-                                 firsts, version, rows, joins)
+        first_entries = _first_values(con, [f for f in features
+                                            if f.measure["kind"] == "first_event_property"],
+                                      firsts, version, rows)
         if sessions is not None:
             arrays.update(sessions.result())
-    con.register(MEASURED, arrays)
-    selected += [entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
-                 for f in features if f.column in arrays]
-    return Sql.join(joins, ""), selected
+    entries = [nan_entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
+               for f in features if f.column in arrays]
+    return _Measures(arrays, entries, first_entries)
 
 
 def _session_columns(features: list[Feature], rows: WindowRows) -> dict[str, np.ndarray]:
@@ -315,7 +321,7 @@ def _average(prop: str, rows: dict[str, np.ndarray]) -> str:
 
 
 def _first_values(con: duck.Connection, features: list[Feature], firsts: list[str],
-                  version: DatasetVersion, rows: WindowRows, joins: list[Sql]) -> list[str]:
+                  version: DatasetVersion, rows: WindowRows) -> list[str]:
     """Each property on the user's first event: among events at the first-seen time, the
     smallest value (min() skips nulls), as the per-user query takes it. The window rows
     name those events' places in their files; DuckDB reads the properties of those rows
@@ -344,43 +350,19 @@ def _first_values(con: duck.Connection, features: list[Feature], firsts: list[st
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS "  # noqa: S608
                     f"SELECT ix, {aggs} FROM {found} GROUP BY ix")
     con.execute(f"DROP TABLE {found}")
-    joins.append(Sql(f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = n.ix"))
     return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
             f"AS {duck.quote_identifier(f.column)}" for f in features]
 
 
 def _drop(con: duck.Connection) -> None:
-    """Free this run's rows and arrays now rather than when the connection closes."""
+    """Free this run's tables, rows and arrays now rather than when the connection closes
+    (the tables of the database would outlive it)."""
+    for name in _TABLES.pop(id(con), []):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary "
         "AND starts_with(table_name, ?)", [FIRSTS]).fetchall()]
     for name in names:
         con.execute(f"DROP TABLE IF EXISTS {duck.quote_identifier(name)}")
-    for name in (MEASURED, WINDOW_ROWS, FIRST_ROWS):
+    for name in (MEASURED, WINDOW_ROWS, FIRST_ROWS, USER_ROWS):
         con.unregister(name)
-
-
-def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
-                 features: list[Feature], table: Table) -> Path:
-    """As peruser writes a per-user table: under a temporary name, then renamed, then its
-    manifest, so that peruser.find_cached finds it."""
-    directory = version.cache_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    key = table_key(success, features)
-    final = directory / f"{CACHE_PREFIX}{key}.parquet"
-    temporary = directory / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex}.parquet"
-    try:
-        # One thread: writing the wide table (about a hundred columns) took as long with
-        # one thread as with two (its 1 GB leaves little room for a second row group in
-        # the making) and 40% less CPU: at 1M users 2.6-3.2 s against 4.2-6.6 s, three
-        # runs each on the shared machine.
-        with _perfect_hash(con, table.narrow), duck.single_thread(con):
-            con.execute(f"COPY ({table.select.text}) TO ? "
-                        "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
-                        [*table.select.params, str(temporary)])
-        os.replace(temporary, final)
-    finally:
-        temporary.unlink(missing_ok=True)
-    manifest = {"success_key": success_key(success), "features": sorted(f.key for f in features)}
-    write_atomically(final.with_suffix(".json"), json.dumps(manifest))
-    return final
