@@ -26,7 +26,8 @@ from analytics.engine.definitions import (
     validate_window,
 )
 from analytics.engine.discovery_build import discovery_source, finish, measured_of
-from analytics.engine.discovery_measured import Measured, count_candidates
+from analytics.engine.discovery_counts import count_candidates
+from analytics.engine.discovery_measured import Measured
 from analytics.engine.discovery_rows import event_files
 from analytics.engine.inplace import FilesInPlace
 from analytics.engine.peruser import write_atomically

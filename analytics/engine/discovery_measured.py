@@ -19,9 +19,7 @@ from typing import Any
 import numpy as np
 
 from analytics.engine import duck
-from analytics.engine.analysis import Population, count_criteria, group_vs_rest
 from analytics.engine.peruser_columns import Feature
-from analytics.engine.storage import DatasetSchema
 
 MEASURE_KINDS = ("event_count", "did_event", "session_count", "time_in_app", "event_property")
 DENSE_RANGE = 1 << 22  # whole numbers spanning up to this are ranked by counting
@@ -113,21 +111,3 @@ def _quantiles(values: np.ndarray, quantiles: tuple[float, ...]) -> list:
     ordered = np.sort(values)  # NaN last, as DuckDB orders it
     return [ordered[rank].item() for rank in ranks]
 
-
-def count_candidates(con: duck.Connection, population: Population, criteria: list[dict],
-                     schema: DatasetSchema, measured: Measured | None
-                     ) -> tuple[dict, list[dict]]:
-    """analysis.count_criteria's answer: the criteria on measures held in `measured`
-    counted here, the others by DuckDB in one scan (which also counts the population)."""
-    groups = {i: group for i, criterion in enumerate(criteria)
-              if measured is not None and (group := measured.group(criterion)) is not None}
-    rest = [i for i in range(len(criteria)) if i not in groups]
-    summary, counted = count_criteria(con, population, [criteria[i] for i in rest], schema)
-    rows: list[dict | None] = [None] * len(criteria)
-    for i, row in zip(rest, counted, strict=True):
-        rows[i] = row
-    n, x = summary["users"], summary["successes"]
-    for i, group in groups.items():
-        n1, x1 = measured.counts(group)
-        rows[i] = {"criterion": criteria[i], **group_vs_rest(x1, n1, x, n)}
-    return summary, rows

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from analytics.engine import discovery, discovery_build, duck
 from analytics.engine.analysis import Population, count_criteria
 from analytics.engine.definitions import validate_success
-from analytics.engine.discovery_measured import Measured, count_candidates
+from analytics.engine.discovery_counts import count_candidates
+from analytics.engine.discovery_measured import Measured
 from analytics.engine.peruser import CACHE_PREFIX
 from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature
 from analytics.engine.sql import Sql
@@ -164,3 +165,47 @@ def test_a_failed_cache_write_is_not_hidden(tmp_path, monkeypatch):
     monkeypatch.setattr(discovery_build, "_write_cache", broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         discovery.discover(version, SUBSCRIBE, within_days=7)
+
+
+TEXTS = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "B", "é", ""])),
+                 min_size=40, max_size=40)
+WHOLES = st.lists(st.one_of(st.none(), st.integers(-3, 3)), min_size=40, max_size=40)
+REALS = st.lists(st.one_of(st.none(), st.sampled_from([-1.5, 0.0, -0.0, 2.5, math.nan,
+                                                       math.inf])), min_size=40, max_size=40)
+TRUTHS = st.lists(st.one_of(st.none(), st.booleans()), min_size=40, max_size=40)
+FIRST = {"kind": "first_event_property", "property": "device"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(TEXTS, WHOLES, REALS, TRUTHS, TEXTS, st.lists(st.booleans(), min_size=40, max_size=40),
+       FLAGS, st.booleans())
+def test_values_are_counted_as_duckdb_compares_them(texts, wholes, reals, truths, devices,
+                                                     included, success, unsuccessful):
+    from types import SimpleNamespace
+
+    con = duck.connect(threads=1)
+    q = duck.quote_identifier
+    con.execute(f"CREATE TABLE {TABLE} (t VARCHAR, k BIGINT, f DOUBLE, b BOOLEAN, "
+                f"{q(_column(FIRST))} VARCHAR, {q(INCLUDED_COLUMN)} BOOLEAN, "
+                f"{q(SUCCESS_COLUMN)} BOOLEAN)")
+    con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    list(zip(texts, wholes, reals, truths, devices, included, success[:40],
+                             strict=True)))
+    schema = SimpleNamespace(user_properties={"t": "text", "k": "integer", "f": "float",
+                                              "b": "boolean"},
+                             event_properties={"device": "text"})
+    flag = q(SUCCESS_COLUMN)
+    population = Population(Sql(TABLE), Sql("true"), f"(NOT {flag})" if unsuccessful else flag)
+    criteria = []
+    for name, values in (("t", ["a", "B", "é", "", "z"]), ("k", [-3, 0, 2, 1.5, 7]),
+                         ("f", [-1.5, 0.0, 0, 2.5, 3, -7]), ("b", [True, False])):
+        prop = {"kind": "property", "property": name}
+        criteria += [{**prop, "op": "is_not_set"}, *({**prop, "op": "=", "value": v}
+                                                    for v in values)]
+        if name in ("k", "f"):
+            criteria += [{**prop, "op": ">=", "value": v} for v in values]
+    criteria += [{**FIRST, "op": "=", "value": v} for v in ("a", "b", "")]
+    criteria += [{**FIRST, "op": "is_not_set"}, {"kind": "property", "property": "t",
+                                                 "op": "in", "value": ["a", "b"]}]
+    expected = count_criteria(con, population, criteria, schema)
+    assert count_candidates(con, population, criteria, schema, None) == expected
