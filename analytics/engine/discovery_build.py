@@ -52,12 +52,12 @@ def discovery_source(con: duck.Connection, version: DatasetVersion, schema: Data
     cached = find_cached(version, success, features)
     if cached is not None:
         return Sql("read_parquet(?)", [str(cached)])
-    # Through the module, so that tests can count builds.
-    table = discovery_table.build_table(con, version, schema, success, features)
     try:
+        # Through the module, so that tests can count builds.
+        table = discovery_table.build_table(con, version, schema, success, features)
         writing = _write_in_background(con, version, success, features, table)
     except BaseException:
-        _drop(con)
+        _drop(con)  # the built table is the database's: it would outlive the connection
         raise
     return Built(table.name, [], table=table, writing=writing)
 
