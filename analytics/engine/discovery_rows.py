@@ -77,14 +77,6 @@ class WindowRows:
         that it need not be checked row by row."""
         return days is None or (self.longest is not None and days >= self.longest)
 
-    def user_and_since(self) -> tuple[np.ndarray, np.ndarray]:
-        """ix and since of every row, all files together (the parts are let go)."""
-        ix = np.concatenate([p.ix for p in self.parts]) if self.parts else np.zeros(0, np.uint32)
-        since = (np.concatenate([p.since for p in self.parts]) if self.parts
-                 else np.zeros(0, np.int64))
-        self.parts = []
-        return ix, since
-
 
 class UserIndex:
     """users.parquet in file order: each user's row by `_uid`, and first-seen times."""

@@ -42,6 +42,7 @@ from analytics.engine import duck
 from analytics.engine.discovery_rows import (
     DAY_US,
     NAN_PREFIX,
+    Part,
     UserIndex,
     WindowRows,
     read_window_rows,
@@ -186,10 +187,8 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
 
 def _session_columns(features: list[Feature], rows: WindowRows) -> dict[str, np.ndarray]:
     """The session counts and times in the app of these features, by column (the rows'
-    parts are let go once sorted)."""
-    ix, since = rows.user_and_since()
-    sessions = _Sessions(ix, since, rows.users.count, rows.longest)
-    del ix, since
+    parts are let go as they are sorted)."""
+    sessions = _Sessions(rows.parts, rows.users.count, rows.longest)
     columns = {}
     for feature in features:
         m = feature.measure
@@ -212,22 +211,37 @@ class _Sessions:
     """Each window row's gap to the user's previous event (rows sorted by user and time);
     a user's first event has none."""
 
-    def __init__(self, ix: np.ndarray, since: np.ndarray, users: int,
-                 longest: int | None = None):
+    def __init__(self, parts: list[Part], users: int, longest: int | None = None):
+        """`parts`: the window rows, file by file, emptied as they are read."""
         self.users = users
         self.longest = longest  # every row is inside this window (None: no window)
-        bits = (int(since.max()) if len(since) else 0).bit_length()
-        if users < 2 ** (63 - bits):
+        rows = sum(len(part.ix) for part in parts)
+        latest = max((int(part.since.max()) for part in parts if len(part.since)), default=0)
+        bits = latest.bit_length()
+        if users < 2 ** (63 - bits) and users < 2**32:
             # One sort of a single integer key (user, then time) is several times
             # cheaper than sorting by two keys; the key then becomes the time in place
-            # (shifts and masks: a division of every key cost a fifth of the sort).
-            key = ix.astype(np.int64)
-            key <<= bits
-            key |= since
+            # (shifts and masks: a division of every key cost a fifth of the sort). It is
+            # filled part by part, each let go once in it: no copy of every row's user
+            # and time beside it.
+            key = np.empty(rows, dtype=np.int64)
+            end = 0
+            while parts:
+                part = parts.pop()
+                start, end = end, end + len(part.ix)
+                key[start:end] = part.ix
+                key[start:end] <<= bits
+                key[start:end] |= part.since
+                del part
             key.sort()
-            self.ix = key >> bits
+            self.ix = np.right_shift(key, bits, out=np.empty(rows, dtype=np.uint32),
+                                     casting="unsafe")
             self.since = np.bitwise_and(key, (1 << bits) - 1, out=key)
         else:
+            ix = np.concatenate([part.ix for part in parts]) if parts else np.zeros(0, np.uint32)
+            since = (np.concatenate([part.since for part in parts]) if parts
+                     else np.zeros(0, np.int64))
+            parts.clear()
             order = np.lexsort((since, ix))
             self.ix, self.since = ix[order].astype(np.int64), since[order]
         self.first = np.ones(len(self.ix), dtype=bool)
@@ -345,10 +359,11 @@ def _first_values(con: duck.Connection, features: list[Feature], firsts: list[st
     if not rows.firsts:  # no events at all: the columns' types, no rows
         con.execute(f"{create} SELECT CAST(0 AS UINTEGER) AS ix, {props} "  # noqa: S608
                     "FROM read_parquet(?) AS e LIMIT 0", [version.events_glob])
-    with _perfect_hash(con, rows.users.count <= PERFECT_HASH_RANGE):
-        # Our own aliases only.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS "  # noqa: S608
-                    f"SELECT ix, {aggs} FROM {found} GROUP BY ix")
+    # An ordinary hash table: in a perfect one (every user's slot, per thread) the states
+    # of min() over text cost 500 MB more at 1M users, and more time.
+    # Our own aliases only.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS "  # noqa: S608
+                f"SELECT ix, {aggs} FROM {found} GROUP BY ix")
     con.execute(f"DROP TABLE {found}")
     return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
             f"AS {duck.quote_identifier(f.column)}" for f in features]
