@@ -126,3 +126,17 @@ def test_carried_properties_come_from_statistics_on_clustered_events(tmp_path, m
     assert from_statistics == scanned
     assert from_statistics["purchase"] == ["amount"] and from_statistics["view"] == [
         "duration"] and from_statistics["signup"] == []
+
+
+def test_ordered_scans_give_a_files_rows_in_file_order(tmp_path):
+    """Discovery takes a row's place in a file's result for its row number: with several
+    threads over many row groups the rows must still come in file order, and the setting
+    is the database's as before afterwards."""
+    path = tmp_path / "rows.parquet"
+    con = duck.connect(threads=4)
+    con.execute(f"COPY (SELECT range AS n, hash(range) AS h FROM range(300000)) TO '{path}' "
+                "(FORMAT parquet, ROW_GROUP_SIZE 2048)")
+    with duck.ordered_scans(con):
+        read = con.execute("SELECT n, h FROM read_parquet(?)", [str(path)]).fetchnumpy()
+    assert (read["n"] == range(300000)).all()
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False
