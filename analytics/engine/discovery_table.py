@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -52,6 +51,7 @@ from analytics.engine.peruser_columns import (
     DEFAULT_GAP_MINUTES,
     PERFECT_HASH_RANGE,
     Feature,
+    PerUserSql,
     distinct_event_hashes,
 )
 from analytics.engine.sql import Sql
@@ -97,56 +97,17 @@ class Table:
 
 def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
                 success: dict, features: list[Feature]) -> Table:
+    """The window rows first; then, on a thread of their own, the counts and sessions
+    (numpy), beside the averages, the first events' properties and the table of the
+    user columns (DuckDB, on this connection): both sides let go of Python's lock for
+    most of their work, so on two cores they take the time of the longer, not of both."""
     here = [f for f in features if measured_here(f.measure)]
     rest = [f for f in features if not measured_here(f.measure)]
     base = build_query(schema, version, success, rest,
                        hashed_events=distinct_event_hashes(con, schema))
     for statement in base.prepare:
         con.execute(statement.text, statement.params)
-    measures = _measured_columns(con, version, schema, here)
-    # A table of the database rather than of this connection, so that another cursor can
-    # write it to the cache while this one profiles it (discovery_build); dropped by _drop.
-    name = f"{TABLE_PREFIX}{uuid.uuid4().hex}"
-    _TABLES.setdefault(id(con), []).append(name)
-    con.register(USER_ROWS, {"_uid": measures.arrays["_uid"], "ix": measures.arrays["ix"]})
-    firsts = "".join(", " + c for c in measures.firsts)
-    joined = f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = r.ix" if measures.firsts else ""
-    with _perfect_hash(con, base.narrow):
-        # Our own names and schema column names (quoted) only; values bind.
-        con.execute(f"CREATE TABLE {name} AS SELECT b.*{firsts}, r.ix AS {ROW} "  # noqa: S608
-                    f"FROM ({base.select.text}) AS b "
-                    f"LEFT JOIN {USER_ROWS} AS r ON r._uid = b._uid{joined}",
-                    base.select.params)
-    con.unregister(USER_ROWS)
-    con.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
-    con.register(MEASURED, measures.arrays)
-    columns = "".join(", " + c for c in measures.entries)
-    # Our own names and feature columns (quoted) only.
-    select = (f"SELECT p.* EXCLUDE ({ROW}){columns} FROM {name} AS p "  # noqa: S608
-              f"LEFT JOIN {MEASURED} AS n ON n.ix = p.{ROW}")
-    measured = [f for f in here if f.column in measures.arrays]
-    return Table(Sql(select), name, measures.arrays, measured)
-
-
-@dataclass
-class _Measures:
-    arrays: dict[str, np.ndarray]  # _uid, ix (each user's row) and the numpy columns
-    entries: list[str]  # select entries of the numpy columns (over MEASURED as n)
-    firsts: list[str]  # select entries of the first events' properties (over FIRSTS)
-
-
-def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
-                      features: list[Feature]) -> _Measures:
-    """Compute the features measured here. The counts first (numpy, from the rows file by
-    file), then the sessions (numpy, on a thread of their own) beside the averages and
-    the first events' properties (DuckDB, on this connection): both sides let go of
-    Python's lock for most of their work, so on two cores they take the time of the
-    longer rather than of both."""
-    if not features:
-        users = UserIndex(con, version)
-        return _Measures({"_uid": users.uids, "ix": np.arange(users.count, dtype=np.int64)},
-                         [], [])
-    measures = [f.measure for f in features]
+    measures = [f.measure for f in here]
     events = sorted({m["event"] for m in measures if "event" in m})
     averaged: dict[str, list[str]] = {}
     for m in measures:
@@ -155,10 +116,56 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     # First events' properties come from a statement of their own, not the window rows.
     windows = {m.get("within_days") for m in measures if m["kind"] != "first_event_property"}
     longest = None if None in windows else max(windows, default=0)
-    firsts = sorted({m["property"] for m in measures if m["kind"] == "first_event_property"})
-    rows = _window_rows(con, version, events, averaged, longest)
-    uids, users = rows.users.uids, rows.users.count
-    arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
+    rows = _window_rows(con, version, events, averaged, longest) if here else None
+    users = rows.users if rows is not None else UserIndex(con, version)
+    arrays: dict[str, np.ndarray] = {"_uid": users.uids,
+                                     "ix": np.arange(users.count, dtype=np.int64)}
+    name = f"{TABLE_PREFIX}{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        counted = pool.submit(_numpy_columns, here, events, rows) if rows is not None else None
+        averages = [f for f in here if f.measure["kind"] == "event_property"]
+        entries = _averages(con, averages, users.count, rows.averaged, arrays) if averages else {}
+        if rows is not None:
+            rows.averaged = {}
+        firsts = [f for f in here if f.measure["kind"] == "first_event_property"]
+        first_entries = _first_values(con, firsts, version, rows) if firsts else []
+        _create_table(con, name, base, arrays, first_entries)
+        if counted is not None:
+            arrays.update(counted.result())
+    con.register(MEASURED, arrays)
+    columns = "".join(", " + entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
+                      for f in here if f.column in arrays)
+    # Our own names and feature columns (quoted) only.
+    select = (f"SELECT p.* EXCLUDE ({ROW}){columns} FROM {name} AS p "  # noqa: S608
+              f"LEFT JOIN {MEASURED} AS n ON n.ix = p.{ROW}")
+    return Table(Sql(select), name, arrays, [f for f in here if f.column in arrays])
+
+
+def _create_table(con: duck.Connection, name: str, base: PerUserSql,
+                  arrays: dict[str, np.ndarray], first_entries: list[str]) -> None:
+    """The table `name` of the database (not of this connection, so that another cursor
+    can write it to the cache while this one profiles it; _drop drops it): the user
+    columns and flags of peruser's query, the first events' properties, and each user's
+    row in users.parquet as ROW."""
+    _TABLES.setdefault(id(con), []).append(name)
+    con.register(USER_ROWS, {"_uid": arrays["_uid"], "ix": arrays["ix"]})
+    firsts = "".join(", " + c for c in first_entries)
+    joined = f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = r.ix" if first_entries else ""
+    with _perfect_hash(con, base.narrow):
+        # Our own names and schema column names (quoted) only; values bind.
+        con.execute(f"CREATE TABLE {name} AS SELECT b.*{firsts}, r.ix AS {ROW} "  # noqa: S608
+                    f"FROM ({base.select.text}) AS b "
+                    f"LEFT JOIN {USER_ROWS} AS r ON r._uid = b._uid{joined}",
+                    base.select.params)
+    con.unregister(USER_ROWS)
+    con.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
+
+
+def _numpy_columns(features: list[Feature], events: list[str],
+                   rows: WindowRows) -> dict[str, np.ndarray]:
+    """The counts of events, then the sessions and times in the app, by column (the
+    rows' parts are let go as the sessions' sort takes them in)."""
+    columns: dict[str, np.ndarray] = {}
     counted: dict[tuple[str, int | None], np.ndarray] = {}
     for feature in features:
         m = feature.measure
@@ -167,30 +174,13 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
             if key not in counted:
                 counted[key] = rows.counts(events.index(m["event"]) + 1, key[1])
             column = counted[key]
-            arrays[feature.column] = column > 0 if m["kind"] == "did_event" else column
+            columns[feature.column] = column > 0 if m["kind"] == "did_event" else column
     del counted
     timed = [f for f in features if f.measure["kind"] in ("session_count", "time_in_app")]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        sessions = pool.submit(_session_columns, timed, rows) if timed else None
-        averages = [f for f in features if f.measure["kind"] == "event_property"]
-        nan_entries = _averages(con, averages, users, rows.averaged, arrays) if averages else {}
-        rows.averaged = {}
-        first_entries = _first_values(con, [f for f in features
-                                            if f.measure["kind"] == "first_event_property"],
-                                      firsts, version, rows)
-        if sessions is not None:
-            arrays.update(sessions.result())
-    entries = [nan_entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
-               for f in features if f.column in arrays]
-    return _Measures(arrays, entries, first_entries)
-
-
-def _session_columns(features: list[Feature], rows: WindowRows) -> dict[str, np.ndarray]:
-    """The session counts and times in the app of these features, by column (the rows'
-    parts are let go as they are sorted)."""
+    if not timed:
+        return columns
     sessions = _Sessions(rows.parts, rows.users.count, rows.longest)
-    columns = {}
-    for feature in features:
+    for feature in timed:
         m = feature.measure
         if m["kind"] == "session_count":
             columns[feature.column] = sessions.starts(_gap(m), m.get("within_days"))
@@ -334,8 +324,8 @@ def _average(prop: str, rows: dict[str, np.ndarray]) -> str:
             f"AS {column}")
 
 
-def _first_values(con: duck.Connection, features: list[Feature], firsts: list[str],
-                  version: DatasetVersion, rows: WindowRows) -> list[str]:
+def _first_values(con: duck.Connection, features: list[Feature], version: DatasetVersion,
+                  rows: WindowRows) -> list[str]:
     """Each property on the user's first event: among events at the first-seen time, the
     smallest value (min() skips nulls), as the per-user query takes it. The window rows
     name those events' places in their files; DuckDB reads the properties of those rows
@@ -343,6 +333,7 @@ def _first_values(con: duck.Connection, features: list[Feature], firsts: list[st
     of joining every event to its user's first-seen time)."""
     if not features:
         return []
+    firsts = sorted({f.measure["property"] for f in features})
     props = ", ".join(f"e.{duck.quote_identifier(p)} AS __hl_first_{k}"
                       for k, p in enumerate(firsts))
     aggs = ", ".join(f"min(__hl_first_{k}) AS __hl_first_{k}" for k in range(len(firsts)))
