@@ -129,7 +129,7 @@ def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSc
             rows.averaged = {}
         firsts = [f for f in here if f.measure["kind"] == "first_event_property"]
         first_entries = _first_values(con, firsts, version, rows) if firsts else []
-        _create_table(con, name, base, arrays, first_entries)
+        _create_table(con, name, base, users, first_entries)
         if counted is not None:
             arrays.update(counted.result())
     con.register(MEASURED, arrays)
@@ -141,22 +141,29 @@ def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSc
     return Table(Sql(select), name, arrays, [f for f in here if f.column in arrays])
 
 
-def _create_table(con: duck.Connection, name: str, base: PerUserSql,
-                  arrays: dict[str, np.ndarray], first_entries: list[str]) -> None:
+def _create_table(con: duck.Connection, name: str, base: PerUserSql, users: UserIndex,
+                  first_entries: list[str]) -> None:
     """The table `name` of the database (not of this connection, so that another cursor
     can write it to the cache while this one profiles it; _drop drops it): the user
     columns and flags of peruser's query, the first events' properties, and each user's
-    row in users.parquet as ROW."""
+    row in users.parquet as ROW (the `_uid` less the first when users are numbered in
+    order, else looked up)."""
     _TABLES.setdefault(id(con), []).append(name)
-    con.register(USER_ROWS, {"_uid": arrays["_uid"], "ix": arrays["ix"]})
+    params: list = []
+    if users.first_uid is not None:
+        row, joins, params = "b._uid - ?", "", [users.first_uid]
+    else:
+        con.register(USER_ROWS, {"_uid": users.uids,
+                                 "ix": np.arange(users.count, dtype=np.int64)})
+        row, joins = "r.ix", f" LEFT JOIN {USER_ROWS} AS r ON r._uid = b._uid"
     firsts = "".join(", " + c for c in first_entries)
-    joined = f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = r.ix" if first_entries else ""
+    if first_entries:
+        joins += f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = {row}"
     with _perfect_hash(con, base.narrow):
         # Our own names and schema column names (quoted) only; values bind.
-        con.execute(f"CREATE TABLE {name} AS SELECT b.*{firsts}, r.ix AS {ROW} "  # noqa: S608
-                    f"FROM ({base.select.text}) AS b "
-                    f"LEFT JOIN {USER_ROWS} AS r ON r._uid = b._uid{joined}",
-                    base.select.params)
+        con.execute(f"CREATE TABLE {name} AS SELECT b.*{firsts}, {row} AS {ROW} "  # noqa: S608
+                    f"FROM ({base.select.text}) AS b{joins}",
+                    [*params, *base.select.params, *(params if first_entries else [])])
     con.unregister(USER_ROWS)
     con.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
 
