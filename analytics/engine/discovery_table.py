@@ -344,24 +344,30 @@ def _first_values(con: duck.Connection, features: list[Feature], version: Datase
     props = ", ".join(f"e.{duck.quote_identifier(p)} AS __hl_first_{k}"
                       for k, p in enumerate(firsts))
     aggs = ", ".join(f"min(__hl_first_{k}) AS __hl_first_{k}" for k in range(len(firsts)))
+    columns = ", ".join(f"__hl_first_{k}" for k in range(len(firsts)))
     found = f"{FIRSTS}_rows"
     create = f"CREATE OR REPLACE TEMP TABLE {found} AS"
+    # Users with several events at their first-seen time (ties: a few in a thousand) are
+    # the only ones whose values need min(); the others' rows are their values.
+    every = np.concatenate([ix for _, _, ix in rows.firsts]) if rows.firsts else []
+    tied = np.bincount(every, minlength=rows.users.count) > 1
     for path, positions, ix in rows.firsts:
-        con.register(FIRST_ROWS, {"pos": positions, "ix": ix})
+        con.register(FIRST_ROWS, {"pos": positions, "ix": ix, "tied": tied[ix]})
         # Schema column names (quoted) and our own aliases only; the path binds.
-        con.execute(f"{create} SELECT p.ix, {props} "  # noqa: S608
+        con.execute(f"{create} SELECT p.ix, p.tied, {props} "  # noqa: S608
                     "FROM read_parquet(?, file_row_number = true) AS e "
                     f"JOIN {FIRST_ROWS} AS p ON p.pos = e.file_row_number", [path])
         con.unregister(FIRST_ROWS)
         create = f"INSERT INTO {found}"
     if not rows.firsts:  # no events at all: the columns' types, no rows
-        con.execute(f"{create} SELECT CAST(0 AS UINTEGER) AS ix, {props} "  # noqa: S608
-                    "FROM read_parquet(?) AS e LIMIT 0", [version.events_glob])
-    # An ordinary hash table: in a perfect one (every user's slot, per thread) the states
-    # of min() over text cost 500 MB more at 1M users, and more time.
+        con.execute(f"{create} SELECT CAST(0 AS UINTEGER) AS ix, false AS tied, "  # noqa: S608
+                    f"{props} FROM read_parquet(?) AS e LIMIT 0", [version.events_glob])
+    # An ordinary hash table for the ties: in a perfect one (every user's slot, per
+    # thread) the states of min() over text cost 500 MB more at 1M users, and more time.
     # Our own aliases only.
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS "  # noqa: S608
-                f"SELECT ix, {aggs} FROM {found} GROUP BY ix")
+                f"SELECT ix, {columns} FROM {found} WHERE NOT tied UNION ALL "
+                f"SELECT ix, {aggs} FROM {found} WHERE tied GROUP BY ix")
     con.execute(f"DROP TABLE {found}")
     return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
             f"AS {duck.quote_identifier(f.column)}" for f in features]
