@@ -15,7 +15,7 @@ import json
 import math
 from typing import Any
 
-from analytics.engine import analysis, duck, stats
+from analytics.engine import analysis, discovery_values, duck, stats
 from analytics.engine.analysis import Data, EngineSettings, Population, engine_connection
 from analytics.engine.definitions import (
     MAX_TEXT,
@@ -29,6 +29,7 @@ from analytics.engine.discovery_build import discovery_source, finish, measured_
 from analytics.engine.discovery_counts import count_candidates
 from analytics.engine.discovery_measured import Measured
 from analytics.engine.discovery_rows import event_files
+from analytics.engine.discovery_values import Histograms
 from analytics.engine.inplace import FilesInPlace
 from analytics.engine.peruser import write_atomically
 from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature
@@ -63,11 +64,14 @@ def discover(version: Data, success: dict, *, within_days: int | None = None,
             # A table built now keeps its behaviour measures in numpy while it is
             # written to the cache: they are profiled and counted there.
             measured = measured_of(con, population.source, unsuccessful)
-            profile = Profile(con, population.source, measured)
+            # Property columns: one GROUP BY each, for their profiles and candidates.
+            histograms = Histograms(con, population)
+            profile = Profile(con, population.source, measured, histograms)
             profile.prefetch(columns_with_common_values(schema, success, measures))
             criteria = [validate_criterion(c, schema)
                         for c in candidates(profile, schema, success, measures)]
-            summary, rows = count_candidates(con, population, criteria, schema, measured)
+            summary, rows = count_candidates(con, population, criteria, schema, measured,
+                                             histograms)
         finally:
             finish(con, population.source)
     q_values = stats.bh_adjust([row["p_value"] for row in rows])
@@ -206,10 +210,12 @@ class Profile:
     """Counts, distinct values, quantiles and common values of per-user-table columns,
     over the users the analysis keeps."""
 
-    def __init__(self, con: duck.Connection, source, measured: Measured | None = None):
+    def __init__(self, con: duck.Connection, source, measured: Measured | None = None,
+                 histograms: Histograms | None = None):
         self.con = con
         self.source = source
         self.measured = measured  # columns profiled in numpy (discovery_measured)
+        self.histograms = histograms  # columns profiled from their values' counts
         self.where = duck.quote_identifier(INCLUDED_COLUMN)
         self.users = self._one("count(*)")[0]
         self._present: dict[str, int] = {}
@@ -224,7 +230,7 @@ class Profile:
         numeric columns in one query too costs three times their separate queries:
         DuckDB's distinct counts and quantiles side by side are slow.)"""
         present = list(dict.fromkeys(present))
-        if present:
+        if present and self.histograms is None:
             row = self._one(", ".join(f"count({column})" for column in present))
             self._present.update(zip(present, row, strict=True))
 
@@ -235,6 +241,10 @@ class Profile:
         quantiles of those values)."""
         if not distinct and self.measured is not None and self.measured.holds(column):
             return self.measured.numbers(column, positive_only, QUANTILES)
+        if distinct and not positive_only and self.histograms is not None:
+            found = discovery_values.numbers(self.histograms.of(column), QUANTILES)
+            if found is not None:
+                return found
         where = f"{column} > 0" if positive_only else f"{column} IS NOT NULL"
         marks = ", ".join("?" for _ in QUANTILES)
         different = f"count(DISTINCT {column})" if distinct else "NULL"
@@ -247,6 +257,10 @@ class Profile:
 
     def common_values(self, column: str) -> tuple[int, list[tuple[Any, int]]]:
         """(users without a value, [(value, users), ...] most common first)."""
+        if self.histograms is not None:
+            found = discovery_values.common_values(self.histograms.of(column), MAX_VALUES)
+            if found is not None:
+                return self.users - found[0], found[1]
         text = (f"SELECT {column} AS v, count(*) AS n FROM {self.source.text} "  # noqa: S608
                 f"WHERE {self.where} GROUP BY 1 ORDER BY v IS NULL, n DESC, v "
                 f"LIMIT {MAX_VALUES + 1}")
