@@ -41,14 +41,13 @@ from analytics.engine import duck
 from analytics.engine.discovery_rows import (
     DAY_US,
     NAN_PREFIX,
-    Part,
     UserIndex,
     WindowRows,
     read_window_rows,
 )
+from analytics.engine.discovery_sessions import Sessions, gap_of
 from analytics.engine.peruser import _perfect_hash, build_query
 from analytics.engine.peruser_columns import (
-    DEFAULT_GAP_MINUTES,
     PERFECT_HASH_RANGE,
     Feature,
     PerUserSql,
@@ -66,7 +65,6 @@ ROW = "__hl_row"  # in that table: the user's row in users.parquet
 _TABLES: dict[int, list[str]] = {}
 FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
 FIRST_ROWS = "__hl_discovery_first_rows"  # registered: where a file's first events are
-MINUTE_US = 60_000_000
 OUT_OF_LINE = "hypothesislab: the numpy columns are out of line with the discovery table"
 
 
@@ -191,13 +189,16 @@ def _numpy_columns(features: list[Feature], events: list[str],
     timed = [f for f in features if f.measure["kind"] in ("session_count", "time_in_app")]
     if not timed:
         return columns
-    sessions = _Sessions(rows.parts, rows.users.count, rows.longest)
+    # The rows' times are kept only for a window shorter than the one they were read
+    # with.
+    narrower = any(not rows.holds_only(f.measure.get("within_days")) for f in timed)
+    sessions = Sessions(rows.parts, rows.users.count, rows.longest, keep_times=narrower)
     for feature in timed:
         m = feature.measure
         if m["kind"] == "session_count":
-            columns[feature.column] = sessions.starts(_gap(m), m.get("within_days"))
+            columns[feature.column] = sessions.starts(gap_of(m), m.get("within_days"))
         else:
-            columns[feature.column] = sessions.minutes(_gap(m), m.get("within_days"))
+            columns[feature.column] = sessions.minutes(gap_of(m), m.get("within_days"))
     return columns
 
 
@@ -207,75 +208,6 @@ def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str
     properties of the events averaged."""
     return read_window_rows(con, version, UserIndex(con, version), events, averaged,
                             longest)
-
-
-class _Sessions:
-    """Each window row's gap to the user's previous event (rows sorted by user and time);
-    a user's first event has none."""
-
-    def __init__(self, parts: list[Part], users: int, longest: int | None = None):
-        """`parts`: the window rows, file by file, emptied as they are read."""
-        self.users = users
-        self.longest = longest  # every row is inside this window (None: no window)
-        rows = sum(len(part.ix) for part in parts)
-        latest = max((int(part.since.max()) for part in parts if len(part.since)), default=0)
-        bits = latest.bit_length()
-        if users < 2 ** (63 - bits) and users < 2**32:
-            # One sort of a single integer key (user, then time) is several times
-            # cheaper than sorting by two keys; the key then becomes the time in place
-            # (shifts and masks: a division of every key cost a fifth of the sort). It is
-            # filled part by part, each let go once in it: no copy of every row's user
-            # and time beside it.
-            key = np.empty(rows, dtype=np.int64)
-            end = 0
-            while parts:
-                part = parts.pop()
-                start, end = end, end + len(part.ix)
-                key[start:end] = part.ix
-                key[start:end] <<= bits
-                key[start:end] |= part.since
-                del part
-            key.sort()
-            self.ix = np.right_shift(key, bits, out=np.empty(rows, dtype=np.uint32),
-                                     casting="unsafe")
-            self.since = np.bitwise_and(key, (1 << bits) - 1, out=key)
-        else:
-            ix = np.concatenate([part.ix for part in parts]) if parts else np.zeros(0, np.uint32)
-            since = (np.concatenate([part.since for part in parts]) if parts
-                     else np.zeros(0, np.int64))
-            parts.clear()
-            order = np.lexsort((since, ix))
-            self.ix, self.since = ix[order].astype(np.int64), since[order]
-        self.first = np.ones(len(self.ix), dtype=bool)
-        np.not_equal(self.ix[1:], self.ix[:-1], out=self.first[1:])
-        self.gap = np.zeros(len(self.ix), dtype=np.int64)
-        np.subtract(self.since[1:], self.since[:-1], out=self.gap[1:])
-
-    def starts(self, gap: float, days: int | None) -> np.ndarray:
-        # A session starts at a user's first event and after every gap over the limit.
-        start = self.first | (self.gap > gap)
-        self._keep_window(start, days)
-        return np.bincount(self.ix[start], minlength=self.users).astype(np.int64)
-
-    def minutes(self, gap: float, days: int | None) -> np.ndarray:
-        # Sessions' lengths add up to the gaps that stay inside a session: an integer
-        # number of microseconds (exact in a double below 2**53, 285 years), divided as
-        # the per-user query divides it.
-        inside = ~self.first & (self.gap <= gap)
-        self._keep_window(inside, days)
-        total = np.bincount(self.ix[inside], weights=self.gap[inside], minlength=self.users)
-        return total / float(MINUTE_US)
-
-    def _keep_window(self, rows: np.ndarray, days: int | None) -> None:
-        """Leave set only the rows inside the window (in place); none to check when
-        every row is inside it."""
-        if days is None or (self.longest is not None and days >= self.longest):
-            return
-        rows &= self.since < days * DAY_US
-
-
-def _gap(measure: dict) -> float:
-    return float(measure.get("session_gap_minutes", DEFAULT_GAP_MINUTES)) * MINUTE_US
 
 
 def _averages(con: duck.Connection, features: list[Feature], users: int,
