@@ -4,10 +4,13 @@ who do not) without being told what to look for.
 Candidates come from the data: each user property's common values and thresholds at its
 quantiles, whether users did each event in the window and how often, the properties of
 their first event, their sessions and their time in the app. Every measure they need goes
-into one per-user table (one pass over the events); its columns are then profiled to pick
-values and thresholds, and every candidate is counted in one more pass over that small
-table. q-values (Benjamini-Hochberg) are taken over every candidate tried, not only the
-ones shown, and the rows come strongest evidence first."""
+into one per-user table (discovery_table: one pass over the events), written to the cache
+while its columns are profiled to pick values and thresholds and every candidate is
+counted (discovery_build): the behaviour measures in numpy (discovery_measured), the
+property columns from one count of their values each (discovery_values), anything else
+by DuckDB in one scan (discovery_counts). q-values (Benjamini-Hochberg) are taken over
+every candidate tried, not only the ones shown, and the rows come strongest evidence
+first."""
 
 from __future__ import annotations
 
