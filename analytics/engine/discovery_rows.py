@@ -57,7 +57,7 @@ class WindowRows:
 
     def counts(self, code: int, days: int | None) -> np.ndarray:
         """How many events of this code each user did in the first `days` days."""
-        total = np.zeros(self.users.count, dtype=np.int64)
+        total = None
         for part in self.parts:
             if isinstance(part.code, int):
                 if part.code != code:
@@ -69,8 +69,12 @@ class WindowRows:
                 inside = part.since < days * DAY_US
                 keep = inside if keep is None else keep & inside
             rows = part.ix if keep is None else part.ix[keep]
-            total += np.bincount(rows, minlength=self.users.count)
-        return total
+            counted = np.bincount(rows, minlength=self.users.count)
+            if total is None:
+                total = counted  # events clustered by name: mostly the only part
+            else:
+                total += counted
+        return total if total is not None else np.zeros(self.users.count, dtype=np.int64)
 
     def holds_only(self, days: int | None) -> bool:
         """Whether every row is inside a window of `days` days (None: no window), so
