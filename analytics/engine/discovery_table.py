@@ -48,7 +48,6 @@ from analytics.engine.discovery_rows import (
 from analytics.engine.discovery_sessions import Sessions, gap_of
 from analytics.engine.peruser import _perfect_hash, build_query
 from analytics.engine.peruser_columns import (
-    PERFECT_HASH_RANGE,
     Feature,
     PerUserSql,
     distinct_event_hashes,
@@ -96,10 +95,11 @@ class Table:
 
 def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
                 success: dict, features: list[Feature]) -> Table:
-    """The window rows first; then, on a thread of their own, the counts and sessions
-    (numpy), beside the averages, the first events' properties and the table of the
-    user columns (DuckDB, on this connection): both sides let go of Python's lock for
-    most of their work, so on two cores they take the time of the longer, not of both."""
+    """The window rows first; then, on a thread of their own, the averages (DuckDB, on a
+    cursor of their own), the counts and the sessions (numpy), beside the first events'
+    properties and the table of the user columns (DuckDB, on this connection): both
+    sides let go of Python's lock for most of their work, so on two cores they take the
+    time of the longer, not of both."""
     here = [f for f in features if measured_here(f.measure)]
     rest = [f for f in features if not measured_here(f.measure)]
     base = build_query(schema, version, success, rest,
@@ -120,17 +120,15 @@ def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSc
     arrays: dict[str, np.ndarray] = {"_uid": users.uids,
                                      "ix": np.arange(users.count, dtype=np.int64)}
     name = f"{TABLE_PREFIX}{uuid.uuid4().hex}"
+    entries: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
-        counted = pool.submit(_numpy_columns, here, events, rows) if rows is not None else None
-        averages = [f for f in here if f.measure["kind"] == "event_property"]
-        entries = _averages(con, averages, users.count, rows.averaged, arrays) if averages else {}
-        if rows is not None:
-            rows.averaged = {}
+        side = pool.submit(_side_columns, con, here, events, rows) if rows is not None else None
         firsts = [f for f in here if f.measure["kind"] == "first_event_property"]
         first_entries = _first_values(con, firsts, version, rows) if firsts else []
         _create_table(con, name, base, users, first_entries)
-        if counted is not None:
-            arrays.update(counted.result())
+        if side is not None:
+            columns, entries = side.result()
+            arrays.update(columns)
     con.register(MEASURED, arrays)
     columns = "".join(", " + entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
                       for f in here if f.column in arrays)
@@ -169,6 +167,25 @@ def _create_table(con: duck.Connection, name: str, base: PerUserSql, users: User
                     [*params, *base.select.params, *(params if first_entries else [])])
     con.unregister(USER_ROWS)
     con.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
+
+
+def _side_columns(con: duck.Connection, features: list[Feature], events: list[str],
+                  rows: WindowRows) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The averages (on a cursor of their own; their rows are then let go), the counts
+    of events, then the sessions and times in the app: (columns, the select entries of
+    those holding a NaN average)."""
+    averages = [f for f in features if f.measure["kind"] == "event_property"]
+    columns: dict[str, np.ndarray] = {}
+    entries: dict[str, str] = {}
+    if averages:
+        cursor = con.cursor()
+        try:
+            entries = _averages(cursor, averages, rows.users.count, rows.averaged, columns)
+        finally:
+            cursor.close()
+    rows.averaged = {}
+    columns.update(_numpy_columns(features, events, rows))
+    return columns, entries
 
 
 def _numpy_columns(features: list[Feature], events: list[str],
@@ -215,8 +232,7 @@ def _averages(con: duck.Connection, features: list[Feature], users: int,
               arrays: dict[str, np.ndarray]) -> dict[str, str]:
     """avg() of each property per user, event and window, by DuckDB over the window rows
     of that event (`rows`, registered in turn as WINDOW_ROWS; one GROUP BY per event and
-    window, in a perfect hash table over the user index: a third of the time of one
-    GROUP BY over (user, event)). Each result is spread into a column of every user in
+    window: a third of the time of one GROUP BY over (user, event)). Each result is spread into a column of every user in
     `arrays` (null for users without a value), which the table reads with the counts:
     a join per event onto the table cost more than the GROUP BYs themselves. Returns the
     select entry of each column holding a NaN average (numpy hands NaN to DuckDB as
@@ -233,10 +249,10 @@ def _averages(con: duck.Connection, features: list[Feature], users: int,
         if days is not None:
             where, params = " WHERE since < ?", [days * DAY_US]
         con.register(WINDOW_ROWS, rows[event])
-        with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
-            # Schema column names (quoted) and our own aliases only; values bind.
-            found = con.execute(f"SELECT ix, {aggs} FROM {WINDOW_ROWS}{where} "  # noqa: S608
-                                "GROUP BY ix", params).fetchnumpy()
+        # An ordinary hash table: a perfect one over every user was no faster here.
+        # Schema column names (quoted) and our own aliases only; values bind.
+        found = con.execute(f"SELECT ix, {aggs} FROM {WINDOW_ROWS}{where} "  # noqa: S608
+                            "GROUP BY ix", params).fetchnumpy()
         con.unregister(WINDOW_ROWS)
         ix = np.asarray(found["ix"])
         for feature in group:
