@@ -46,9 +46,11 @@ class WindowRows:
 
     def __init__(self, parts: list[Part], averaged: dict[str, dict[str, np.ndarray]],
                  users: UserIndex, firsts: list[tuple[str, np.ndarray, np.ndarray]],
-                 longest: int | None = None):
+                 longest: int | None = None, counted: dict[int, np.ndarray] | None = None):
         self.parts = parts
         self.longest = longest  # the window the rows were read with (None: every row)
+        # code -> each user's rows of that code, counted as the files were read
+        self.counted = counted or {}
         self.averaged = averaged
         self.users = users
         # (path, positions in the file, users' rows) of each user's events at its
@@ -57,6 +59,9 @@ class WindowRows:
 
     def counts(self, code: int, days: int | None) -> np.ndarray:
         """How many events of this code each user did in the first `days` days."""
+        if self.holds_only(days):
+            found = self.counted.get(code)
+            return found if found is not None else np.zeros(self.users.count, dtype=np.int64)
         total = None
         for part in self.parts:
             if isinstance(part.code, int):
@@ -181,6 +186,7 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     parts: list[Part] = []
     averaged_parts: dict[str, list[dict]] = {event: [] for event in averaged}
     firsts: list[tuple[str, np.ndarray, np.ndarray]] = []
+    counted: dict[int, np.ndarray] = {}
     files = event_files(con, version)
     queries: list[tuple[str, list]] = []
     for path, name in files:
@@ -216,6 +222,7 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         del ids
         part = Part(ix, since, codes.get(name, 0) if code is None else code)
         parts.append(part)
+        _count(part, users.count, counted)
         if with_props:
             values = {p: read.pop(p) for p in read_props}
             for event, wanted in _rows_by_event(name, code, averaged, codes):
@@ -227,7 +234,23 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     types = _no_rows(con, version, props) if props else {}
     table = {event: _event_rows(averaged_parts[event], averaged[event], types)
              for event in averaged}
-    return WindowRows(parts, table, users, firsts, longest)
+    return WindowRows(parts, table, users, firsts, longest, counted)
+
+
+def _count(part: Part, users: int, counted: dict[int, np.ndarray]) -> None:
+    """Add a file's rows to each user's count of their event (code 0, events not
+    measured, is not counted): here, while the next file is being read, rather than
+    file by file again afterwards."""
+    if isinstance(part.code, int):
+        groups = [(part.code, part.ix)] if part.code else []
+    else:
+        groups = [(int(c), part.ix[part.code == c]) for c in np.unique(part.code) if c]
+    for code, ix in groups:
+        found = np.bincount(ix, minlength=users)
+        if code in counted:
+            counted[code] += found
+        else:
+            counted[code] = found
 
 
 def _results(con: duck.Connection, queries: list[tuple[str, list]]):
