@@ -25,6 +25,7 @@ from analytics.engine.storage import DatasetVersion
 
 DAY_US = 86_400_000_000
 DENSE_SLACK = 4  # an id range up to this many times the users is looked up by index
+READERS = 2
 NAN_PREFIX = "__hl_nan_"  # averaged rows: + a property's name, whether its value is NaN
 
 
@@ -202,18 +203,17 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         # Schema column names (quoted) only; values and the path bind.
         queries.append((f"SELECT {', '.join(columns)} "  # noqa: S608
                         "FROM read_parquet(?)", [*params, path]))
-    for (path, name), read in zip(files, _results(con, queries), strict=True):
+    def timed(read: dict[str, np.ndarray]) -> _Since:
+        return _since(read, users)
+
+    for (path, name), rows in zip(files, _results(con, queries, timed), strict=True):
+        read = rows.properties
         read_props = [p for p in props if p in read]
         with_props = bool(read_props)
-        ids = read.pop("uid")
-        since = read.pop("ts")
-        np.subtract(since, users.first_seen_of(ids), out=since)
-        # The users' first events: their places in the file are their row numbers.
-        first = np.flatnonzero(since == 0)
-        if len(first):
-            firsts.append((path, first, users.rows_of(ids[first])))
-        del first
-        code = read.pop("code", None)
+        if len(rows.first):
+            firsts.append((path, rows.first, rows.first_ix))
+        ids, since, code = rows.ids, rows.since, rows.code
+        del rows
         keep = None if limit is None else since < limit
         if keep is not None:
             ids, since = ids[keep], since[keep]
@@ -237,6 +237,32 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     return WindowRows(parts, table, users, firsts, longest, counted)
 
 
+@dataclass
+class _Since:
+    """A file's rows as read, with each row's microseconds since its user's first event
+    (`since`), the places in the file of the users' first events (`first`) and their
+    users (`first_ix`)."""
+
+    ids: np.ndarray
+    since: np.ndarray
+    code: np.ndarray | None
+    first: np.ndarray
+    first_ix: np.ndarray
+    properties: dict[str, np.ndarray]
+
+
+def _since(read: dict[str, np.ndarray], users: UserIndex) -> _Since:
+    """Done on the reading thread, beside the caller's work on the file before (the
+    random lookup of every row's first-seen time is about half of the numpy work on a
+    file: split so, neither thread waits long for the other)."""
+    ids = read.pop("uid")
+    since = read.pop("ts")
+    np.subtract(since, users.first_seen_of(ids), out=since)
+    # The users' first events: their places in the file are their row numbers.
+    first = np.flatnonzero(since == 0)
+    return _Since(ids, since, read.pop("code", None), first, users.rows_of(ids[first]), read)
+
+
 def _count(part: Part, users: int, counted: dict[int, np.ndarray]) -> None:
     """Add a file's rows to each user's count of their event (code 0, events not
     measured, is not counted): here, while the next file is being read, rather than
@@ -253,24 +279,34 @@ def _count(part: Part, users: int, counted: dict[int, np.ndarray]) -> None:
             counted[code] = found
 
 
-def _results(con: duck.Connection, queries: list[tuple[str, list]]):
-    """Each query's result as numpy arrays, in order. The next file is read on a thread
-    of its own while the caller's numpy works on this one (DuckDB and most of numpy let
-    go of Python's lock), so at most two files' results are in memory at once."""
+def _results(con: duck.Connection, queries: list[tuple[str, list]], then):
+    """Each query's result as numpy arrays, passed through `then`, in order. The next
+    file is read (and passed) on a thread of its own while the caller's numpy works on
+    this one (DuckDB and most of numpy let go of Python's lock), so at most two files'
+    results are in memory at once."""
     if not queries:
         return
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        pending = reader.submit(_fetch, con, *queries[0])
-        for text, params in queries[1:]:
-            result = pending.result()
-            pending = reader.submit(_fetch, con, text, params)
+
+    def read(text: str, params: list):
+        return then(_fetch(con, text, params))
+
+    with ThreadPoolExecutor(max_workers=READERS) as reader:
+        pending = [reader.submit(read, *query) for query in queries[:READERS]]
+        for text, params in queries[READERS:]:
+            result = pending.pop(0).result()
+            pending.append(reader.submit(read, text, params))
             yield result
             del result
-        yield pending.result()
+        while pending:
+            yield pending.pop(0).result()
 
 
 def _fetch(con: duck.Connection, text: str, params: list) -> dict[str, np.ndarray]:
-    return con.execute(text, params).fetchnumpy()
+    cursor = con.cursor()  # files are read side by side, each on a connection of its own
+    try:
+        return cursor.execute(text, params).fetchnumpy()
+    finally:
+        cursor.close()
 
 
 def _rows_by_event(name: str | None, code: np.ndarray | None,
