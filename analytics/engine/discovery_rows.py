@@ -25,7 +25,7 @@ from analytics.engine.storage import DatasetVersion
 
 DAY_US = 86_400_000_000
 DENSE_SLACK = 4  # an id range up to this many times the users is looked up by index
-READERS = 2
+READERS = 2  # files read side by side (one's conversion to numpy beside the other's scan)
 NAN_PREFIX = "__hl_nan_"  # averaged rows: + a property's name, whether its value is NaN
 
 
@@ -281,9 +281,9 @@ def _count(part: Part, users: int, counted: dict[int, np.ndarray]) -> None:
 
 def _results(con: duck.Connection, queries: list[tuple[str, list]], then):
     """Each query's result as numpy arrays, passed through `then`, in order. The next
-    file is read (and passed) on a thread of its own while the caller's numpy works on
-    this one (DuckDB and most of numpy let go of Python's lock), so at most two files'
-    results are in memory at once."""
+    READERS files are read (and passed) on threads of their own while the caller's numpy
+    works on this one (DuckDB and most of numpy let go of Python's lock): at most
+    READERS + 1 files' results are in memory at once."""
     if not queries:
         return
 
