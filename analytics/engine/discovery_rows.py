@@ -3,10 +3,15 @@
 Every event row needs its user's place in users.parquet (its row, `ix`) and its time since
 the user's first event. Joining 50M events to 1M users for that in DuckDB costs about
 three times reading the two columns (`_uid`, timestamp) alone; here DuckDB only reads
-them, file by file, into numpy arrays, and numpy looks each `_uid` up in arrays indexed
-by `_uid` (dense ids, as the importer numbers them) or, for other integer ids, by binary
-search. Where each user's first events lie (their row numbers) comes out of the same
-read, so that their properties can be read alone afterwards.
+them, file by file, into numpy arrays: users numbered in order (as the importer numbers
+text ids) are read as their rows, DuckDB subtracting the first `_uid`; other ids are
+looked up in arrays indexed by `_uid` (dense ids) or by binary search. Files are read in
+file order, so where each user's first events lie (their row numbers) is their place in
+the result, and their properties can be read alone afterwards.
+
+Two files are read side by side on threads of their own, each row's time since its
+user's first event worked out there, while the caller keeps the rows inside the window
+and counts each user's events of the file.
 
 Events are stored clustered by name (analytics.engine.storage): most files hold one event
 name, which their Parquet statistics tell, so the name is not read at all; a file with
@@ -203,17 +208,18 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         # Schema column names (quoted) only; values and the path bind.
         queries.append((f"SELECT {', '.join(columns)} "  # noqa: S608
                         "FROM read_parquet(?)", [*params, path]))
+
     def timed(read: dict[str, np.ndarray]) -> _Since:
         return _since(read, users)
 
-    for (path, name), rows in zip(files, _results(con, queries, timed), strict=True):
-        read = rows.properties
+    for (path, name), found in zip(files, _results(con, queries, timed), strict=True):
+        read = found.properties
         read_props = [p for p in props if p in read]
         with_props = bool(read_props)
-        if len(rows.first):
-            firsts.append((path, rows.first, rows.first_ix))
-        ids, since, code = rows.ids, rows.since, rows.code
-        del rows
+        if len(found.first):
+            firsts.append((path, found.first, found.first_ix))
+        ids, since, code = found.ids, found.since, found.code
+        del found
         keep = None if limit is None else since < limit
         if keep is not None:
             ids, since = ids[keep], since[keep]
