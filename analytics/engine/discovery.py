@@ -4,10 +4,13 @@ who do not) without being told what to look for.
 Candidates come from the data: each user property's common values and thresholds at its
 quantiles, whether users did each event in the window and how often, the properties of
 their first event, their sessions and their time in the app. Every measure they need goes
-into one per-user table (one pass over the events); its columns are then profiled to pick
-values and thresholds, and every candidate is counted in one more pass over that small
-table. q-values (Benjamini-Hochberg) are taken over every candidate tried, not only the
-ones shown, and the rows come strongest evidence first."""
+into one per-user table (discovery_table: one pass over the events), written to the cache
+while its columns are profiled to pick values and thresholds and every candidate is
+counted (discovery_build): the behaviour measures in numpy (discovery_measured), the
+property columns from one count of their values each (discovery_values), anything else
+by DuckDB in one scan (discovery_counts). q-values (Benjamini-Hochberg) are taken over
+every candidate tried, not only the ones shown, and the rows come strongest evidence
+first."""
 
 from __future__ import annotations
 
@@ -15,14 +18,8 @@ import json
 import math
 from typing import Any
 
-from analytics.engine import analysis, duck, stats
-from analytics.engine.analysis import (
-    Data,
-    EngineSettings,
-    Population,
-    count_criteria,
-    engine_connection,
-)
+from analytics.engine import analysis, discovery_values, duck, stats
+from analytics.engine.analysis import Data, EngineSettings, Population, engine_connection
 from analytics.engine.definitions import (
     MAX_TEXT,
     DefinitionError,
@@ -31,7 +28,11 @@ from analytics.engine.definitions import (
     validate_success,
     validate_window,
 )
-from analytics.engine.discovery_table import discovery_source
+from analytics.engine.discovery_build import discovery_source, finish, measured_of
+from analytics.engine.discovery_counts import count_candidates
+from analytics.engine.discovery_measured import Measured
+from analytics.engine.discovery_rows import event_files
+from analytics.engine.discovery_values import Histograms
 from analytics.engine.inplace import FilesInPlace
 from analytics.engine.peruser import write_atomically
 from analytics.engine.peruser_columns import INCLUDED_COLUMN, SUCCESS_COLUMN, Feature
@@ -62,11 +63,20 @@ def discover(version: Data, success: dict, *, within_days: int | None = None,
         measures = without_empty_pairs(con, version, schema, measures)
         population = population_of(con, version, success,
                                    [Feature.of(m) for m in measures], schema, unsuccessful)
-        profile = Profile(con, population.source)
-        profile.prefetch(columns_with_common_values(schema, success, measures))
-        criteria = [validate_criterion(c, schema)
-                    for c in candidates(profile, schema, success, measures)]
-        summary, rows = count_criteria(con, population, criteria, schema)
+        try:
+            # A table built now keeps its behaviour measures in numpy while it is
+            # written to the cache: they are profiled and counted there.
+            measured = measured_of(con, population.source, unsuccessful)
+            # Property columns: one GROUP BY each, for their profiles and candidates.
+            histograms = Histograms(con, population)
+            profile = Profile(con, population.source, measured, histograms)
+            profile.prefetch(columns_with_common_values(schema, success, measures))
+            criteria = [validate_criterion(c, schema)
+                        for c in candidates(profile, schema, success, measures)]
+            summary, rows = count_candidates(con, population, criteria, schema, measured,
+                                             histograms)
+        finally:
+            finish(con, population.source)
     q_values = stats.bh_adjust([row["p_value"] for row in rows])
     ranked = []
     for row, q in zip(rows, q_values, strict=True):
@@ -136,9 +146,11 @@ def without_empty_pairs(con: duck.Connection, version: Data, schema: DatasetSche
 
 def carried_properties(con: duck.Connection, version: DatasetVersion,
                        schema: DatasetSchema) -> dict[str, list[str]]:
-    """event -> the numeric event properties it carries at least once. One scan of the
-    event names and those properties, kept in the version's cache (a version never
-    changes)."""
+    """event -> the numeric event properties it carries at least once, kept in the
+    version's cache (a version never changes). A file of one event name (events are
+    stored clustered by name) answers from its Parquet statistics: a property is carried
+    where its values outnumber its nulls. Other files are scanned (event names and those
+    properties)."""
     cached = version.cache_dir / CARRIED_FILE
     try:
         return json.loads(cached.read_text())
@@ -148,18 +160,50 @@ def carried_properties(con: duck.Connection, version: DatasetVersion,
                      if kind in ("integer", "float"))
     if not numeric or not schema.n_events:
         return {}
-    # Property names come from the schema, quoted; the path is bound.
-    present = ", ".join(f"count({duck.quote_identifier(p)}) > 0" for p in numeric)
-    rows = con.execute(f"SELECT event, {present} FROM read_parquet(?) GROUP BY event",  # noqa: S608
-                       [version.events_glob]).fetchall()
-    carried = {event: [p for p, has in zip(numeric, flags, strict=True) if has]
-               for event, *flags in rows}
+    found: dict[str, set[str]] = {}
+    scanned = []
+    counted = _non_null_counts(con, version, numeric)
+    for path, name in event_files(con, version):
+        values = counted.get(path)
+        if name is None or values is None:
+            scanned.append(path)
+            continue
+        found.setdefault(name, set()).update(p for p in numeric if values.get(p, 0) > 0)
+    if scanned:
+        # Property names come from the schema, quoted; the paths are bound.
+        present = ", ".join(f"count({duck.quote_identifier(p)}) > 0" for p in numeric)
+        rows = con.execute(f"SELECT event, {present} FROM read_parquet(?) "  # noqa: S608
+                           "GROUP BY event", [scanned]).fetchall()
+        for event, *flags in rows:
+            found.setdefault(event, set()).update(
+                p for p, has in zip(numeric, flags, strict=True) if has)
+    carried = {event: [p for p in numeric if p in props] for event, props in found.items()}
     try:
         version.cache_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(cached, json.dumps(carried))
     except OSError:
-        pass  # a read-only cache costs this scan next time, never the answer
+        pass  # a read-only cache costs this work next time, never the answer
     return carried
+
+
+def _non_null_counts(con: duck.Connection, version: DatasetVersion,
+                     properties: list[str]) -> dict[str, dict[str, int]]:
+    """path -> property -> its values less its nulls, from each events file's Parquet
+    statistics; a file missing a null count is left out (it is scanned instead)."""
+    rows = con.execute(
+        "SELECT file_name, path_in_schema, sum(num_values) - sum(stats_null_count), "
+        "bool_and(stats_null_count IS NOT NULL) FROM parquet_metadata(?) "
+        "WHERE list_contains(?, path_in_schema) GROUP BY ALL",
+        [version.events_glob, properties]).fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    unknown = set()
+    for path, prop, values, known in rows:
+        if known:
+            counts.setdefault(path, {})[prop] = int(values)
+        else:
+            unknown.add(path)
+    return {path: found for path, found in counts.items()
+            if path not in unknown and len(found) == len(properties)}
 
 
 # ------------------------------------------------------------------ profiling the table
@@ -169,9 +213,12 @@ class Profile:
     """Counts, distinct values, quantiles and common values of per-user-table columns,
     over the users the analysis keeps."""
 
-    def __init__(self, con: duck.Connection, source):
+    def __init__(self, con: duck.Connection, source, measured: Measured | None = None,
+                 histograms: Histograms | None = None):
         self.con = con
         self.source = source
+        self.measured = measured  # columns profiled in numpy (discovery_measured)
+        self.histograms = histograms  # columns profiled from their values' counts
         self.where = duck.quote_identifier(INCLUDED_COLUMN)
         self.users = self._one("count(*)")[0]
         self._present: dict[str, int] = {}
@@ -186,24 +233,37 @@ class Profile:
         numeric columns in one query too costs three times their separate queries:
         DuckDB's distinct counts and quantiles side by side are slow.)"""
         present = list(dict.fromkeys(present))
-        if present:
+        if present and self.histograms is None:
             row = self._one(", ".join(f"count({column})" for column in present))
             self._present.update(zip(present, row, strict=True))
 
-    def numbers(self, column: str, positive_only: bool) -> tuple[int, int, Any, list]:
-        """(users with a value (a positive one if positive_only), distinct values, smallest
-        value, quantiles of those values)."""
+    def numbers(self, column: str, positive_only: bool, *,
+                distinct: bool = True) -> tuple[int, int | None, Any, list]:
+        """(users with a value (a positive one if positive_only), distinct values (None
+        unless asked for: counting them is a fifth of the query), smallest value,
+        quantiles of those values)."""
+        if not distinct and self.measured is not None and self.measured.holds(column):
+            return self.measured.numbers(column, positive_only, QUANTILES)
+        if distinct and not positive_only and self.histograms is not None:
+            found = discovery_values.numbers(self.histograms.of(column), QUANTILES)
+            if found is not None:
+                return found
         where = f"{column} > 0" if positive_only else f"{column} IS NOT NULL"
         marks = ", ".join("?" for _ in QUANTILES)
-        row = self._one(f"count_if({where}), count(DISTINCT {column}), min({column}), "
+        different = f"count(DISTINCT {column})" if distinct else "NULL"
+        row = self._one(f"count_if({where}), {different}, min({column}), "
                         f"quantile_disc({column}, [{marks}]) FILTER (WHERE {where})",
                         list(QUANTILES))
         # count_if over nothing but nulls is null, not 0
-        return (int(row[0] or 0), int(row[1] or 0), row[2],
+        return (int(row[0] or 0), int(row[1] or 0) if distinct else None, row[2],
                 [q for q in (row[3] or []) if q is not None])
 
     def common_values(self, column: str) -> tuple[int, list[tuple[Any, int]]]:
         """(users without a value, [(value, users), ...] most common first)."""
+        if self.histograms is not None:
+            found = discovery_values.common_values(self.histograms.of(column), MAX_VALUES)
+            if found is not None:
+                return self.users - found[0], found[1]
         text = (f"SELECT {column} AS v, count(*) AS n FROM {self.source.text} "  # noqa: S608
                 f"WHERE {self.where} GROUP BY 1 ORDER BY v IS NULL, n DESC, v "
                 f"LIMIT {MAX_VALUES + 1}")
@@ -252,7 +312,7 @@ def candidates(profile: Profile, schema: DatasetSchema, success: dict,
                                         with_nulls=False)
             continue
         users, _, lowest, quantiles = profile.numbers(
-            column, positive_only=kind != "event_property")
+            column, positive_only=kind != "event_property", distinct=False)
         if kind == "event_count":
             if splits(users):
                 found.append({"kind": "did_event", "event": measure["event"],

@@ -3,10 +3,15 @@
 Every event row needs its user's place in users.parquet (its row, `ix`) and its time since
 the user's first event. Joining 50M events to 1M users for that in DuckDB costs about
 three times reading the two columns (`_uid`, timestamp) alone; here DuckDB only reads
-them, file by file, into numpy arrays, and numpy looks each `_uid` up in arrays indexed
-by `_uid` (dense ids, as the importer numbers them) or, for other integer ids, by binary
-search. Where each user's first events lie (their row numbers) comes out of the same
-read, so that their properties can be read alone afterwards.
+them, file by file, into numpy arrays: users numbered in order (as the importer numbers
+text ids) are read as their rows, DuckDB subtracting the first `_uid`; other ids are
+looked up in arrays indexed by `_uid` (dense ids) or by binary search. Files are read in
+file order, so where each user's first events lie (their row numbers) is their place in
+the result, and their properties can be read alone afterwards.
+
+Two files are read side by side on threads of their own, each row's time since its
+user's first event worked out there, while the caller keeps the rows inside the window
+and counts each user's events of the file.
 
 Events are stored clustered by name (analytics.engine.storage): most files hold one event
 name, which their Parquet statistics tell, so the name is not read at all; a file with
@@ -15,6 +20,7 @@ only saves time: any file is read correctly."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +30,7 @@ from analytics.engine.storage import DatasetVersion
 
 DAY_US = 86_400_000_000
 DENSE_SLACK = 4  # an id range up to this many times the users is looked up by index
+READERS = 2  # files read side by side (one's conversion to numpy beside the other's scan)
 NAN_PREFIX = "__hl_nan_"  # averaged rows: + a property's name, whether its value is NaN
 
 
@@ -44,8 +51,12 @@ class WindowRows:
     masked, and NAN_PREFIX + property where a float property has NaN values)."""
 
     def __init__(self, parts: list[Part], averaged: dict[str, dict[str, np.ndarray]],
-                 users: UserIndex, firsts: list[tuple[str, np.ndarray, np.ndarray]]):
+                 users: UserIndex, firsts: list[tuple[str, np.ndarray, np.ndarray]],
+                 longest: int | None = None, counted: dict[int, np.ndarray] | None = None):
         self.parts = parts
+        self.longest = longest  # the window the rows were read with (None: every row)
+        # code -> each user's rows of that code, counted as the files were read
+        self.counted = counted or {}
         self.averaged = averaged
         self.users = users
         # (path, positions in the file, users' rows) of each user's events at its
@@ -54,7 +65,10 @@ class WindowRows:
 
     def counts(self, code: int, days: int | None) -> np.ndarray:
         """How many events of this code each user did in the first `days` days."""
-        total = np.zeros(self.users.count, dtype=np.int64)
+        if self.holds_only(days):
+            found = self.counted.get(code)
+            return found if found is not None else np.zeros(self.users.count, dtype=np.int64)
+        total = None
         for part in self.parts:
             if isinstance(part.code, int):
                 if part.code != code:
@@ -62,20 +76,21 @@ class WindowRows:
                 keep = None
             else:
                 keep = part.code == code
-            if days is not None:
+            if not self.holds_only(days):
                 inside = part.since < days * DAY_US
                 keep = inside if keep is None else keep & inside
             rows = part.ix if keep is None else part.ix[keep]
-            total += np.bincount(rows, minlength=self.users.count)
-        return total
+            counted = np.bincount(rows, minlength=self.users.count)
+            if total is None:
+                total = counted  # events clustered by name: mostly the only part
+            else:
+                total += counted
+        return total if total is not None else np.zeros(self.users.count, dtype=np.int64)
 
-    def user_and_since(self) -> tuple[np.ndarray, np.ndarray]:
-        """ix and since of every row, all files together (the parts are let go)."""
-        ix = np.concatenate([p.ix for p in self.parts]) if self.parts else np.zeros(0, np.uint32)
-        since = (np.concatenate([p.since for p in self.parts]) if self.parts
-                 else np.zeros(0, np.int64))
-        self.parts = []
-        return ix, since
+    def holds_only(self, days: int | None) -> bool:
+        """Whether every row is inside a window of `days` days (None: no window), so
+        that it need not be checked row by row."""
+        return days is None or (self.longest is not None and days >= self.longest)
 
 
 class UserIndex:
@@ -91,7 +106,14 @@ class UserIndex:
         self._dense: tuple[np.ndarray, np.ndarray] | None = None
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
         self.dense = False  # every _uid is below 2**32, an index into arrays
-        if self.count and 0 <= self.uids.min() and self.uids.max() < DENSE_SLACK * self.count + 1024:
+        # The importer numbers users 1, 2, ... in the order it writes them: then a user's
+        # row is its `_uid` less the first one, which DuckDB subtracts as it reads, and
+        # no row needs looking up (a random read per event row otherwise).
+        self.first_uid: int | None = None
+        if self.count and self.count < 2**32 and self.uids[0] >= 0 and np.array_equal(
+                self.uids, np.arange(self.uids[0], self.uids[0] + self.count)):
+            self.first_uid = int(self.uids[0])
+        elif self.count and 0 <= self.uids.min() and self.uids.max() < DENSE_SLACK * self.count + 1024:
             # Arrays indexed by _uid: a user's row, and its first-seen time (looked up on
             # every event row, so without going through the row).
             rows = np.zeros(int(self.uids.max()) + 1, dtype=np.uint32)
@@ -104,15 +126,29 @@ class UserIndex:
             order = np.argsort(self.uids, kind="stable")
             self._sorted = (self.uids[order], order.astype(np.uint32))
 
+    def read_as(self) -> tuple[str, list]:
+        """The expression (and its parameters) that reads an event's `_uid` as what
+        rows_of and first_seen_of take: the user's row itself when users are numbered in
+        order, else the `_uid` (in 4 bytes when dense: half the bytes to hand over from
+        DuckDB to numpy)."""
+        if self.first_uid is not None:
+            return "CAST(_uid - ? AS UINTEGER)", [self.first_uid]
+        return ("CAST(_uid AS UINTEGER)" if self.dense else "_uid"), []
+
     def rows_of(self, uids: np.ndarray) -> np.ndarray:
-        """The users' rows (every event's `_uid` is a user of users.parquet)."""
+        """The users' rows (every event's `_uid` is a user of users.parquet), from what
+        read_as reads."""
+        if self.first_uid is not None:
+            return uids
         if self._dense is not None:
             return self._dense[0][uids]
         ordered, rows = self._sorted
         return rows[np.searchsorted(ordered, uids)]
 
     def first_seen_of(self, uids: np.ndarray) -> np.ndarray:
-        """The users' first-seen times, in microseconds."""
+        """The users' first-seen times, in microseconds, from what read_as reads."""
+        if self.first_uid is not None:
+            return self.first_seen[uids]
         if self._dense is not None:
             return self._dense[1][uids]
         return self.first_seen[self.rows_of(uids)]
@@ -138,7 +174,10 @@ def read_window_rows(con: duck.Connection, version: DatasetVersion, users: UserI
     an unfinished result by its caller: reads go through a cursor of their own.)"""
     reader = con.cursor()
     try:
-        return _read(reader, version, users, events, averaged, longest)
+        # In file order, so that a row's place in the result is its row number in the
+        # file (reading the row numbers instead cost a fifth more).
+        with duck.ordered_scans(reader):
+            return _read(reader, version, users, events, averaged, longest)
     finally:
         reader.close()
 
@@ -149,19 +188,18 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     codes = {name: k + 1 for k, name in enumerate(events)}
     props = sorted({p for names in averaged.values() for p in names})
     limit = None if longest is None else longest * DAY_US
-    # Dense ids fit 4 bytes: half the bytes to hand over from DuckDB to numpy.
-    uid = "CAST(_uid AS UINTEGER)" if users.dense else "_uid"
+    uid, uid_params = users.read_as()
     parts: list[Part] = []
     averaged_parts: dict[str, list[dict]] = {event: [] for event in averaged}
     firsts: list[tuple[str, np.ndarray, np.ndarray]] = []
+    counted: dict[int, np.ndarray] = {}
     files = event_files(con, version)
     queries: list[tuple[str, list]] = []
     for path, name in files:
         # A file of one event reads the properties averaged over that event only.
         read_props = props if name is None else sorted(averaged.get(name, []))
-        # The rows come in any order: their positions name the first events' rows.
-        columns = [f"{uid} AS uid", "epoch_us(timestamp) AS ts", "file_row_number AS pos"]
-        params: list = []
+        columns = [f"{uid} AS uid", "epoch_us(timestamp) AS ts"]
+        params: list = [*uid_params]
         if name is None:
             columns.append("CAST(coalesce(list_position(CAST(? AS VARCHAR[]), event), 0) "
                            "AS USMALLINT) AS code")
@@ -169,19 +207,19 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         columns += [duck.quote_identifier(p) for p in read_props]
         # Schema column names (quoted) only; values and the path bind.
         queries.append((f"SELECT {', '.join(columns)} "  # noqa: S608
-                        "FROM read_parquet(?, file_row_number = true)", [*params, path]))
-    for (path, name), read in zip(files, _results(con, queries), strict=True):
+                        "FROM read_parquet(?)", [*params, path]))
+
+    def timed(read: dict[str, np.ndarray]) -> _Since:
+        return _since(read, users)
+
+    for (path, name), found in zip(files, _results(con, queries, timed), strict=True):
+        read = found.properties
         read_props = [p for p in props if p in read]
         with_props = bool(read_props)
-        ids = read.pop("uid")
-        since = read.pop("ts")
-        since -= users.first_seen_of(ids)
-        positions = read.pop("pos")
-        first = np.flatnonzero(since == 0)
-        if len(first):
-            firsts.append((path, positions[first], users.rows_of(ids[first])))
-        del first, positions
-        code = read.pop("code", None)
+        if len(found.first):
+            firsts.append((path, found.first, found.first_ix))
+        ids, since, code = found.ids, found.since, found.code
+        del found
         keep = None if limit is None else since < limit
         if keep is not None:
             ids, since = ids[keep], since[keep]
@@ -190,6 +228,7 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
         del ids
         part = Part(ix, since, codes.get(name, 0) if code is None else code)
         parts.append(part)
+        _count(part, users.count, counted)
         if with_props:
             values = {p: read.pop(p) for p in read_props}
             for event, wanted in _rows_by_event(name, code, averaged, codes):
@@ -201,19 +240,79 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     types = _no_rows(con, version, props) if props else {}
     table = {event: _event_rows(averaged_parts[event], averaged[event], types)
              for event in averaged}
-    return WindowRows(parts, table, users, firsts)
+    return WindowRows(parts, table, users, firsts, longest, counted)
 
 
-def _results(con: duck.Connection, queries: list[tuple[str, list]]):
-    """Each query's result as numpy arrays, in order, one file at a time in memory.
-    (Reading the next file on a thread of its own while numpy works on this one showed
-    no gain on the shared, loaded 2-core machine it was measured on.)"""
-    for text, params in queries:
-        yield _fetch(con, text, params)
+@dataclass
+class _Since:
+    """A file's rows as read, with each row's microseconds since its user's first event
+    (`since`), the places in the file of the users' first events (`first`) and their
+    users (`first_ix`)."""
+
+    ids: np.ndarray
+    since: np.ndarray
+    code: np.ndarray | None
+    first: np.ndarray
+    first_ix: np.ndarray
+    properties: dict[str, np.ndarray]
+
+
+def _since(read: dict[str, np.ndarray], users: UserIndex) -> _Since:
+    """Done on the reading thread, beside the caller's work on the file before (the
+    random lookup of every row's first-seen time is about half of the numpy work on a
+    file: split so, neither thread waits long for the other)."""
+    ids = read.pop("uid")
+    since = read.pop("ts")
+    np.subtract(since, users.first_seen_of(ids), out=since)
+    # The users' first events: their places in the file are their row numbers.
+    first = np.flatnonzero(since == 0)
+    return _Since(ids, since, read.pop("code", None), first, users.rows_of(ids[first]), read)
+
+
+def _count(part: Part, users: int, counted: dict[int, np.ndarray]) -> None:
+    """Add a file's rows to each user's count of their event (code 0, events not
+    measured, is not counted): here, while the next file is being read, rather than
+    file by file again afterwards."""
+    if isinstance(part.code, int):
+        groups = [(part.code, part.ix)] if part.code else []
+    else:
+        groups = [(int(c), part.ix[part.code == c]) for c in np.unique(part.code) if c]
+    for code, ix in groups:
+        found = np.bincount(ix, minlength=users)
+        if code in counted:
+            counted[code] += found
+        else:
+            counted[code] = found
+
+
+def _results(con: duck.Connection, queries: list[tuple[str, list]], then):
+    """Each query's result as numpy arrays, passed through `then`, in order. The next
+    READERS files are read (and passed) on threads of their own while the caller's numpy
+    works on this one (DuckDB and most of numpy let go of Python's lock): at most
+    READERS + 1 files' results are in memory at once."""
+    if not queries:
+        return
+
+    def read(text: str, params: list):
+        return then(_fetch(con, text, params))
+
+    with ThreadPoolExecutor(max_workers=READERS) as reader:
+        pending = [reader.submit(read, *query) for query in queries[:READERS]]
+        for text, params in queries[READERS:]:
+            result = pending.pop(0).result()
+            pending.append(reader.submit(read, text, params))
+            yield result
+            del result
+        while pending:
+            yield pending.pop(0).result()
 
 
 def _fetch(con: duck.Connection, text: str, params: list) -> dict[str, np.ndarray]:
-    return con.execute(text, params).fetchnumpy()
+    cursor = con.cursor()  # files are read side by side, each on a connection of its own
+    try:
+        return cursor.execute(text, params).fetchnumpy()
+    finally:
+        cursor.close()
 
 
 def _rows_by_event(name: str | None, code: np.ndarray | None,

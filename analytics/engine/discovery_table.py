@@ -12,7 +12,8 @@ the benchmark's data that pass ran out of its 1 GB after minutes. Here:
                microseconds since first seen, event code), the numeric properties of
                the averaged events, and where each user's first events lie;
   averages     DuckDB's own avg() per user over one event's window rows (a GROUP BY per
-               event), so that the values are the ones a per-user table would hold;
+               event), so that the values are the ones a per-user table would hold,
+               spread into numpy columns of every user;
   counts       numpy: one bincount per event over the rows of its file(s);
   sessions     numpy: the rows sorted by user and time give each event's gap to the
                user's previous one; sessions start at a user's first event and after
@@ -22,17 +23,17 @@ the benchmark's data that pass ran out of its 1 GB after minutes. Here:
   the rest     success, the complete-window flag, user properties and any measure not
                listed here come from peruser's query, as for any per-user table.
 
+The user columns, flags and first events' properties go into a table of the engine
+database; the numpy columns stay in numpy, and the table's SELECT joins the two.
 Counts and gaps are integers, so these are exact; time in the app is the same integer
 sum divided the same way (tests/analytics/test_discovery_table.py compares every column
-with peruser's query). The table is cached under the same name and manifest as
-peruser's, so an analysis of a discovered characteristic reuses it."""
+with peruser's query). discovery_build caches the table under the same name and
+manifest as peruser's, so an analysis of a discovered characteristic reuses it."""
 
 from __future__ import annotations
 
-import json
-import os
 import uuid
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -44,19 +45,11 @@ from analytics.engine.discovery_rows import (
     WindowRows,
     read_window_rows,
 )
-from analytics.engine.peruser import (
-    CACHE_PREFIX,
-    _perfect_hash,
-    build_query,
-    find_cached,
-    success_key,
-    table_key,
-    write_atomically,
-)
+from analytics.engine.discovery_sessions import Sessions, gap_of
+from analytics.engine.peruser import _perfect_hash, build_query
 from analytics.engine.peruser_columns import (
-    DEFAULT_GAP_MINUTES,
-    PERFECT_HASH_RANGE,
     Feature,
+    PerUserSql,
     distinct_event_hashes,
 )
 from analytics.engine.sql import Sql
@@ -64,10 +57,14 @@ from analytics.engine.storage import DatasetSchema, DatasetVersion
 
 WINDOW_ROWS = "__hl_discovery_rows"  # registered: the averaged events' window rows
 MEASURED = "__hl_discovery_measured"  # the numpy columns, registered per connection
-AVERAGES = "__hl_discovery_averages"  # temporary: avg per user, one table per event
+USER_ROWS = "__hl_discovery_user_rows"  # registered: each _uid's row in users.parquet
+TABLE_PREFIX = "__hl_discovery_table_"  # + a unique suffix: the built table (database)
+ROW = "__hl_row"  # in that table: the user's row in users.parquet
+# id(connection) -> the tables of the database it built, for _drop
+_TABLES: dict[int, list[str]] = {}
 FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
 FIRST_ROWS = "__hl_discovery_first_rows"  # registered: where a file's first events are
-MINUTE_US = 60_000_000
+OUT_OF_LINE = "hypothesislab: the numpy columns are out of line with the discovery table"
 
 
 def measured_here(measure: dict) -> bool:
@@ -81,60 +78,35 @@ def measured_here(measure: dict) -> bool:
     return kind == "event_property" and measure.get("agg") == "avg"
 
 
-def discovery_source(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
-                     success: dict, features: list[Feature]) -> Sql:
-    """A FROM-clause source holding the per-user table of a validated success definition
-    and these features, as peruser.peruser_source would give it."""
-    cached = find_cached(version, success, features)
-    if cached is not None:
-        return Sql("read_parquet(?)", [str(cached)])
-    table = build_table(con, version, schema, success, features)
-    try:
-        path = _write_cache(con, version, success, features, table)
-    except OSError:
-        # A read-only or full cache directory costs speed, never the answer.
-        name = f"__hl_discovery_{table_key(success, features)}"
-        with _perfect_hash(con, table.narrow):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {table.select.text}",
-                        table.select.params)
-        return Sql(name)
-    finally:
-        _drop(con)
-    return Sql("read_parquet(?)", [str(path)])
-
-
 class Table:
-    """The SELECT of the finished table (over temporary tables of this connection)."""
+    """A built table: `select` reads it on the connection that built it, from `name` (a
+    table of the engine database holding the user columns, the success and window flags
+    and the first events' properties, with each user's row in users.parquet as ROW) and
+    the numpy columns of the other measures (`arrays`, by column, in row order, registered
+    as MEASURED). `measured` names the features whose column is in `arrays`."""
 
-    def __init__(self, select: Sql, narrow: bool):
+    def __init__(self, select: Sql, name: str, arrays: dict[str, np.ndarray],
+                 measured: list[Feature]):
         self.select = select
-        self.narrow = narrow
+        self.name = name
+        self.arrays = arrays
+        self.measured = measured
 
 
 def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
                 success: dict, features: list[Feature]) -> Table:
+    """The window rows first; then, on a thread of their own, the averages (DuckDB, on a
+    cursor of their own), the counts and the sessions (numpy), beside the first events'
+    properties and the table of the user columns (DuckDB, on this connection): both
+    sides let go of Python's lock for most of their work, so on two cores they take the
+    time of the longer, not of both."""
     here = [f for f in features if measured_here(f.measure)]
     rest = [f for f in features if not measured_here(f.measure)]
     base = build_query(schema, version, success, rest,
                        hashed_events=distinct_event_hashes(con, schema))
     for statement in base.prepare:
         con.execute(statement.text, statement.params)
-    joins, columns = _measured_columns(con, version, schema, here)
-    # Our own aliases and column names only; values bind.
-    text = (f"SELECT b.*{''.join(', ' + c for c in columns)} "  # noqa: S608
-            f"FROM ({base.select.text}) AS b{joins.text}")
-    return Table(Sql(text, [*base.select.params, *joins.params]), base.narrow)
-
-
-def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
-                      features: list[Feature]) -> tuple[Sql, list[str]]:
-    """Compute the features measured here; returns the joins onto the base table `b` and
-    the select-list entries naming each feature's column. In an order that keeps memory
-    low: the averages first (DuckDB, their rows are then let go), then the counts, the
-    sessions, and last the first events' properties."""
-    if not features:
-        return Sql(""), []
-    measures = [f.measure for f in features]
+    measures = [f.measure for f in here]
     events = sorted({m["event"] for m in measures if "event" in m})
     averaged: dict[str, list[str]] = {}
     for m in measures:
@@ -143,16 +115,84 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
     # First events' properties come from a statement of their own, not the window rows.
     windows = {m.get("within_days") for m in measures if m["kind"] != "first_event_property"}
     longest = None if None in windows else max(windows, default=0)
-    firsts = sorted({m["property"] for m in measures if m["kind"] == "first_event_property"})
-    rows = _window_rows(con, version, events, averaged, longest)
-    uids, users = rows.users.uids, rows.users.count
-    joins = [Sql(f" LEFT JOIN {MEASURED} AS n ON n._uid = b._uid")]
+    rows = _window_rows(con, version, events, averaged, longest) if here else None
+    users = rows.users if rows is not None else UserIndex(con, version)
+    arrays: dict[str, np.ndarray] = {"_uid": users.uids,
+                                     "ix": np.arange(users.count, dtype=np.int64)}
+    name = f"{TABLE_PREFIX}{uuid.uuid4().hex}"
+    entries: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side = pool.submit(_side_columns, con, here, events, rows) if rows is not None else None
+        firsts = [f for f in here if f.measure["kind"] == "first_event_property"]
+        first_entries = _first_values(con, firsts, version, rows) if firsts else []
+        _create_table(con, name, base, users, first_entries)
+        if side is not None:
+            columns, entries = side.result()
+            arrays.update(columns)
+    con.register(MEASURED, arrays)
+    columns = "".join(", " + entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
+                      for f in here if f.column in arrays)
+    # Our own names and feature columns (quoted) only. Paired by position (a positional
+    # scan reads both in stored order), checked on every row.
+    select = (f"SELECT p.* EXCLUDE ({ROW}){columns} FROM {name} AS p "  # noqa: S608
+              f"POSITIONAL JOIN {MEASURED} AS n "
+              f"WHERE CASE WHEN n.ix = p.{ROW} THEN true ELSE error('{OUT_OF_LINE}') END")
+    return Table(Sql(select), name, arrays, [f for f in here if f.column in arrays])
+
+
+def _create_table(con: duck.Connection, name: str, base: PerUserSql, users: UserIndex,
+                  first_entries: list[str]) -> None:
+    """The table `name` of the database (not of this connection, so that another cursor
+    can write it to the cache while this one profiles it; _drop drops it): the user
+    columns and flags of peruser's query, the first events' properties, and each user's
+    row in users.parquet as ROW (the `_uid` less the first when users are numbered in
+    order, else looked up)."""
+    _TABLES.setdefault(id(con), []).append(name)
+    params: list = []
+    if users.first_uid is not None:
+        row, joins, params = "b._uid - ?", "", [users.first_uid]
+    else:
+        con.register(USER_ROWS, {"_uid": users.uids,
+                                 "ix": np.arange(users.count, dtype=np.int64)})
+        row, joins = "r.ix", f" LEFT JOIN {USER_ROWS} AS r ON r._uid = b._uid"
+    firsts = "".join(", " + c for c in first_entries)
+    if first_entries:
+        joins += f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = {row}"
+    # Stored in row order, so that the numpy columns pair with it by position (a hash
+    # join of a million users to them cost a fifth of writing the table).
+    with _perfect_hash(con, base.narrow), duck.ordered_scans(con):
+        # Our own names and schema column names (quoted) only; values bind.
+        con.execute(f"CREATE TABLE {name} AS SELECT b.*{firsts}, {row} AS {ROW} "  # noqa: S608
+                    f"FROM ({base.select.text}) AS b{joins} ORDER BY {ROW}",
+                    [*params, *base.select.params, *(params if first_entries else [])])
+    con.unregister(USER_ROWS)
+    con.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
+
+
+def _side_columns(con: duck.Connection, features: list[Feature], events: list[str],
+                  rows: WindowRows) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The averages (on a cursor of their own; their rows are then let go), the counts
+    of events, then the sessions and times in the app: (columns, the select entries of
+    those holding a NaN average)."""
     averages = [f for f in features if f.measure["kind"] == "event_property"]
-    selected = []
+    columns: dict[str, np.ndarray] = {}
+    entries: dict[str, str] = {}
     if averages:
-        selected = _averages(con, averages, users, joins, rows.averaged)
+        cursor = con.cursor()
+        try:
+            entries = _averages(cursor, averages, rows.users.count, rows.averaged, columns)
+        finally:
+            cursor.close()
     rows.averaged = {}
-    arrays: dict[str, np.ndarray] = {"_uid": uids, "ix": np.arange(users, dtype=np.int64)}
+    columns.update(_numpy_columns(features, events, rows))
+    return columns, entries
+
+
+def _numpy_columns(features: list[Feature], events: list[str],
+                   rows: WindowRows) -> dict[str, np.ndarray]:
+    """The counts of events, then the sessions and times in the app, by column (the
+    rows' parts are let go as the sessions' sort takes them in)."""
+    columns: dict[str, np.ndarray] = {}
     counted: dict[tuple[str, int | None], np.ndarray] = {}
     for feature in features:
         m = feature.measure
@@ -161,26 +201,22 @@ def _measured_columns(con: duck.Connection, version: DatasetVersion, schema: Dat
             if key not in counted:
                 counted[key] = rows.counts(events.index(m["event"]) + 1, key[1])
             column = counted[key]
-            arrays[feature.column] = column > 0 if m["kind"] == "did_event" else column
+            columns[feature.column] = column > 0 if m["kind"] == "did_event" else column
     del counted
-    ix, since = rows.user_and_since()
-    if any(m["kind"] in ("session_count", "time_in_app") for m in measures):
-        sessions = _Sessions(ix, since, users)
-        del ix, since
-        for feature in features:
-            m = feature.measure
-            if m["kind"] == "session_count":
-                arrays[feature.column] = sessions.starts(_gap(m), m.get("within_days"))
-            elif m["kind"] == "time_in_app":
-                arrays[feature.column] = sessions.minutes(_gap(m), m.get("within_days"))
-        del sessions
-    selected += _first_values(con, [f for f in features
-                                    if f.measure["kind"] == "first_event_property"],
-                              firsts, version, rows, joins)
-    con.register(MEASURED, arrays)
-    selected += [f"n.{duck.quote_identifier(f.column)}" for f in features
-                 if f.column in arrays]
-    return Sql.join(joins, ""), selected
+    timed = [f for f in features if f.measure["kind"] in ("session_count", "time_in_app")]
+    if not timed:
+        return columns
+    # The rows' times are kept only for a window shorter than the one they were read
+    # with.
+    narrower = any(not rows.holds_only(f.measure.get("within_days")) for f in timed)
+    sessions = Sessions(rows.parts, rows.users.count, rows.longest, keep_times=narrower)
+    for feature in timed:
+        m = feature.measure
+        if m["kind"] == "session_count":
+            columns[feature.column] = sessions.starts(gap_of(m), m.get("within_days"))
+        else:
+            columns[feature.column] = sessions.minutes(gap_of(m), m.get("within_days"))
+    return columns
 
 
 def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str],
@@ -191,82 +227,50 @@ def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str
                             longest)
 
 
-class _Sessions:
-    """Each window row's gap to the user's previous event (rows sorted by user and time);
-    a user's first event has none."""
-
-    def __init__(self, ix: np.ndarray, since: np.ndarray, users: int):
-        self.users = users
-        span = int(since.max()) + 1 if len(since) else 1
-        if users * span < 2**62:
-            # One sort of a single integer key (user, then time) is several times
-            # cheaper than sorting by two keys; the key then becomes the time in place.
-            key = ix.astype(np.int64)
-            key *= span
-            key += since
-            key.sort()
-            self.ix = key // span
-            self.since = np.remainder(key, span, out=key)
-        else:
-            order = np.lexsort((since, ix))
-            self.ix, self.since = ix[order].astype(np.int64), since[order]
-        self.first = np.ones(len(self.ix), dtype=bool)
-        np.not_equal(self.ix[1:], self.ix[:-1], out=self.first[1:])
-        self.gap = np.zeros(len(self.ix), dtype=np.int64)
-        np.subtract(self.since[1:], self.since[:-1], out=self.gap[1:])
-
-    def starts(self, gap: float, days: int | None) -> np.ndarray:
-        # A session starts at a user's first event and after every gap over the limit.
-        start = (self.first | (self.gap > gap)) & self._window(days)
-        return np.bincount(self.ix[start], minlength=self.users).astype(np.int64)
-
-    def minutes(self, gap: float, days: int | None) -> np.ndarray:
-        # Sessions' lengths add up to the gaps that stay inside a session: an integer
-        # number of microseconds (exact in a double below 2**53, 285 years), divided as
-        # the per-user query divides it.
-        inside = ~self.first & (self.gap <= gap) & self._window(days)
-        total = np.bincount(self.ix[inside], weights=self.gap[inside], minlength=self.users)
-        return total / float(MINUTE_US)
-
-    def _window(self, days: int | None) -> np.ndarray:
-        if days is None:
-            return np.ones(len(self.ix), dtype=bool)
-        return self.since < days * DAY_US
-
-
-def _gap(measure: dict) -> float:
-    return float(measure.get("session_gap_minutes", DEFAULT_GAP_MINUTES)) * MINUTE_US
-
-
-def _averages(con: duck.Connection, features: list[Feature], users: int, joins: list[Sql],
-              rows: dict[str, dict[str, np.ndarray]]) -> list[str]:
+def _averages(con: duck.Connection, features: list[Feature], users: int,
+              rows: dict[str, dict[str, np.ndarray]],
+              arrays: dict[str, np.ndarray]) -> dict[str, str]:
     """avg() of each property per user, event and window, by DuckDB over the window rows
     of that event (`rows`, registered in turn as WINDOW_ROWS; one GROUP BY per event and
-    window, in a perfect hash table over the user index: a third of the time of one
-    GROUP BY over (user, event)); appends a join per feature and returns its select
-    entry."""
+    window: a third of the time of one GROUP BY over (user, event)). Each result is spread into a column of every user in
+    `arrays` (null for users without a value), which the table reads with the counts:
+    a join per event onto the table cost more than the GROUP BYs themselves. Returns the
+    select entry of each column holding a NaN average (numpy hands NaN to DuckDB as
+    null, so those rows are flagged and the entry puts the NaN back)."""
     by_event: dict[tuple[str, int | None], list[Feature]] = {}
     for feature in features:
         m = feature.measure
         by_event.setdefault((m["event"], m.get("within_days")), []).append(feature)
-    selected = []
-    for k, ((event, days), group) in enumerate(by_event.items()):
+    entries: dict[str, str] = {}
+    for (event, days), group in by_event.items():
         props = sorted({f.measure["property"] for f in group})
         aggs = ", ".join(_average(p, rows[event]) for p in props)
         where, params = "", []
         if days is not None:
             where, params = " WHERE since < ?", [days * DAY_US]
-        name = f"{AVERAGES}_{k}"
         con.register(WINDOW_ROWS, rows[event])
-        with _perfect_hash(con, users <= PERFECT_HASH_RANGE):
-            # Schema column names (quoted) and our own aliases only; values bind.
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT ix, {aggs} "  # noqa: S608
-                        f"FROM {WINDOW_ROWS}{where} GROUP BY ix", params)
+        # An ordinary hash table: a perfect one over every user was no faster here.
+        # Schema column names (quoted) and our own aliases only; values bind.
+        found = con.execute(f"SELECT ix, {aggs} FROM {WINDOW_ROWS}{where} "  # noqa: S608
+                            "GROUP BY ix", params).fetchnumpy()
         con.unregister(WINDOW_ROWS)
-        joins.append(Sql(f" LEFT JOIN {name} AS {name} ON {name}.ix = n.ix"))
-        selected += [f"{name}.{duck.quote_identifier(f.measure['property'])} "
-                     f"AS {duck.quote_identifier(f.column)}" for f in group]
-    return selected
+        ix = np.asarray(found["ix"])
+        for feature in group:
+            averages = found[feature.measure["property"]]
+            values = np.zeros(users, dtype=np.float64)
+            values[ix] = np.ma.getdata(averages)
+            nulls = np.ones(users, dtype=bool)
+            nulls[ix] = np.ma.getmaskarray(averages)
+            arrays[feature.column] = np.ma.MaskedArray(values, mask=nulls)
+            nan = np.isnan(values) & ~nulls
+            if nan.any():
+                flag = NAN_PREFIX + feature.column
+                arrays[flag] = nan
+                entries[feature.column] = (
+                    f"CASE WHEN n.{duck.quote_identifier(flag)} THEN CAST('NaN' AS DOUBLE) "
+                    f"ELSE n.{duck.quote_identifier(feature.column)} END "
+                    f"AS {duck.quote_identifier(feature.column)}")
+    return entries
 
 
 def _average(prop: str, rows: dict[str, np.ndarray]) -> str:
@@ -280,8 +284,8 @@ def _average(prop: str, rows: dict[str, np.ndarray]) -> str:
             f"AS {column}")
 
 
-def _first_values(con: duck.Connection, features: list[Feature], firsts: list[str],
-                  version: DatasetVersion, rows: WindowRows, joins: list[Sql]) -> list[str]:
+def _first_values(con: duck.Connection, features: list[Feature], version: DatasetVersion,
+                  rows: WindowRows) -> list[str]:
     """Each property on the user's first event: among events at the first-seen time, the
     smallest value (min() skips nulls), as the per-user query takes it. The window rows
     name those events' places in their files; DuckDB reads the properties of those rows
@@ -289,65 +293,48 @@ def _first_values(con: duck.Connection, features: list[Feature], firsts: list[st
     of joining every event to its user's first-seen time)."""
     if not features:
         return []
+    firsts = sorted({f.measure["property"] for f in features})
     props = ", ".join(f"e.{duck.quote_identifier(p)} AS __hl_first_{k}"
                       for k, p in enumerate(firsts))
     aggs = ", ".join(f"min(__hl_first_{k}) AS __hl_first_{k}" for k in range(len(firsts)))
+    columns = ", ".join(f"__hl_first_{k}" for k in range(len(firsts)))
     found = f"{FIRSTS}_rows"
     create = f"CREATE OR REPLACE TEMP TABLE {found} AS"
+    # Users with several events at their first-seen time (ties: a few in a thousand) are
+    # the only ones whose values need min(); the others' rows are their values.
+    every = np.concatenate([ix for _, _, ix in rows.firsts]) if rows.firsts else []
+    tied = np.bincount(every, minlength=rows.users.count) > 1
     for path, positions, ix in rows.firsts:
-        con.register(FIRST_ROWS, {"pos": positions, "ix": ix})
+        con.register(FIRST_ROWS, {"pos": positions, "ix": ix, "tied": tied[ix]})
         # Schema column names (quoted) and our own aliases only; the path binds.
-        con.execute(f"{create} SELECT p.ix, {props} "  # noqa: S608
+        con.execute(f"{create} SELECT p.ix, p.tied, {props} "  # noqa: S608
                     "FROM read_parquet(?, file_row_number = true) AS e "
                     f"JOIN {FIRST_ROWS} AS p ON p.pos = e.file_row_number", [path])
         con.unregister(FIRST_ROWS)
         create = f"INSERT INTO {found}"
     if not rows.firsts:  # no events at all: the columns' types, no rows
-        con.execute(f"{create} SELECT CAST(0 AS UINTEGER) AS ix, {props} "  # noqa: S608
-                    "FROM read_parquet(?) AS e LIMIT 0", [version.events_glob])
-    with _perfect_hash(con, rows.users.count <= PERFECT_HASH_RANGE):
-        # Our own aliases only.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS "  # noqa: S608
-                    f"SELECT ix, {aggs} FROM {found} GROUP BY ix")
+        con.execute(f"{create} SELECT CAST(0 AS UINTEGER) AS ix, false AS tied, "  # noqa: S608
+                    f"{props} FROM read_parquet(?) AS e LIMIT 0", [version.events_glob])
+    # An ordinary hash table for the ties: in a perfect one (every user's slot, per
+    # thread) the states of min() over text cost 500 MB more at 1M users, and more time.
+    # Our own aliases only.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS "  # noqa: S608
+                f"SELECT ix, {columns} FROM {found} WHERE NOT tied UNION ALL "
+                f"SELECT ix, {aggs} FROM {found} WHERE tied GROUP BY ix")
     con.execute(f"DROP TABLE {found}")
-    joins.append(Sql(f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = n.ix"))
     return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
             f"AS {duck.quote_identifier(f.column)}" for f in features]
 
 
 def _drop(con: duck.Connection) -> None:
-    """Free this run's rows and arrays now rather than when the connection closes."""
+    """Free this run's tables, rows and arrays now rather than when the connection closes
+    (the tables of the database would outlive it)."""
+    for name in _TABLES.pop(id(con), []):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary "
-        "AND (starts_with(table_name, ?) OR starts_with(table_name, ?))",
-        [FIRSTS, AVERAGES]).fetchall()]
+        "AND starts_with(table_name, ?)", [FIRSTS]).fetchall()]
     for name in names:
         con.execute(f"DROP TABLE IF EXISTS {duck.quote_identifier(name)}")
-    for name in (MEASURED, WINDOW_ROWS, FIRST_ROWS):
+    for name in (MEASURED, WINDOW_ROWS, FIRST_ROWS, USER_ROWS):
         con.unregister(name)
-
-
-def _write_cache(con: duck.Connection, version: DatasetVersion, success: dict,
-                 features: list[Feature], table: Table) -> Path:
-    """As peruser writes a per-user table: under a temporary name, then renamed, then its
-    manifest, so that peruser.find_cached finds it."""
-    directory = version.cache_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    key = table_key(success, features)
-    final = directory / f"{CACHE_PREFIX}{key}.parquet"
-    temporary = directory / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex}.parquet"
-    try:
-        # One thread: writing the wide table (about a hundred columns) took as long with
-        # one thread as with two (its 1 GB leaves little room for a second row group in
-        # the making) and 40% less CPU: at 1M users 2.6-3.2 s against 4.2-6.6 s, three
-        # runs each on the shared machine.
-        with _perfect_hash(con, table.narrow), duck.single_thread(con):
-            con.execute(f"COPY ({table.select.text}) TO ? "
-                        "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
-                        [*table.select.params, str(temporary)])
-        os.replace(temporary, final)
-    finally:
-        temporary.unlink(missing_ok=True)
-    manifest = {"success_key": success_key(success), "features": sorted(f.key for f in features)}
-    write_atomically(final.with_suffix(".json"), json.dumps(manifest))
-    return final

@@ -100,8 +100,9 @@ _engine_lock = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    global _engine, _engine_lock
+    global _engine, _engine_lock, _ordered
     _engine_lock = threading.Lock()  # it may have been held by a thread left behind
+    _ordered = threading.Lock()
     if _engine is not None:
         # A forked child must neither use nor free its parent's database: freeing it
         # waits for the parent's threads, which did not follow into the child, forever
@@ -142,6 +143,25 @@ def single_thread(con: Connection) -> Iterator[None]:
         yield
     finally:
         con.execute(f"SET threads = {int(threads)}")
+
+
+_ordered = threading.Lock()  # held while a connection has ordered_scans on
+
+
+@contextmanager
+def ordered_scans(con: Connection) -> Iterator[None]:
+    """Results in the order of the rows read for the statements inside (a file's scan
+    comes out in file order, whatever the threads), then the setting as it was
+    (preserve_insertion_order belongs to the database). One holder at a time in this
+    process, so that no other holder turns it off meanwhile; statements of other
+    connections only keep their order too, which changes no answer."""
+    with _ordered:
+        before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+        con.execute("SET preserve_insertion_order = true")
+        try:
+            yield
+        finally:
+            con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
 
 
 def _checked_size(value: str) -> str:

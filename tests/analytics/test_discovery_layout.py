@@ -79,3 +79,64 @@ def test_sparse_integer_ids_give_the_same_table(tmp_path, monkeypatch):
     assert not discovery_rows.UserIndex(duck.connect(), version).dense
     measures = discovery.candidate_measures(schema, validate_success(SUCCESS, schema), 3)
     assert_equal_tables(version, SUCCESS, measures)
+
+
+def test_users_numbered_in_order_are_read_as_their_rows(tmp_path, monkeypatch):
+    """Text ids are numbered 1, 2, ... in users.parquet's order: an event's user row is
+    its `_uid` less the first, subtracted by DuckDB, with no lookup."""
+    version = imported(tmp_path, "numbered", monkeypatch, clustered=True)
+    users = discovery_rows.UserIndex(duck.connect(), version)
+    assert users.first_uid is not None and not users.dense
+    schema = version.schema()
+    measures = discovery.candidate_measures(schema, validate_success(SUCCESS, schema), 3)
+    assert_equal_tables(version, SUCCESS, measures)
+
+
+def test_dense_integer_ids_out_of_order_give_the_same_table(tmp_path, monkeypatch):
+    """Integer ids close together but not 1, 2, ... in the users' order are looked up in
+    arrays indexed by `_uid`."""
+    version = imported(tmp_path, "dense", monkeypatch, clustered=True,
+                       user=lambda i: str(1000 - 3 * i))
+    users = discovery_rows.UserIndex(duck.connect(), version)
+    assert users.first_uid is None and users.dense
+    schema = version.schema()
+    measures = discovery.candidate_measures(schema, validate_success(SUCCESS, schema), 3)
+    assert_equal_tables(version, SUCCESS, measures)
+
+
+def test_carried_properties_come_from_statistics_on_clustered_events(tmp_path, monkeypatch):
+    """Files of one event name tell which properties that event carries by their null
+    counts, without reading a row; the answer is the one a scan of every row gives."""
+    plain = imported(tmp_path, "plain", monkeypatch, clustered=False)
+    clustered = imported(tmp_path, "clustered", monkeypatch, clustered=True)
+    statements: list[str] = []
+
+    class Spy:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, text, params=None):
+            statements.append(text)
+            return self.con.execute(text, params)
+
+    from_statistics = discovery.carried_properties(Spy(duck.connect()), clustered,
+                                                   clustered.schema())
+    assert statements and not any("read_parquet" in text for text in statements)
+    scanned = discovery.carried_properties(duck.connect(), plain, plain.schema())
+    assert from_statistics == scanned
+    assert from_statistics["purchase"] == ["amount"] and from_statistics["view"] == [
+        "duration"] and from_statistics["signup"] == []
+
+
+def test_ordered_scans_give_a_files_rows_in_file_order(tmp_path):
+    """Discovery takes a row's place in a file's result for its row number: with several
+    threads over many row groups the rows must still come in file order, and the setting
+    is the database's as before afterwards."""
+    path = tmp_path / "rows.parquet"
+    con = duck.connect(threads=4)
+    con.execute(f"COPY (SELECT range AS n, hash(range) AS h FROM range(300000)) TO '{path}' "
+                "(FORMAT parquet, ROW_GROUP_SIZE 2048)")
+    with duck.ordered_scans(con):
+        read = con.execute("SELECT n, h FROM read_parquet(?)", [str(path)]).fetchnumpy()
+    assert (read["n"] == range(300000)).all()
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False

@@ -178,3 +178,19 @@ def test_nan_values_average_as_over_the_events(tmp_path):
     table = assert_equal_tables(version, {"events": ["goal"]}, measures)
     column = table[Feature.of(measures[0]).column]
     assert any(isinstance(v, float) and math.isnan(v) for v in column)
+
+
+def test_numpy_columns_out_of_line_with_the_table_are_an_error(tmp_path):
+    """The table and its numpy columns are paired by position; a row whose user differs
+    stops the read rather than pairing one user's measures with another's properties."""
+    version = build_dataset(tmp_path, *product(seed=3, n_users=50))
+    schema = version.schema()
+    success = validate_success(SUBSCRIBE, schema)
+    measures = discovery.candidate_measures(schema, success, 7)
+    con = duck.connect(threads=2)
+    table = discovery_table.build_table(con, version, schema, success,
+                                        [Feature.of(m) for m in measures])
+    con.register(discovery_table.MEASURED, {**table.arrays, "ix": table.arrays["ix"][::-1].copy()})
+    with pytest.raises(Exception, match="out of line"):
+        con.execute(table.select.text, table.select.params).fetchall()
+    discovery_table._drop(con)
