@@ -215,29 +215,9 @@ def compose_web(default_workers: int = 3) -> tuple[int, dict[str, str]]:
     return workers, {k: str(v) for k, v in environment.items() if k not in RUN_OWN}
 
 
-def group_cpu_seconds(group: int) -> float:
-    """CPU time (user + system) used so far by the live processes of a process group this
-    module started: the web server's share of the machine, whatever else runs on it."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as stat:
-                # After the name: state, ppid, pgrp, ... utime (12th), stime (13th).
-                fields = stat.read().rsplit(b")", 1)[1].split()
-            if int(fields[2]) == group:
-                total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / tick
-
-
-def group_rss(group: int) -> dict[int, int]:
-    """Resident memory (VmRSS, bytes) of every live process of a process group this
-    module started, by pid: for uvicorn, its master and its workers."""
-    found = {}
+def _group_stats(group: int):
+    """(pid, the fields of /proc/<pid>/stat after the command's name) of every live process
+    of a process group this module started (its id is the first process's pid)."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -245,14 +225,32 @@ def group_rss(group: int) -> dict[int, int]:
             with open(f"/proc/{entry.name}/stat", "rb") as stat:
                 # After the command's parenthesised name: state, ppid, pgrp, ...
                 fields = stat.read().rsplit(b")", 1)[1].split()
-            if int(fields[2]) != group:
-                continue
-            with open(f"/proc/{entry.name}/status", "rb") as status:
+            if int(fields[2]) == group:
+                yield int(entry.name), fields
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+
+
+def group_cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by a process group's live processes: the web
+    server's share of the machine, whatever else runs on it."""
+    # utime and stime: the 12th and 13th fields after the name, in clock ticks.
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in _group_stats(group))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def group_rss(group: int) -> dict[int, int]:
+    """Resident memory (VmRSS, bytes) of every live process of a process group, by pid:
+    for uvicorn, its master and its workers."""
+    found = {}
+    for pid, _ in _group_stats(group):
+        try:
+            with open(f"/proc/{pid}/status", "rb") as status:
                 for line in status:
                     if line.startswith(b"VmRSS:"):
-                        found[int(entry.name)] = int(line.split()[1]) * 1024  # in kB
+                        found[pid] = int(line.split()[1]) * 1024  # in kB
                         break
-        except (OSError, IndexError, ValueError):
+        except OSError:
             continue  # the process ended meanwhile
     return found
 
