@@ -134,15 +134,21 @@ def engine_cursor(*, memory_limit: str = "1GB", threads: int = 2) -> Connection:
 
 
 @contextmanager
-def single_thread(con: Connection) -> Iterator[None]:
-    """One DuckDB thread for the statements inside, then the setting as it was (threads
-    belong to the database, not to the connection)."""
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    con.execute("SET threads = 1")
+def _setting(con: Connection, name: str, value: str) -> Iterator[None]:
+    """`name` (a setting of ours, never user text) at `value` for the statements inside,
+    then as it was: DuckDB's settings belong to the database, not to the connection."""
+    before = con.execute("SELECT current_setting(?)", [name]).fetchone()[0]
+    con.execute(f"SET {name} = {value}")
     try:
         yield
     finally:
-        con.execute(f"SET threads = {int(threads)}")
+        restored = ("true" if before else "false") if isinstance(before, bool) else int(before)
+        con.execute(f"SET {name} = {restored}")
+
+
+def single_thread(con: Connection):
+    """One DuckDB thread for the statements inside, then the setting as it was."""
+    return _setting(con, "threads", "1")
 
 
 _ordered = threading.Lock()  # held while a connection has ordered_scans on
@@ -151,17 +157,11 @@ _ordered = threading.Lock()  # held while a connection has ordered_scans on
 @contextmanager
 def ordered_scans(con: Connection) -> Iterator[None]:
     """Results in the order of the rows read for the statements inside (a file's scan
-    comes out in file order, whatever the threads), then the setting as it was
-    (preserve_insertion_order belongs to the database). One holder at a time in this
-    process, so that no other holder turns it off meanwhile; statements of other
-    connections only keep their order too, which changes no answer."""
-    with _ordered:
-        before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
-        con.execute("SET preserve_insertion_order = true")
-        try:
-            yield
-        finally:
-            con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+    comes out in file order, whatever the threads), then the setting as it was. One
+    holder at a time in this process, so that no other holder turns it off meanwhile;
+    statements of other connections only keep their order too, which changes no answer."""
+    with _ordered, _setting(con, "preserve_insertion_order", "true"):
+        yield
 
 
 def _checked_size(value: str) -> str:
