@@ -111,14 +111,15 @@ def build_context(request: HttpRequest, session: WorkingSession,
                   participant: Participant | None, *, forms: dict | None = None,
                   error: str | None = None, notice: str | None = None,
                   light: bool = False, results: SessionResults | None = None,
-                  parts: frozenset[str] | None = None) -> dict:
+                  parts: frozenset[str] | None = None, kept: bool = False) -> dict:
     """Everything the session page and its live regions draw. `forms` carries bound forms
     with errors (by name) to show instead of fresh ones. `light`: the answer to a write
     from a page whose live stream is open: the step's live region is left as the page
     has it (the stream brings its change) and the test results are not read for it.
     `results`: the session's results when the caller has them (a live drawing keeps them
     between changes: sessions.results.kept_session_results). `parts` (with `light`): only
-    what these OWN_PARTS draw is worked out, for an answer that is only them."""
+    what these OWN_PARTS draw is worked out, for an answer that is only them. `kept`: a
+    live drawing: its people, entries and findings are read through sessions.kept_rows."""
     if parts is not None and not light:
         raise ValueError("an answer of own parts is a light answer")
     user = request.user
@@ -144,7 +145,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
         "dig_minutes": int(session.dig_duration.total_seconds() // 60),
         "clock": session_clock(session, now),
         # (a light answer keeps the page's own "who is here")
-        "participants": [] if light else selectors.participants_of(session),
+        "participants": [] if light else selectors.participants_of(session, kept=kept),
         "hidden_count": selectors.hidden_count(session) if whole else 0,
         "error": error, "notice": notice,
         "urls": _urls(session),
@@ -172,14 +173,15 @@ def build_context(request: HttpRequest, session: WorkingSession,
     context["can_test"] = (context["is_participant"] and step in steps.TESTING_STEPS
                            and (step != Step.TEST_AND_LEARN or context["dig_open"]))
     if step in (Step.HYPOTHESES, Step.TEST) and mine:
-        _entries(context, session, user, Hypothesis.Kind.HYPOTHESIS, forms, form=entry_form)
+        _entries(context, session, user, Hypothesis.Kind.HYPOTHESIS, forms, form=entry_form,
+                 kept=kept)
     if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and mine:
-        _entries(context, session, user, Hypothesis.Kind.IDEA, forms, form=entry_form)
+        _entries(context, session, user, Hypothesis.Kind.IDEA, forms, form=entry_form, kept=kept)
         if entry_form:
             context["starters"] = catalog.starter_choices(session.dataset)
     if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and whole:
-        context["hypothesis_entries"] = selectors.entries_for(session, user,
-                                                              Hypothesis.Kind.HYPOTHESIS)
+        context["hypothesis_entries"] = selectors.entries_for(
+            session, user, Hypothesis.Kind.HYPOTHESIS, kept=kept)
         _attach(context, context["hypothesis_entries"].visible, user)
     if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and whole:
         discovery = selectors.latest_discovery(session, unsuccessful=False)
@@ -189,7 +191,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
     if (step in steps.FINDING_STEPS or step == Step.CLOSED) and (
             whole or "finding_form" in parts):
         # A light answer keeps the live region, where the findings are.
-        context["findings"] = [] if light else selectors.findings_of(session)
+        context["findings"] = [] if light else selectors.findings_of(session, kept=kept)
         rows = context["results"].rows if context.get("results") else ()
         finding_form = forms.get("finding")
         if finding_form is None:
@@ -269,10 +271,11 @@ def _attach(context: dict, entries: list[Hypothesis], user) -> None:
 
 
 def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dict, *,
-             form: bool = True) -> None:
+             form: bool = True, kept: bool = False) -> None:
     # A light answer draws the member's own entries only (the others are in the region
     # the page keeps). `form`: also the form for the next entry (not for "mine_list").
-    entries = selectors.entries_for(session, user, kind, only_own=context["light"])
+    entries = selectors.entries_for(session, user, kind, only_own=context["light"],
+                                    kept=kept)
     _attach(context, entries.visible, user)
     context["untested_count"] = sum(1 for e in entries.visible if e.needs_test)
     context["entries"] = entries

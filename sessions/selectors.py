@@ -16,7 +16,7 @@ from accounts.models import Team, User
 from analytics.models import JobStatus
 from dashboards.models import Dashboard
 
-from . import verdicts
+from . import kept_rows, verdicts
 from .models import (
     DashboardPin,
     Discovery,
@@ -96,11 +96,26 @@ def participant_of(session: WorkingSession, user: User) -> Participant | None:
     return Participant.objects.filter(session=session, user=user).first()
 
 
-def participants_of(session: WorkingSession) -> list[Participant]:
-    """Everyone who joined, each marked `.is_present` and `.has_confirmed`."""
+# What a live drawing shows of each row (sessions.kept_rows): a row whose stamp is as the
+# last drawing read it is not built again.
+PARTICIPANT_STAMP = ("user_id", "joined_at", "confirmed_definition_id", "user__display_name",
+                     "user__email")
+ENTRY_STAMP = ("kind", "author_id", "slot", "rank", "text", "criterion", "origin",
+               "expected_direction", "confidence", "revealed_at", "created_at", "updated_at",
+               "author__display_name", "author__email")
+FINDING_STAMP = ("author_id", "step", "kind", "text", "test_id", "evidence", "created_at",
+                 "author__display_name", "author__email")
+
+
+def participants_of(session: WorkingSession, *, kept: bool = False) -> list[Participant]:
+    """Everyone who joined, each marked `.is_present` and `.has_confirmed`. `kept`: for a
+    live drawing, rows unchanged since the last one are not built again."""
     now = timezone.now()
-    found = list(Participant.objects.filter(session=session).select_related("user")
-                 .order_by("joined_at", "pk"))
+    rows = (Participant.objects.filter(session=session).select_related("user")
+            .order_by("joined_at", "pk"))
+    found = (kept_rows.instances(("participants", session.pk), rows, PARTICIPANT_STAMP,
+                                 fresh=("last_seen_at",))
+             if kept else list(rows))
     for participant in found:
         participant.is_present = (not session.is_closed
                                   and now - participant.last_seen_at <= presence_window())
@@ -138,13 +153,16 @@ class Entries:
 
 
 def entries_for(session: WorkingSession, viewer: User, kind: str, *,
-                only_own: bool = False) -> Entries:
-    """`only_own`: the viewer's entries alone (`visible` and `hidden` then hold only them)."""
+                only_own: bool = False, kept: bool = False) -> Entries:
+    """`only_own`: the viewer's entries alone (`visible` and `hidden` then hold only them).
+    `kept`: for a live drawing (see participants_of)."""
     entries = Entries(closed=session.is_closed)
     rows = (Hypothesis.objects.filter(session=session, kind=kind)
             .select_related("author").order_by("author_id", "rank", "pk"))
     if only_own:
         rows = rows.filter(author_id=viewer.pk)
+    if kept and not only_own:
+        rows = kept_rows.instances(("entries", session.pk, kind), rows, ENTRY_STAMP)
     for entry in rows:
         if entry.author_id == viewer.pk:
             entries.mine.append(entry)
@@ -161,9 +179,13 @@ def hidden_count(session: WorkingSession) -> int:
     return Hypothesis.objects.filter(session=session, revealed_at__isnull=True).count()
 
 
-def findings_of(session: WorkingSession) -> list[Finding]:
-    return list(Finding.objects.filter(session=session)
-                .select_related("author", "test", "test__hypothesis").order_by("created_at", "pk"))
+def findings_of(session: WorkingSession, *, kept: bool = False) -> list[Finding]:
+    """`kept`: for a live drawing (see participants_of)."""
+    rows = (Finding.objects.filter(session=session)
+            .select_related("author", "test", "test__hypothesis").order_by("created_at", "pk"))
+    if kept:
+        return kept_rows.instances(("findings", session.pk), rows, FINDING_STAMP)
+    return list(rows)
 
 
 def unattached_findings(team: Team, limit: int = 50) -> list[Finding]:
