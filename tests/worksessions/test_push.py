@@ -116,13 +116,20 @@ def test_another_process_rebuilds_a_drawing_from_its_diff(session, owner):
     assert whole.fragments == after.fragments and whole.id == after.id
 
 
-def test_the_feed_sends_only_what_changed(session, owner, teammate):
+def _feed_of_one(session, member_user):
+    """A feed of `session` (moved to Test) whose one member has its latest drawing."""
     session = move_to(session, Step.TEST)
     before = regions.draw(session.pk)
-    member = feed.Member(user_id=teammate.pk, participant_id=None, revision=before.revision)
+    member = feed.Member(user_id=member_user.pk, participant_id=None, revision=before.revision)
     session_feed = feed.Feed(session.pk)
     session_feed.members.add(member)
     session_feed.last = before
+    session_feed._remember(before)
+    return session, session_feed, member, before
+
+
+def test_the_feed_sends_only_what_changed(session, owner, teammate):
+    session, session_feed, member, before = _feed_of_one(session, teammate)
     services.finding_create(session=session, author=owner, text="Pro plans succeed",
                             step=Step.TEST)
     session_feed._send(regions.draw(session.pk))
@@ -131,6 +138,26 @@ def test_the_feed_sends_only_what_changed(session, owner, teammate):
     changed = [key for key, _ in data["ops"]]
     assert "live" in changed and "session-bar" not in changed and "people" not in changed
     assert data["rev"] > before.revision and frame.startswith(f"id: {data['rev']}\n")
+
+
+def test_another_processs_newer_drawing_goes_out_at_once_and_only_once(session, owner,
+                                                                       teammate):
+    """A drawing from the process that drew it is sent to this process's members as it
+    arrives, without waiting for the feed's loop; an older or the same one is not sent."""
+    session, session_feed, member, before = _feed_of_one(session, teammate)
+    services.finding_create(session=session, author=owner, text="Pro plans succeed",
+                            step=Step.TEST)
+    after = regions.draw(session.pk)
+    notice = {"type": "drawing", "session": session.pk, "origin": "another process",
+              "snapshot": json.loads(json.dumps(after.to_json(base=before)))}
+    session_feed.notice(notice)
+    frame = member.queue.get_nowait().decode()
+    data = json.loads(frame.split("data: ", 1)[1])
+    assert data["rev"] == after.revision and "Pro plans succeed" in json.dumps(data["ops"])
+    assert session_feed.last.id == after.id
+    session_feed.notice(notice)  # heard twice
+    session_feed.notice({**notice, "snapshot": before.to_json()})  # an older one
+    assert member.queue.empty()
 
 
 # ---------------------------------------------------------------- the stream
