@@ -118,9 +118,19 @@
     select.value = value;
   }
 
+  // A member's own list of entries is theirs, not in the drawing; its "Remove" goes once
+  // the entry's card (in the drawing) shows a test, which someone else may have run.
+  function dropRemoveOfTested() {
+    document.querySelectorAll("[data-unless-tested]").forEach(function (form) {
+      var card = document.getElementById(form.getAttribute("data-unless-tested"));
+      if (card && card.hasAttribute("data-tested")) form.remove();
+    });
+  }
+
   function apply(data) {
     data.ops.forEach(function (op) { put(op[0], op[1]); });
     syncEvidence();
+    dropRemoveOfTested();
     setRevision(data.rev);
     if (outOfStep() || stepMoved()) { reloadBody(); return; }
     document.dispatchEvent(new CustomEvent("live:applied", { detail: { rev: data.rev } }));

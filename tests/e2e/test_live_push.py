@@ -120,10 +120,16 @@ def test_every_change_reaches_the_other_pages_without_a_reload(meeting, server, 
     # finding form's evidence list gains it.
     evidence = c.get_by_label("Evidence: link a result")
     assert evidence.locator("option", has_text="Inviters buy").count() == 0
+    removable = [page.locator("#mine-list").get_by_role("button", name="Remove")
+                 for page in (b, c)]
+    assert all(buttons.count() >= 1 for buttons in removable)
     a.get_by_role("button", name="Run all tests (3)").click()
     for page in (b, c):
         expect(page.locator("#live article.entry [data-verdict]")).to_have_count(
             3, timeout=RESULTS_MS)
+    # Their own entries were tested by someone else: "Remove" goes from their own list.
+    for buttons in removable:
+        expect(buttons).to_have_count(0)
         expect(page.locator("#live article.entry", has_text="Inviters buy")
                .locator(".badge-supported").first).to_be_visible()
     expect(evidence.locator("option", has_text="Inviters buy")).to_have_count(
