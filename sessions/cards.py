@@ -72,12 +72,9 @@ def _with_token(html: str, context) -> SafeString:
 
 
 def _key(entry, values: dict, step) -> str:
-    author = entry.author
     row = getattr(entry, "result", None)
     return hashlib.blake2b(repr((
-        entry.pk, entry.text, entry.criterion, entry.rank, entry.origin, entry.author_id,
-        author.name if author else None, author.email if author else None,
-        entry.expected_direction, entry.confidence, entry.revealed_at, values["shared"],
+        _entry_key(entry, kept=values["shared"]), values["shared"],
         getattr(entry, "can_run", False), getattr(entry, "can_run_shared", False),
         getattr(entry, "needs_test", False), step, values["finding_form"],
         values["is_participant"], values["session"].is_closed if values["session"] else None,
@@ -85,11 +82,26 @@ def _key(entry, values: dict, step) -> str:
     )).encode(), digest_size=16).hexdigest()
 
 
+def _entry_key(entry, *, kept: bool) -> str:
+    """What the card shows of the entry itself, as text. In the drawing for everyone an
+    entry is one sessions.kept_rows keeps, built anew when any of this changes, so its
+    text is worked out once per instance (at 600 cards, writing out every entry's dates
+    and criterion was a sixth of a drawing)."""
+    text = entry.__dict__.get("_card_key") if kept else None
+    if text is None:
+        author = entry.author
+        text = repr((entry.pk, entry.text, entry.criterion, entry.rank, entry.origin,
+                     entry.author_id, author.name if author else None,
+                     author.email if author else None, entry.expected_direction,
+                     entry.confidence, entry.revealed_at))
+        if kept:
+            entry._card_key = text
+    return text
+
+
 def _result_key(row) -> tuple | None:
     """Everything of a result its card shows, except the q-value line."""
     if row is None:
         return None
-    return (row.test.pk, row.status, row.error, row.verdict, row.direction, row.sentence,
-            repr(row.group), repr(row.rest), row.lift, row.lift_ci95, row.low_data,
-            row.min_detectable_lift, row.overlap_warning, row.is_latest, row.note,
-            row.expectation_outcome, row.unsuccessful, row.test_name)
+    return (row.data_key, row.verdict, row.direction, row.sentence, row.min_detectable_lift,
+            row.is_latest, row.expectation_outcome)

@@ -49,6 +49,7 @@ class TestResult:
     is_latest: bool = True
     unsuccessful: bool = False
     _chart: CompactRateChart | None = field(default=None, repr=False, compare=False)
+    _data_key: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def chart(self) -> CompactRateChart | None:
@@ -61,6 +62,18 @@ class TestResult:
                 self.group, self.rest,
                 outcome="did not succeed" if self.unsuccessful else "succeeded")
         return self._chart
+
+    @property
+    def data_key(self) -> str:
+        """The test's own numbers as text, for sessions.cards: fixed once the row is read
+        (what the family makes of them, q and verdict, is not in it), so a row kept from
+        one drawing to the next (kept_session_results) carries it along."""
+        if self._data_key is None:
+            self._data_key = repr((
+                self.test.pk, self.status, self.error, self.group, self.rest, self.lift,
+                self.lift_ci95, self.low_data, self.overlap_warning, self.note,
+                self.test_name, self.unsuccessful))
+        return self._data_key
 
     @property
     def hypothesis(self):

@@ -1,9 +1,11 @@
 import pytest
 
 from accounts.models import Membership
+from sessions import services
+from sessions.steps import Step
 from tests.conftest import make_user
 
-from .factories import make_dataset, make_session, make_success
+from .factories import INVITED, MOBILE_FIRST, PRO, make_dataset, make_session, make_success, move_to
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +52,14 @@ def success(team, dataset, owner):
 def session(team, owner, teammate, dataset, success):
     """Olivia facilitates; Tom has joined."""
     return make_session(team, owner, members=(teammate,), dataset=dataset, success=success)
+
+
+@pytest.fixture
+def testing(session, owner, teammate):
+    """Tom wrote three hypotheses with criteria; the session is at Test."""
+    session = move_to(session, Step.HYPOTHESES)
+    for text, criterion in (("Inviters purchase more", INVITED), ("Pro users purchase more", PRO),
+                            ("Mobile-first users purchase less", MOBILE_FIRST)):
+        services.hypothesis_create(session=session, author=teammate, text=text,
+                                   criterion=criterion, expected_direction="more")
+    return move_to(session, Step.TEST)

@@ -10,7 +10,7 @@ from accounts.models import Team, User
 from analytics.models import Dataset, SuccessDefinition
 from analytics.services import success_definition_create
 from sessions import services
-from sessions.models import WorkingSession
+from sessions.models import Hypothesis, WorkingSession
 from tests.analytics.builders import build_dataset
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -104,3 +104,8 @@ def move_to(session: WorkingSession, step: str) -> WorkingSession:
         session = services.step_move(session=session, by=session.facilitator,
                                      to=steps.next_step(session.step), expected=session.step)
     return session
+
+
+def entry(text_start: str) -> Hypothesis:
+    """The one entry whose words start so."""
+    return Hypothesis.objects.get(text__startswith=text_start)

@@ -9,18 +9,48 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from sessions import kept_rows, regions, selectors, services
+from analytics.models import AnalysisJob
+from sessions import cards, kept_rows, regions, results, selectors, services
 from sessions.models import Finding, Participant
 from sessions.steps import Step
 
-from .factories import INVITED, move_to
+from .factories import INVITED, entry, move_to
 
 pytestmark = pytest.mark.django_db
 
 
 def _from_nothing(session_id: int) -> dict[str, str]:
-    kept_rows.forget()
-    return regions.draw(session_id).fragments
+    """The session drawn with nothing kept (rows, results, cards), and the caches left as
+    they were, so the next kept drawing goes on from the last."""
+    caches = (kept_rows._kept, results._kept, cards._kept)
+    saved = [cache.copy() for cache in caches]
+    for cache in caches:
+        cache.clear()
+    try:
+        return regions.draw(session_id).fragments
+    finally:
+        for cache, copy in zip(caches, saved, strict=True):
+            cache.clear()
+            cache.update(copy)
+
+
+def test_a_kept_card_follows_its_verdict_as_the_family_grows(testing, teammate):
+    """A card is kept by what it shows (sessions.cards): its verdict moves with the other
+    tests of the session though its own test and numbers do not."""
+    pro = services.hypothesis_test_run(hypothesis=entry("Pro"), by=teammate)
+    job = AnalysisJob.objects.get(pk=pro.job_id)
+    # p = 0.03 alone in its family: q = 0.03, supported (its numbers as read anew).
+    AnalysisJob.objects.filter(pk=job.pk).update(
+        result={**job.result, "p_value": 0.03}, finished_at=job.finished_at + timedelta(seconds=1))
+    card = f"entry-{pro.hypothesis_id}"
+    drawn = regions.draw(testing.pk).fragments
+    assert 'data-verdict="supported"' in drawn[card]
+    assert drawn == _from_nothing(testing.pk)
+    # A second test (p = 0.55) doubles its q to 0.06: inconclusive, its own test unchanged.
+    services.hypothesis_test_run(hypothesis=entry("Mobile"), by=teammate)
+    drawn = regions.draw(testing.pk).fragments
+    assert 'data-verdict="inconclusive"' in drawn[card]
+    assert drawn == _from_nothing(testing.pk)
 
 
 def test_a_kept_row_is_the_same_object_until_its_stamp_changes(session, owner, teammate):

@@ -13,24 +13,9 @@ from sessions.models import Hypothesis, HypothesisTest
 from sessions.results import overlap_warning, session_results
 from sessions.steps import Step
 
-from .factories import INVITED, LOGINS, MOBILE_FIRST, PRO, move_to, product_rows
+from .factories import INVITED, LOGINS, MOBILE_FIRST, PRO, entry, move_to, product_rows
 
 FEW = {"all": [PRO, {"kind": "event_count", "event": "login", "op": "=", "value": 5}]}
-
-
-@pytest.fixture
-def testing(session, owner, teammate):
-    """Tom wrote three hypotheses with criteria; the session is at Test."""
-    session = move_to(session, Step.HYPOTHESES)
-    for text, criterion in (("Inviters purchase more", INVITED), ("Pro users purchase more", PRO),
-                            ("Mobile-first users purchase less", MOBILE_FIRST)):
-        services.hypothesis_create(session=session, author=teammate, text=text,
-                                   criterion=criterion, expected_direction="more")
-    return move_to(session, Step.TEST)
-
-
-def entry(text_start: str) -> Hypothesis:
-    return Hypothesis.objects.get(text__startswith=text_start)
 
 
 def expected_counts(criterion_of_user) -> tuple[int, int, int, int]:
