@@ -31,15 +31,12 @@ def detectable(result: dict) -> dict | None:
 
 
 def store_detectable(sender, job_id: int, **kwargs) -> None:
-    """analytics.jobs.job_changed: a session test's job that is done gets its row's
-    `detectable`, before the session is told it changed (sessions.push, connected after)."""
-    if sender is AnalysisJob:
-        store_detectable_of(job_id)
-
-
-def store_detectable_of(job_id: int) -> None:
-    """The test of this job, if it is done and has none yet, gets its `detectable`. Also
-    called when a test's row is made: a job run at once (tests, a command) ends before."""
+    """analytics.jobs.job_changed: the test of a job that is done, if it has none yet, gets
+    its `detectable`, before the session is told it changed (sessions.push, connected
+    after). A test's job is queued once the test's row exists (sessions.services.testing),
+    so the row is there whenever and wherever the job ends."""
+    if sender is not AnalysisJob:
+        return
     test = (HypothesisTest.objects.filter(job_id=job_id, job__status=JobStatus.DONE,
                                           detectable__isnull=True)
             .select_related("job").only("pk", "job__result", "job__status").first())

@@ -11,9 +11,9 @@ from accounts.models import User
 from analytics.engine.definitions import DefinitionError
 from analytics.models import AnalysisJob, JobStatus
 from analytics.scheduling import SESSION_PRIORITY
-from analytics.services import DatasetRefused, analysis_submit
+from analytics.services import DatasetRefused, analysis_start, analysis_submit
 
-from .. import readings, steps
+from .. import steps
 from ..models import Discovery, DotVote, Hypothesis, HypothesisTest, WorkingSession
 from ..steps import Step
 from .entries import hypothesis_create
@@ -42,12 +42,14 @@ def hypothesis_test_run(*, hypothesis: Hypothesis, by: User) -> HypothesisTest:
                 and latest.success_definition_id == session.success_definition_id
                 and latest.job.status != JobStatus.FAILED):
             return latest
-        job = _submit(session, by, criterion=locked.criterion)
+        # Queued once its test's row exists: a job run at once (tests, the embedded pool
+        # in a hurry) finds the row to store its smallest detectable lift on.
+        job = _submit(session, by, criterion=locked.criterion, start=False)
         test = HypothesisTest.objects.create(
             session=session, hypothesis=locked, job=job, criterion=locked.criterion,
             success_definition=session.success_definition, created_by=by,
         )
-        readings.store_detectable_of(job.pk)  # a job that ran at once is done already
+        analysis_start(job, priority=SESSION_PRIORITY)
         if locked.revealed_at is None:
             # A result on everyone's screen shows the hypothesis anyway.
             Hypothesis.objects.filter(pk=locked.pk).update(revealed_at=timezone.now())
