@@ -252,6 +252,10 @@ class Feed:
 
     def _send(self, snapshot: regions.Snapshot) -> None:
         last = self.last
+        if last is not None and snapshot.revision < last.revision:
+            # Drawn here from an older state while a newer drawing from another process
+            # went out (notice): never send a page back in time.
+            return
         self.last = snapshot
         stale_users, self.stale_users = self.stale_users, set()
         stale_all, self.stale_all = self.stale_all, False
