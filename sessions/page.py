@@ -111,15 +111,16 @@ def build_context(request: HttpRequest, session: WorkingSession,
                   participant: Participant | None, *, forms: dict | None = None,
                   error: str | None = None, notice: str | None = None,
                   light: bool = False, results: SessionResults | None = None,
-                  parts: frozenset[str] | None = None, kept: bool = False) -> dict:
+                  parts: frozenset[str] | None = None, drawing: bool = False) -> dict:
     """Everything the session page and its live regions draw. `forms` carries bound forms
     with errors (by name) to show instead of fresh ones. `light`: the answer to a write
     from a page whose live stream is open: the step's live region is left as the page
     has it (the stream brings its change) and the test results are not read for it.
     `results`: the session's results when the caller has them (a live drawing keeps them
     between changes: sessions.results.kept_session_results). `parts` (with `light`): only
-    what these OWN_PARTS draw is worked out, for an answer that is only them. `kept`: a
-    live drawing: its people, entries and findings are read through sessions.kept_rows."""
+    what these OWN_PARTS draw is worked out, for an answer that is only them. `drawing`:
+    the live drawing for everyone (sessions.regions): its people, entries and findings
+    are read through sessions.kept_rows, and no member's own forms are worked out."""
     if parts is not None and not light:
         raise ValueError("an answer of own parts is a light answer")
     user = request.user
@@ -145,7 +146,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
         "dig_minutes": int(session.dig_duration.total_seconds() // 60),
         "clock": session_clock(session, now),
         # (a light answer keeps the page's own "who is here")
-        "participants": [] if light else selectors.participants_of(session, kept=kept),
+        "participants": [] if light else selectors.participants_of(session, kept=drawing),
         "hidden_count": selectors.hidden_count(session) if whole else 0,
         "error": error, "notice": notice,
         "urls": _urls(session),
@@ -161,6 +162,8 @@ def build_context(request: HttpRequest, session: WorkingSession,
     context["light"] = light
     mine = whole or "mine" in parts or "mine_list" in parts
     entry_form = whole or "mine" in parts
+    # The form for one's next entry is a member's own: never in the drawing for everyone.
+    own_form = entry_form and not drawing
     if light:
         if mine:
             context["tested_ids"] = set(session.tests.values_list("hypothesis_id", flat=True))
@@ -173,15 +176,16 @@ def build_context(request: HttpRequest, session: WorkingSession,
     context["can_test"] = (context["is_participant"] and step in steps.TESTING_STEPS
                            and (step != Step.TEST_AND_LEARN or context["dig_open"]))
     if step in (Step.HYPOTHESES, Step.TEST) and mine:
-        _entries(context, session, user, Hypothesis.Kind.HYPOTHESIS, forms, form=entry_form,
-                 kept=kept)
+        _entries(context, session, user, Hypothesis.Kind.HYPOTHESIS, forms, form=own_form,
+                 kept=drawing)
     if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and mine:
-        _entries(context, session, user, Hypothesis.Kind.IDEA, forms, form=entry_form, kept=kept)
-        if entry_form:
+        _entries(context, session, user, Hypothesis.Kind.IDEA, forms, form=own_form,
+                 kept=drawing)
+        if own_form:
             context["starters"] = catalog.starter_choices(session.dataset)
     if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and whole:
         context["hypothesis_entries"] = selectors.entries_for(
-            session, user, Hypothesis.Kind.HYPOTHESIS, kept=kept)
+            session, user, Hypothesis.Kind.HYPOTHESIS, kept=drawing)
         _attach(context, context["hypothesis_entries"].visible, user)
     if step in (Step.EXPLORE, Step.TEST_AND_LEARN) and whole:
         discovery = selectors.latest_discovery(session, unsuccessful=False)
@@ -191,7 +195,7 @@ def build_context(request: HttpRequest, session: WorkingSession,
     if (step in steps.FINDING_STEPS or step == Step.CLOSED) and (
             whole or "finding_form" in parts):
         # A light answer keeps the live region, where the findings are.
-        context["findings"] = [] if light else selectors.findings_of(session, kept=kept)
+        context["findings"] = [] if light else selectors.findings_of(session, kept=drawing)
         rows = context["results"].rows if context.get("results") else ()
         finding_form = forms.get("finding")
         if finding_form is None:

@@ -141,7 +141,7 @@ def _shared_context(session: WorkingSession) -> dict:
     request.team = session.team
     # The tests as the last drawing read them, but for those that changed since.
     results = kept_session_results(session) if session.step in RESULT_STEPS else None
-    context = build_context(request, session, None, results=results, kept=True)
+    context = build_context(request, session, None, results=results, drawing=True)
     open_ = not session.is_closed
     # Drawn as for a participant who may do everything; live.js hides what is not theirs.
     context.update(shared=True, is_participant=open_, is_facilitator=open_, request=None)
