@@ -20,13 +20,13 @@ class WorkSessionsConfig(AppConfig):
 
         from .models import Finding, WorkingSession
         from .push import job_changed as follow_job
-        from .readings import store_detectable
+        from .readings import store_readings
         from .selectors import open_next_steps_of, recent_sessions
         from .steps import Step
 
         # A test's job that is done gets what its own numbers allow (sessions.readings),
         # then the session's live page is told: receivers run in the order connected.
-        job_changed.connect(store_detectable, dispatch_uid="worksessions-readings")
+        job_changed.connect(store_readings, dispatch_uid="worksessions-readings")
         # A session's job starting or ending changes the session's live page.
         job_changed.connect(follow_job, dispatch_uid="worksessions-live-jobs")
         register_section(OverviewSection(

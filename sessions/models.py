@@ -197,6 +197,10 @@ class HypothesisTest(models.Model):
     # by the worker once the job is done (sessions.readings), because solving the power
     # equation needs scipy, which web processes never import (issue 10: their memory).
     detectable = models.JSONField(null=True, blank=True)
+    # The same counts compared for the users who did not succeed ({"diff", "lift",
+    # "lift_ci95", "p_value", "test"}, stats.compare on the failure side), for the
+    # Unsuccessful step: also the worker's, as a small table's exact test needs scipy.
+    other_side = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -1,11 +1,12 @@
 """What a test's numbers allow that does not depend on the rest of the session, worked out
-once where the test ran: the smallest lift it could have detected, for each outcome.
+once where the test ran: the smallest lift it could have detected, for each outcome, and
+the comparison of the same counts for the users who did not succeed.
 
 The verdict and q-value move with the session's family and are computed when results are
 read (sessions.results); the smallest detectable lift depends only on the test's own
 counts, and solving for it needs scipy's optimiser and normal quantiles (about 90 MB in a
-process). So the worker that ran the test stores it on the test's row, and the pages read
-it from there."""
+process), as a small table's exact test does. So the worker that ran the test stores them
+on the test's row, and the pages read them from there."""
 
 from __future__ import annotations
 
@@ -30,11 +31,19 @@ def detectable(result: dict) -> dict | None:
             "failure": stats.min_detectable_lift(n1, n0, failure_side(rest)["rate"])}
 
 
-def store_detectable(sender, job_id: int, **kwargs) -> None:
+def other_side(result: dict) -> dict | None:
+    """The group against the rest counted by who did not succeed; None without counts."""
+    if not result or "group" not in result or "rest" not in result:
+        return None
+    group, rest = failure_side(result["group"]), failure_side(result["rest"])
+    return stats.compare(group["successes"], group["users"], rest["successes"], rest["users"])
+
+
+def store_readings(sender, job_id: int, **kwargs) -> None:
     """analytics.jobs.job_changed: the test of a job that is done, if it has none yet, gets
-    its `detectable`, before the session is told it changed (sessions.push, connected
-    after). A test's job is queued once the test's row exists (sessions.services.testing),
-    so the row is there whenever and wherever the job ends."""
+    its `detectable` and `other_side`, before the session is told it changed
+    (sessions.push, connected after). A test's job is queued once the test's row exists
+    (sessions.services.testing), so the row is there whenever and wherever the job ends."""
     if sender is not AnalysisJob:
         return
     test = (HypothesisTest.objects.filter(job_id=job_id, job__status=JobStatus.DONE,
@@ -42,4 +51,6 @@ def store_detectable(sender, job_id: int, **kwargs) -> None:
             .select_related("job").only("pk", "job__result", "job__status").first())
     if test is None:
         return
-    HypothesisTest.objects.filter(pk=test.pk).update(detectable=detectable(test.job.result))
+    result = test.job.result
+    HypothesisTest.objects.filter(pk=test.pk).update(detectable=detectable(result),
+                                                     other_side=other_side(result))

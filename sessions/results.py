@@ -290,9 +290,13 @@ def _row(test: HypothesisTest, *, unsuccessful: bool, is_latest: bool) -> TestRe
     row.population = result.get("population")
     group, rest = result["group"], result["rest"]
     if unsuccessful:
+        # Compared by the worker (sessions.readings): until its write lands (the moment
+        # between the job's end and the readings), shown as still running.
+        if test.other_side is None:
+            row.status = JobStatus.RUNNING
+            return row
         group, rest = failure_side(group), failure_side(rest)
-        compared = stats.compare(group["successes"], group["users"],
-                                 rest["successes"], rest["users"])
+        compared = test.other_side
     else:
         compared = result
     row.group, row.rest = group, rest

@@ -200,6 +200,31 @@ def test_the_unsuccessful_side_reads_the_same_tests_the_other_way(testing, teamm
     assert "less often among those who did not succeed" in other[0].sentence
 
 
+def test_the_other_side_is_compared_where_the_test_ran_not_when_read(testing, teammate,
+                                                                     monkeypatch):
+    """Its exact test needs scipy for a small table, which web processes never import:
+    the worker stores the comparison (sessions.readings), the Unsuccessful step reads it."""
+    from analytics.engine import stats
+
+    test = services.hypothesis_test_run(hypothesis=entry("Pro"), by=teammate)
+    test.refresh_from_db()
+    group, rest = test.job.result["group"], test.job.result["rest"]
+    assert test.other_side == stats.compare(group["users"] - group["successes"], group["users"],
+                                            rest["users"] - rest["successes"], rest["users"])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("compared at read time")
+
+    monkeypatch.setattr(stats, "compare", refuse)
+    [row] = session_results(testing, unsuccessful=True).rows
+    assert (row.p_value, row.lift, row.lift_ci95) == (
+        test.other_side["p_value"], test.other_side["lift"], test.other_side["lift_ci95"])
+    # Not stored yet (the worker's write is on its way): shown as still running.
+    HypothesisTest.objects.filter(pk=test.pk).update(other_side=None)
+    [row] = session_results(testing, unsuccessful=True).rows
+    assert row.status == "running" and row.group is None
+
+
 def test_who_may_run_and_when(session, owner, teammate, third):
     from sessions.services import session_join
 
