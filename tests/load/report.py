@@ -139,6 +139,9 @@ def _details(summary: dict) -> str:
            f"done, {summary['worker_cpu']['wall_seconds']:.0f} s after the meeting began "
            f"({summary['worker_cpu']['ms_per_job']:.1f} ms per test)"]
           if "worker_cpu" in summary else []),
+        *([f"a drawing of the session as the meeting left it ({summary['drawing']['cards']} "
+           f"cards, {summary['drawing']['findings']} findings): "
+           f"{summary['drawing']['ms']:.1f} ms of CPU"] if "drawing" in summary else []),
         f"load client: {client['cpu_share'] * 100:.0f}% of one core "
         f"({'at' if client['prioritized'] else 'NOT at'} a higher CPU priority than the "
         f"server); its loop woke late by p99 {client['loop_lag_p99_ms']:.0f} ms, at most "

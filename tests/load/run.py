@@ -163,6 +163,7 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
     lost = count_lost(meeting, people)
     summary["lost"] = {**lost.__dict__, "total": lost.total}
     summary["jobs"] = drain_jobs(meeting)
+    summary["drawing"] = drawing_cost(meeting)
     # The worker's CPU for the meeting's tests, from the meeting's start until they are
     # all done: on 2 cores, what it takes is not the web server's.
     done = sum(summary["jobs"].values())
@@ -254,6 +255,27 @@ def drain_jobs(meeting) -> dict[str, int]:
     counts = dict(jobs.values_list("status").annotate(n=Count("pk")))
     _close_connections()
     return counts
+
+
+def drawing_cost(meeting, times: int = 9) -> dict:
+    """What one live drawing of the session as the meeting left it costs in CPU (median,
+    here in this process, after a first drawing: as a web process draws a change)."""
+    import statistics
+
+    from sessions import regions
+    from sessions.models import Finding, Hypothesis
+
+    regions.draw(meeting.session_id)
+    costs = []
+    for _ in range(times):
+        started = time.thread_time()
+        regions.draw(meeting.session_id)
+        costs.append(time.thread_time() - started)
+    figures = {"ms": 1000 * statistics.median(costs),
+               "cards": Hypothesis.objects.filter(session_id=meeting.session_id).count(),
+               "findings": Finding.objects.filter(session_id=meeting.session_id).count()}
+    _close_connections()
+    return figures
 
 
 def yardstick(port: int, args) -> dict:

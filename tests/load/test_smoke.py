@@ -50,4 +50,5 @@ def test_the_load_test_runs_end_to_end(transactional_db, tmp_path):
     assert streams["opened"] == streams["held"] == MEMBERS and streams["drops"] == 0, table
     assert streams["events"]["hello"] == MEMBERS, table
     assert run["rss"]["peak_mb"] > 0 and run["yardstick"]["per_second"] > 0, table
+    assert run["drawing"]["ms"] > 0 and run["drawing"]["cards"] >= 1, table
     assert "lost writes" in result.stdout and "delivery" in result.stdout
