@@ -3,9 +3,17 @@ for profile_values, to the service that queues the values job). Services enqueue
 name (hypothesislab.tasks_runner), never by importing this."""
 
 from celery import shared_task
+from celery.signals import worker_init
 
 from . import execution, services
+from .engine.preload import preload
 from .models import Dataset
+
+
+@worker_init.connect
+def preload_engine(**kwargs) -> None:
+    """In the worker's main process, before its pool forks (analytics.engine.preload)."""
+    preload()
 
 
 @shared_task(name="analytics.run_import", bind=True)

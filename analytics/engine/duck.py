@@ -48,6 +48,12 @@ def _duckdb():
     return duckdb
 
 
+def load_library() -> None:
+    """Import duckdb now rather than on first use (a worker, before it forks its pool:
+    analytics.engine.preload)."""
+    _duckdb()
+
+
 def connect(*, memory_limit: str = "1GB", threads: int = 2,
             temp_directory: Path | None = None) -> Connection:
     """A fresh in-memory database of its own (closing it frees everything)."""
