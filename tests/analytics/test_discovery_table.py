@@ -145,6 +145,39 @@ def test_discovery_gives_what_the_straightforward_path_gives(tmp_path, monkeypat
 
 
 
+@pytest.mark.parametrize("max_runs", [discovery_table.MAX_RUNS, 0])
+def test_a_table_stored_out_of_row_order_gives_the_same_answers(tmp_path, monkeypatch,
+                                                                max_runs):
+    """The built table is stored in whatever order its joins give, and the numpy columns
+    are put in that order (run by run, or row by row past MAX_RUNS runs): every column
+    and the whole result stay the same when the table's rows come in an order far from
+    the users' (here shuffled on purpose)."""
+    monkeypatch.setattr(discovery_table, "MAX_RUNS", max_runs)
+    version = build_dataset(tmp_path, *product(seed=21, n_users=400, n_events=9,
+                                               n_properties=6))
+    expected = discovery.discover(version, SUBSCRIBE, within_days=7, top=1000)
+    for path in version.cache_dir.glob("peruser-*"):
+        path.unlink()
+    real_create, real_order = discovery_table._create_table, discovery_table._table_order
+    orders: list = []
+
+    def shuffled(con, name, *args):
+        real_create(con, name, *args)
+        row = discovery_table.ROW
+        con.execute(f"CREATE TABLE {name}_s AS SELECT * FROM {name} ORDER BY hash({row})")
+        con.execute(f"DROP TABLE {name}")
+        con.execute(f"ALTER TABLE {name}_s RENAME TO {name}")
+
+    monkeypatch.setattr(discovery_table, "_create_table", shuffled)
+    monkeypatch.setattr(discovery_table, "_table_order",
+                        lambda con, name: orders.append(real_order(con, name)) or orders[-1])
+    assert discovery.discover(version, SUBSCRIBE, within_days=7, top=1000) == expected
+    schema = version.schema()
+    measures = discovery.candidate_measures(schema, validate_success(SUBSCRIBE, schema), 7)
+    assert_equal_tables(version, SUBSCRIBE, measures)
+    assert orders and all(list(order) != sorted(order) for order in orders)
+
+
 def test_the_window_rows_stop_at_the_longest_window(tmp_path, monkeypatch):
     """First events' properties have no window, yet must not make the rows kept in memory
     every event of the dataset."""
