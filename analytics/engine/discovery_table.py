@@ -272,13 +272,14 @@ def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str
 def _averages(con: duck.Connection, features: list[Feature], users: int,
               rows: dict[str, dict[str, np.ndarray]],
               arrays: dict[str, np.ndarray]) -> dict[str, str]:
-    """avg() of each property per user, event and window, by DuckDB over the window rows
-    of that event (`rows`, registered in turn as WINDOW_ROWS; one GROUP BY per event and
-    window: a third of the time of one GROUP BY over (user, event)). Each result is spread into a column of every user in
-    `arrays` (null for users without a value), which the table reads with the counts:
-    a join per event onto the table cost more than the GROUP BYs themselves. Returns the
-    select entry of each column holding a NaN average (numpy hands NaN to DuckDB as
-    null, so those rows are flagged and the entry puts the NaN back)."""
+    """avg() of each property per user, event and window over the window rows of that
+    event (`rows`): whole numbers in numpy (_whole_average: a DuckDB GROUP BY per event
+    cost several times as much), others by DuckDB (one GROUP BY per event and window: a
+    third of the time of one GROUP BY over (user, event)). Each result is a column of
+    every user in `arrays` (null for users without a value), which the table reads with
+    the counts: a join per event onto the table cost more than the GROUP BYs themselves.
+    Returns the select entry of each column holding a NaN average (numpy hands NaN to
+    DuckDB as null, so those rows are flagged and the entry puts the NaN back)."""
     by_event: dict[tuple[str, int | None], list[Feature]] = {}
     for feature in features:
         m = feature.measure
@@ -286,24 +287,16 @@ def _averages(con: duck.Connection, features: list[Feature], users: int,
     entries: dict[str, str] = {}
     for (event, days), group in by_event.items():
         props = sorted({f.measure["property"] for f in group})
-        aggs = ", ".join(_average(p, rows[event]) for p in props)
-        where, params = "", []
-        if days is not None:
-            where, params = " WHERE since < ?", [days * DAY_US]
-        con.register(WINDOW_ROWS, rows[event])
-        # An ordinary hash table: a perfect one over every user was no faster here.
-        # Schema column names (quoted) and our own aliases only; values bind.
-        found = con.execute(f"SELECT ix, {aggs} FROM {WINDOW_ROWS}{where} "  # noqa: S608
-                            "GROUP BY ix", params).fetchnumpy()
-        con.unregister(WINDOW_ROWS)
-        ix = np.asarray(found["ix"])
+        inside = None if days is None else rows[event]["since"] < days * DAY_US
+        averaged = {p: _whole_average(rows[event]["ix"], rows[event][p], inside, users)
+                    for p in props}
+        by_duckdb = [p for p in props if averaged[p] is None]
+        if by_duckdb:
+            averaged.update(_duckdb_averages(con, rows[event], by_duckdb, days, users))
         for feature in group:
-            averages = found[feature.measure["property"]]
-            values = np.zeros(users, dtype=np.float64)
-            values[ix] = np.ma.getdata(averages)
-            nulls = np.ones(users, dtype=bool)
-            nulls[ix] = np.ma.getmaskarray(averages)
-            arrays[feature.column] = np.ma.MaskedArray(values, mask=nulls)
+            arrays[feature.column] = values = averaged[feature.measure["property"]]
+            nulls = np.ma.getmaskarray(values)
+            values = np.ma.getdata(values)
             nan = np.isnan(values) & ~nulls
             if nan.any():
                 flag = NAN_PREFIX + feature.column
@@ -313,6 +306,56 @@ def _averages(con: duck.Connection, features: list[Feature], users: int,
                     f"ELSE n.{duck.quote_identifier(feature.column)} END "
                     f"AS {duck.quote_identifier(feature.column)}")
     return entries
+
+
+def _duckdb_averages(con: duck.Connection, rows: dict[str, np.ndarray], props: list[str],
+                     days: int | None, users: int) -> dict[str, np.ndarray]:
+    """avg() of these properties per user by DuckDB over one event's window rows
+    (registered as WINDOW_ROWS), each spread into a column of every user."""
+    aggs = ", ".join(_average(p, rows) for p in props)
+    where, params = "", []
+    if days is not None:
+        where, params = " WHERE since < ?", [days * DAY_US]
+    con.register(WINDOW_ROWS, rows)
+    # An ordinary hash table: a perfect one over every user was no faster here.
+    # Schema column names (quoted) and our own aliases only; values bind.
+    found = con.execute(f"SELECT ix, {aggs} FROM {WINDOW_ROWS}{where} "  # noqa: S608
+                        "GROUP BY ix", params).fetchnumpy()
+    con.unregister(WINDOW_ROWS)
+    ix = np.asarray(found["ix"])
+    columns = {}
+    for prop in props:
+        values = np.zeros(users, dtype=np.float64)
+        values[ix] = np.ma.getdata(found[prop])
+        nulls = np.ones(users, dtype=bool)
+        nulls[ix] = np.ma.getmaskarray(found[prop])
+        columns[prop] = np.ma.MaskedArray(values, mask=nulls)
+    return columns
+
+
+def _whole_average(ix: np.ndarray, values: np.ndarray, inside: np.ndarray | None,
+                   users: int) -> np.ndarray | None:
+    """avg() of a BIGINT property per user, in numpy, as DuckDB computes it: the exact sum
+    over the count, divided in long double and rounded to double (its average of
+    BIGINT). None for any other type, or values whose sums a double may not hold
+    exactly (DuckDB averages those)."""
+    data = np.ma.getdata(values)
+    if data.dtype != np.int64:
+        return None
+    valid = ~np.ma.getmaskarray(values)
+    if inside is not None:
+        valid &= inside
+    data, ix = data[valid], ix[valid]
+    largest = max(-int(data.min()), int(data.max())) if len(data) else 0
+    if largest * len(data) >= 2**53:
+        return None
+    counts = np.bincount(ix, minlength=users)
+    sums = np.bincount(ix, weights=data, minlength=users)  # exact: bounded above
+    held = counts > 0
+    averages = np.zeros(users, dtype=np.float64)
+    averages[held] = (sums[held].astype(np.longdouble)
+                      / counts[held].astype(np.longdouble)).astype(np.float64)
+    return np.ma.MaskedArray(averages, mask=~held)
 
 
 def _average(prop: str, rows: dict[str, np.ndarray]) -> str:

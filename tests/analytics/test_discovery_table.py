@@ -227,3 +227,40 @@ def test_numpy_columns_out_of_line_with_the_table_are_an_error(tmp_path):
     with pytest.raises(Exception, match="out of line"):
         con.execute(table.select.text, table.select.params).fetchall()
     discovery_table._drop(con)
+
+
+def test_whole_averages_in_numpy_equal_duckdbs_to_the_bit(tmp_path):
+    """Averages of BIGINT properties are worked out in numpy as DuckDB's avg() works
+    them out (the exact sum over the count, divided in long double): negative values,
+    nulls and a window, bit for bit; values a double cannot sum exactly, and other
+    types, are left to DuckDB."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    users = 300
+    ix = rng.integers(0, users - 20, 20_000).astype(np.uint32)  # the last 20 have none
+    since = rng.integers(0, 10 * discovery_table.DAY_US, len(ix))
+    data = rng.integers(-(2**35), 2**35, len(ix))
+    data[::7] = rng.integers(0, 600, len(data[::7]))
+    nulls = rng.random(len(ix)) < 0.2
+    nulls[ix == 5] = True  # a user whose values are all null
+    values = np.ma.MaskedArray(data, mask=nulls)
+    con = duck.connect(threads=2)
+    con.register("v", {"ix": ix, "since": since, "p": values})
+    for days in (None, 3):
+        inside = None if days is None else since < days * discovery_table.DAY_US
+        where = "" if days is None else f" WHERE since < {days * discovery_table.DAY_US}"
+        found = con.execute(f"SELECT ix, avg(p) AS a FROM v{where} GROUP BY ix").fetchnumpy()
+        expected = np.ma.masked_all(users, dtype=np.float64)
+        expected[np.asarray(found["ix"])] = found["a"]
+        got = discovery_table._whole_average(ix, values, inside, users)
+        assert np.array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(expected))
+        held = ~np.ma.getmaskarray(expected)
+        assert held[:-20].sum() > 200 and not held[-20:].any() and not held[5]
+        assert np.array_equal(got.data[held].view(np.int64),
+                              np.ma.getdata(expected)[held].view(np.int64))
+        # Not vacuous: averages of many values, not whole, of either sign.
+        assert (got.data[held] < 0).any() and (got.data[held] % 1 != 0).any()
+    big = np.ma.MaskedArray(np.full(len(ix), 2**62), mask=nulls)
+    assert discovery_table._whole_average(ix, big, None, users) is None
+    assert discovery_table._whole_average(ix, values.astype(np.float64), None, users) is None
