@@ -73,7 +73,10 @@ def measured_of(con: duck.Connection, source: Sql, unsuccessful: bool) -> Measur
     flags = con.execute(f"SELECT {ROW} AS ix, {duck.quote_identifier(INCLUDED_COLUMN)} AS i, "  # noqa: S608
                         f"{duck.quote_identifier(SUCCESS_COLUMN)} AS s "
                         f"FROM {table.name}").fetchnumpy()
-    rows = np.asarray(flags["ix"])
+    # The numpy columns are in the table's order: each user's row -> its place there.
+    place = np.empty(users, dtype=np.int64)
+    place[table.arrays["ix"]] = np.arange(users, dtype=np.int64)
+    rows = place[np.asarray(flags["ix"])]
     # count_if counts a true flag only: a null is neither included nor a success, and
     # NOT null is no failure either.
     included[rows] = np.ma.filled(flags["i"], False)

@@ -175,8 +175,10 @@ def read_window_rows(con: duck.Connection, version: DatasetVersion, users: UserI
     reader = con.cursor()
     try:
         # In file order, so that a row's place in the result is its row number in the
-        # file (reading the row numbers instead cost a fifth more).
-        with duck.ordered_scans(reader):
+        # file (reading the row numbers instead cost a fifth more). One DuckDB thread
+        # per file read: READERS files are read side by side already, and two threads
+        # each (four on two cores, beside the numpy work) cost more CPU and more time.
+        with duck.ordered_scans(reader), duck.single_thread(reader):
             return _read(reader, version, users, events, averaged, longest)
     finally:
         reader.close()

@@ -64,6 +64,7 @@ ROW = "__hl_row"  # in that table: the user's row in users.parquet
 _TABLES: dict[int, list[str]] = {}
 FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
 FIRST_ROWS = "__hl_discovery_first_rows"  # registered: where a file's first events are
+MAX_RUNS = 4096  # more runs of consecutive rows than this: reordered row by row
 OUT_OF_LINE = "hypothesislab: the numpy columns are out of line with the discovery table"
 
 
@@ -82,8 +83,9 @@ class Table:
     """A built table: `select` reads it on the connection that built it, from `name` (a
     table of the engine database holding the user columns, the success and window flags
     and the first events' properties, with each user's row in users.parquet as ROW) and
-    the numpy columns of the other measures (`arrays`, by column, in row order, registered
-    as MEASURED). `measured` names the features whose column is in `arrays`."""
+    the numpy columns of the other measures (`arrays`, by column, in the table's stored
+    order, `ix` holding each one's ROW; registered as MEASURED). `measured` names the
+    features whose column is in `arrays`."""
 
     def __init__(self, select: Sql, name: str, arrays: dict[str, np.ndarray],
                  measured: list[Feature]):
@@ -129,6 +131,7 @@ def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSc
         if side is not None:
             columns, entries = side.result()
             arrays.update(columns)
+    _in_table_order(arrays, _table_order(con, name))
     con.register(MEASURED, arrays)
     columns = "".join(", " + entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
                       for f in here if f.column in arrays)
@@ -158,15 +161,54 @@ def _create_table(con: duck.Connection, name: str, base: PerUserSql, users: User
     firsts = "".join(", " + c for c in first_entries)
     if first_entries:
         joins += f" LEFT JOIN {FIRSTS} AS {FIRSTS} ON {FIRSTS}.ix = {row}"
-    # Stored in row order, so that the numpy columns pair with it by position (a hash
-    # join of a million users to them cost a fifth of writing the table).
-    with _perfect_hash(con, base.narrow), duck.ordered_scans(con):
+    # Stored in whatever order the joins give (the numpy columns are then put in that
+    # order: sorting the table by ROW cost a third of building it).
+    with _perfect_hash(con, base.narrow):
         # Our own names and schema column names (quoted) only; values bind.
         con.execute(f"CREATE TABLE {name} AS SELECT b.*{firsts}, {row} AS {ROW} "  # noqa: S608
-                    f"FROM ({base.select.text}) AS b{joins} ORDER BY {ROW}",
+                    f"FROM ({base.select.text}) AS b{joins}",
                     [*params, *base.select.params, *(params if first_entries else [])])
     con.unregister(USER_ROWS)
     con.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
+
+
+def _table_order(con: duck.Connection, name: str) -> np.ndarray:
+    """Each of the table's rows, in its stored order, as the user's row (ROW)."""
+    with duck.ordered_scans(con):
+        # Our own names only.
+        return np.asarray(con.execute(f"SELECT {ROW} FROM {name}").fetchnumpy()[ROW])  # noqa: S608
+
+
+def _in_table_order(arrays: dict[str, np.ndarray], order: np.ndarray) -> None:
+    """Every numpy column (by user row) put in the table's order, in place, so that a
+    positional join pairs them; `ix` becomes that order, which the join checks on every
+    row (a hash join of a million users to them cost a fifth of writing the table)."""
+    if np.array_equal(order, arrays["ix"]):
+        return
+    arrays["_uid"] = arrays["_uid"].copy()  # the user index's own, not to be reordered
+    # The joins leave the users' row groups in runs of consecutive rows (9 runs at 1M
+    # users): moved run by run, through one buffer per type (new arrays cost as much
+    # again in page faults), rather than a million rows picked one by one.
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(order) != 1) + 1))
+    ends = [*starts[1:].tolist(), len(order)]
+    runs = [(a, b, int(order[a])) for a, b in zip(starts.tolist(), ends, strict=True)]
+    buffers: dict[np.dtype, np.ndarray] = {}
+    done: set[int] = set()
+    for values in list(arrays.values()):
+        parts = [values]
+        if isinstance(values, np.ma.MaskedArray):  # no mask at all: nothing to move
+            parts = [values.data, *([] if values.mask is np.ma.nomask else [values.mask])]
+        for part in parts:
+            if part.ctypes.data in done:
+                continue  # memory shared by two columns (views: ids are not kept)
+            done.add(part.ctypes.data)
+            if len(runs) > MAX_RUNS:
+                part[:] = part[order]
+                continue
+            buffer = buffers.setdefault(part.dtype, np.empty_like(part))
+            buffer[:] = part
+            for start, end, first in runs:
+                part[start:end] = buffer[first:first + end - start]
 
 
 def _side_columns(con: duck.Connection, features: list[Feature], events: list[str],
@@ -230,13 +272,14 @@ def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str
 def _averages(con: duck.Connection, features: list[Feature], users: int,
               rows: dict[str, dict[str, np.ndarray]],
               arrays: dict[str, np.ndarray]) -> dict[str, str]:
-    """avg() of each property per user, event and window, by DuckDB over the window rows
-    of that event (`rows`, registered in turn as WINDOW_ROWS; one GROUP BY per event and
-    window: a third of the time of one GROUP BY over (user, event)). Each result is spread into a column of every user in
-    `arrays` (null for users without a value), which the table reads with the counts:
-    a join per event onto the table cost more than the GROUP BYs themselves. Returns the
-    select entry of each column holding a NaN average (numpy hands NaN to DuckDB as
-    null, so those rows are flagged and the entry puts the NaN back)."""
+    """avg() of each property per user, event and window over the window rows of that
+    event (`rows`): whole numbers in numpy (_whole_average: a DuckDB GROUP BY per event
+    cost several times as much), others by DuckDB (one GROUP BY per event and window: a
+    third of the time of one GROUP BY over (user, event)). Each result is a column of
+    every user in `arrays` (null for users without a value), which the table reads with
+    the counts: a join per event onto the table cost more than the GROUP BYs themselves.
+    Returns the select entry of each column holding a NaN average (numpy hands NaN to
+    DuckDB as null, so those rows are flagged and the entry puts the NaN back)."""
     by_event: dict[tuple[str, int | None], list[Feature]] = {}
     for feature in features:
         m = feature.measure
@@ -244,24 +287,16 @@ def _averages(con: duck.Connection, features: list[Feature], users: int,
     entries: dict[str, str] = {}
     for (event, days), group in by_event.items():
         props = sorted({f.measure["property"] for f in group})
-        aggs = ", ".join(_average(p, rows[event]) for p in props)
-        where, params = "", []
-        if days is not None:
-            where, params = " WHERE since < ?", [days * DAY_US]
-        con.register(WINDOW_ROWS, rows[event])
-        # An ordinary hash table: a perfect one over every user was no faster here.
-        # Schema column names (quoted) and our own aliases only; values bind.
-        found = con.execute(f"SELECT ix, {aggs} FROM {WINDOW_ROWS}{where} "  # noqa: S608
-                            "GROUP BY ix", params).fetchnumpy()
-        con.unregister(WINDOW_ROWS)
-        ix = np.asarray(found["ix"])
+        inside = None if days is None else rows[event]["since"] < days * DAY_US
+        averaged = {p: _whole_average(rows[event]["ix"], rows[event][p], inside, users)
+                    for p in props}
+        by_duckdb = [p for p in props if averaged[p] is None]
+        if by_duckdb:
+            averaged.update(_duckdb_averages(con, rows[event], by_duckdb, days, users))
         for feature in group:
-            averages = found[feature.measure["property"]]
-            values = np.zeros(users, dtype=np.float64)
-            values[ix] = np.ma.getdata(averages)
-            nulls = np.ones(users, dtype=bool)
-            nulls[ix] = np.ma.getmaskarray(averages)
-            arrays[feature.column] = np.ma.MaskedArray(values, mask=nulls)
+            arrays[feature.column] = values = averaged[feature.measure["property"]]
+            nulls = np.ma.getmaskarray(values)
+            values = np.ma.getdata(values)
             nan = np.isnan(values) & ~nulls
             if nan.any():
                 flag = NAN_PREFIX + feature.column
@@ -271,6 +306,56 @@ def _averages(con: duck.Connection, features: list[Feature], users: int,
                     f"ELSE n.{duck.quote_identifier(feature.column)} END "
                     f"AS {duck.quote_identifier(feature.column)}")
     return entries
+
+
+def _duckdb_averages(con: duck.Connection, rows: dict[str, np.ndarray], props: list[str],
+                     days: int | None, users: int) -> dict[str, np.ndarray]:
+    """avg() of these properties per user by DuckDB over one event's window rows
+    (registered as WINDOW_ROWS), each spread into a column of every user."""
+    aggs = ", ".join(_average(p, rows) for p in props)
+    where, params = "", []
+    if days is not None:
+        where, params = " WHERE since < ?", [days * DAY_US]
+    con.register(WINDOW_ROWS, rows)
+    # An ordinary hash table: a perfect one over every user was no faster here.
+    # Schema column names (quoted) and our own aliases only; values bind.
+    found = con.execute(f"SELECT ix, {aggs} FROM {WINDOW_ROWS}{where} "  # noqa: S608
+                        "GROUP BY ix", params).fetchnumpy()
+    con.unregister(WINDOW_ROWS)
+    ix = np.asarray(found["ix"])
+    columns = {}
+    for prop in props:
+        values = np.zeros(users, dtype=np.float64)
+        values[ix] = np.ma.getdata(found[prop])
+        nulls = np.ones(users, dtype=bool)
+        nulls[ix] = np.ma.getmaskarray(found[prop])
+        columns[prop] = np.ma.MaskedArray(values, mask=nulls)
+    return columns
+
+
+def _whole_average(ix: np.ndarray, values: np.ndarray, inside: np.ndarray | None,
+                   users: int) -> np.ndarray | None:
+    """avg() of a BIGINT property per user, in numpy, as DuckDB computes it: the exact sum
+    over the count, divided in long double and rounded to double (its average of
+    BIGINT). None for any other type, or values whose sums a double may not hold
+    exactly (DuckDB averages those)."""
+    data = np.ma.getdata(values)
+    if data.dtype != np.int64:
+        return None
+    valid = ~np.ma.getmaskarray(values)
+    if inside is not None:
+        valid &= inside
+    data, ix = data[valid], ix[valid]
+    largest = max(-int(data.min()), int(data.max())) if len(data) else 0
+    if largest * len(data) >= 2**53:
+        return None
+    counts = np.bincount(ix, minlength=users)
+    sums = np.bincount(ix, weights=data, minlength=users)  # exact: bounded above
+    held = counts > 0
+    averages = np.zeros(users, dtype=np.float64)
+    averages[held] = (sums[held].astype(np.longdouble)
+                      / counts[held].astype(np.longdouble)).astype(np.float64)
+    return np.ma.MaskedArray(averages, mask=~held)
 
 
 def _average(prop: str, rows: dict[str, np.ndarray]) -> str:

@@ -145,6 +145,39 @@ def test_discovery_gives_what_the_straightforward_path_gives(tmp_path, monkeypat
 
 
 
+@pytest.mark.parametrize("max_runs", [discovery_table.MAX_RUNS, 0])
+def test_a_table_stored_out_of_row_order_gives_the_same_answers(tmp_path, monkeypatch,
+                                                                max_runs):
+    """The built table is stored in whatever order its joins give, and the numpy columns
+    are put in that order (run by run, or row by row past MAX_RUNS runs): every column
+    and the whole result stay the same when the table's rows come in an order far from
+    the users' (here shuffled on purpose)."""
+    monkeypatch.setattr(discovery_table, "MAX_RUNS", max_runs)
+    version = build_dataset(tmp_path, *product(seed=21, n_users=400, n_events=9,
+                                               n_properties=6))
+    expected = discovery.discover(version, SUBSCRIBE, within_days=7, top=1000)
+    for path in version.cache_dir.glob("peruser-*"):
+        path.unlink()
+    real_create, real_order = discovery_table._create_table, discovery_table._table_order
+    orders: list = []
+
+    def shuffled(con, name, *args):
+        real_create(con, name, *args)
+        row = discovery_table.ROW
+        con.execute(f"CREATE TABLE {name}_s AS SELECT * FROM {name} ORDER BY hash({row})")
+        con.execute(f"DROP TABLE {name}")
+        con.execute(f"ALTER TABLE {name}_s RENAME TO {name}")
+
+    monkeypatch.setattr(discovery_table, "_create_table", shuffled)
+    monkeypatch.setattr(discovery_table, "_table_order",
+                        lambda con, name: orders.append(real_order(con, name)) or orders[-1])
+    assert discovery.discover(version, SUBSCRIBE, within_days=7, top=1000) == expected
+    schema = version.schema()
+    measures = discovery.candidate_measures(schema, validate_success(SUBSCRIBE, schema), 7)
+    assert_equal_tables(version, SUBSCRIBE, measures)
+    assert orders and all(list(order) != sorted(order) for order in orders)
+
+
 def test_the_window_rows_stop_at_the_longest_window(tmp_path, monkeypatch):
     """First events' properties have no window, yet must not make the rows kept in memory
     every event of the dataset."""
@@ -194,3 +227,40 @@ def test_numpy_columns_out_of_line_with_the_table_are_an_error(tmp_path):
     with pytest.raises(Exception, match="out of line"):
         con.execute(table.select.text, table.select.params).fetchall()
     discovery_table._drop(con)
+
+
+def test_whole_averages_in_numpy_equal_duckdbs_to_the_bit(tmp_path):
+    """Averages of BIGINT properties are worked out in numpy as DuckDB's avg() works
+    them out (the exact sum over the count, divided in long double): negative values,
+    nulls and a window, bit for bit; values a double cannot sum exactly, and other
+    types, are left to DuckDB."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    users = 300
+    ix = rng.integers(0, users - 20, 20_000).astype(np.uint32)  # the last 20 have none
+    since = rng.integers(0, 10 * discovery_table.DAY_US, len(ix))
+    data = rng.integers(-(2**35), 2**35, len(ix))
+    data[::7] = rng.integers(0, 600, len(data[::7]))
+    nulls = rng.random(len(ix)) < 0.2
+    nulls[ix == 5] = True  # a user whose values are all null
+    values = np.ma.MaskedArray(data, mask=nulls)
+    con = duck.connect(threads=2)
+    con.register("v", {"ix": ix, "since": since, "p": values})
+    for days in (None, 3):
+        inside = None if days is None else since < days * discovery_table.DAY_US
+        where = "" if days is None else f" WHERE since < {days * discovery_table.DAY_US}"
+        found = con.execute(f"SELECT ix, avg(p) AS a FROM v{where} GROUP BY ix").fetchnumpy()
+        expected = np.ma.masked_all(users, dtype=np.float64)
+        expected[np.asarray(found["ix"])] = found["a"]
+        got = discovery_table._whole_average(ix, values, inside, users)
+        assert np.array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(expected))
+        held = ~np.ma.getmaskarray(expected)
+        assert held[:-20].sum() > 200 and not held[-20:].any() and not held[5]
+        assert np.array_equal(got.data[held].view(np.int64),
+                              np.ma.getdata(expected)[held].view(np.int64))
+        # Not vacuous: averages of many values, not whole, of either sign.
+        assert (got.data[held] < 0).any() and (got.data[held] % 1 != 0).any()
+    big = np.ma.MaskedArray(np.full(len(ix), 2**62), mask=nulls)
+    assert discovery_table._whole_average(ix, big, None, users) is None
+    assert discovery_table._whole_average(ix, values.astype(np.float64), None, users) is None
