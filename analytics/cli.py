@@ -161,10 +161,45 @@ def version_from_files(options: dict, settings: EngineSettings) -> Iterator[File
             with files_in_place(events=events, users=users,
                                 mapping=ColumnMapping(**mapping_from(options)),
                                 scratch=Path(tmp), memory_limit=settings.memory_limit,
-                                threads=settings.threads) as files:
+                                threads=settings.threads,
+                                listed_events=named_events(options)) as files:
                 yield files
         except ImportRefused as refusal:
             raise CliRefused(str(refusal)) from refusal
+
+
+# At most this many event names are listed for the checking pass (see named_events).
+MAX_LISTED_EVENTS = 8
+
+
+def named_events(options: dict) -> list[str]:
+    """The event names an analyze command's success definition and criterion mention,
+    read before they are checked: the checking pass keeps these events' times per user,
+    so that counting them needs no second read of the files (a hint: a name that is not
+    an event, or a request the checks refuse, costs a little and changes nothing)."""
+    if "criterion" not in options:
+        return []  # discover: its many measures read the files again anyway
+    names: list[str] = []
+    stack: list = []
+    for key in ("success", "criterion"):
+        try:
+            stack.append(json.loads(options.get(key) or "null"))
+        except (json.JSONDecodeError, RecursionError, TypeError):
+            return []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "event" and isinstance(value, str):
+                    names.append(value)
+                elif key == "events" and isinstance(value, list):
+                    names.extend(v for v in value if isinstance(v, str))
+                else:
+                    stack.append(value)
+    names = list(dict.fromkeys(names))
+    return names if len(names) <= MAX_LISTED_EVENTS else []
 
 
 def to_json(document: dict) -> str:

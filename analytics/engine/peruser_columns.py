@@ -146,6 +146,9 @@ class PerUserQuery:
         self.window_ends: dict[int, str] = {}  # days -> column on each event row
         self.properties: set[str] = set()  # event properties read
         self.counts: dict[str, EventCount] = {}  # alias -> what it counts (counts_pass)
+        # alias -> (event names, days) of the aggregates that count a user's events of
+        # these names, with no condition on their properties (peruser_lists)
+        self.named_counts: dict[str, tuple[tuple[str, ...], int | None]] = {}
 
     # -- building blocks
 
@@ -207,6 +210,8 @@ class PerUserQuery:
         for events in groups:
             predicate = self._event_predicate(events, success.get("where", []), days)
             alias = self.inner.add(predicate.wrap("count_if(", ")"))
+            if not success.get("where"):
+                self.named_counts[alias] = (tuple(events), days)
             flags.append(Sql(f"coalesce({alias} > 0, false)"))
         self.outer.append((SUCCESS_COLUMN, Sql.join(flags, " AND ")))
         if days is None or not success.get("complete_windows", True) or data_end is None:
@@ -235,6 +240,8 @@ class PerUserQuery:
         """The alias of the count of a user's events of this measure (see counts_pass)."""
         predicate = self._event_predicate([m["event"]], m.get("where", []), days)
         alias = self.inner.add(predicate.wrap("count_if(", ")"))
+        if not m.get("where"):
+            self.named_counts[alias] = ((m["event"],), days)
         rows = Sql.join([Sql("e.event = ?", [m["event"]]),
                          *self._conditions(m.get("where", []))], " AND ")
         self.counts[alias] = EventCount(alias, rows, days)
@@ -292,13 +299,6 @@ class PerUserQuery:
         """The statements over any FROM items holding a version's users (`_uid`,
         `user_id`, `_first_seen`, properties) and events (`_uid`, `event`, `timestamp`,
         properties): its Parquet files, or files analysed in place (analytics.engine.inplace)."""
-        user_columns = (["_uid"] if columns_only
-                        else ["_uid", "user_id", "_first_seen", *self.schema.user_properties])
-        outer = Sql.join([
-            *(Sql("m." + duck.quote_identifier(c)) for c in user_columns),
-            *(Sql(f"{s.text} AS {duck.quote_identifier(name)}", s.params)
-              for name, s in self.outer),
-        ])
         prepare: list[Sql] = []
         joins: list[Sql] = []
         if self.inner.items:
@@ -311,9 +311,7 @@ class PerUserQuery:
             prepare.append(sessions.wrap(f"CREATE OR REPLACE TEMP TABLE {SESSIONS_TABLE} AS ",
                                          ""))
             joins.append(Sql(f"LEFT JOIN {SESSIONS_TABLE} s ON s._uid = m._uid"))
-        tail = Sql.join(joins, " ")
-        # Only schema identifiers (quoted) and our own aliases are spliced in; values bind.
-        text = f"SELECT {outer.text} FROM {users.text} m {tail.text}"  # noqa: S608
+        select = self.outer_select(users, Sql.join(joins, " "), columns_only=columns_only)
         # Grouping by _uid (dense integers) in a perfect hash table costs a sixth less
         # than hashing with events sorted by user, and half as much in file order. Its
         # states (per thread, for the whole _uid range) are outside DuckDB's memory
@@ -322,8 +320,21 @@ class PerUserQuery:
                 else min(self.schema.n_users, PERFECT_HASH_RANGE))
         widest = max(len(self.inner.items), len(self.sessions))
         narrow = uids * widest * STATE_BYTES <= PERFECT_HASH_BUDGET
-        return PerUserSql(tuple(prepare), Sql(text.rstrip(), [*outer.params, *users.params,
-                                                              *tail.params]), narrow)
+        return PerUserSql(tuple(prepare), select, narrow)
+
+    def outer_select(self, users: Sql, joins: Sql, *, columns_only: bool = False) -> Sql:
+        """The per-user table: each user of `users` (aliased m) with the outer columns,
+        over `joins` (the aggregates, aliased a, and the sessions table s)."""
+        user_columns = (["_uid"] if columns_only
+                        else ["_uid", "user_id", "_first_seen", *self.schema.user_properties])
+        outer = Sql.join([
+            *(Sql("m." + duck.quote_identifier(c)) for c in user_columns),
+            *(Sql(f"{s.text} AS {duck.quote_identifier(name)}", s.params)
+              for name, s in self.outer),
+        ])
+        # Only schema identifiers (quoted) and our own aliases are spliced in; values bind.
+        text = f"SELECT {outer.text} FROM {users.text} m {joins.text}"  # noqa: S608
+        return Sql(text.rstrip(), [*outer.params, *users.params, *joins.params])
 
     def can_be_sparse(self) -> bool:
         """Whether every feature is an expression over the events pass's aggregates

@@ -113,6 +113,32 @@ def test_in_place_gives_the_import_paths_json_byte_for_byte(demo, tmp_path, fmt)
     assert all(0 < n < json.loads(found[0])["population"]["users"] for n in groups)
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "integer", "csv"])
+def test_listed_events_give_the_import_paths_json_byte_for_byte(demo, tmp_path, fmt):
+    """Counts of listed events come from the checking pass's lists of times
+    (peruser_lists) where the files are columnar; every answer stays the import's."""
+    events, users = demo[fmt]
+    version = imported(tmp_path, events, users)
+    requests = ([{"criterion": c} for c in CRITERIA] + [{"breakdown": b} for b in BREAKDOWNS]
+                + [{"criterion": CRITERIA[0], "unsuccessful": True},
+                   {"criterion": CRITERIA[0], "population_filter": {
+                       "kind": "event_count", "event": "purchase", "op": ">=", "value": 1}}])
+    success_any = {"events": ["purchase", "export"], "match": "any", "within_days": 7}
+    expected = [to_json(analyze(version, SUCCESS, settings=SETTINGS, **r)) for r in requests]
+    expected.append(to_json(analyze(version, success_any, settings=SETTINGS, criterion=CRITERIA[0])))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with files_in_place(events=events, users=users, mapping=ColumnMapping(), scratch=scratch,
+                        memory_limit=SETTINGS.memory_limit, threads=SETTINGS.threads,
+                        listed_events=["purchase", "login", "export", "no_such_event"]) as files:
+        assert sorted(files.listed) == ([] if fmt == "csv" else ["export", "login", "purchase"])
+        found = [to_json(analyze(files, SUCCESS, settings=SETTINGS, **r)) for r in requests]
+        found.append(to_json(analyze(files, success_any, settings=SETTINGS,
+                                     criterion=CRITERIA[0])))
+    for request, want, got in zip([*requests, "match any"], expected, found, strict=True):
+        assert got == want, request
+
+
 @pytest.mark.parametrize(("fmt", "in_memory"), [("csv", True), ("ndjson", True),
                                                ("csv", False)])
 def test_in_place_discovery_equals_the_import_paths(demo, tmp_path, monkeypatch, fmt,
