@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -53,14 +52,6 @@ END = b""  # queued to a member: its stream ends
 MAX_FAILURES = 5  # drawings failed in a row before the feed gives its streams up
 KNOWN_DRAWINGS = 8  # drawings kept by id, for other processes' diffs against them
 MAX_QUEUED = 64  # frames waiting for a slow member; beyond, they get `stale` instead
-
-
-def gap_after(cost: float) -> float:
-    """Seconds from the end of a drawing that took `cost` seconds of CPU until the next may
-    start: at least MIN_GAP, and at most half a core's time goes to drawing however fast
-    the writes come. (Not its wall time: under load that counts the waits for the GIL and
-    for the cores that the writes themselves cause, and held every change back for them.)"""
-    return max(MIN_GAP, cost)
 
 
 @dataclass(eq=False)
@@ -102,7 +93,6 @@ class Feed:
         self.drawn: regions.Snapshot | None = None  # another process's latest drawing
         self.waiting_since: float | None = None
         self.task: asyncio.Task | None = None
-        self.cost = 0.0  # CPU seconds of the last look (and drawing), in its thread
         # The latest drawings, by id: another process's diff is against one of them.
         self.known: OrderedDict[str, regions.Snapshot] = OrderedDict()
 
@@ -158,7 +148,7 @@ class Feed:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_at = 0.0  # the loop's time from which the next drawing may start
+        drawn_at = -MIN_GAP
         failures = 0
         while self.members or self.left:
             waiting = self.waiting_since is not None
@@ -168,7 +158,8 @@ class Feed:
                 woken = True
             except TimeoutError:
                 woken = False
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            await asyncio.sleep(max(0.0, drawn_at + MIN_GAP - loop.time()))
+            started = loop.time()
             self.wake.clear()
             here = {m.participant_id for m in self.members if m.participant_id}
             left, self.left = self.left, set()
@@ -200,7 +191,9 @@ class Feed:
                     self.waiting_since = loop.time()
                 continue
             self.waiting_since = None
-            next_at = loop.time() + gap_after(self.cost)
+            # The next drawing no sooner than this one took (at most half the process's
+            # time goes to drawing, however fast the writes come).
+            drawn_at = loop.time() + max(0.0, loop.time() - started - MIN_GAP)
             if presence_changed:
                 # Other web processes draw who is here too.
                 await sync_to_async(push.presence_changed, thread_sensitive=False)(
@@ -216,12 +209,8 @@ class Feed:
         """In a thread: renew presence, then, if anything may have changed, the session
         drawn: by another process (`drawn`, when it is the current state), by this one
         (when it claims the drawing), or WAIT (another process claimed it)."""
-        started = time.thread_time()
-        try:
-            with live_connection():
-                return self._look_now(here, left, force=force, drawn=drawn, overdue=overdue)
-        finally:
-            self.cost = time.thread_time() - started
+        with live_connection():
+            return self._look_now(here, left, force=force, drawn=drawn, overdue=overdue)
 
     def _look_now(self, here: set[int], left: set[int], *, force: bool,
                   drawn: regions.Snapshot | None, overdue: bool):

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -160,25 +159,6 @@ def test_another_processs_newer_drawing_goes_out_at_once_and_only_once(session, 
     session_feed.notice({**notice, "snapshot": before.to_json()})  # an older one
     session_feed._send(before)  # this process's own drawing, older, finishing late
     assert member.queue.empty() and session_feed.last.id == after.id
-
-
-def test_drawings_are_spaced_by_their_cpu_time_not_their_wall_time():
-    """A drawing's own CPU decides how soon the next may start (at most half a core's
-    time for drawing), never less than MIN_GAP apart."""
-    assert feed.gap_after(0.03) == feed.MIN_GAP
-    assert feed.gap_after(0.5) == 0.5
-    session_feed = feed.Feed(0)
-
-    def busy(*args, **kwargs):
-        deadline = time.thread_time() + 0.05
-        while time.thread_time() < deadline:
-            pass
-        time.sleep(0.2)  # waiting (on the database, the GIL) is not drawing
-        return None
-
-    session_feed._look_now = busy
-    session_feed._look(set(), set(), force=False)
-    assert 0.05 <= session_feed.cost < 0.15
 
 
 # ---------------------------------------------------------------- the stream
