@@ -39,6 +39,12 @@ DEFAULT_GAP_MINUTES = 30
 _FIRST_SEEN = "m._first_seen"
 
 
+def window_end(first_seen: str, days: int) -> Sql:
+    """The end of a user's first `days` days from the column `first_seen` (to the
+    microsecond, as every per-user table and its counts compare event times with it)."""
+    return Sql(f"{first_seen} + to_hours(CAST(? AS BIGINT))", [days * 24])
+
+
 @dataclass(frozen=True)
 class Feature:
     """One per-user measure, identified by its canonical JSON."""
@@ -187,10 +193,6 @@ class PerUserQuery:
         """Row predicate: the event lies in its user's first `days` days."""
         return Sql(f"e.timestamp < w.{self._window_column(days)}")
 
-    @staticmethod
-    def _window_end(days: int) -> Sql:
-        return Sql(f"{_FIRST_SEEN} + to_hours(CAST(? AS BIGINT))", [days * 24])
-
     # -- success and inclusion
 
     def set_success(self, success: dict, data_end: str | None) -> None:
@@ -217,7 +219,7 @@ class PerUserQuery:
         if days is None or not success.get("complete_windows", True) or data_end is None:
             self.outer.append((INCLUDED_COLUMN, Sql("true")))
         else:
-            end = self._window_end(days)
+            end = window_end(_FIRST_SEEN, days)
             self.outer.append((INCLUDED_COLUMN, Sql(
                 f"({_FIRST_SEEN} IS NULL OR {end.text} <= CAST(? AS TIMESTAMPTZ))",
                 [*end.params, parse_timestamp(data_end)])))
@@ -380,7 +382,7 @@ class PerUserQuery:
                    and None not in self.event_windows else None)
         join = Sql("")
         if self.window_ends or self.first_seen:
-            ends = [Sql(f"_first_seen + to_hours(CAST(? AS BIGINT)) AS {alias}", [days * 24])
+            ends = [window_end("_first_seen", days).wrap("", f" AS {alias}")
                     for days, alias in self.window_ends.items()]
             columns = Sql.join([Sql("_uid"), Sql("_first_seen AS __hl_fs"), *ends])
             join = Sql(f" JOIN (SELECT {columns.text} FROM {users.text}) AS w "  # noqa: S608
@@ -444,7 +446,7 @@ class PerUserQuery:
         rows = events.wrap("", " AS e")
         if ends:
             columns = Sql.join([Sql("_uid"), *(
-                Sql(f"_first_seen + to_hours(CAST(? AS BIGINT)) AS {alias}", [days * 24])
+                window_end("_first_seen", days).wrap("", f" AS {alias}")
                 for days, alias in ends.items())])
             bound = f" WHERE e.timestamp < w.{ends[longest]}" if longest is not None else ""
             rows = Sql(

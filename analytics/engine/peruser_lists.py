@@ -17,7 +17,7 @@ window (first seen + days, to the microsecond) and the same comparison."""
 from __future__ import annotations
 
 from analytics.engine import duck
-from analytics.engine.peruser_columns import PerUserQuery, PerUserSql
+from analytics.engine.peruser_columns import PerUserQuery, PerUserSql, window_end
 from analytics.engine.sql import Sql
 
 
@@ -45,8 +45,8 @@ def lists_sql(query: PerUserQuery, users: Sql, lists: Sql,
             else f"coalesce(len({duck.quote_identifier(listed[event])}), 0)"
             for event in events]
         counts.append(Sql(f"{' + '.join(lengths)} AS {alias}"))
-    # The window's end as the events pass computes it (peruser_columns._window_end).
-    ends = [Sql(f"first_ts + to_hours(CAST(? AS BIGINT)) AS {column}", [days * 24])
+    # The window's end as the events pass computes it.
+    ends = [window_end("first_ts", days).wrap("", f" AS {column}")
             for days, column in windows.items()]
     inner = Sql.join([Sql("_uid"), *counts])
     within = Sql.join([Sql("*"), *ends])
