@@ -54,3 +54,12 @@ def store_readings(sender, job_id: int, **kwargs) -> None:
     result = test.job.result
     HypothesisTest.objects.filter(pk=test.pk).update(detectable=detectable(result),
                                                      other_side=other_side(result))
+
+
+def fill_done_tests(tests, field: str, compute) -> None:
+    """For a migration adding a reading: each done test of `tests` (the migration's
+    historical model) gets `field` from compute(its job's result), unless that is None."""
+    for test in tests.objects.filter(job__status="done").select_related("job").iterator():
+        value = compute(test.job.result)
+        if value is not None:
+            tests.objects.filter(pk=test.pk).update(**{field: value})

@@ -6,13 +6,9 @@ from django.db import migrations, models
 def fill(apps, schema_editor):
     """Tests made before the worker stored it: worked out once here (the pages no longer
     compute it; sessions.readings)."""
-    from sessions.readings import detectable
+    from sessions.readings import detectable, fill_done_tests
 
-    tests = apps.get_model("worksessions", "HypothesisTest")
-    for test in tests.objects.filter(job__status="done").select_related("job").iterator():
-        value = detectable(test.job.result)
-        if value is not None:
-            tests.objects.filter(pk=test.pk).update(detectable=value)
+    fill_done_tests(apps.get_model("worksessions", "HypothesisTest"), "detectable", detectable)
 
 
 class Migration(migrations.Migration):

@@ -6,13 +6,9 @@ from django.db import migrations, models
 def fill(apps, schema_editor):
     """Tests made before the worker stored it: compared once here (the pages no longer
     compare; sessions.readings)."""
-    from sessions.readings import other_side
+    from sessions.readings import fill_done_tests, other_side
 
-    tests = apps.get_model("worksessions", "HypothesisTest")
-    for test in tests.objects.filter(job__status="done").select_related("job").iterator():
-        value = other_side(test.job.result)
-        if value is not None:
-            tests.objects.filter(pk=test.pk).update(other_side=value)
+    fill_done_tests(apps.get_model("worksessions", "HypothesisTest"), "other_side", other_side)
 
 
 class Migration(migrations.Migration):
