@@ -11,6 +11,8 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from tests.fresh_python import fresh_python
+
 SUCCESS = {"events": ["purchase"]}
 EVENTS = """user_id,event,timestamp,device
 a,signup,2024-01-01T10:00:00Z,mobile
@@ -169,8 +171,7 @@ def test_files_from_the_command_line_load_no_statistics_library_before_they_need
     probe = ("import sys; import analytics.cli, analytics.engine.analysis, "
              "analytics.engine.discovery; print('scipy.stats' in sys.modules, "
              "'django' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin"})
+    result = fresh_python(probe)
     assert result.stdout.split() == ["False", "False"], result.stderr
 
 

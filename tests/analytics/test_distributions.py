@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy.stats import chi2, norm
 
 from analytics.engine.distributions import chi_square_sf, normal_two_sided_p
+from tests.fresh_python import fresh_python
 
 
 def assert_agrees(ours: float, reference: float) -> None:
@@ -51,14 +52,8 @@ def test_chi_square_tail_edges():
 
 def test_the_statistics_load_in_a_thread_of_their_own():
     # A fresh process: this one has scipy loaded already.
-    import subprocess
-    import sys
-
-    from django.conf import settings
-
     probe = ("import sys; from analytics.engine import distributions; "
              "thread = distributions.load_in_background(); thread.join(); "
              "print(thread.name, 'scipy.special' in sys.modules, 'scipy.stats' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            cwd=settings.BASE_DIR, env={"PATH": "/usr/bin:/bin"})
+    result = fresh_python(probe)
     assert result.stdout.split() == ["hypothesislab-scipy-special", "True", "False"], result.stderr

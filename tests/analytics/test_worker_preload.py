@@ -3,10 +3,7 @@ first jobs (analytics.engine.preload); a web process still imports none of them.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from django.conf import settings
+from tests.fresh_python import BARE, fresh_python
 
 PROBE = """
 import os, sys
@@ -24,9 +21,7 @@ print(before, after)
 
 
 def test_the_worker_preloads_scipy_and_duckdb_before_it_forks():
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=settings.BASE_DIR,
-        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "a-probe", "DEBUG": "0"}, timeout=120)
+    result = fresh_python(PROBE, env={**BARE, "SECRET_KEY": "a-probe", "DEBUG": "0"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[-2] == "[] ['duckdb', 'scipy.optimize', 'scipy.stats']", (
         result.stdout)

@@ -4,10 +4,7 @@ jobs); a web process only queues jobs and reads their results."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from django.conf import settings
+from tests.fresh_python import BARE, fresh_python
 
 PROBE = """
 import os, sys
@@ -23,9 +20,7 @@ print(sorted(m for m in ("duckdb", "numpy", "scipy", "pandas", "pyarrow") if m i
 
 
 def test_a_web_process_imports_neither_duckdb_nor_numpy():
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=settings.BASE_DIR,
-        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "a-probe", "DEBUG": "0"}, timeout=120)
+    result = fresh_python(PROBE, env={**BARE, "SECRET_KEY": "a-probe", "DEBUG": "0"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == "[]", result.stdout
 
