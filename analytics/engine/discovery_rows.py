@@ -20,7 +20,8 @@ only saves time: any file is read correctly."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import os
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,7 +193,6 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     limit = None if longest is None else longest * DAY_US
     uid, uid_params = users.read_as()
     parts: list[Part] = []
-    averaged_parts: dict[str, list[dict]] = {event: [] for event in averaged}
     firsts: list[tuple[str, np.ndarray, np.ndarray]] = []
     counted: dict[int, np.ndarray] = {}
     files = event_files(con, version)
@@ -214,7 +214,9 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
     def timed(read: dict[str, np.ndarray]) -> _Since:
         return _since(read, users)
 
-    for (path, name), found in zip(files, _results(con, queries, timed), strict=True):
+    by_file: dict[str, list[tuple[int, dict]]] = {event: [] for event in averaged}
+    for at, found in _results(con, queries, timed, _largest_first(files)):
+        path, name = files[at]
         read = found.properties
         read_props = [p for p in props if p in read]
         with_props = bool(read_props)
@@ -235,10 +237,14 @@ def _read(con: duck.Connection, version: DatasetVersion, users: UserIndex,
             values = {p: read.pop(p) for p in read_props}
             for event, wanted in _rows_by_event(name, code, averaged, codes):
                 rows = slice(None) if wanted is None else wanted
-                averaged_parts[event].append({
+                by_file[event].append((at, {
                     "ix": ix[rows], "since": since[rows],
-                    **{p: _rows(values[p], _within(keep, wanted)) for p in averaged[event]}})
+                    **{p: _rows(values[p], _within(keep, wanted)) for p in averaged[event]}}))
         del read
+    # In file order, whatever order the files were read in: DuckDB's avg() of a float
+    # adds the rows in their order.
+    averaged_parts = {event: [rows for _, rows in sorted(found, key=lambda f: f[0])]
+                      for event, found in by_file.items()}
     types = _no_rows(con, version, props) if props else {}
     table = {event: _event_rows(averaged_parts[event], averaged[event], types)
              for event in averaged}
@@ -287,26 +293,42 @@ def _count(part: Part, users: int, counted: dict[int, np.ndarray]) -> None:
             counted[code] = found
 
 
-def _results(con: duck.Connection, queries: list[tuple[str, list]], then):
-    """Each query's result as numpy arrays, passed through `then`, in order. The next
-    READERS files are read (and passed) on threads of their own while the caller's numpy
-    works on this one (DuckDB and most of numpy let go of Python's lock): at most
-    READERS + 1 files' results are in memory at once."""
+def _results(con: duck.Connection, queries: list[tuple[str, list]], then,
+             order: list[int]):
+    """(index, the query's result as numpy arrays passed through `then`) for each query,
+    as they are done. Queries start in `order`, READERS at a time on threads of their
+    own, while the caller's numpy works on a finished one (DuckDB and most of numpy let
+    go of Python's lock): at most READERS + 1 files' results are in memory at once."""
     if not queries:
         return
 
-    def read(text: str, params: list):
-        return then(_fetch(con, text, params))
+    def read(at: int):
+        return at, then(_fetch(con, *queries[at]))
 
+    waiting = list(order)
     with ThreadPoolExecutor(max_workers=READERS) as reader:
-        pending = [reader.submit(read, *query) for query in queries[:READERS]]
-        for text, params in queries[READERS:]:
-            result = pending.pop(0).result()
-            pending.append(reader.submit(read, text, params))
-            yield result
-            del result
+        pending = {reader.submit(read, waiting.pop(0)) for _ in range(min(READERS, len(waiting)))}
         while pending:
-            yield pending.pop(0).result()
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            future = done.pop()
+            pending |= done  # taken next time round, so that one is replaced at a time
+            if waiting:
+                pending.add(reader.submit(read, waiting.pop(0)))
+            yield future.result()
+            del future
+
+
+def _largest_first(files: list[tuple[str, str | None]]) -> list[int]:
+    """The files' places, largest file first: taken in file order, the largest ones
+    (a fifth of the events in one, on the benchmark's data) left one reader working
+    alone while the other waited for the caller to take its file."""
+    sizes = []
+    for at, (path, _) in enumerate(files):
+        try:
+            sizes.append((-os.path.getsize(path), at))
+        except OSError:
+            sizes.append((0, at))  # the read itself reports a missing file
+    return [at for _, at in sorted(sizes)]
 
 
 def _fetch(con: duck.Connection, text: str, params: list) -> dict[str, np.ndarray]:

@@ -10,6 +10,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from analytics.engine import discovery, discovery_rows, duck
 from analytics.engine.definitions import validate_success
 from analytics.engine.importer import ColumnMapping, import_dataset
@@ -140,3 +142,40 @@ def test_ordered_scans_give_a_files_rows_in_file_order(tmp_path):
         read = con.execute("SELECT n, h FROM read_parquet(?)", [str(path)]).fetchnumpy()
     assert (read["n"] == range(300000)).all()
     assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False
+
+
+def test_files_read_in_any_order_give_an_events_rows_in_file_order(tmp_path, monkeypatch):
+    """Files are read largest first and taken as they are done; an event's averaged rows
+    must still come in file order (DuckDB's avg() of a float adds them in that order), and
+    every file's rows must be there once."""
+    version = imported(tmp_path, "two", monkeypatch, clustered=False)
+    con = duck.connect()
+    # The one events file split in two, rows in order: every event in both.
+    whole = version.events_dir / "part-0.parquet"
+    moved = whole.with_name("whole.parquet")
+    whole.rename(moved)
+    for k, half in enumerate(("file_row_number % 2 = 0", "file_row_number % 2 = 1")):
+        con.execute(f"COPY (SELECT * EXCLUDE (file_row_number) FROM "  # noqa: S608
+                    f"read_parquet('{moved}', file_row_number = true) WHERE {half} "
+                    f"ORDER BY file_row_number) TO '{whole.with_name(f'part-{k}.parquet')}'")
+    moved.unlink()
+    files = discovery_rows.event_files(con, version)
+    assert len(files) == 2
+
+    monkeypatch.setattr(discovery_rows, "READERS", 1)  # files done in the order started
+
+    def rows_read(order):
+        monkeypatch.setattr(discovery_rows, "_largest_first", lambda files: order(files))
+        users = discovery_rows.UserIndex(con, version)
+        return discovery_rows.read_window_rows(con, version, users, ["view", "purchase"],
+                                               {"purchase": ["amount"]}, 3)
+
+    forward = rows_read(lambda files: list(range(len(files))))
+    backward = rows_read(lambda files: list(reversed(range(len(files)))))
+    for name in ("ix", "since", "amount"):
+        assert np.ma.allequal(forward.averaged["purchase"][name],
+                              backward.averaged["purchase"][name])
+    assert forward.averaged["purchase"]["ix"].tolist() == backward.averaged["purchase"]["ix"].tolist()
+    assert sum(len(p.ix) for p in forward.parts) == sum(len(p.ix) for p in backward.parts)
+    for code in forward.counted:
+        assert forward.counted[code].tolist() == backward.counted[code].tolist()
