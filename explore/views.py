@@ -1,5 +1,6 @@
 """The Test-and-learn pages: breakdown explorer, two groups, confounding check, SQL console,
-and one result page per question (polled with htmx while its job runs).
+and one result page per question (following its job by server push while it runs:
+result_live, explore.live).
 
 Every page works inside a working session (?session=<id>: the session's dataset and
 success definition; new questions and findings only while its Test and learn is open) and
@@ -7,30 +8,35 @@ outside one (?dataset=<id>&success=<id>)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
+from django.db import close_old_connections, connection
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import team_member_required
+from accounts.models import Membership
 from analytics import charts, checks
 from analytics import selectors as analytics_selectors
 from analytics.engine.console import ConsoleLimits
 from analytics.engine.definitions import describe_criterion
 from analytics.engine.refusals import Refused
+from analytics.models import AnalysisJob
 from sessions import selectors as session_selectors
 from sessions import services as session_services
 from sessions.clock import session_clock
 from sessions.services import StepClosed
 from sessions.steps import Step
 
-from . import plain, selectors, services, snapshots
+from . import live, plain, selectors, services, snapshots
 from .forms import BreakdownForm, CompareForm, ConsoleForm, FindingForm, StratifyForm, WhereForm
 
 TOOLS = {
@@ -204,6 +210,8 @@ def _result_context(request, job, finding_form=None) -> dict:
                "kind_label": snapshots.KIND_LABELS.get(job.kind, job.get_kind_display()),
                "finding_form": finding_form or FindingForm(),
                "status_url": reverse("explore:result", kwargs={
+                   "team_slug": request.team.slug, "job_id": job.pk}),
+               "live_url": reverse("explore:result_live", kwargs={
                    "team_slug": request.team.slug, "job_id": job.pk})}
     context["again_url"] = _again_url(request.team, job, where)
     what = "did not succeed" if (job.options or {}).get("unsuccessful") else "succeeded"
@@ -257,6 +265,86 @@ def result(request, team_slug: str, job_id: int):
     if request.htmx and request.htmx.target == "result":
         return render(request, "explore/result.html#result_region", context)
     return render(request, "explore/result.html", context)
+
+
+LIVE_CHECK_EVERY = 5.0  # seconds: the job's row is read anyway (a notice may be lost)
+LIVE_RETRY_MS = 1000  # how soon a browser reconnects after losing the stream
+
+
+@require_GET
+async def result_live(request: HttpRequest, team_slug: str, job_id: int):
+    """The stream a result page follows while its job runs: a comment now and then, and
+    `done` once the job has finished (at once when it has already)."""
+    user = await request.auser()
+    if not user.is_authenticated or not await sync_to_async(_member)(user.pk, team_slug):
+        raise Http404("No such result")
+    finished = await sync_to_async(_job_finished)(team_slug, job_id)
+    if finished is None:
+        raise Http404("No such result")
+    if finished:
+        return _event_stream_answer(_sse("done"))
+    if "wsgi.version" in request.META:
+        # A WSGI server (runserver, a test's live server) would gather the endless
+        # stream before sending any of it: the page asks every second instead.
+        return _event_stream_answer(_sse("unsupported"))
+    response = StreamingHttpResponse(_follow(team_slug, job_id),
+                                     content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache, no-transform"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+async def _follow(team_slug: str, job_id: int):
+    changed = live.wait_for(job_id)
+    try:
+        yield f"retry: {LIVE_RETRY_MS}\n\n".encode()
+        while True:
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=LIVE_CHECK_EVERY)
+            except TimeoutError:
+                pass
+            changed.clear()
+            if await sync_to_async(_job_finished)(team_slug, job_id) is not False:
+                yield _sse("done")
+                return
+            yield b": still working\n\n"  # also how a closed page is noticed
+    finally:
+        live.forget(job_id, changed)
+
+
+def _member(user_id: int, team_slug: str) -> bool:
+    try:
+        return Membership.objects.filter(team__slug=team_slug, user_id=user_id).exists()
+    finally:
+        _let_go_of_the_connection()
+
+
+def _job_finished(team_slug: str, job_id: int) -> bool | None:
+    """Whether the team's explorer job has finished (None: no such job)."""
+    try:
+        status = (AnalysisJob.objects
+                  .filter(team__slug=team_slug, pk=job_id, kind__in=selectors.EXPLORE_KINDS)
+                  .values_list("status", flat=True).first())
+    finally:
+        _let_go_of_the_connection()
+    return None if status is None else AnalysisJob(status=status).is_finished
+
+
+def _let_go_of_the_connection() -> None:
+    # A stream may stay open for minutes: it holds no database connection meanwhile.
+    # (Not inside a transaction: a test's, whose connection this thread may share.)
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def _sse(event: str) -> bytes:
+    return f"event: {event}\ndata: {{}}\n\n".encode()
+
+
+def _event_stream_answer(body: bytes) -> HttpResponse:
+    response = HttpResponse(body, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 @team_member_required

@@ -395,13 +395,15 @@ def test_simpsons_paradox_is_shown_on_the_page(client_of, team, owner):
     assert "Overall the group does worse" in html and "it does better" in html
 
 
-def test_a_running_job_polls_its_result_region(client_of, team, owner, dataset, success):
+def test_a_running_job_follows_its_result_region(client_of, team, owner, dataset, success):
     job = AnalysisJob.objects.create(team=team, dataset=dataset, dataset_version=1,
                                      kind="sql", success=success.definition,
                                      options={"sql": "SELECT 1"}, success_definition=success)
     client = client_of(owner)
     page = client.get(url("result", team, job_id=job.pk)).content.decode()
-    assert 'hx-trigger="every 1s"' in page and "Working on it" in page
+    live = url("result_live", team, job_id=job.pk)
+    assert f'data-job-live="{live}"' in page and 'hx-trigger="job-done"' in page
+    assert "Working on it" in page and "every 1s" not in page
     fragment = client.get(url("result", team, job_id=job.pk),
                           headers={"HX-Request": "true", "HX-Target": "result"})
     body = fragment.content.decode()
@@ -411,7 +413,7 @@ def test_a_running_job_polls_its_result_region(client_of, team, owner, dataset, 
         "truncated": False, "cut_cells": 0, "elapsed_ms": 1.0, "limits": {"rows": 1000}})
     done = client.get(url("result", team, job_id=job.pk),
                       headers={"HX-Request": "true", "HX-Target": "result"}).content.decode()
-    assert "every 1s" not in done and "1 row" in done
+    assert "data-job-live" not in done and "job-done" not in done and "1 row" in done
     # The result arrives with its way to keep it: no reload needed.
     assert "Keep as a team finding" in done and 'id="finding-form"' in done
 
