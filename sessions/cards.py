@@ -50,7 +50,7 @@ def card(entry, context) -> SafeString:
             _kept.popitem(last=False)
     else:
         _kept.move_to_end(key)
-    return _with_token(html, context)
+    return with_token(html, context)
 
 
 def kept(key: tuple, draw) -> str:
@@ -66,7 +66,8 @@ def kept(key: tuple, draw) -> str:
     return html
 
 
-def _with_token(html: str, context) -> SafeString:
+def with_token(html: str, context) -> SafeString:
+    """`html` drawn with TOKEN, with the member's own token of `context` in its place."""
     token = context.get("csrf_token")
     return mark_safe(html.replace(TOKEN, str(token)) if token and TOKEN in html else html)
 

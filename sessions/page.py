@@ -294,8 +294,9 @@ def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dic
     schema = session.dataset.schema_object()
     new_form = forms.get("entry")
     if new_form is None:
+        # empty: drawn once and kept for everyone (sessions.kept_forms)
         new_form = {"form": HypothesisForm(prefix_id="new"),
-                    "builder": Builder(schema=schema, prefix="new")}
+                    "builder": Builder(schema=schema, prefix="new"), "empty": True}
     context["new_entry"] = new_form
     # While testing or digging, writing another entry is secondary: folded away.
     context["fold_new_entry"] = (session.step in (Step.TEST, Step.TEST_AND_LEARN) and bool(entries.mine)
