@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 CACHE_SIZE = 4000
 TOKEN = "__csrf_token_of_this_member__"
-_kept: OrderedDict[str, str] = OrderedDict()
+_kept: OrderedDict[str | tuple, str] = OrderedDict()  # cards by _key, the rest by digest
 
 
 def card(entry, context) -> SafeString:
@@ -50,7 +50,7 @@ def card(entry, context) -> SafeString:
             _kept.popitem(last=False)
     else:
         _kept.move_to_end(key)
-    return _with_token(html, context)
+    return with_token(html, context)
 
 
 def kept(key: tuple, draw) -> str:
@@ -66,20 +66,27 @@ def kept(key: tuple, draw) -> str:
     return html
 
 
-def _with_token(html: str, context) -> SafeString:
+def with_token(html: str, context) -> SafeString:
+    """`html` drawn with TOKEN, with the member's own token of `context` in its place."""
     token = context.get("csrf_token")
     return mark_safe(html.replace(TOKEN, str(token)) if token and TOKEN in html else html)
 
 
-def _key(entry, values: dict, step) -> str:
+def _key(entry, values: dict, step) -> tuple:
+    """Everything the card shows, as a tuple of plain values (strings, numbers, None)
+    that is the cache's key itself. The entry's own part is one text, on a kept entry the
+    same string every drawing, whose hash Python keeps. (A digest of all of it written out
+    as text was a seventh of a drawing at 600 cards.)"""
     row = getattr(entry, "result", None)
-    return hashlib.blake2b(repr((
+    team = values["team"]
+    return (
         _entry_key(entry, kept=values["shared"]), values["shared"],
         getattr(entry, "can_run", False), getattr(entry, "can_run_shared", False),
         getattr(entry, "needs_test", False), step, values["finding_form"],
         values["is_participant"], values["session"].is_closed if values["session"] else None,
+        team.slug if team else None,  # in the card's URLs
         _result_key(row),
-    )).encode(), digest_size=16).hexdigest()
+    )
 
 
 def _entry_key(entry, *, kept: bool) -> str:

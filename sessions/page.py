@@ -3,8 +3,11 @@ the member's own forms, and the regions the live poll redraws for everyone."""
 
 from __future__ import annotations
 
+import functools
+
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from analytics.checks import profile_for_form
@@ -294,8 +297,9 @@ def _entries(context: dict, session: WorkingSession, user, kind: str, forms: dic
     schema = session.dataset.schema_object()
     new_form = forms.get("entry")
     if new_form is None:
+        # empty: drawn once and kept for everyone (sessions.kept_forms)
         new_form = {"form": HypothesisForm(prefix_id="new"),
-                    "builder": Builder(schema=schema, prefix="new")}
+                    "builder": Builder(schema=schema, prefix="new"), "empty": True}
     context["new_entry"] = new_form
     # While testing or digging, writing another entry is secondary: folded away.
     context["fold_new_entry"] = (session.step in (Step.TEST, Step.TEST_AND_LEARN) and bool(entries.mine)
@@ -324,12 +328,23 @@ def edit_form(session: WorkingSession, entry: Hypothesis, data=None) -> dict:
 
 
 def _urls(session: WorkingSession) -> dict:
+    # A copy: a caller may add to it.
+    return dict(_urls_of(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF,
+                         session.team.slug, session.pk))
+
+
+@functools.lru_cache(maxsize=256)
+def _urls_of(script_prefix: str, urlconf, team_slug: str, session_id: int) -> dict:
+    """The session's URLs, worked out once per team slug and session (19 reverse() calls
+    were a tenth of a light answer's context, and every live drawing's); by whatever else
+    reverse() reads too."""
+    kwargs = {"team_slug": team_slug, "session_id": session_id}
     names = ["session_detail", "session_move", "session_close", "session_settings",
              "definition_confirm", "definition_change", "definition_revise", "entries_reveal",
              "tests_run_all", "discovery_run", "finding_create", "next_step_create",
              "timer_extend", "session_report", "session_report_md", "timebox_set",
              "vote_open", "vote_close", "tests_run_vote_order"]
-    urls = {name: session_url(session, name) for name in names}
-    urls["entry_create"] = session_url(session, "hypothesis_create")
+    urls = {name: reverse(f"worksessions:{name}", kwargs=kwargs) for name in names}
+    urls["entry_create"] = reverse("worksessions:hypothesis_create", kwargs=kwargs)
     return urls
 

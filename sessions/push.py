@@ -13,7 +13,7 @@ from django.db.models import F
 from analytics.models import AnalysisJob
 from hypothesislab import broadcast
 
-from .models import Discovery, HypothesisTest, WorkingSession
+from .models import WorkingSession
 
 
 def session_changed(session_id: int, *, users: Iterable[int] = (), everyone: bool = False) -> None:
@@ -35,23 +35,24 @@ def job_changed(sender, job_id: int, **kwargs) -> None:
     revision is bumped here, and the author of a still-hidden entry is told apart."""
     if sender is not AnalysisJob:
         return
-    session_id = _session_of(job_id)
+    session_id, hidden_author = _session_of(job_id)
     if session_id is None:
         return
     WorkingSession.objects.filter(pk=session_id).update(revision=F("revision") + 1)
-    authors = HypothesisTest.objects.filter(
-        job_id=job_id, hypothesis__revealed_at__isnull=True).values_list(
-        "hypothesis__author_id", flat=True)
-    session_changed(session_id, users=[a for a in authors if a is not None])
+    session_changed(session_id, users=[hidden_author] if hidden_author is not None else [])
 
 
-def _session_of(job_id: int) -> int | None:
-    """The session a job belongs to: an explorer job opened from a session names it on
-    its row; a hypothesis test or a discovery run is named by its own row instead."""
-    for rows in (AnalysisJob.objects.filter(pk=job_id, session__isnull=False),
-                 HypothesisTest.objects.filter(job_id=job_id),
-                 Discovery.objects.filter(job_id=job_id)):
-        session_id = rows.values_list("session_id", flat=True).first()
-        if session_id is not None:
-            return session_id
-    return None
+def _session_of(job_id: int) -> tuple[int | None, int | None]:
+    """The session a job belongs to, and the author of the entry it tests while that
+    entry is still hidden from the others. An explorer job opened from a session names it
+    on its row; a hypothesis test or a discovery run is named by its own row instead: one
+    query through both (a worker asks this at each job's start and end)."""
+    row = (AnalysisJob.objects.filter(pk=job_id).values_list(
+        "session_id", "session_test__session_id", "session_discovery__session_id",
+        "session_test__hypothesis__author_id", "session_test__hypothesis__revealed_at")
+        .first())
+    if row is None:
+        return None, None
+    explorer, test, discovery, author, revealed_at = row
+    session_id = next((s for s in (explorer, test, discovery) if s is not None), None)
+    return session_id, (author if test is not None and revealed_at is None else None)

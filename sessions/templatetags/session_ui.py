@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from analytics.engine.wording import describe_criterion
 from analytics.templatetags.number_format import pvalue_eq
 
-from .. import cards, verdicts
+from .. import cards, kept_forms, verdicts
 from ..results import users_phrase
 from ..steps import ORDER, label
 
@@ -135,6 +135,18 @@ def dots(count) -> str:
 def entry_card(context, entry):
     """An entry's card, kept once drawn (sessions.cards)."""
     return cards.card(entry, context)
+
+
+@register.simple_tag(takes_context=True)
+def kept_entry_form(context):
+    """The empty form for one's next entry, kept once drawn (sessions.kept_forms)."""
+    return kept_forms.entry_form(context)
+
+
+@register.simple_tag(takes_context=True)
+def kept_finding_form(context):
+    """The empty finding form, kept once drawn (sessions.kept_forms)."""
+    return kept_forms.finding_form(context)
 
 
 @register.simple_tag

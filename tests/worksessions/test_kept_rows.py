@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Team, User
 from analytics.models import AnalysisJob
 from sessions import cards, kept_rows, regions, results, selectors, services
 from sessions.models import Finding, Participant
@@ -103,3 +103,17 @@ def test_the_drawing_from_kept_rows_is_the_drawing_from_nothing(session, owner, 
         assert shown in everything
     assert "A dead end" not in everything and "Invites</p>" not in everything
     assert drawn == _from_nothing(session.pk)
+
+
+def test_a_kept_card_follows_its_teams_slug(testing, owner):
+    """A card's buttons post to the team's URLs: a renamed team's cards are drawn anew."""
+    services.entries_reveal(session=testing, by=owner)
+    before = regions.draw(testing.pk).fragments
+    assert any("/t/" + testing.team.slug + "/" in html for key, html in before.items()
+               if key.startswith("entry-"))
+    Team.objects.filter(pk=testing.team_id).update(slug="renamed-team")
+    drawn = regions.draw(testing.pk).fragments
+    cards_drawn = [html for key, html in drawn.items() if key.startswith("entry-")]
+    assert cards_drawn and all(f"/t/{testing.team.slug}/" not in html for html in cards_drawn)
+    assert any("/t/renamed-team/" in html for html in cards_drawn)
+    assert drawn == _from_nothing(testing.pk)

@@ -5,11 +5,12 @@ so sessions.push finds it through the test or the discovery."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from analytics.models import AnalysisJob
 from hypothesislab import broadcast
 from sessions import push, services
-from sessions.models import WorkingSession
+from sessions.models import Hypothesis, WorkingSession
 from sessions.steps import Step
 from tests.worksessions.factories import INVITED, make_dataset, make_session, move_to
 
@@ -73,3 +74,20 @@ def test_a_job_of_no_session_changes_nothing(at_test, team, owner, monkeypatch,
     with django_capture_on_commit_callbacks(execute=True):
         push.job_changed(AnalysisJob, job_id=job.pk)
     assert revision(session) == before and published == []
+
+
+def test_a_hidden_entrys_test_names_its_author_in_one_look(at_test, teammate, monkeypatch,
+                                                           django_assert_num_queries,
+                                                           django_capture_on_commit_callbacks):
+    session, entry = at_test
+    test = services.hypothesis_test_run(hypothesis=entry, by=teammate)
+    published = notices(monkeypatch)
+    for revealed_at, users in ((None, [teammate.pk]), (timezone.now(), [])):
+        # (a tested entry still hidden: the row as job_changed reads it)
+        Hypothesis.objects.filter(pk=entry.pk).update(revealed_at=revealed_at)
+        published.clear()
+        # One query finds the session and a hidden entry's author, one bumps the revision.
+        with django_capture_on_commit_callbacks(execute=True), django_assert_num_queries(2):
+            push.job_changed(AnalysisJob, job_id=test.job_id)
+        assert published == [{"type": "session", "session": session.pk, "users": users,
+                              "all": False}]
