@@ -75,6 +75,7 @@ async def play(meeting: Meeting, port: int, args, web_group: int, database_url: 
     asyncclient.read_delays.clear()
     cpu_before = _cpu_seconds()
     web_cpu_before = processes.group_cpu_seconds(web_group)
+    machine_before = processes.machine_cpu_seconds()
     started = time.monotonic()
     room.budget.deadline = started + args.seconds
     holders = [asyncio.create_task(m.hold_stream()) for m in members]
@@ -94,6 +95,7 @@ async def play(meeting: Meeting, port: int, args, web_group: int, database_url: 
     wall = time.monotonic() - started
     cpu = _cpu_seconds() - cpu_before
     web_cpu = processes.group_cpu_seconds(web_group) - web_cpu_before
+    machine_cpu = processes.machine_cpu_seconds() - machine_before
 
     room.stopping = True
     for member in members:
@@ -131,6 +133,10 @@ async def play(meeting: Meeting, port: int, args, web_group: int, database_url: 
         # own CPU per write is the figure that does not depend on it.
         "web_cpu": {"seconds": web_cpu, "cores": web_cpu / wall if wall else 0.0,
                     "ms_per_write": 1000 * web_cpu / len(writes) if writes else 0.0},
+        # Every process of the machine (PostgreSQL, Redis and the worker among them):
+        # whether the cores were the limit.
+        "machine_cpu": {"cores": machine_cpu / wall if wall else 0.0,
+                        "of": os.cpu_count() or 1},
         "client": {"cpu_seconds": cpu, "cpu_share": cpu / wall if wall else 0.0,
                    "loop_lag_p99_ms": _p99_ms(lag.lags),
                    "loop_lag_max_ms": max(lag.lags, default=0.0) * 1000,

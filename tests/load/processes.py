@@ -239,6 +239,17 @@ def group_cpu_seconds(group: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time every core of the machine has spent busy so far (/proc/stat: all but
+    idle and waiting for the disk), whatever ran: over a meeting, with the web server's
+    and the load client's own, it tells whether the cores were the limit."""
+    with open("/proc/stat", "rb") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is inside user)
+    busy = sum(fields[:3]) + sum(fields[5:8])
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def group_rss(group: int) -> dict[int, int]:
     """Resident memory (VmRSS, bytes) of every live process of a process group, by pid:
     for uvicorn, its master and its workers."""

@@ -135,6 +135,10 @@ def _details(summary: dict) -> str:
            f"deliveries ({summary['web_cpu']['cores']:.2f} cores), "
            f"{summary['web_cpu']['ms_per_write']:.1f} ms per write, drawings and sending "
            f"included"] if "web_cpu" in summary else []),
+        *([f"machine: {summary['machine_cpu']['cores']:.2f} of its "
+           f"{summary['machine_cpu']['of']} cores busy over the meeting and its deliveries "
+           f"(every process: the web server's above, the load client's, PostgreSQL's, "
+           f"Redis's and the worker's)"] if "machine_cpu" in summary else []),
         *([f"worker CPU: {summary['worker_cpu']['seconds']:.1f} s until the last test was "
            f"done, {summary['worker_cpu']['wall_seconds']:.0f} s after the meeting began "
            f"({summary['worker_cpu']['ms_per_job']:.1f} ms per test)"]

@@ -37,3 +37,17 @@ def test_a_process_groups_cpu_time_counts_what_its_processes_burn():
     finally:
         busy.kill()
         busy.wait()
+
+
+def test_the_machines_busy_time_counts_a_busy_process():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    before, started = processes.machine_cpu_seconds(), time.monotonic()
+    burn = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    busy = processes.machine_cpu_seconds() - before
+    # At least the child's half second; at most every core for the whole time.
+    assert 0.45 <= busy <= (time.monotonic() - started) * (os.cpu_count() or 1) + 0.05

@@ -24,6 +24,7 @@ def summary(*, delivery: list[float], peak_mb: float, errors: int = 0) -> dict:
         "protocol": {}, "setup_errors": 0, "database_connections_peak": 12,
         "rss": {"held_mb": 300.0, "peak_mb": peak_mb, "peak_by_process_mb": [27, 120, 130],
                 "samples": 60},
+        "machine_cpu": {"cores": 1.87, "of": 2},
         "client": {"cpu_share": 0.03, "prioritized": True, "loop_lag_p99_ms": 20.0,
                    "loop_lag_max_ms": 40.0, "read_delay_p99_ms": 10.0,
                    "read_delay_max_ms": 30.0},
@@ -48,6 +49,7 @@ def test_goals_met_and_missed_side_by_side():
     assert "350 MB" in rows["peak web RSS"] and rows["peak web RSS"].endswith("met")
     assert "199 of 200" in rows["open connections held"]
     assert "27 + 120 + 130 MB" in text and "write p50 = 40 x that" in text
+    assert "machine: 1.87 of its 2 cores busy" in text
     assert text.rstrip().splitlines()[-1].startswith("FAIL")
 
 
