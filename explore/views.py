@@ -15,8 +15,7 @@ import json
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
-from django.db import close_old_connections, connection
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
@@ -30,6 +29,7 @@ from analytics.engine.console import ConsoleLimits
 from analytics.engine.definitions import describe_criterion
 from analytics.engine.refusals import Refused
 from analytics.models import AnalysisJob
+from hypothesislab import event_stream
 from sessions import selectors as session_selectors
 from sessions import services as session_services
 from sessions.clock import session_clock
@@ -276,22 +276,19 @@ async def result_live(request: HttpRequest, team_slug: str, job_id: int):
     """The stream a result page follows while its job runs: a comment now and then, and
     `done` once the job has finished (at once when it has already)."""
     user = await request.auser()
-    if not user.is_authenticated or not await sync_to_async(_member)(user.pk, team_slug):
-        raise Http404("No such result")
-    finished = await sync_to_async(_job_finished)(team_slug, job_id)
+    finished = (await sync_to_async(_job_finished)(team_slug, job_id, member=user.pk)
+                if user.is_authenticated else None)
     if finished is None:
         raise Http404("No such result")
     if finished:
-        return _event_stream_answer(_sse("done"))
+        return event_stream.one_event(DONE)
     if "wsgi.version" in request.META:
-        # A WSGI server (runserver, a test's live server) would gather the endless
-        # stream before sending any of it: the page asks every second instead.
-        return _event_stream_answer(_sse("unsupported"))
-    response = StreamingHttpResponse(_follow(team_slug, job_id),
-                                     content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache, no-transform"
-    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
-    return response
+        # A WSGI server (runserver, a test's live server): the page asks every second.
+        return event_stream.one_event(event_stream.event("unsupported", {}))
+    return event_stream.streaming(_follow(team_slug, job_id))
+
+
+DONE = event_stream.event("done", {})
 
 
 async def _follow(team_slug: str, job_id: int):
@@ -305,46 +302,26 @@ async def _follow(team_slug: str, job_id: int):
                 pass
             changed.clear()
             if await sync_to_async(_job_finished)(team_slug, job_id) is not False:
-                yield _sse("done")
+                yield DONE
                 return
             yield b": still working\n\n"  # also how a closed page is noticed
     finally:
         live.forget(job_id, changed)
 
 
-def _member(user_id: int, team_slug: str) -> bool:
+def _job_finished(team_slug: str, job_id: int, *, member: int | None = None) -> bool | None:
+    """Whether the team's explorer job has finished (None: no such job, or `member` is
+    not of the team)."""
     try:
-        return Membership.objects.filter(team__slug=team_slug, user_id=user_id).exists()
-    finally:
-        _let_go_of_the_connection()
-
-
-def _job_finished(team_slug: str, job_id: int) -> bool | None:
-    """Whether the team's explorer job has finished (None: no such job)."""
-    try:
+        if member is not None and not Membership.objects.filter(
+                team__slug=team_slug, user_id=member).exists():
+            return None
         status = (AnalysisJob.objects
                   .filter(team__slug=team_slug, pk=job_id, kind__in=selectors.EXPLORE_KINDS)
                   .values_list("status", flat=True).first())
     finally:
-        _let_go_of_the_connection()
+        event_stream.release_connection()  # the stream may stay open for minutes
     return None if status is None else AnalysisJob(status=status).is_finished
-
-
-def _let_go_of_the_connection() -> None:
-    # A stream may stay open for minutes: it holds no database connection meanwhile.
-    # (Not inside a transaction: a test's, whose connection this thread may share.)
-    if not connection.in_atomic_block:
-        close_old_connections()
-
-
-def _sse(event: str) -> bytes:
-    return f"event: {event}\ndata: {{}}\n\n".encode()
-
-
-def _event_stream_answer(body: bytes) -> HttpResponse:
-    response = HttpResponse(body, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    return response
 
 
 @team_member_required

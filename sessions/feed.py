@@ -22,7 +22,6 @@ their page body again (their drafts are kept by the page's script)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from django.utils import timezone
 
-from hypothesislab import broadcast
+from hypothesislab import broadcast, event_stream
 from hypothesislab.dbrouter import live_connection
 
 from . import push, regions
@@ -75,9 +74,9 @@ class Member:
 
 
 def sse(event: str, revision: int, data: dict) -> bytes:
-    """One event, encoded once: the same bytes go to every member it is for."""
-    payload = json.dumps(data, separators=(",", ":"))
-    return f"id: {revision}\nevent: {event}\ndata: {payload}\n\n".encode()
+    """One event bringing a page to `revision` (its SSE id, which a browser sends back
+    as Last-Event-ID when it reconnects)."""
+    return event_stream.event(event, data, event_id=revision)
 
 
 class Feed:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connection
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest
 from django.views.decorators.http import require_GET
 
 from accounts.models import Membership
+from hypothesislab import event_stream
 
 from .. import feed
 from ..models import Participant, WorkingSession
@@ -44,15 +44,10 @@ async def session_live(request: HttpRequest, team_slug: str, session_id: int):
         # Served by a WSGI server (Django's runserver, a test's live server): it would
         # gather the endless stream into memory before sending any of it. Say so once;
         # the page stays as drawn, and a reload shows what changed.
-        return HttpResponse(feed.sse("unsupported", revision, {"rev": revision}),
-                            content_type="text/event-stream")
+        return event_stream.one_event(feed.sse("unsupported", revision, {"rev": revision}))
     member = feed.Member(user_id=user.pk, participant_id=participant_id,
                          revision=_page_revision(request, default=revision))
-    response = StreamingHttpResponse(_stream(session_id, member, revision),
-                                     content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache, no-transform"
-    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
-    return response
+    return event_stream.streaming(_stream(session_id, member, revision))
 
 
 def _member_of(user_id: int, team_slug: str, session_id: int) -> tuple[int, int | None] | None:
@@ -67,10 +62,7 @@ def _member_of(user_id: int, team_slug: str, session_id: int) -> tuple[int, int 
                           .values_list("pk", flat=True).first())
         return revision, participant_id
     finally:
-        # Give the connection back now: the stream may stay open for an hour. (Not inside
-        # a transaction: a test's, whose connection this thread may share.)
-        if not connection.in_atomic_block:
-            close_old_connections()
+        event_stream.release_connection()  # the stream may stay open for an hour
 
 
 def _page_revision(request: HttpRequest, *, default: int) -> int:
