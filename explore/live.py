@@ -18,7 +18,6 @@ from hypothesislab import broadcast
 JOB = "job"  # a notice's type: {"type": "job", "job": <id>}
 # job id -> the events of the streams waiting on it, in this process's event loop
 WAITING: dict[int, set[asyncio.Event]] = {}
-_listening: list[asyncio.AbstractEventLoop] = []
 
 
 def job_changed(sender, job_id: int, **kwargs) -> None:
@@ -32,7 +31,8 @@ def job_changed(sender, job_id: int, **kwargs) -> None:
 
 def wait_for(job_id: int) -> asyncio.Event:
     """An event set whenever this job may have changed (call forget() when done)."""
-    _listen()
+    # Events of an earlier loop (tests) wait for nothing.
+    broadcast.listen_here(_on_notice, new_loop=WAITING.clear)
     event = asyncio.Event()
     WAITING.setdefault(job_id, set()).add(event)
     return event
@@ -44,16 +44,6 @@ def forget(job_id: int, event: asyncio.Event) -> None:
         waiting.discard(event)
         if not waiting:
             del WAITING[job_id]
-
-
-def _listen() -> None:
-    """Hear the broadcast in this event loop (once per loop)."""
-    loop = asyncio.get_running_loop()
-    if loop in _listening:
-        return
-    _listening[:] = [loop]
-    WAITING.clear()  # events of an earlier loop (tests) wait for nothing
-    broadcast.hub().listen(_on_notice)
 
 
 def _on_notice(notice: dict) -> None:

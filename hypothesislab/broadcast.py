@@ -189,3 +189,18 @@ def hub() -> Hub:
 
 def publish(notice: dict) -> None:
     hub().publish(notice)
+
+
+_heard_in: dict[Listener, asyncio.AbstractEventLoop] = {}
+
+
+def listen_here(listener: Listener, new_loop: Callable[[], None]) -> None:
+    """Hear every notice with `listener` in the running event loop, from the first call
+    in that loop on (later calls cost nothing). In a new loop (tests start one per test),
+    `new_loop()` first drops what the old loop's streams left behind."""
+    loop = asyncio.get_running_loop()
+    if _heard_in.get(listener) is loop:
+        return
+    _heard_in[listener] = loop
+    new_loop()
+    hub().listen(listener)

@@ -286,26 +286,14 @@ class Feed:
 
 
 FEEDS: dict[int, Feed] = {}
-_listening: list[asyncio.AbstractEventLoop] = []
-
-
 def join(session_id: int, member: Member) -> Feed:
-    _listen()
+    # Feeds of an earlier loop (tests) are dead.
+    broadcast.listen_here(_on_notice, new_loop=FEEDS.clear)
     feed = FEEDS.get(session_id)
     if feed is None or (feed.task is not None and feed.task.done() and not feed.members):
         feed = FEEDS[session_id] = Feed(session_id)
     feed.join(member)
     return feed
-
-
-def _listen() -> None:
-    """Hear the broadcast in this event loop (once per loop)."""
-    loop = asyncio.get_running_loop()
-    if loop in _listening:
-        return
-    _listening[:] = [loop]
-    FEEDS.clear()  # feeds of an earlier loop (tests) are dead
-    broadcast.hub().listen(_on_notice)
 
 
 def _on_notice(notice: dict) -> None:
