@@ -141,6 +141,8 @@ class AnalysisJob(JobFields):
         VALUES = "values", "Values in the data"
         COUNT = "count", "Group size"
         PREVIEW = "preview", "Success preview"
+        # Issue 13: discovery's behaviour measures of a version, kept after each import.
+        PREPARE = "prepare", "Discovery measures"
 
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="jobs")

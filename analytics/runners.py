@@ -14,6 +14,7 @@ from .engine.console import ConsoleLimits, ConsoleRefused, ConsoleSources
 from .engine.console_process import run_query_isolated
 from .engine.definitions import DefinitionError
 from .engine.discovery import discover
+from .engine.discovery import prepare as prepare_discovery
 from .engine.trends import dataset_profile, success_trends
 from .engine.value_profile import value_profile
 
@@ -77,6 +78,11 @@ def run_profile(version, job, settings) -> dict:
     return dataset_profile(version, settings=settings)
 
 
+def run_prepare(version, job, settings) -> dict:
+    return prepare_discovery(version, within_days=(job.options or {}).get("within_days"),
+                             settings=settings)
+
+
 def run_values(version, job, settings) -> dict:
     return value_profile(version, settings=settings)
 
@@ -98,6 +104,7 @@ RUNNERS: dict[str, Callable] = {
     "stratify": run_stratify,
     "sql": run_sql,
     "trend": run_trend,
+    "prepare": run_prepare,
     "profile": run_profile,
     "values": run_values,
     "count": run_count,

@@ -9,7 +9,8 @@ another team can only go ahead if a worker is free when it comes.
 
 Which job goes first among those that may run is the message's priority: a working
 session's tests and discoveries (SESSION_PRIORITY) before the explorer, the console and
-dashboards (NORMAL_PRIORITY), in Redis as on the embedded pool.
+dashboards (NORMAL_PRIORITY), and those before what is prepared after an import
+(LOW_PRIORITY), in Redis as on the embedded pool.
 
 The decision and the claim are one step: the team's row is locked while its running jobs
 are counted and the job is claimed (jobs.claim), so two workers cannot both take the
@@ -22,13 +23,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Team
-from hypothesislab.celery import HIGH_PRIORITY, NORMAL_PRIORITY
+from hypothesislab.celery import HIGH_PRIORITY, LOW_PRIORITY, NORMAL_PRIORITY
 
 from . import jobs
 from .models import AnalysisJob, JobStatus
 
 SESSION_PRIORITY = HIGH_PRIORITY
 EXPLORE_PRIORITY = NORMAL_PRIORITY
+BACKGROUND_PRIORITY = LOW_PRIORITY
 # How long a job of a team at its share waits before it asks again.
 WAIT_SECONDS = 2.0
 

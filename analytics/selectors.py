@@ -60,9 +60,14 @@ def success_definition_of(team: Team, definition_id: int):
 
 def value_profile_job(dataset: Dataset) -> AnalysisJob | None:
     """The latest values job of the dataset's current version that did not fail."""
+    return latest_job(dataset, AnalysisJob.Kind.VALUES)
+
+
+def latest_job(dataset: Dataset, kind: str) -> AnalysisJob | None:
+    """The latest job of this kind on the dataset's current version that did not fail."""
     if dataset.current_version is None:
         return None
-    return (AnalysisJob.objects.filter(dataset=dataset, kind=AnalysisJob.Kind.VALUES,
+    return (AnalysisJob.objects.filter(dataset=dataset, kind=kind,
                                        dataset_version=dataset.current_version)
             .exclude(status=JobStatus.FAILED).order_by("-created_at").first())
 

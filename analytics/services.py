@@ -25,7 +25,7 @@ from .engine.definitions import (
 from .engine.importing.limits import size_text
 from .engine.weeks import validate_segment
 from .models import AnalysisJob, Dataset, DatasetImport, SuccessDefinition
-from .scheduling import EXPLORE_PRIORITY
+from .scheduling import BACKGROUND_PRIORITY, EXPLORE_PRIORITY
 from .staging import stage_path, staging_dir
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,11 @@ class DatasetRefused(Refused, ValueError):
     """A dataset request that cannot be honoured, with a message for people."""
 
 
-VALUE_KINDS = (AnalysisJob.Kind.PROFILE, AnalysisJob.Kind.VALUES)
+# Jobs about the data itself, whatever success is.
+VALUE_KINDS = (AnalysisJob.Kind.PROFILE, AnalysisJob.Kind.VALUES, AnalysisJob.Kind.PREPARE)
+# The window of a working session's discovery runs (at most: success may come sooner),
+# whose behaviour measures each import prepares (discovery_prepare_ensure).
+DISCOVERY_WINDOW_DAYS = 7
 
 
 def _profile_values_after(dataset: Dataset) -> tuple:
@@ -98,7 +102,7 @@ def import_now(*, team: Team, name: str, events: list[Path], users: Path | None,
                          mapping=mapping, is_demo=is_demo, start=False)
     execution.run_import(job.pk)
     job.refresh_from_db()
-    value_profile_ensure(job.dataset)
+    after_import(job.dataset)
     return job
 
 
@@ -239,6 +243,13 @@ def success_definition_revise(*, current, definition: dict, name: str | None = N
 # ---------------------------------------------------------------- checks before a test
 
 
+def after_import(dataset: Dataset) -> None:
+    """The jobs each import's version gets: its values for the forms, then its
+    discovery measures (behind everyone's jobs)."""
+    value_profile_ensure(dataset)
+    discovery_prepare_ensure(dataset)
+
+
 def value_profile_ensure(dataset: Dataset) -> AnalysisJob | None:
     """The values job (engine.value_profile) of the dataset's current version, queued when
     there is none yet or the last one failed: one per version, made after each import and
@@ -252,6 +263,24 @@ def value_profile_ensure(dataset: Dataset) -> AnalysisJob | None:
         if job is None:
             job = analysis_submit(team=locked.team, dataset=locked, success={},
                                   kind=AnalysisJob.Kind.VALUES)
+    return job
+
+
+def discovery_prepare_ensure(dataset: Dataset) -> AnalysisJob | None:
+    """The job that keeps the discovery measures of the dataset's current version
+    (engine.discovery.prepare), queued when there is none yet or the last one failed:
+    one per version, made after each import, so that a session's discovery reads no
+    events. It waits behind everyone's jobs. None while the dataset has no data."""
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        if locked is None or not locked.is_ready:
+            return None
+        job = selectors.latest_job(locked, AnalysisJob.Kind.PREPARE)
+        if job is None:
+            job = analysis_submit(team=locked.team, dataset=locked, success={},
+                                  kind=AnalysisJob.Kind.PREPARE,
+                                  options={"within_days": DISCOVERY_WINDOW_DAYS},
+                                  priority=BACKGROUND_PRIORITY)
     return job
 
 

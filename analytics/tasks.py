@@ -1,5 +1,5 @@
 """Thin tasks: take an id, hand it to analytics/execution.py with the task's own retry (or,
-for profile_values, to the service that queues the values job). Services enqueue them by
+for profile_values, to the services that queue the jobs made after each import). Services enqueue them by
 name (hypothesislab.tasks_runner), never by importing this."""
 
 from celery import shared_task
@@ -28,6 +28,7 @@ def run_analysis(self, job_id: int) -> None:
 
 @shared_task(name="analytics.profile_values")
 def profile_values(dataset_id: int) -> None:
+    """After an import (services.after_import)."""
     dataset = Dataset.objects.filter(pk=dataset_id).first()
     if dataset is not None:
-        services.value_profile_ensure(dataset)
+        services.after_import(dataset)

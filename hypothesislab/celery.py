@@ -13,11 +13,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hypothesislab.settings")
 DEFAULT_QUEUE = "default"
 ANALYTICS_QUEUE = "analytics"
 # Message priorities, Redis' way round: a lower number is taken first. A working session's
-# tests and discoveries are sent HIGH, everything else NORMAL (the explorer, the console,
-# dashboards, imports). Redis keeps one list per step and queue; a HIGH message lands in
+# tests and discoveries are sent HIGH, what an import prepares for later LOW, everything
+# else NORMAL (the explorer, the console, dashboards, imports). Redis keeps one list per step and queue; a HIGH message lands in
 # the queue's own list ("analytics"), a NORMAL one in "analytics\x06\x166".
 HIGH_PRIORITY = 0
 NORMAL_PRIORITY = 6
+LOW_PRIORITY = 9  # work nobody waits for: what is prepared after an import
 PRIORITY_STEPS = [0, 3, 6, 9]
 
 app = Celery("hypothesislab")

@@ -18,7 +18,7 @@ import json
 import math
 from typing import Any
 
-from analytics.engine import analysis, discovery_values, duck, stats
+from analytics.engine import analysis, discovery_table, discovery_values, duck, stats
 from analytics.engine.analysis import Data, EngineSettings, Population, engine_connection
 from analytics.engine.definitions import (
     MAX_TEXT,
@@ -47,6 +47,7 @@ QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 MIN_USERS = 5
 MIN_SHARE = 0.01  # a candidate's group must hold at least this share of the population
 MAX_TOP = 1000
+SPARE_EVENTS = 3  # prepare keeps measures of this many more events (see prepared_measures)
 CARRIED_FILE = "event-properties.json"  # in the version's cache directory
 
 
@@ -106,12 +107,14 @@ def population_of(con: duck.Connection, version: Data, success: dict,
 # ------------------------------------------------------------------ what to measure
 
 
-def candidate_measures(schema: DatasetSchema, success: dict, days: int | None) -> list[dict]:
-    """The behavioural measures discovery looks at, each with the discovery window."""
+def candidate_measures(schema: DatasetSchema, success: dict, days: int | None, *,
+                       spare_events: int = 0) -> list[dict]:
+    """The behavioural measures discovery looks at, each with the discovery window
+    (`spare_events`: of that many more events, see prepared_measures)."""
     window = {"within_days": days} if days else {}
     success_events = set(success.get("events", []))
     events = sorted((e for e in schema.events if e not in success_events),
-                    key=lambda e: (-schema.events[e], e))[:MAX_EVENTS]
+                    key=lambda e: (-schema.events[e], e))[:MAX_EVENTS + spare_events]
     measures: list[dict] = []
     for event in events:
         measures += [{"kind": "event_count", "event": event, **window},
@@ -122,13 +125,39 @@ def candidate_measures(schema: DatasetSchema, success: dict, days: int | None) -
     # pairs where the event never carries the property come out empty and propose nothing.
     numeric = sorted(p for p, kind in schema.event_properties.items()
                      if kind in ("integer", "float"))
-    pairs = [(e, p) for e in events for p in numeric][:MAX_PROPERTY_PAIRS]
+    # With spare events, a run's pairs (its events' in order) lie within as many more
+    # pairs as the events a run may leave out before its own.
+    pairs = [(e, p) for e in events for p in numeric][
+        :MAX_PROPERTY_PAIRS + spare_events * len(numeric)]
     measures += [{"kind": "event_property", "event": e, "property": p, "agg": "avg", **window}
                  for e, p in pairs]
     for name, kind in sorted(schema.event_properties.items()):
         if kind in ("text", "boolean", "integer"):
             measures.append({"kind": "first_event_property", "property": name})
     return measures
+
+
+def prepared_measures(schema: DatasetSchema, days: int | None) -> list[dict]:
+    """What discovery.prepare keeps: every measure candidate_measures asks for this
+    window, whatever the success definition, as long as it names at most SPARE_EVENTS of
+    the most frequent events (they are left out of a run's measures, and the next most
+    frequent take their places)."""
+    return candidate_measures(schema, {}, days, spare_events=SPARE_EVENTS)
+
+
+def prepare(version: DatasetVersion, *, within_days: int | None,
+            settings: EngineSettings | None = None) -> dict:
+    """Compute and keep the version's behaviour measures for discovery runs of this
+    window (discovery_store): a run that finds them reads no events. The app prepares
+    the window of a working session's runs after each import, in a job of its own."""
+    schema = version.schema()
+    days = None if within_days is None else validate_window(within_days, "discovery")
+    with engine_connection(settings, version) as con:
+        measures = without_empty_pairs(con, version, schema, prepared_measures(schema, days))
+        features = list(dict.fromkeys(Feature.of(m) for m in measures))
+        if schema.n_events:
+            discovery_table.keep_measures(con, version, days, features)
+    return {"within_days": days, "measures": len(features) if schema.n_events else 0}
 
 
 def without_empty_pairs(con: duck.Connection, version: Data, schema: DatasetSchema,

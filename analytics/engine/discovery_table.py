@@ -32,12 +32,14 @@ manifest as peruser's, so an analysis of a discovered characteristic reuses it."
 
 from __future__ import annotations
 
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
-from analytics.engine import duck
+from analytics.engine import discovery_store, duck
 from analytics.engine.discovery_rows import (
     DAY_US,
     NAN_PREFIX,
@@ -65,6 +67,7 @@ _TABLES: dict[int, list[str]] = {}
 FIRSTS = "__hl_discovery_firsts"  # temporary: properties of each user's first event
 FIRST_ROWS = "__hl_discovery_first_rows"  # registered: where a file's first events are
 MAX_RUNS = 4096  # more runs of consecutive rows than this: reordered row by row
+_FIRST_NAME = re.compile(r"__hl_first_[0-9]+")
 OUT_OF_LINE = "hypothesislab: the numpy columns are out of line with the discovery table"
 
 
@@ -97,40 +100,44 @@ class Table:
 
 def build_table(con: duck.Connection, version: DatasetVersion, schema: DatasetSchema,
                 success: dict, features: list[Feature]) -> Table:
-    """The window rows first; then, on a thread of their own, the averages (DuckDB, on a
-    cursor of their own), the counts and the sessions (numpy), beside the first events'
-    properties and the table of the user columns (DuckDB, on this connection): both
-    sides let go of Python's lock for most of their work, so on two cores they take the
-    time of the longer, not of both."""
+    """The measures the version keeps (discovery_store) are taken as they are. For the
+    others, the window rows first; then, on a thread of their own, the averages (DuckDB,
+    on a cursor of their own), the counts and the sessions (numpy), beside the first
+    events' properties and the table of the user columns (DuckDB, on this connection):
+    both sides let go of Python's lock for most of their work, so on two cores they take
+    the time of the longer, not of both."""
     here = [f for f in features if measured_here(f.measure)]
     rest = [f for f in features if not measured_here(f.measure)]
     base = build_query(schema, version, success, rest,
                        hashed_events=distinct_event_hashes(con, schema))
     for statement in base.prepare:
         con.execute(statement.text, statement.params)
-    measures = [f.measure for f in here]
-    events = sorted({m["event"] for m in measures if "event" in m})
-    averaged: dict[str, list[str]] = {}
-    for m in measures:
-        if m["kind"] == "event_property" and m["property"] not in averaged.get(m["event"], []):
-            averaged.setdefault(m["event"], []).append(m["property"])
-    # First events' properties come from a statement of their own, not the window rows.
-    windows = {m.get("within_days") for m in measures if m["kind"] != "first_event_property"}
-    longest = None if None in windows else max(windows, default=0)
-    rows = _window_rows(con, version, events, averaged, longest) if here else None
+    # Measures kept for the version (discovery_store) are taken, the rest computed.
+    stored = discovery_store.load(version, here)
+    firsts = [f for f in here if f.measure["kind"] == "first_event_property"]
+    stored_firsts = bool(firsts) and all(f in stored.firsts for f in firsts)
+    computed = [f for f in here if f not in stored.features
+                and not (stored_firsts and f in stored.firsts)]
+    rows, events = _window_rows(con, version, computed) if computed else (None, [])
     users = rows.users if rows is not None else UserIndex(con, version)
     arrays: dict[str, np.ndarray] = {"_uid": users.uids,
-                                     "ix": np.arange(users.count, dtype=np.int64)}
+                                     "ix": np.arange(users.count, dtype=np.int64),
+                                     **stored.arrays}
+    entries = {column: _nan_entry(column, flag) for column, flag in stored.nan_flags.items()}
     name = f"{TABLE_PREFIX}{uuid.uuid4().hex}"
-    entries: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
-        side = pool.submit(_side_columns, con, here, events, rows) if rows is not None else None
-        firsts = [f for f in here if f.measure["kind"] == "first_event_property"]
-        first_entries = _first_values(con, firsts, version, rows) if firsts else []
-        _create_table(con, name, base, users, first_entries)
+        side = (pool.submit(_side_columns, con, computed, events, rows)
+                if rows is not None else None)
+        if stored_firsts:
+            first_columns = _stored_firsts(con, stored, firsts)
+        else:
+            first_columns = _first_values(con, [f for f in computed if f in firsts],
+                                          version, rows) if rows is not None else {}
+        _create_table(con, name, base, users, _first_entries(first_columns))
         if side is not None:
-            columns, entries = side.result()
+            columns, computed_entries = side.result()
             arrays.update(columns)
+            entries.update(computed_entries)
     _in_table_order(arrays, _table_order(con, name))
     con.register(MEASURED, arrays)
     columns = "".join(", " + entries.get(f.column, f"n.{duck.quote_identifier(f.column)}")
@@ -261,12 +268,22 @@ def _numpy_columns(features: list[Feature], events: list[str],
     return columns
 
 
-def _window_rows(con: duck.Connection, version: DatasetVersion, events: list[str],
-                 averaged: dict[str, list[str]], longest: int | None) -> WindowRows:
-    """The events inside the longest window (discovery_rows), with the averaged
-    properties of the events averaged."""
-    return read_window_rows(con, version, UserIndex(con, version), events, averaged,
-                            longest)
+def _window_rows(con: duck.Connection, version: DatasetVersion,
+                 features: list[Feature]) -> tuple[WindowRows, list[str]]:
+    """The events inside the longest window of these features (discovery_rows), with the
+    properties averaged over each event; and the events measured, in the order of their
+    codes in the rows (1 + their place)."""
+    measures = [f.measure for f in features]
+    events = sorted({m["event"] for m in measures if "event" in m})
+    averaged: dict[str, list[str]] = {}
+    for m in measures:
+        if m["kind"] == "event_property" and m["property"] not in averaged.get(m["event"], []):
+            averaged.setdefault(m["event"], []).append(m["property"])
+    # First events' properties come from a statement of their own, not the window rows.
+    windows = {m.get("within_days") for m in measures if m["kind"] != "first_event_property"}
+    longest = None if None in windows else max(windows, default=0)
+    rows = read_window_rows(con, version, UserIndex(con, version), events, averaged, longest)
+    return rows, events
 
 
 def _averages(con: duck.Connection, features: list[Feature], users: int,
@@ -301,11 +318,14 @@ def _averages(con: duck.Connection, features: list[Feature], users: int,
             if nan.any():
                 flag = NAN_PREFIX + feature.column
                 arrays[flag] = nan
-                entries[feature.column] = (
-                    f"CASE WHEN n.{duck.quote_identifier(flag)} THEN CAST('NaN' AS DOUBLE) "
-                    f"ELSE n.{duck.quote_identifier(feature.column)} END "
-                    f"AS {duck.quote_identifier(feature.column)}")
+                entries[feature.column] = _nan_entry(feature.column, flag)
     return entries
+
+
+def _nan_entry(column: str, flag: str) -> str:
+    """The select entry of an average holding NaN for the users `flag` marks."""
+    return (f"CASE WHEN n.{duck.quote_identifier(flag)} THEN CAST('NaN' AS DOUBLE) "
+            f"ELSE n.{duck.quote_identifier(column)} END AS {duck.quote_identifier(column)}")
 
 
 def _duckdb_averages(con: duck.Connection, rows: dict[str, np.ndarray], props: list[str],
@@ -370,14 +390,15 @@ def _average(prop: str, rows: dict[str, np.ndarray]) -> str:
 
 
 def _first_values(con: duck.Connection, features: list[Feature], version: DatasetVersion,
-                  rows: WindowRows) -> list[str]:
+                  rows: WindowRows) -> dict[Feature, str]:
     """Each property on the user's first event: among events at the first-seen time, the
     smallest value (min() skips nulls), as the per-user query takes it. The window rows
     name those events' places in their files; DuckDB reads the properties of those rows
     alone (a join on the row number, which it pushes into the scan: a third of the cost
-    of joining every event to its user's first-seen time)."""
+    of joining every event to its user's first-seen time). They go into the temporary
+    table FIRSTS (`ix`, then one column per property); returns each feature's column."""
     if not features:
-        return []
+        return {}
     firsts = sorted({f.measure["property"] for f in features})
     props = ", ".join(f"e.{duck.quote_identifier(p)} AS __hl_first_{k}"
                       for k, p in enumerate(firsts))
@@ -407,8 +428,44 @@ def _first_values(con: duck.Connection, features: list[Feature], version: Datase
                 f"SELECT ix, {columns} FROM {found} WHERE NOT tied UNION ALL "
                 f"SELECT ix, {aggs} FROM {found} WHERE tied GROUP BY ix")
     con.execute(f"DROP TABLE {found}")
-    return [f"{FIRSTS}.__hl_first_{firsts.index(f.measure['property'])} "
-            f"AS {duck.quote_identifier(f.column)}" for f in features]
+    return {f: f"__hl_first_{firsts.index(f.measure['property'])}" for f in features}
+
+
+def _stored_firsts(con: duck.Connection, stored: discovery_store.Stored,
+                   features: list[Feature]) -> dict[Feature, str]:
+    """The first events' properties of a store, as _first_values leaves them."""
+    names = sorted({stored.firsts[f] for f in features})
+    # Our own names only (as the store's manifest holds them: checked); the path binds.
+    if not all(_FIRST_NAME.fullmatch(n) for n in names):
+        raise ValueError("hypothesislab: unexpected column in a discovery store")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FIRSTS} AS "  # noqa: S608
+                f"SELECT ix, {', '.join(names)} FROM read_parquet(?)", [stored.firsts_path])
+    return {f: stored.firsts[f] for f in features}
+
+
+def _first_entries(columns: dict[Feature, str]) -> list[str]:
+    return [f"{FIRSTS}.{name} AS {duck.quote_identifier(f.column)}"
+            for f, name in columns.items()]
+
+
+def keep_measures(con: duck.Connection, version: DatasetVersion, days: int | None,
+                  features: list[Feature]) -> Path:
+    """Compute these measures (each one measured_here) as build_table does and keep them
+    for the version's later runs (discovery_store)."""
+    rows, events = _window_rows(con, version, features)
+    firsts = [f for f in features if f.measure["kind"] == "first_event_property"]
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            side = pool.submit(_side_columns, con, features, events, rows)
+            first_columns = _first_values(con, firsts, version, rows)
+            columns, entries = side.result()
+        nan_flags = {column: NAN_PREFIX + column for column in entries}
+        return discovery_store.save(con, version, days,
+                                    [f for f in features if f not in first_columns],
+                                    columns, nan_flags, FIRSTS if first_columns else None,
+                                    first_columns)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
 
 
 def _drop(con: duck.Connection) -> None:

@@ -11,7 +11,12 @@ from accounts.models import User
 from analytics.engine.definitions import DefinitionError
 from analytics.models import AnalysisJob, JobStatus
 from analytics.scheduling import SESSION_PRIORITY
-from analytics.services import DatasetRefused, analysis_start, analysis_submit
+from analytics.services import (
+    DISCOVERY_WINDOW_DAYS,
+    DatasetRefused,
+    analysis_start,
+    analysis_submit,
+)
 
 from .. import steps
 from ..models import Discovery, DotVote, Hypothesis, HypothesisTest, WorkingSession
@@ -21,7 +26,6 @@ from .errors import BadInput, NotAllowed
 from .guards import fresh, record_change, require_participant, require_step_in
 
 DISCOVERY_TOP = 20
-DISCOVERY_WINDOW_DAYS = 7  # behaviour in the first week, unless success comes sooner
 
 
 def hypothesis_test_run(*, hypothesis: Hypothesis, by: User) -> HypothesisTest:

@@ -183,17 +183,16 @@ def test_the_window_rows_stop_at_the_longest_window(tmp_path, monkeypatch):
     every event of the dataset."""
     version = build_dataset(tmp_path, *product(seed=23, n_users=100))
     kept: list = []
-    real = discovery_table._window_rows
-    monkeypatch.setattr(discovery_table, "_window_rows",
-                        lambda con, v, events, averaged, longest:
-                        kept.append(longest) or real(con, v, events, averaged, longest))
+    real = discovery_table.read_window_rows
+    monkeypatch.setattr(discovery_table, "read_window_rows",
+                        lambda con, v, users, events, averaged, longest:
+                        kept.append(longest) or real(con, v, users, events, averaged, longest))
     discovery.discover(version, SUBSCRIBE, within_days=7)
     assert kept == [7]
 
 
-def test_nan_values_average_as_over_the_events(tmp_path):
-    """A float property holding NaN: the average of a user with one is NaN, as the per-user
-    query computes it (numpy hands NaN to DuckDB as null, which avg() would skip)."""
+def nan_prices(tmp_path):
+    """A dataset whose float property `price` of "buy" holds NaN for some users."""
     events, users = [], []
     for i in range(40):
         user = f"u{i}"
@@ -205,7 +204,13 @@ def test_nan_values_average_as_over_the_events(tmp_path):
                            "timestamp": start + timedelta(hours=k)})
         if i % 3 == 0:
             events.append({"user_id": user, "event": "goal", "timestamp": start})
-    version = build_dataset(tmp_path, events, users)
+    return build_dataset(tmp_path, events, users)
+
+
+def test_nan_values_average_as_over_the_events(tmp_path):
+    """A float property holding NaN: the average of a user with one is NaN, as the per-user
+    query computes it (numpy hands NaN to DuckDB as null, which avg() would skip)."""
+    version = nan_prices(tmp_path)
     measures = [{"kind": "event_property", "event": "buy", "property": "price", "agg": "avg",
                  **window} for window in ({}, {"within_days": 1})]
     table = assert_equal_tables(version, {"events": ["goal"]}, measures)
