@@ -10,7 +10,8 @@ the ones it finds and computes the rest (discovery_table.build_table).
     cache/discovery-measures-<window>/
         manifest.json      FORMAT, the features held, each numpy column's file, dtype
                            and mask, the averages' NaN flags, the first events' columns
-        <column>.npy       a numpy column by user row (users.parquet order)
+        <column>.npy       a numpy column by user row (users.parquet order), whole
+                           numbers in the fewest bytes that hold them
         <column>.mask.npy  its nulls, for a column that has them
         firsts.parquet     the first events' properties: ix, then one column each
 
@@ -33,7 +34,7 @@ from analytics.engine import duck
 from analytics.engine.peruser_columns import Feature
 from analytics.engine.storage import DatasetVersion
 
-FORMAT = 1  # bump when what a column holds changes: older stores are then ignored
+FORMAT = 2  # bump when what a column holds changes: older stores are then ignored
 PREFIX = "discovery-measures-"
 MANIFEST = "manifest.json"
 FIRSTS_FILE = "firsts.parquet"
@@ -73,10 +74,11 @@ def save(con: duck.Connection, version: DatasetVersion, days: int | None,
         for name in wanted:
             values = arrays[name]
             mask = np.ma.getmaskarray(values) if isinstance(values, np.ma.MaskedArray) else None
-            np.save(temporary / f"{name}.npy", np.ma.getdata(values), allow_pickle=False)
+            data = np.ma.getdata(values)
+            np.save(temporary / f"{name}.npy", _narrowed(data), allow_pickle=False)
             if mask is not None:
                 np.save(temporary / f"{name}.mask.npy", mask, allow_pickle=False)
-            columns[name] = {"masked": mask is not None}
+            columns[name] = {"masked": mask is not None, "dtype": data.dtype.str}
         if firsts_table is not None:
             # Our own table name only; the path binds.
             con.execute(f"COPY {firsts_table} TO ? (FORMAT parquet)",  # noqa: S608
@@ -136,8 +138,21 @@ def _take(directory: Path, manifest: dict, wanted: set[Feature], stored: Stored)
         stored.firsts = firsts
 
 
+def _narrowed(data: np.ndarray) -> np.ndarray:
+    """Counts in the fewest bytes that hold them (most users do an event a few times:
+    a quarter or an eighth of the disk), read back as what they were (_column)."""
+    if data.dtype.kind not in "iu" or not len(data):
+        return data
+    for narrow in (np.uint8, np.uint16, np.uint32, np.int32):
+        limits = np.iinfo(narrow)
+        if limits.min <= data.min() and data.max() <= limits.max:
+            return data.astype(narrow)
+    return data
+
+
 def _column(directory: Path, name: str, info: dict) -> np.ndarray:
-    data = np.load(directory / f"{name}.npy", allow_pickle=False)
+    data = np.load(directory / f"{name}.npy", allow_pickle=False).astype(
+        np.dtype(info["dtype"]), copy=False)
     if not info["masked"]:
         return data
     return np.ma.MaskedArray(data, mask=np.load(directory / f"{name}.mask.npy",
