@@ -66,10 +66,21 @@ SESSION_RELATED = ("team", "dataset", "success_definition", "facilitator")
 
 
 def session_of(team: Team, session_id: int) -> WorkingSession:
-    session = (WorkingSession.objects.select_related(*SESSION_RELATED)
+    joined = [name for name in SESSION_RELATED if name != "team"]
+    session = (WorkingSession.objects.select_related(*joined)
                .filter(team=team, pk=session_id).first())
     if session is None:
         raise Http404("No such session")
+    session.team = team  # the caller's row of it: no need to join it again
+    return session
+
+
+def session_to_write(team: Team, session_id: int) -> WorkingSession:
+    """The session a write view works on (sessions.views.common.writes_session), read
+    once for the request: the service's first check takes this row as it is
+    (services.guards.fresh) instead of reading it again a moment later."""
+    session = session_of(team, session_id)
+    session.read_for_write = True
     return session
 
 

@@ -25,6 +25,15 @@ CLOSED_MESSAGE = "This session is closed: its record is read-only."
 
 
 def fresh(session: WorkingSession) -> WorkingSession:
+    """The session's row as it is now, for a write's checks. A row that this request's
+    view has just read (selectors.session_to_write) serves the first check as it is: a
+    change landing between two reads a few milliseconds apart could as well land between
+    the second read and the write, and record_change's conditional UPDATE refuses the
+    write if the step moved or the session closed meanwhile. Any later call (a service's
+    answer after its own write) reads the row again."""
+    if getattr(session, "read_for_write", False):
+        session.read_for_write = False
+        return session
     return selectors.session_now(session, related=("success_definition", "dataset"))
 
 

@@ -41,10 +41,11 @@ def _int(value, default: int | None = None) -> int | None:
 
 
 def _entry(session, entry_id: int) -> Hypothesis:
-    entry = Hypothesis.objects.select_related("session", "author").filter(
+    entry = Hypothesis.objects.select_related("author").filter(
         session=session, pk=entry_id).first()
     if entry is None:
         raise Http404("No such entry")
+    entry.session = session  # the row this request read (its service checks that one)
     return entry
 
 
@@ -294,10 +295,11 @@ def discovery_run(request: HttpRequest, session: WorkingSession) -> HttpResponse
 @writes_session
 def suggestion_adopt(request: HttpRequest, session: WorkingSession,
                      discovery_id: int, index: int) -> HttpResponse:
-    discovery = Discovery.objects.select_related("job", "session").filter(
+    discovery = Discovery.objects.select_related("job").filter(
         session=session, pk=discovery_id).first()
     if discovery is None:
         raise Http404("No such discovery run")
+    discovery.session = session  # the row this request read
     return run(request, session, lambda: services.suggestion_adopt(
         discovery=discovery, index=index, by=request.user), anchor="mine")
 
@@ -334,6 +336,7 @@ def finding_delete(request: HttpRequest, session: WorkingSession,
     finding = Finding.objects.filter(session=session, pk=finding_id).first()
     if finding is None:
         raise Http404("No such finding")
+    finding.session = session  # the row this request read
     return run(request, session, lambda: services.finding_delete(finding=finding,
                                                                  by=request.user),
                parts=())

@@ -24,11 +24,12 @@ def load(request: HttpRequest, session_id: int) -> WorkingSession:
 def writes_session(view: Callable) -> Callable:
     """For the session's write views (under team_member_required): load the session of
     this team (404 otherwise) and refuse every write to a closed one before reading any
-    input; the view then receives the session instead of its id."""
+    input; the view then receives the session instead of its id, read once for the
+    whole request (the service checks this row: selectors.session_to_write)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, team_slug: str, session_id: int, *args, **kwargs):
-        session = load(request, session_id)
+        session = selectors.session_to_write(request.team, session_id)
         if session.is_closed:
             return respond(request, session, error=CLOSED_MESSAGE, status=409)
         return view(request, session, *args, **kwargs)

@@ -24,6 +24,7 @@ def _hypothesis(session: WorkingSession, entry_id: int) -> Hypothesis:
     entry = Hypothesis.objects.filter(session=session, pk=entry_id).first()
     if entry is None:
         raise Http404("No such entry")
+    entry.session = session  # the row this request read
     return entry
 
 
