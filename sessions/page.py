@@ -114,7 +114,8 @@ def build_context(request: HttpRequest, session: WorkingSession,
                   participant: Participant | None, *, forms: dict | None = None,
                   error: str | None = None, notice: str | None = None,
                   light: bool = False, results: SessionResults | None = None,
-                  parts: frozenset[str] | None = None, drawing: bool = False) -> dict:
+                  parts: frozenset[str] | None = None, drawing: bool = False,
+                  tested_ids: set[int] | None = None) -> dict:
     """Everything the session page and its live regions draw. `forms` carries bound forms
     with errors (by name) to show instead of fresh ones. `light`: the answer to a write
     from a page whose live stream is open: the step's live region is left as the page
@@ -123,7 +124,9 @@ def build_context(request: HttpRequest, session: WorkingSession,
     between changes: sessions.results.kept_session_results). `parts` (with `light`): only
     what these OWN_PARTS draw is worked out, for an answer that is only them. `drawing`:
     the live drawing for everyone (sessions.regions): its people, entries and findings
-    are read through sessions.kept_rows, and no member's own forms are worked out."""
+    are read through sessions.kept_rows, and no member's own forms are worked out.
+    `tested_ids` (with `light`): the member's entries that have a test, when the caller
+    has read them (selectors.own_tested_entries)."""
     if parts is not None and not light:
         raise ValueError("an answer of own parts is a light answer")
     user = request.user
@@ -169,7 +172,9 @@ def build_context(request: HttpRequest, session: WorkingSession,
     own_form = entry_form and not drawing
     if light:
         if mine:
-            context["tested_ids"] = set(session.tests.values_list("hypothesis_id", flat=True))
+            # (a light answer draws only the member's own entries)
+            context["tested_ids"] = (tested_ids if tested_ids is not None
+                                     else set(selectors.own_tested_entries(session, user)))
     elif step in RESULT_STEPS:
         results = results or session_results(session)
         context["results"] = results

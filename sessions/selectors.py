@@ -186,6 +186,14 @@ def entries_for(session: WorkingSession, viewer: User, kind: str, *,
     return entries
 
 
+def own_tested_entries(session: WorkingSession, user: User) -> dict:
+    """The member's entries of the session that have a test: entry id -> when it was
+    revealed (None: still hidden from the others)."""
+    return dict(HypothesisTest.objects.filter(hypothesis__session=session,
+                                              hypothesis__author=user)
+                .values_list("hypothesis_id", "hypothesis__revealed_at"))
+
+
 def hidden_count(session: WorkingSession) -> int:
     return Hypothesis.objects.filter(session=session, revealed_at__isnull=True).count()
 

@@ -51,6 +51,9 @@ def require_participant(session: WorkingSession, user: User) -> Participant:
     participant = Participant.objects.filter(session=session, user=user).first()
     if participant is None:
         raise NotAllowed("Join the session first: open its page to take part.")
+    # The write's answer shows the member as this row (sessions.views.common.respond),
+    # instead of reading it again: a write changes the row only through this instance.
+    session.participant_checked = participant
     return participant
 
 

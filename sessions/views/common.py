@@ -45,24 +45,31 @@ def respond(request: HttpRequest, session: WorkingSession, *, error: str | None 
     criterion row added), instead of redirecting after success. `parts`: the member's own
     parts of the page (sessions.page.OWN_PARTS) that are all this write can change on
     their page; a light answer is then only those, and the alert."""
+    checked = getattr(session, "participant_checked", None)  # by the write's service
     session = selectors.session_now(session)
     if (not request.htmx and status == 200 and not error and not keep_forms
             and not _has_errors(forms)):
         return redirect(session_url(session) + (f"#{anchor}" if anchor else ""))
-    participant = selectors.participant_of(session, request.user)
+    participant = (checked if checked is not None and checked.user_id == request.user.pk
+                   else selectors.participant_of(session, request.user))
     # A page with its live stream open says which step it shows: when that is still the
     # step, its live region stays as it is (the stream brings the change to everyone at
     # once) and this answer costs only the member's own part of the page.
     light = (bool(request.htmx) and request.headers.get("X-Live-Step") == session.step
-             and not (forms and forms.get("test_check"))  # drawn inside its card
-             # an own entry still hidden, tested: its card needs the results
-             and not session.hypotheses.filter(author=request.user, revealed_at__isnull=True,
-                                               tests__isnull=False).exists())
+             and not (forms and forms.get("test_check")))  # drawn inside its card
+    tested = None
+    if light:
+        # The member's tested entries, read once: an own entry still hidden and tested
+        # needs the results for its card (the whole body), else they mark the own list.
+        tested = selectors.own_tested_entries(session, request.user)
+        light = all(revealed_at is not None for revealed_at in tested.values())
+    tested_ids = set(tested) if light else None
     if light and parts is not None:
         # Most writes of a meeting: drawing only the changed form (and the member's own
         # entries) instead of the body costs a fraction of the CPU (sessions.page).
         context = build_context(request, session, participant, forms=forms, error=error,
-                                notice=notice, light=True, parts=frozenset(parts))
+                                notice=notice, light=True, parts=frozenset(parts),
+                                tested_ids=tested_ids)
         drawn = [name for name in parts if session.step in OWN_PARTS[name][1]]
         context["parts"] = drawn
         context["part_templates"] = [OWN_PARTS[name][0] for name in drawn]
@@ -71,7 +78,7 @@ def respond(request: HttpRequest, session: WorkingSession, *, error: str | None 
         response["X-Session-Revision"] = str(session.revision)
         return response
     context = build_context(request, session, participant, forms=forms, error=error,
-                            notice=notice, light=light)
+                            notice=notice, light=light, tested_ids=tested_ids)
     if request.htmx:
         response = render(request, "worksessions/_body.html", context)
     else:
