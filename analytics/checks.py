@@ -27,9 +27,8 @@ class FormValues:
 def profile_for_form(dataset: Dataset | None) -> FormValues:
     if dataset is None or not dataset.is_ready:
         return FormValues(None)
-    job = (AnalysisJob.objects.filter(dataset=dataset, kind=AnalysisJob.Kind.VALUES,
-                                      dataset_version=dataset.current_version)
-           .order_by("-created_at").first())
+    jobs = selectors.value_profile_jobs(dataset)
+    job = jobs[0] if jobs else None  # the latest, failed or not
     if job is None:
         return FormValues(None, missing_for=dataset)
     return FormValues(job.result if job.status == JobStatus.DONE else None)

@@ -58,9 +58,25 @@ def success_definition_of(team: Team, definition_id: int):
     return get_object_or_404(SuccessDefinition, team=team, pk=definition_id)
 
 
+def value_profile_jobs(dataset: Dataset) -> list[AnalysisJob]:
+    """The values jobs of the dataset's current version, newest first (one, unless one
+    failed and was queued again). Kept on the dataset's instance, which lives for one
+    request: a new entry's value check and the form its answer draws both need them."""
+    if dataset.current_version is None:
+        return []
+    kept = getattr(dataset, "_value_profile_jobs", None)
+    if kept is None or kept[0] != dataset.current_version:
+        jobs = list(AnalysisJob.objects.filter(dataset=dataset, kind=AnalysisJob.Kind.VALUES,
+                                               dataset_version=dataset.current_version)
+                    .order_by("-created_at"))
+        kept = dataset._value_profile_jobs = (dataset.current_version, jobs)
+    return kept[1]
+
+
 def value_profile_job(dataset: Dataset) -> AnalysisJob | None:
     """The latest values job of the dataset's current version that did not fail."""
-    return latest_job(dataset, AnalysisJob.Kind.VALUES)
+    return next((job for job in value_profile_jobs(dataset)
+                 if job.status != JobStatus.FAILED), None)
 
 
 def latest_job(dataset: Dataset, kind: str) -> AnalysisJob | None:

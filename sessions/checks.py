@@ -16,9 +16,11 @@ from analytics.services import group_count_submit
 from .models import Hypothesis, WorkingSession
 
 
-def group_count(session: WorkingSession, criterion: dict, by: User) -> AnalysisJob | None:
+def group_count(session: WorkingSession, criterion: dict, by: User, *,
+                shown: bool = True) -> AnalysisJob | None:
     """The quick count of the criterion's group under the session's success definition
-    (None when the criterion cannot run: saving or testing it says why)."""
+    (None when the criterion cannot run: saving or testing it says why). `shown`: the
+    member is shown its state now (else it is only asked for, to be known later)."""
     try:
         job = group_count_submit(team=session.team, dataset=session.dataset,
                                  success=session.success_definition.definition,
@@ -26,7 +28,8 @@ def group_count(session: WorkingSession, criterion: dict, by: User) -> AnalysisJ
                                  priority=SESSION_PRIORITY)
     except (DefinitionError, Refused):
         return None
-    job.refresh_from_db()  # a pool with a free thread may have counted it already
+    if shown:
+        job.refresh_from_db()  # a pool with a free thread may have counted it already
     return job
 
 
@@ -38,8 +41,9 @@ def criterion_check(session: WorkingSession, criterion: dict | None, by: User, *
     if criterion is None:
         return None
     warnings = checks.criterion_warnings(session.dataset, criterion)
-    count = group_count(session, criterion, by)
-    if not warnings or confirmed:
+    shown = bool(warnings) and not confirmed
+    count = group_count(session, criterion, by, shown=shown)
+    if not shown:
         return None
     return {"warnings": warnings, "count": count}
 
