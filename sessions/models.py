@@ -265,8 +265,11 @@ class Finding(models.Model):
     def save(self, *args, **kwargs):
         # A session's finding is its team's: callers name the session, the team follows.
         if self.team_id is None and self.session_id is not None:
-            self.team_id = WorkingSession.objects.values_list("team_id", flat=True).get(
-                pk=self.session_id)
+            if Finding.session.is_cached(self):  # the caller's row: no need to ask
+                self.team_id = self.session.team_id
+            else:
+                self.team_id = WorkingSession.objects.values_list("team_id", flat=True).get(
+                    pk=self.session_id)
         super().save(*args, **kwargs)
 
 

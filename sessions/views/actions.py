@@ -311,7 +311,10 @@ def suggestion_adopt(request: HttpRequest, session: WorkingSession,
 @require_POST
 @writes_session
 def finding_create(request: HttpRequest, session: WorkingSession) -> HttpResponse:
-    form = FindingForm.to_save(request.POST, latest_tests=latest_test_ids(session))
+    # Most findings link no result: the session's tests are read only to check one.
+    linked = request.POST.get("test")
+    form = FindingForm.to_save(request.POST,
+                               latest_tests=latest_test_ids(session) if linked else ())
     forms = {"finding": form}
     if not form.is_valid():
         return respond(request, session, forms=forms, parts=FINDING_FORM)
