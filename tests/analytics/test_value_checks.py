@@ -53,6 +53,33 @@ def test_an_import_leaves_the_values_of_its_version(imported):
     assert services.value_profile_ensure(imported).pk == job.pk
 
 
+def test_a_request_reads_the_values_jobs_once_and_each_use_keeps_its_rule(
+        imported, django_assert_num_queries):
+    """A new entry's value check and the form its answer draws read the version's values
+    jobs once (kept on the dataset's instance). The form shows the latest job, so a
+    failed rerun shows no values; the check uses the latest that did not fail."""
+    from analytics import checks, selectors
+    from analytics.models import Dataset
+
+    [done] = AnalysisJob.objects.filter(dataset=imported, kind="values")
+    failed = AnalysisJob.objects.get(pk=done.pk)  # saved again as a new, later job
+    failed.pk, failed.status, failed.result = None, JobStatus.FAILED, None
+    failed._state.adding = True
+    failed.save()
+    AnalysisJob.objects.filter(pk=failed.pk).update(created_at=done.created_at.replace(
+        year=done.created_at.year + 1))
+    dataset = Dataset.objects.get(pk=imported.pk)  # one request's instance
+    with django_assert_num_queries(1):
+        assert selectors.value_profile_of(dataset) == done.result
+        form = checks.profile_for_form(dataset)
+        assert checks.criterion_warnings(dataset, {"kind": "property", "property": "plan",
+                                                   "op": "=", "value": "pro"}) == []
+    assert form.profile is None and form.missing_for is None
+    # Another request (another instance) sees a job made since.
+    AnalysisJob.objects.filter(pk=failed.pk).delete()
+    assert checks.profile_for_form(Dataset.objects.get(pk=imported.pk)).profile == done.result
+
+
 def cli_population(events, users, success: dict) -> dict:
     out = StringIO()
     call_command("analyze", "--events", str(events), "--users", str(users),
