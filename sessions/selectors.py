@@ -169,12 +169,16 @@ def entries_for(session: WorkingSession, viewer: User, kind: str, *,
     `kept`: for a live drawing (see participants_of)."""
     entries = Entries(closed=session.is_closed)
     rows = (Hypothesis.objects.filter(session=session, kind=kind)
-            .select_related("author").order_by("author_id", "rank", "pk"))
+            .order_by("author_id", "rank", "pk"))
     if only_own:
-        rows = rows.filter(author_id=viewer.pk)
+        rows = rows.filter(author_id=viewer.pk)  # their author is the viewer: not joined
+    else:
+        rows = rows.select_related("author")
     if kept and not only_own:
         rows = kept_rows.instances(("entries", session.pk, kind), rows, ENTRY_STAMP)
     for entry in rows:
+        if only_own:
+            entry.author = viewer
         if entry.author_id == viewer.pk:
             entries.mine.append(entry)
             entries.visible.append(entry)
