@@ -66,9 +66,7 @@ def value_profile_jobs(dataset: Dataset) -> list[AnalysisJob]:
         return []
     kept = getattr(dataset, "_value_profile_jobs", None)
     if kept is None or kept[0] != dataset.current_version:
-        jobs = list(AnalysisJob.objects.filter(dataset=dataset, kind=AnalysisJob.Kind.VALUES,
-                                               dataset_version=dataset.current_version)
-                    .order_by("-created_at"))
+        jobs = list(_version_jobs(dataset, AnalysisJob.Kind.VALUES))
         kept = dataset._value_profile_jobs = (dataset.current_version, jobs)
     return kept[1]
 
@@ -83,9 +81,13 @@ def latest_job(dataset: Dataset, kind: str) -> AnalysisJob | None:
     """The latest job of this kind on the dataset's current version that did not fail."""
     if dataset.current_version is None:
         return None
+    return _version_jobs(dataset, kind).exclude(status=JobStatus.FAILED).first()
+
+
+def _version_jobs(dataset: Dataset, kind: str):
     return (AnalysisJob.objects.filter(dataset=dataset, kind=kind,
                                        dataset_version=dataset.current_version)
-            .exclude(status=JobStatus.FAILED).order_by("-created_at").first())
+            .order_by("-created_at"))
 
 
 def value_profile_of(dataset: Dataset | None) -> dict | None:

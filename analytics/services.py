@@ -106,6 +106,13 @@ def import_now(*, team: Team, name: str, events: list[Path], users: Path | None,
     return job
 
 
+def after_import(dataset: Dataset) -> None:
+    """The jobs each import's version gets: its values for the forms, then its
+    discovery measures (behind everyone's jobs)."""
+    value_profile_ensure(dataset)
+    discovery_prepare_ensure(dataset)
+
+
 def dataset_append(*, dataset: Dataset, created_by: User | None, files: list[dict],
                    mapping: dict, idempotency_key: str = "") -> tuple[DatasetImport, bool]:
     """Queue a new version made of the current events plus the staged ones. With an
@@ -243,44 +250,33 @@ def success_definition_revise(*, current, definition: dict, name: str | None = N
 # ---------------------------------------------------------------- checks before a test
 
 
-def after_import(dataset: Dataset) -> None:
-    """The jobs each import's version gets: its values for the forms, then its
-    discovery measures (behind everyone's jobs)."""
-    value_profile_ensure(dataset)
-    discovery_prepare_ensure(dataset)
-
-
 def value_profile_ensure(dataset: Dataset) -> AnalysisJob | None:
-    """The values job (engine.value_profile) of the dataset's current version, queued when
-    there is none yet or the last one failed: one per version, made after each import and
-    on demand by a form that finds none. None while the dataset has no data."""
+    """The values job (engine.value_profile) of the dataset's current version: made after
+    each import and on demand by a form that finds none."""
+    return _version_job_ensure(dataset, AnalysisJob.Kind.VALUES)
+
+
+def discovery_prepare_ensure(dataset: Dataset) -> AnalysisJob | None:
+    """The job that keeps the discovery measures of the dataset's current version
+    (engine.discovery.prepare), made after each import so that a session's discovery
+    reads no events. It waits behind everyone's jobs."""
+    return _version_job_ensure(dataset, AnalysisJob.Kind.PREPARE,
+                               options={"within_days": DISCOVERY_WINDOW_DAYS},
+                               priority=BACKGROUND_PRIORITY)
+
+
+def _version_job_ensure(dataset: Dataset, kind: str, **submit) -> AnalysisJob | None:
+    """The dataset's current version's job of this kind, queued when there is none yet or
+    the last one failed: one per version. None while the dataset has no data."""
     with transaction.atomic():
         # One at a time per dataset, so two forms opened at once make one job.
         locked = Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
         if locked is None or not locked.is_ready:
             return None
-        job = selectors.value_profile_job(locked)
+        job = selectors.latest_job(locked, kind)
         if job is None:
-            job = analysis_submit(team=locked.team, dataset=locked, success={},
-                                  kind=AnalysisJob.Kind.VALUES)
-    return job
-
-
-def discovery_prepare_ensure(dataset: Dataset) -> AnalysisJob | None:
-    """The job that keeps the discovery measures of the dataset's current version
-    (engine.discovery.prepare), queued when there is none yet or the last one failed:
-    one per version, made after each import, so that a session's discovery reads no
-    events. It waits behind everyone's jobs. None while the dataset has no data."""
-    with transaction.atomic():
-        locked = Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
-        if locked is None or not locked.is_ready:
-            return None
-        job = selectors.latest_job(locked, AnalysisJob.Kind.PREPARE)
-        if job is None:
-            job = analysis_submit(team=locked.team, dataset=locked, success={},
-                                  kind=AnalysisJob.Kind.PREPARE,
-                                  options={"within_days": DISCOVERY_WINDOW_DAYS},
-                                  priority=BACKGROUND_PRIORITY)
+            job = analysis_submit(team=locked.team, dataset=locked, success={}, kind=kind,
+                                  **submit)
     return job
 
 

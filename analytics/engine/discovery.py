@@ -152,12 +152,13 @@ def prepare(version: DatasetVersion, *, within_days: int | None,
     the window of a working session's runs after each import, in a job of its own."""
     schema = version.schema()
     days = None if within_days is None else validate_window(within_days, "discovery")
+    if not schema.n_events:
+        return {"within_days": days, "measures": 0}
     with engine_connection(settings, version) as con:
         measures = without_empty_pairs(con, version, schema, prepared_measures(schema, days))
         features = list(dict.fromkeys(Feature.of(m) for m in measures))
-        if schema.n_events:
-            discovery_table.keep_measures(con, version, days, features)
-    return {"within_days": days, "measures": len(features) if schema.n_events else 0}
+        discovery_table.keep_measures(con, version, days, features)
+    return {"within_days": days, "measures": len(features)}
 
 
 def without_empty_pairs(con: duck.Connection, version: Data, schema: DatasetSchema,

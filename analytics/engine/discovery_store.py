@@ -59,11 +59,11 @@ def store_dir(version: DatasetVersion, days: int | None) -> Path:
 
 def save(con: duck.Connection, version: DatasetVersion, days: int | None,
          features: list[Feature], arrays: dict[str, np.ndarray],
-         nan_flags: dict[str, str], firsts_table: str | None,
+         nan_flags: dict[str, str], firsts_table: str,
          firsts: dict[Feature, str]) -> Path:
     """Keep these measures: `arrays` by column (each feature's column and the NaN flags
     named in `nan_flags`), and the first events' properties from the temporary table
-    `firsts_table` (ix and the columns `firsts` names)."""
+    `firsts_table` (ix and the columns `firsts` names; not read when there are none)."""
     final = store_dir(version, days)
     version.cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = version.cache_dir / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex}"
@@ -79,15 +79,14 @@ def save(con: duck.Connection, version: DatasetVersion, days: int | None,
             if mask is not None:
                 np.save(temporary / f"{name}.mask.npy", mask, allow_pickle=False)
             columns[name] = {"masked": mask is not None, "dtype": data.dtype.str}
-        if firsts_table is not None:
+        if firsts:
             # Our own table name only; the path binds.
             con.execute(f"COPY {firsts_table} TO ? (FORMAT parquet)",  # noqa: S608
                         [str(temporary / FIRSTS_FILE)])
         manifest = {"format": FORMAT, "days": days, "columns": columns,
                     "features": {f.key: f.column for f in features},
                     "nan_flags": nan_flags,
-                    "firsts": {f.key: name for f, name in firsts.items()}
-                    if firsts_table is not None else {}}
+                    "firsts": {f.key: name for f, name in firsts.items()}}
         (temporary / MANIFEST).write_text(json.dumps(manifest))
         shutil.rmtree(final, ignore_errors=True)  # an older format's, or a broken one
         os.replace(temporary, final)

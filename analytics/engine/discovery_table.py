@@ -462,8 +462,7 @@ def keep_measures(con: duck.Connection, version: DatasetVersion, days: int | Non
         nan_flags = {column: NAN_PREFIX + column for column in entries}
         return discovery_store.save(con, version, days,
                                     [f for f in features if f not in first_columns],
-                                    columns, nan_flags, FIRSTS if first_columns else None,
-                                    first_columns)
+                                    columns, nan_flags, FIRSTS, first_columns)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
 

@@ -24,7 +24,7 @@ from ..forms import (
 from ..models import Discovery, Finding, Hypothesis, HypothesisTest, NextStep, WorkingSession
 from ..page import build_context, edit_form
 from ..results import latest_test_ids
-from .common import respond, run, writes_session
+from .common import entry_of, respond, run, writes_session
 
 # What each write can change on the writer's own page, beside the live region (a light
 # answer is then only these: sessions.views.common.respond).
@@ -38,15 +38,6 @@ def _int(value, default: int | None = None) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return default
-
-
-def _entry(session, entry_id: int) -> Hypothesis:
-    entry = Hypothesis.objects.select_related("author").filter(
-        session=session, pk=entry_id).first()
-    if entry is None:
-        raise Http404("No such entry")
-    entry.session = session  # the row this request read (its service checks that one)
-    return entry
 
 
 # ---------------------------------------------------------------- the meeting
@@ -195,7 +186,7 @@ def hypothesis_create(request: HttpRequest, session: WorkingSession) -> HttpResp
 @writes_session
 def hypothesis_edit(request: HttpRequest, session: WorkingSession,
                     entry_id: int) -> HttpResponse:
-    entry = _entry(session, entry_id)
+    entry = entry_of(session, entry_id)
     if entry.author_id != request.user.pk:
         raise Http404("Not your entry")
     if request.method == "GET":
@@ -236,7 +227,7 @@ def hypothesis_edit(request: HttpRequest, session: WorkingSession,
 @writes_session
 def hypothesis_delete(request: HttpRequest, session: WorkingSession,
                       entry_id: int) -> HttpResponse:
-    entry = _entry(session, entry_id)
+    entry = entry_of(session, entry_id)
     return run(request, session, lambda: services.hypothesis_delete(hypothesis=entry,
                                                                     by=request.user),
                parts=MINE)
@@ -247,7 +238,7 @@ def hypothesis_delete(request: HttpRequest, session: WorkingSession,
 @writes_session
 def hypothesis_rerank(request: HttpRequest, session: WorkingSession,
                       entry_id: int) -> HttpResponse:
-    entry = _entry(session, entry_id)
+    entry = entry_of(session, entry_id)
     rank = _int(request.POST.get("rank"), 0)
     return run(request, session, lambda: services.hypothesis_rerank(
         hypothesis=entry, by=request.user, rank=rank), parts=MINE)
@@ -261,7 +252,7 @@ def hypothesis_rerank(request: HttpRequest, session: WorkingSession,
 @writes_session
 def hypothesis_test(request: HttpRequest, session: WorkingSession,
                     entry_id: int) -> HttpResponse:
-    entry = _entry(session, entry_id)
+    entry = entry_of(session, entry_id)
     if not request.POST.get("confirmed"):
         # The values and the group's size are looked at before the test is queued.
         check = checks.test_check(session, entry, request.user)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from .. import selectors
-from ..models import WorkingSession
+from ..models import Hypothesis, WorkingSession
 from ..page import OWN_PARTS, build_context, session_url
 from ..services import BadInput, SessionRefused
 from ..services.guards import CLOSED_MESSAGE
@@ -19,6 +19,17 @@ from ..services.guards import CLOSED_MESSAGE
 
 def load(request: HttpRequest, session_id: int) -> WorkingSession:
     return selectors.session_of(request.team, session_id)
+
+
+def entry_of(session: WorkingSession, entry_id: int) -> Hypothesis:
+    """An entry of the session a write names (404 otherwise), holding the session row
+    this request read (its service checks that one)."""
+    entry = Hypothesis.objects.select_related("author").filter(
+        session=session, pk=entry_id).first()
+    if entry is None:
+        raise Http404("No such entry")
+    entry.session = session
+    return entry
 
 
 def writes_session(view: Callable) -> Callable:

@@ -4,28 +4,20 @@ one service and answers like every other write (see common.respond)."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import team_member_required
 
 from .. import services
 from ..forms import TimeboxForm, VoteOpenForm
-from ..models import Hypothesis, WorkingSession
-from .common import respond, run, writes_session
+from ..models import WorkingSession
+from .common import entry_of, respond, run, writes_session
 
 
 def _invalid(request: HttpRequest, session: WorkingSession, forms: dict) -> HttpResponse:
     # htmx gets the form back with its error (it swaps 2xx only); a plain POST a 400.
     return respond(request, session, forms=forms, status=200 if request.htmx else 400)
-
-
-def _hypothesis(session: WorkingSession, entry_id: int) -> Hypothesis:
-    entry = Hypothesis.objects.filter(session=session, pk=entry_id).first()
-    if entry is None:
-        raise Http404("No such entry")
-    entry.session = session  # the row this request read
-    return entry
 
 
 @team_member_required
@@ -64,7 +56,7 @@ def vote_close(request: HttpRequest, session: WorkingSession) -> HttpResponse:
 @require_POST
 @writes_session
 def dot_place(request: HttpRequest, session: WorkingSession, entry_id: int) -> HttpResponse:
-    entry = _hypothesis(session, entry_id)
+    entry = entry_of(session, entry_id)
     return run(request, session, lambda: services.dot_place(
         session=session, by=request.user, hypothesis=entry), anchor="vote")
 
@@ -73,7 +65,7 @@ def dot_place(request: HttpRequest, session: WorkingSession, entry_id: int) -> H
 @require_POST
 @writes_session
 def dot_remove(request: HttpRequest, session: WorkingSession, entry_id: int) -> HttpResponse:
-    entry = _hypothesis(session, entry_id)
+    entry = entry_of(session, entry_id)
     return run(request, session, lambda: services.dot_remove(
         session=session, by=request.user, hypothesis=entry), anchor="vote")
 
