@@ -31,8 +31,14 @@ def presence_changed(session_id: int) -> None:
 
 def job_changed(sender, job_id: int, **kwargs) -> None:
     """A job started or ended (in a worker, or a thread of this process): when it is one
-    of a session's, that session has changed. A worker writes no session row, so the
-    revision is bumped here, and the author of a still-hidden entry is told apart."""
+    the session page draws (a hypothesis test, a discovery run), that session has changed.
+    A worker writes no session row, so the revision is bumped here, and the author of a
+    still-hidden entry is told apart.
+
+    Other jobs asked from a session (a quick count before a test, a breakdown opened from
+    Test and learn) name the session on their row but are not on its page: each follows
+    its own (the check's region, the result page's stream). Bumping the session for them
+    cost a meeting of 200 two drawings' worth of notices per new entry, for nothing."""
     if sender is not AnalysisJob:
         return
     session_id, hidden_author = _session_of(job_id)
@@ -43,16 +49,16 @@ def job_changed(sender, job_id: int, **kwargs) -> None:
 
 
 def _session_of(job_id: int) -> tuple[int | None, int | None]:
-    """The session a job belongs to, and the author of the entry it tests while that
-    entry is still hidden from the others. An explorer job opened from a session names it
-    on its row; a hypothesis test or a discovery run is named by its own row instead: one
-    query through both (a worker asks this at each job's start and end)."""
+    """The session whose page draws a job, and the author of the entry it tests while
+    that entry is still hidden from the others: a hypothesis test or a discovery run is
+    named by its own row, read in one query through both (a worker asks this at each
+    job's start and end)."""
     row = (AnalysisJob.objects.filter(pk=job_id).values_list(
-        "session_id", "session_test__session_id", "session_discovery__session_id",
+        "session_test__session_id", "session_discovery__session_id",
         "session_test__hypothesis__author_id", "session_test__hypothesis__revealed_at")
         .first())
     if row is None:
         return None, None
-    explorer, test, discovery, author, revealed_at = row
-    session_id = next((s for s in (explorer, test, discovery) if s is not None), None)
+    test, discovery, author, revealed_at = row
+    session_id = test if test is not None else discovery
     return session_id, (author if test is not None and revealed_at is None else None)

@@ -1,6 +1,7 @@
 """A session's own jobs (its hypothesis tests, its discovery runs) change its live page
-when they start and end: the job row does not name the session (only explorer jobs do),
-so sessions.push finds it through the test or the discovery."""
+when they start and end: the job row does not name the session, so sessions.push finds it
+through the test or the discovery. Jobs whose row names the session (a quick count before
+a test, a breakdown opened from the session) are not on its page and change nothing."""
 
 from __future__ import annotations
 
@@ -69,6 +70,24 @@ def test_a_job_of_no_session_changes_nothing(at_test, team, owner, monkeypatch,
     job = analysis_submit(team=team, dataset=session.dataset,
                           success=session.success_definition.definition,
                           criterion=INVITED, created_by=owner)
+    before = revision(session)
+    published = notices(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        push.job_changed(AnalysisJob, job_id=job.pk)
+    assert revision(session) == before and published == []
+
+
+@pytest.mark.parametrize("kind", ["count", "explorer"])
+def test_a_job_asked_from_the_session_but_not_on_its_page_changes_nothing(
+        kind, at_test, teammate, monkeypatch, django_capture_on_commit_callbacks):
+    from analytics.services import analysis_submit, group_count_submit
+
+    session, _ = at_test
+    asked = dict(team=session.team, dataset=session.dataset,
+                 success=session.success_definition.definition, criterion=INVITED,
+                 created_by=teammate, session=session)
+    job = group_count_submit(**asked) if kind == "count" else analysis_submit(**asked)
+    assert job.session_id == session.pk  # its row names the session
     before = revision(session)
     published = notices(monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
