@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -40,10 +41,16 @@ from .selectors import presence_window
 log = logging.getLogger(__name__)
 
 PULSE = 2.0  # seconds between presence renewals and revision checks
-# At most one drawing of a session per process this often (seconds): in a burst of writes
-# (200 members writing) a drawing serves every write that came before it, and the
-# process keeps the rest of its time for the writes themselves.
+# After a drawing of its own, a process draws the session again no sooner than this
+# (seconds), nor sooner than the drawing cost it in CPU: in a burst of writes (200
+# members writing) a drawing serves every write that came before it, and the process
+# keeps at least half its time for the writes themselves. The gap is counted in CPU, not
+# in wall time: on a busy machine a drawing's wall time is mostly waiting (for a core, the
+# GIL, the database), and counting that made the gaps, and each change's delivery, long.
 MIN_GAP = 0.2
+# After a look that drew nothing here (another process's drawing, or nothing new): a few
+# notices gathered into the next look, which another process's drawing may follow at once.
+LOOK_GAP = 0.05
 # How long a process waits for another's drawing of a change before drawing it itself.
 WAIT_FOR_DRAWING = 1.0
 WAIT = object()  # _look's answer when another process is drawing
@@ -91,6 +98,7 @@ class Feed:
         self.left: set[int] = set()  # participants whose last stream here closed
         self.drawn: regions.Snapshot | None = None  # another process's latest drawing
         self.waiting_since: float | None = None
+        self.renewed_at = -PULSE  # when this process last renewed its members' presence
         self.task: asyncio.Task | None = None
         # The latest drawings, by id: another process's diff is against one of them.
         self.known: OrderedDict[str, regions.Snapshot] = OrderedDict()
@@ -147,7 +155,7 @@ class Feed:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        drawn_at = -MIN_GAP
+        ready_at = 0.0  # no look before this (loop time)
         failures = 0
         while self.members or self.left:
             waiting = self.waiting_since is not None
@@ -157,7 +165,7 @@ class Feed:
                 woken = True
             except TimeoutError:
                 woken = False
-            await asyncio.sleep(max(0.0, drawn_at + MIN_GAP - loop.time()))
+            await asyncio.sleep(max(0.0, ready_at - loop.time()))
             started = loop.time()
             self.wake.clear()
             here = {m.participant_id for m in self.members if m.participant_id}
@@ -166,9 +174,13 @@ class Feed:
             drawn, self.drawn = self.drawn, None
             # Waited long enough for another process's drawing: draw it here.
             overdue = waiting and loop.time() - self.waiting_since >= WAIT_FOR_DRAWING
+            # Presence is renewed once a pulse, not with every drawing: in a busy meeting
+            # that was an UPDATE of every member's row five times a second.
+            renew = presence_changed or loop.time() - self.renewed_at >= PULSE
             try:
                 snapshot = await sync_to_async(self._look, thread_sensitive=False)(
-                    here, left, force=woken or waiting, drawn=drawn, overdue=overdue)
+                    here, left, force=woken or waiting, drawn=drawn, overdue=overdue,
+                    renew=renew)
             except Exception:
                 failures += 1
                 if failures >= MAX_FAILURES:
@@ -182,17 +194,21 @@ class Feed:
                     break
                 log.exception("live feed of session %s could not draw", self.session_id)
                 self.left |= left
+                self.presence_dirty = self.presence_dirty or presence_changed
                 await asyncio.sleep(PULSE)
                 continue
             failures = 0
+            if renew:
+                self.renewed_at = started
             if snapshot is WAIT:
                 if self.waiting_since is None:
                     self.waiting_since = loop.time()
                 continue
             self.waiting_since = None
-            # The next drawing no sooner than this one took (at most half the process's
-            # time goes to drawing, however fast the writes come).
-            drawn_at = loop.time() + max(0.0, loop.time() - started - MIN_GAP)
+            # Two processes' drawings take turns: while one draws, the other may draw
+            # what came after (another revision: drawings are claimed by revision).
+            ready_at = loop.time() + (max(MIN_GAP, snapshot.cost)
+                                      if snapshot is not None and snapshot.cost else LOOK_GAP)
             if presence_changed:
                 # Other web processes draw who is here too.
                 await sync_to_async(push.presence_changed, thread_sensitive=False)(
@@ -204,18 +220,20 @@ class Feed:
             del FEEDS[self.session_id]
 
     def _look(self, here: set[int], left: set[int], *, force: bool,
-              drawn: regions.Snapshot | None = None, overdue: bool = False):
-        """In a thread: renew presence, then, if anything may have changed, the session
-        drawn: by another process (`drawn`, when it is the current state), by this one
-        (when it claims the drawing), or WAIT (another process claimed it)."""
+              drawn: regions.Snapshot | None = None, overdue: bool = False,
+              renew: bool = True):
+        """In a thread: renew presence (`renew`), then, if anything may have changed, the
+        session drawn: by another process (`drawn`, when it is the current state), by this
+        one (when it claims the drawing), or WAIT (another process claimed it)."""
         with live_connection():
-            return self._look_now(here, left, force=force, drawn=drawn, overdue=overdue)
+            return self._look_now(here, left, force=force, drawn=drawn, overdue=overdue,
+                                  renew=renew)
 
     def _look_now(self, here: set[int], left: set[int], *, force: bool,
-                  drawn: regions.Snapshot | None, overdue: bool):
+                  drawn: regions.Snapshot | None, overdue: bool, renew: bool):
         try:
             now = timezone.now()
-            if here:
+            if here and renew:
                 Participant.objects.filter(pk__in=here).update(last_seen_at=now)
             if left:
                 # Shown as away at once, unless another stream (a second tab, another
@@ -238,7 +256,10 @@ class Feed:
             key = f"draw:{self.session_id}:{revision}:{','.join(map(str, sorted(present)))}"
             if not overdue and not broadcast.hub().claim(key, ms=int(WAIT_FOR_DRAWING * 1000)):
                 return WAIT
+            cpu_before = time.thread_time()
             snapshot = regions.draw(self.session_id)
+            if snapshot is not None:
+                snapshot.cost = time.thread_time() - cpu_before
             if snapshot is not None and broadcast.hub().url:
                 # As a diff against what this process's members have, which the others
                 # have too (they drew it, or had it from here).

@@ -51,6 +51,9 @@ class Snapshot:
     # Names this drawing among others of the same revision (a job finishing redraws
     # without a write); other web processes rebuild it from a diff against an earlier id.
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # CPU seconds this process spent drawing it (0: drawn by another process, or not yet
+    # known); sessions.feed spaces its drawings by it. Not part of the drawing's JSON.
+    cost: float = 0.0
 
     def to_json(self, base: Snapshot | None = None) -> dict:
         """The drawing for another web process: whole, or only what differs from `base`
