@@ -234,8 +234,12 @@ def _tests_of(session: WorkingSession, *, only: list[int] | None = None) -> list
     if only is not None:
         tests = tests.filter(pk__in=only)
     tests = list(tests)
-    definitions = SuccessDefinition.objects.in_bulk(
-        {test.success_definition_id for test in tests})
+    # Most tests are of the session's own definition, which the caller has mostly read.
+    definitions = ({session.success_definition_id: session.success_definition}
+                   if WorkingSession.success_definition.is_cached(session) else {})
+    missing = {test.success_definition_id for test in tests} - definitions.keys()
+    if missing:
+        definitions.update(SuccessDefinition.objects.in_bulk(missing))
     for test in tests:
         test.success_definition = definitions[test.success_definition_id]
     return tests
