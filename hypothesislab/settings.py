@@ -216,6 +216,9 @@ else:
 LIVE_BROADCAST_URL = os.environ.get("LIVE_BROADCAST_URL") or ("" if TESTING else REDIS_URL)
 # A member with no open live stream for this long shows as away.
 LIVE_PRESENCE_SECONDS = int(os.environ.get("LIVE_PRESENCE_SECONDS", 5))
+# A folder where each web process notes every live drawing it makes (when it started and
+# ended, its CPU): `make loadtest` sets it to read how drawings are paced. Empty: none.
+LIVE_TRACE_DIR = os.environ.get("LIVE_TRACE_DIR", "")
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # Tests run tasks synchronously; the ones that prove the worker path start a real worker

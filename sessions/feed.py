@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -256,10 +258,11 @@ class Feed:
             key = f"draw:{self.session_id}:{revision}:{','.join(map(str, sorted(present)))}"
             if not overdue and not broadcast.hub().claim(key, ms=int(WAIT_FOR_DRAWING * 1000)):
                 return WAIT
-            cpu_before = time.thread_time()
+            cpu_before, started = time.thread_time(), time.monotonic()
             snapshot = regions.draw(self.session_id)
             if snapshot is not None:
                 snapshot.cost = time.thread_time() - cpu_before
+                note_drawing(started, snapshot)
             if snapshot is not None and broadcast.hub().url:
                 # As a diff against what this process's members have, which the others
                 # have too (they drew it, or had it from here).
@@ -304,6 +307,21 @@ class Feed:
             elif changed or snapshot.revision > member.revision:
                 member.send(news, snapshot.revision)
             member.revision = max(member.revision, snapshot.revision)
+
+
+def note_drawing(started: float, snapshot: regions.Snapshot) -> None:
+    """One line per drawing in LIVE_TRACE_DIR, when it is set: when it started and ended
+    (the machine's monotonic clock, which every process shares), its CPU seconds and its
+    revision. The load test reads them to see how drawings are paced (how long a change
+    waits for the next one to start, how long one takes), which its end-to-end figures
+    only sum up."""
+    folder = settings.LIVE_TRACE_DIR
+    if not folder:
+        return
+    line = (f"{started:.4f} {time.monotonic():.4f} {snapshot.cost:.4f} "
+            f"{snapshot.revision}\n")
+    with open(os.path.join(folder, f"drawings-{os.getpid()}.log"), "a") as trace:
+        trace.write(line)
 
 
 FEEDS: dict[int, Feed] = {}

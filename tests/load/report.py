@@ -143,6 +143,7 @@ def _details(summary: dict) -> str:
            f"done, {summary['worker_cpu']['wall_seconds']:.0f} s after the meeting began "
            f"({summary['worker_cpu']['ms_per_job']:.1f} ms per test)"]
           if "worker_cpu" in summary else []),
+        *([pacing_line(summary["pacing"])] if summary.get("pacing") else []),
         *([f"a drawing of the session as the meeting left it ({summary['drawing']['cards']} "
            f"cards, {summary['drawing']['findings']} findings): "
            f"{summary['drawing']['ms']:.1f} ms of CPU"] if "drawing" in summary else []),
@@ -171,3 +172,16 @@ def _details(summary: dict) -> str:
     lines.append(f"{'PASS' if summary['passed'] else 'FAIL'} (errors, lost and undelivered "
                  "writes decide; the goals above are reported)")
     return "\n".join(lines)
+
+
+def pacing_line(pacing: dict) -> str:
+    """tests/load/pacing.py's summary, as the table's line."""
+    def pair(figures: dict) -> str:
+        return f"p50 {figures['p50_ms']:.0f} / p95 {figures['p95_ms']:.0f} ms"
+
+    between = pacing["between_starts"]
+    return (f"drawings: {pacing['count']} over the web processes, starts "
+            + (pair(between) if between["p50_ms"] is not None else "-")
+            + f" apart (a change waits for the next); each took {pair(pacing['wall'])} of "
+            f"wall time for {pair(pacing['cpu'])} of CPU; "
+            f"{pacing['overlapping'] * 100:.0f}% began while the one before was drawing")

@@ -37,7 +37,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from . import processes
+from . import pacing, processes
 from .client import Budget, Client, OutOfBudget, Recorder
 from .report import by_endpoint, table
 
@@ -139,10 +139,12 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
 
     port = processes.free_port()
     log = tmp / f"web-{members}.log"
+    trace = tmp / f"drawings-{members}"  # each web process's drawings (tests/load/pacing.py)
+    trace.mkdir()
     workers, compose_env = processes.compose_web()
     workers = args.web_workers or workers
-    web = processes.start_uvicorn({**env, **compose_env}, log, port=port, workers=workers,
-                                  wait=False)
+    web = processes.start_uvicorn({**env, **compose_env, "LIVE_TRACE_DIR": str(trace)}, log,
+                                  port=port, workers=workers, wait=False)
     try:
         meeting = build_meeting(members=members, users=args.users)  # while uvicorn boots
         _close_connections()  # the web and worker processes take over
@@ -160,6 +162,7 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
         summary["yardstick"] = yardstick(port, args)
     finally:
         processes.stop(web, timeout=10)
+    summary["pacing"] = pacing.summary(pacing.read(trace))
     lost = count_lost(meeting, people)
     summary["lost"] = {**lost.__dict__, "total": lost.total}
     summary["jobs"] = drain_jobs(meeting)

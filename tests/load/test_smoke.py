@@ -51,4 +51,7 @@ def test_the_load_test_runs_end_to_end(transactional_db, tmp_path):
     assert streams["events"]["hello"] == MEMBERS, table
     assert run["rss"]["peak_mb"] > 0 and run["yardstick"]["per_second"] > 0, table
     assert run["drawing"]["ms"] > 0 and run["drawing"]["cards"] >= 1, table
+    # The web processes noted their drawings (LIVE_TRACE_DIR) and the run read them.
+    assert run["pacing"]["count"] >= 1 and run["pacing"]["cpu"]["p50_ms"] > 0, table
+    assert "drawings:" in result.stdout, table
     assert "lost writes" in result.stdout and "delivery" in result.stdout
