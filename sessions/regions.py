@@ -25,7 +25,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
-from . import cards, steps
+from . import cards, selectors, steps
 from .models import WorkingSession
 from .page import RESULT_STEPS, build_context
 from .results import kept_session_results
@@ -86,9 +86,7 @@ class Snapshot:
 
 def draw(session_id: int) -> Snapshot | None:
     """The session now, as fragments; None if it is gone."""
-    session = (WorkingSession.objects.select_related("team", "dataset", "success_definition",
-                                                     "facilitator")
-               .filter(pk=session_id).first())
+    session = selectors.session_to_draw(session_id)
     if session is None:
         return None
     # Read before everything else: what is drawn below is at least this new.

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -199,7 +200,25 @@ def own_tested_entries(session: WorkingSession, user: User) -> dict:
 
 
 def hidden_count(session: WorkingSession) -> int:
+    known = getattr(session, "known_hidden_count", None)  # read with the row to draw
+    if known is not None:
+        return known
     return Hypothesis.objects.filter(session=session, revealed_at__isnull=True).count()
+
+
+def session_to_draw(session_id: int) -> WorkingSession | None:
+    """The session's row for a live drawing (sessions.regions), its related rows joined,
+    with what the drawing would otherwise ask in two more queries: how many entries are
+    still hidden, and its latest vote (None: no vote, and vote_board asks nothing). On a
+    busy machine each query of a drawing costs 10-20 ms of its wall time."""
+    hidden = (Hypothesis.objects.filter(session=OuterRef("pk"), revealed_at__isnull=True)
+              .order_by().values("session").annotate(n=Count("pk")).values("n"))
+    latest_vote = (DotVote.objects.filter(session=OuterRef("pk"))
+                   .order_by("-opened_at", "-pk").values("pk")[:1])
+    return (WorkingSession.objects.select_related(*SESSION_RELATED)
+            .annotate(known_hidden_count=Coalesce(Subquery(hidden), 0),
+                      known_latest_vote_id=Subquery(latest_vote))
+            .filter(pk=session_id).first())
 
 
 def findings_of(session: WorkingSession, *, kept: bool = False) -> list[Finding]:
@@ -419,6 +438,9 @@ class VoteBoard:
 def vote_board(session: WorkingSession, viewer: User | None, *,
                closed_only: bool = False) -> VoteBoard | None:
     """The latest vote (the latest closed one with `closed_only`, as the report shows)."""
+    if not closed_only and hasattr(session, "known_latest_vote_id"):
+        if session.known_latest_vote_id is None:
+            return None  # read with the row to draw (session_to_draw): no vote
     votes = DotVote.objects.filter(session=session)
     if closed_only:
         votes = votes.filter(closed_at__isnull=False)
