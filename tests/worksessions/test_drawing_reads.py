@@ -45,3 +45,24 @@ def test_an_open_vote_is_still_drawn(session, owner, teammate):
     services.vote_open(session=session, by=owner)
     snapshot, _ = drawn_with_queries(session.pk)
     assert "vote-voters" in snapshot.fragments
+
+
+def test_a_look_reads_the_revision_and_who_is_here_in_one_query(session, owner, teammate,
+                                                               django_assert_num_queries):
+    from django.utils import timezone
+
+    from sessions import feed
+    from sessions.models import Participant, WorkingSession
+
+    session_feed = feed.Feed(session.pk)
+    now = timezone.now()
+    revision = WorkingSession.objects.get(pk=session.pk).revision
+    Participant.objects.filter(session=session).update(last_seen_at=now)
+    here = frozenset(Participant.objects.filter(session=session).values_list("pk", flat=True))
+    with django_assert_num_queries(1):
+        assert session_feed.revision_and_present(now) == (revision, here) and len(here) == 2
+    Participant.objects.filter(session=session).update(
+        last_seen_at=now - feed.presence_window() * 2)
+    with django_assert_num_queries(2):  # nobody here: the revision asked apart
+        assert session_feed.revision_and_present(now) == (revision, frozenset())
+    assert feed.Feed(999_999).revision_and_present(now) == (None, frozenset())
