@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import timedelta
 
 from django.conf import settings
@@ -157,9 +158,10 @@ class Entries:
         only entries that differ from one member's page to another's)."""
         return [e for e in self.mine if e.revealed_at is None and not self.closed]
 
-    @property
+    @cached_property
     def shared(self) -> list[Hypothesis]:
-        """The entries every member sees."""
+        """The entries every member sees. Worked out once: a live drawing asks for it four
+        times over its 600 entries (the lists are complete when entries_for returns)."""
         hidden = {e.pk for e in self.own_hidden}
         return [e for e in self.visible if e.pk not in hidden]
 
