@@ -49,7 +49,7 @@ PULSE = 2.0  # seconds between presence renewals and revision checks
 # keeps at least half its time for the writes themselves. The gap is counted in CPU, not
 # in wall time: on a busy machine a drawing's wall time is mostly waiting (for a core, the
 # GIL, the database), and counting that made the gaps, and each change's delivery, long.
-MIN_GAP = 0.2
+MIN_GAP = 0.15
 # After a look that drew nothing here (another process's drawing, or nothing new): a few
 # notices gathered into the next look, which another process's drawing may follow at once.
 LOOK_GAP = 0.05
