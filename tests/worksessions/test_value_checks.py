@@ -131,3 +131,26 @@ def test_outsiders_cannot_ask_for_a_check(client, small, outsider, teammate):
     client.force_login(outsider)
     assert client.post(url(session, "hypothesis_test", entry_id=entry.pk)).status_code == 404
     assert not AnalysisJob.objects.filter(kind="count", created_by=outsider).exists()
+
+
+def test_a_question_already_counted_is_not_counted_again(client, small, owner, teammate):
+    """Two members keep entries with the same criterion: the group is counted once, and the
+    second member's test takes that count (it is large enough: queued at once)."""
+    session = move_to(small[0], Step.HYPOTHESES)
+    for member in (owner, teammate):
+        client.force_login(member)
+        client.post(url(session, "hypothesis_create"),
+                    entry_post(kind="property", user_property="plan", op="=", value="free"),
+                    **HTMX)
+    assert Hypothesis.objects.count() == 2
+    [count] = AnalysisJob.objects.filter(kind="count")
+    assert count.created_by == owner and count.result["group"]["users"] == small[1]["free"]
+    # Another criterion is counted as before.
+    client.post(url(session, "hypothesis_create"),
+                entry_post(kind="property", user_property="plan", op="=", value="pro"),
+                **HTMX)
+    assert AnalysisJob.objects.filter(kind="count").count() == 2
+    session = move_to(session, Step.TEST)
+    theirs = Hypothesis.objects.filter(author=teammate).order_by("pk").first()
+    client.post(url(session, "hypothesis_test", entry_id=theirs.pk), **HTMX)
+    assert HypothesisTest.objects.filter(hypothesis=theirs).exists()
