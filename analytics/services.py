@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from accounts.models import Team, User
 from analytics.engine.refusals import Refused
@@ -24,7 +24,7 @@ from .engine.definitions import (
 )
 from .engine.importing.limits import size_text
 from .engine.weeks import validate_segment
-from .models import AnalysisJob, Dataset, DatasetImport, SuccessDefinition
+from .models import AnalysisJob, Dataset, DatasetImport, JobStatus, SuccessDefinition
 from .scheduling import BACKGROUND_PRIORITY, EXPLORE_PRIORITY
 from .staging import stage_path, staging_dir
 
@@ -280,12 +280,19 @@ def _version_job_ensure(dataset: Dataset, kind: str, **submit) -> AnalysisJob | 
     return job
 
 
-def _same_job(*, kind: str, dataset: Dataset, created_by: User | None, **fields):
+def _same_job(*, kind: str, dataset: Dataset, created_by: User | None,
+              anyones_done: bool = False, **fields):
     """A member's recent job of this kind asking the same thing of the same version (not
-    failed), so that checking twice, or a preview of an unchanged form, makes one job."""
-    recent = (AnalysisJob.objects.filter(kind=kind, dataset=dataset, created_by=created_by,
-                                         dataset_version=dataset.current_version)
-              .exclude(status="failed").order_by("-created_at")[:20])
+    failed), so that checking twice, or a preview of an unchanged form, makes one job.
+    `anyones_done`: a finished one by anyone of the team will do too (same question, same
+    version: the same answer), looked for in the same query."""
+    recent = AnalysisJob.objects.filter(kind=kind, dataset=dataset,
+                                        dataset_version=dataset.current_version)
+    if anyones_done:
+        recent = recent.filter(Q(created_by=created_by) | Q(status=JobStatus.DONE))
+    else:
+        recent = recent.filter(created_by=created_by)
+    recent = recent.exclude(status="failed").order_by("-created_at")[:50 if anyones_done else 20]
     for job in recent:
         if all(getattr(job, name) == value for name, value in fields.items()):
             return job
@@ -294,16 +301,20 @@ def _same_job(*, kind: str, dataset: Dataset, created_by: User | None, **fields)
 
 def group_count_submit(*, team: Team, dataset: Dataset, success: dict, criterion: dict,
                        population_filter: dict | None = None, created_by: User | None,
-                       session=None, priority: int | None = None) -> AnalysisJob:
+                       session=None, priority: int | None = None,
+                       anyones_done: bool = False) -> AnalysisJob:
     """A quick count of a criterion's group (engine.analysis.population_count), shown to
-    the member before the test is queued. Validates like analysis_submit."""
+    the member before the test is queued. Validates like analysis_submit. `anyones_done`:
+    a finished count of the same question by anyone of the team is returned instead of a
+    new one (for a count asked only to be known later, never shown as the member's own)."""
     schema = dataset.schema_object()
     if schema is not None:
         success = validate_success(success, schema)
         criterion = validate_criterion(criterion, schema)
     options = {"population_filter": population_filter} if population_filter else {}
     found = _same_job(kind=AnalysisJob.Kind.COUNT, dataset=dataset, created_by=created_by,
-                      success=success, criterion=criterion, options=options)
+                      anyones_done=anyones_done, success=success, criterion=criterion,
+                      options=options)
     return found or analysis_submit(
         team=team, dataset=dataset, success=success, criterion=criterion, options=options,
         kind=AnalysisJob.Kind.COUNT, created_by=created_by, session=session, priority=priority)

@@ -22,10 +22,13 @@ def group_count(session: WorkingSession, criterion: dict, by: User, *,
     (None when the criterion cannot run: saving or testing it says why). `shown`: the
     member is shown its state now (else it is only asked for, to be known later)."""
     try:
+        # Asked only to be known later: the same question counted on this version by
+        # anyone of the team serves (test_check takes it too). In a meeting members write
+        # the same criteria, and each count asked is a job.
         job = group_count_submit(team=session.team, dataset=session.dataset,
                                  success=session.success_definition.definition,
                                  criterion=criterion, created_by=by, session=session,
-                                 priority=SESSION_PRIORITY)
+                                 priority=SESSION_PRIORITY, anyones_done=not shown)
     except (DefinitionError, Refused):
         return None
     if shown:
@@ -42,26 +45,10 @@ def criterion_check(session: WorkingSession, criterion: dict | None, by: User, *
         return None
     warnings = checks.criterion_warnings(session.dataset, criterion)
     shown = bool(warnings) and not confirmed
-    if not shown and _counted(session, criterion):
-        return None
     count = group_count(session, criterion, by, shown=shown)
     if not shown:
         return None
     return {"warnings": warnings, "count": count}
-
-
-def _counted(session: WorkingSession, criterion: dict) -> bool:
-    """Whether this very question was counted on the dataset's current version, by anyone
-    of the team: test_check takes that count, so none is asked again. (In a meeting,
-    members write the same criteria; each count asked is a job and, in the write that
-    asks it, 10-15 ms of the web process's CPU.)"""
-    schema = session.dataset.schema_object()
-    try:
-        criterion = validate_criterion(criterion, schema)
-        success = validate_success(session.success_definition.definition, schema)
-    except DefinitionError:
-        return False
-    return checks.known_group_count(session.dataset, success, criterion) is not None
 
 
 def test_check(session: WorkingSession, hypothesis: Hypothesis, by: User) -> dict | None:
