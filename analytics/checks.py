@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from analytics.engine.stats import MIN_USERS_FOR_VERDICT
 from analytics.engine.value_warnings import value_warnings
 
@@ -80,11 +82,5 @@ def preview_numbers(job: AnalysisJob | None) -> dict:
 def known_group_count(dataset: Dataset, success: dict, criterion: dict) -> AnalysisJob | None:
     """A finished quick count of this very question on the current version, by anyone of
     the team, so a test whose group is known to be large enough needs no second look."""
-    recent = (AnalysisJob.objects.filter(kind=AnalysisJob.Kind.COUNT, dataset=dataset,
-                                         dataset_version=dataset.current_version,
-                                         status=JobStatus.DONE)
-              .order_by("-created_at")[:50])
-    for job in recent:
-        if job.success == success and job.criterion == criterion and not job.options:
-            return job
-    return None
+    return selectors.same_question(dataset, AnalysisJob.Kind.COUNT, Q(status=JobStatus.DONE),
+                                   limit=50, success=success, criterion=criterion, options={})

@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Team
@@ -56,6 +57,18 @@ def success_definitions_of(team: Team):
 
 def success_definition_of(team: Team, definition_id: int):
     return get_object_or_404(SuccessDefinition, team=team, pk=definition_id)
+
+
+def same_question(dataset: Dataset, kind: str, among: Q, *, limit: int,
+                  **asked) -> AnalysisJob | None:
+    """The latest of the recent jobs of this kind on the dataset's current version (not
+    failed, `among` them) that asked exactly `asked` (field -> value): a quick count or a
+    preview asked again is answered by the job made before."""
+    recent = (AnalysisJob.objects.filter(among, kind=kind, dataset=dataset,
+                                         dataset_version=dataset.current_version)
+              .exclude(status=JobStatus.FAILED).order_by("-created_at")[:limit])
+    return next((job for job in recent
+                 if all(getattr(job, name) == value for name, value in asked.items())), None)
 
 
 def value_profile_jobs(dataset: Dataset) -> list[AnalysisJob]:

@@ -286,17 +286,11 @@ def _same_job(*, kind: str, dataset: Dataset, created_by: User | None,
     failed), so that checking twice, or a preview of an unchanged form, makes one job.
     `anyones_done`: a finished one by anyone of the team will do too (same question, same
     version: the same answer), looked for in the same query."""
-    recent = AnalysisJob.objects.filter(kind=kind, dataset=dataset,
-                                        dataset_version=dataset.current_version)
+    mine = Q(created_by=created_by)
     if anyones_done:
-        recent = recent.filter(Q(created_by=created_by) | Q(status=JobStatus.DONE))
-    else:
-        recent = recent.filter(created_by=created_by)
-    recent = recent.exclude(status="failed").order_by("-created_at")[:50 if anyones_done else 20]
-    for job in recent:
-        if all(getattr(job, name) == value for name, value in fields.items()):
-            return job
-    return None
+        return selectors.same_question(dataset, kind, mine | Q(status=JobStatus.DONE),
+                                       limit=50, **fields)
+    return selectors.same_question(dataset, kind, mine, limit=20, **fields)
 
 
 def group_count_submit(*, team: Team, dataset: Dataset, success: dict, criterion: dict,

@@ -440,9 +440,9 @@ class VoteBoard:
 def vote_board(session: WorkingSession, viewer: User | None, *,
                closed_only: bool = False) -> VoteBoard | None:
     """The latest vote (the latest closed one with `closed_only`, as the report shows)."""
-    if not closed_only and hasattr(session, "known_latest_vote_id"):
-        if session.known_latest_vote_id is None:
-            return None  # read with the row to draw (session_to_draw): no vote
+    if (not closed_only and hasattr(session, "known_latest_vote_id")
+            and session.known_latest_vote_id is None):
+        return None  # read with the row to draw (session_to_draw): no vote
     votes = DotVote.objects.filter(session=session)
     if closed_only:
         votes = votes.filter(closed_at__isnull=False)
