@@ -359,6 +359,20 @@ def test_min_detectable_lift_reaches_the_power_exactly(n1, n0, p0):
     assert normal_power_het(smaller - p0, 1, 0.05, std_null=se_smaller) < 0.8
 
 
+@PROPERTY_SETTINGS
+@given(st.floats(0.001, 0.999), st.floats(0.001, 0.999), st.integers(1, 200_000),
+       st.integers(1, 200_000), st.floats(0.5, 4.0))
+def test_the_power_formula_takes_its_normal_tails_from_scipy_to_the_bit(p1, p0, n1, n0, z):
+    """_unpooled_power reads the tails from scipy.special (scipy.stats' argument checks
+    cost 20x the formula); the values are norm.sf and norm.cdf's own, to the bit."""
+    from scipy.stats import norm
+
+    se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    shift = (p1 - p0) / se
+    assert stats._unpooled_power(p1, p0, n1, n0, z) == float(
+        norm.sf(z - shift) + norm.cdf(-z - shift))
+
+
 def test_min_detectable_lift_known_value_and_undefined_cases():
     # 10,000 per side at 10%: the textbook answer is about 12% relative (p1 ~ 0.1120).
     lift = stats.min_detectable_lift(10_000, 10_000, 0.10)
