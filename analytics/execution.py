@@ -69,7 +69,7 @@ def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None,
             # heartbeat would have gone stale.
             raise retry(countdown=jobs.STALE_AFTER.total_seconds() + 1, max_retries=20)
         return
-    jobs.job_changed.send(sender=model, job_id=job_id)
+    jobs.job_changed.send(sender=model, job_id=job_id, ended=False)
     try:
         # On the embedded pool too: a fair share counts only jobs with a live heartbeat.
         with jobs.heartbeat(job, enabled=not settings.CELERY_TASK_ALWAYS_EAGER
@@ -88,7 +88,7 @@ def run(model, job_id: int, execute: Callable, *, retry: Callable | None = None,
         if settings.CELERY_TASK_EAGER_PROPAGATES:
             raise
     finally:
-        jobs.job_changed.send(sender=model, job_id=job_id)
+        jobs.job_changed.send(sender=model, job_id=job_id, ended=True)
 
 
 def _again_later(retry: Callable | None, seconds: float) -> None:

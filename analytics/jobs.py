@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from .models import JobStatus
 
-# Sent (sender=the job's model, job_id=...) when a job starts running and when it ends, in
-# whatever process runs it: the live session page follows its session's jobs by it.
+# Sent (sender=the job's model, job_id=..., ended=False when a job starts running, True
+# when it has ended), in whatever process runs it: the live session page follows its
+# session's jobs by it.
 job_changed = Signal()
 
 HEARTBEAT_EVERY = timedelta(seconds=5)

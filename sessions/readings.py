@@ -39,12 +39,13 @@ def other_side(result: dict) -> dict | None:
     return stats.compare(group["successes"], group["users"], rest["successes"], rest["users"])
 
 
-def store_readings(sender, job_id: int, **kwargs) -> None:
+def store_readings(sender, job_id: int, ended: bool = True, **kwargs) -> None:
     """analytics.jobs.job_changed: the test of a job that is done, if it has none yet, gets
     its `detectable` and `other_side`, before the session is told it changed
     (sessions.push, connected after). A test's job is queued once the test's row exists
-    (sessions.services.testing), so the row is there whenever and wherever the job ends."""
-    if sender is not AnalysisJob:
+    (sessions.services.testing), so the row is there whenever and wherever the job ends.
+    A job only starting has nothing to read: no query then."""
+    if sender is not AnalysisJob or not ended:
         return
     test = (HypothesisTest.objects.filter(job_id=job_id, job__status=JobStatus.DONE,
                                           detectable__isnull=True)

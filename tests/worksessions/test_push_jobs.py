@@ -110,3 +110,31 @@ def test_a_hidden_entrys_test_names_its_author_in_one_look(at_test, teammate, mo
             push.job_changed(AnalysisJob, job_id=test.job_id)
         assert published == [{"type": "session", "session": session.pk, "users": users,
                               "all": False}]
+
+
+def test_a_job_tells_when_it_starts_and_ends_and_readings_wait_for_the_end(
+        at_test, owner, monkeypatch, django_assert_num_queries, settings):
+    """execution.run sends job_changed with ended=False as a job starts (the readings ask
+    no query then: a worker sent two per test) and ended=True once it has ended, when the
+    test's readings are stored."""
+    from analytics import execution
+    from analytics.jobs import job_changed
+    from sessions.models import HypothesisTest
+    from sessions.readings import store_readings
+
+    session, entry = at_test
+    test = services.hypothesis_test_run(hypothesis=entry, by=owner)
+    # Run once as the test ran it (at once, here); queued again for a worker to take.
+    AnalysisJob.objects.filter(pk=test.job_id).update(status="queued", result=None)
+    HypothesisTest.objects.filter(pk=test.pk).update(detectable=None)
+    sent: list[bool] = []
+    job_changed.connect(lambda sender, job_id, ended, **kw: sent.append(ended), weak=False,
+                        dispatch_uid="test-ended")
+    try:
+        execution.run_analysis(test.job_id)
+    finally:
+        job_changed.disconnect(dispatch_uid="test-ended")
+    assert sent == [False, True]
+    assert HypothesisTest.objects.get(pk=test.pk).detectable is not None
+    with django_assert_num_queries(0):
+        store_readings(AnalysisJob, job_id=test.job_id, ended=False)
