@@ -31,19 +31,22 @@ MAX_ATTEMPTS = 3
 def claim(model, job_id: int):
     """The job, now running under a new attempt, or None when it is not ours to run."""
     now = timezone.now()
-    abandoned = Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-    model.objects.filter(abandoned, pk=job_id, attempts__gte=MAX_ATTEMPTS).update(
-        status=JobStatus.FAILED, finished_at=now,
-        error=f"Stopped after {MAX_ATTEMPTS} attempts: each time, the worker running it "
-              "died (usually from running out of memory or time).",
-    )
+    exhausted = Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER,
+                  attempts__gte=MAX_ATTEMPTS)
     updated = (
         model.objects.filter(pk=job_id)
-        .filter(claimable(now))
+        .filter(claimable(now)).exclude(exhausted)
         .update(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now,
                 attempts=F("attempts") + 1, error="")
     )
     if not updated:
+        # Only now, when the claim failed (one query less for every job that starts): a
+        # job whose worker died too often is failed instead of being tried again.
+        model.objects.filter(exhausted, pk=job_id).update(
+            status=JobStatus.FAILED, finished_at=now,
+            error=f"Stopped after {MAX_ATTEMPTS} attempts: each time, the worker running it "
+                  "died (usually from running out of memory or time).",
+        )
         return None
     return model.objects.get(pk=job_id)
 

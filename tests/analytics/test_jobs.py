@@ -23,6 +23,13 @@ def test_a_queued_job_is_claimed_once(import_job):
     assert second is None
 
 
+def test_a_queued_job_is_claimed_in_two_queries(import_job, django_assert_num_queries):
+    """The claim and the row: the look for a job that used up its attempts comes only
+    when the claim fails (a worker starts hundreds of jobs in a meeting)."""
+    with django_assert_num_queries(2):
+        assert jobs.claim(DatasetImport, import_job.pk) is not None
+
+
 def test_a_finished_job_is_never_claimed_again(import_job):
     job = jobs.claim(DatasetImport, import_job.pk)
     assert jobs.finish(job, status=JobStatus.DONE)
