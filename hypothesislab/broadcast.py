@@ -38,6 +38,21 @@ BIG_NOTICE = 64 * 1024  # bytes
 Listener = Callable[[dict], None]
 
 
+_import_lock = threading.Lock()
+
+
+def redis_modules():
+    """The redis package, with redis.asyncio, imported once under one lock. Imported
+    lazily (a process without Redis never loads it), the first publish in a thread and
+    the first subscription in the event loop would import its modules at once, and
+    Python's import locks refused that as a deadlock (seen in the live drawer's first
+    second: _DeadlockError on redis._parsers.helpers)."""
+    with _import_lock:
+        import redis
+        import redis.asyncio  # noqa: F401  (loaded beside redis, by the same thread)
+    return redis
+
+
 class Hub:
     """This process's end of the broadcast: local listeners, and the Redis subscription
     that feeds them when there is one."""
@@ -78,7 +93,7 @@ class Hub:
                 log.exception("live listener failed")
 
     async def _subscribe(self) -> None:
-        import redis.asyncio as aioredis
+        aioredis = redis_modules().asyncio
 
         broke = False
         while self._listeners:
@@ -141,7 +156,7 @@ class Hub:
         and when Redis cannot be asked (the work is then done twice, not never)."""
         if not self.url:
             return True
-        import redis
+        redis = redis_modules()
 
         name = f"{CHANNEL}:claim:{key}"
         try:
@@ -152,8 +167,32 @@ class Hub:
         except redis.RedisError:
             return True
 
+    def announce(self, name: str, *, seconds: float) -> None:
+        """Say that this process does the work named `name` for the next `seconds` (a
+        Redis key that expires: a process that stops stops saying it)."""
+        if not self.url:
+            return
+        redis = redis_modules()
+
+        try:
+            self._redis().set(f"{CHANNEL}:here:{name}", self.origin, px=int(seconds * 1000))
+        except redis.RedisError as error:
+            log.warning("could not announce %s (%s)", name, error)
+
+    def announced(self, name: str) -> bool:
+        """Whether some process announced `name` and has not stopped (False without Redis,
+        or when Redis cannot be asked)."""
+        if not self.url:
+            return False
+        redis = redis_modules()
+
+        try:
+            return bool(self._redis().exists(f"{CHANNEL}:here:{name}"))
+        except redis.RedisError:
+            return False
+
     def _redis(self):
-        import redis
+        redis = redis_modules()
 
         with self._lock:
             if self._publisher is None:
@@ -162,7 +201,7 @@ class Hub:
             return self._publisher
 
     def _publish_redis(self, notice: dict) -> None:
-        import redis
+        redis = redis_modules()
 
         publisher = self._redis()
         try:
