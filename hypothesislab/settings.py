@@ -216,6 +216,9 @@ else:
 LIVE_BROADCAST_URL = os.environ.get("LIVE_BROADCAST_URL") or ("" if TESTING else REDIS_URL)
 # A member with no open live stream for this long shows as away.
 LIVE_PRESENCE_SECONDS = int(os.environ.get("LIVE_PRESENCE_SECONDS", 5))
+# The live drawer's CPU priority (a nice value: lower goes first) where it may take it: a
+# drawing serves every member of a session, a request one member.
+LIVE_DRAWER_NICE = int(os.environ.get("LIVE_DRAWER_NICE", -5))
 # A folder where each web process notes every live drawing it makes (when it started and
 # ended, its CPU): `make loadtest` sets it to read how drawings are paced. Empty: none.
 LIVE_TRACE_DIR = os.environ.get("LIVE_TRACE_DIR", "")

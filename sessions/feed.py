@@ -16,6 +16,13 @@ Redis) and publishes what changed since a drawing they all have; the others rebu
 use it as their own. Should that process die before publishing, or a diff name a drawing a
 process lacks, that process draws after WAIT_FOR_DRAWING itself.
 
+Where the live drawer runs (sessions.drawer: a process of its own, which announces itself
+in Redis), web processes leave the drawing to it and only send what it publishes: a
+drawing then has a process to itself instead of sharing one with the writes (the GIL), and
+the writes keep theirs. Should no drawing come for WAIT_FOR_DRAWING while a change waits
+(the drawer stopped), a web process draws it itself, as without a drawer. The drawer runs
+this same Feed, headless: no members, only the drawing and publishing.
+
 A step move or the session's end changes the whole page: members get `stale` and fetch
 their page body again (their drafts are kept by the page's script)."""
 
@@ -50,12 +57,18 @@ PULSE = 2.0  # seconds between presence renewals and revision checks
 # in wall time: on a busy machine a drawing's wall time is mostly waiting (for a core, the
 # GIL, the database), and counting that made the gaps, and each change's delivery, long.
 MIN_GAP = 0.15
+# The live drawer (a process of its own, at a higher CPU priority) starts a drawing of a
+# session no sooner than this after the last one started, nor sooner than twice the last
+# one's CPU: at most half a core for one session, and a change waits at most this long
+# for the drawing that shows it to start.
+DRAWER_GAP = 0.25
 # After a look that drew nothing here (another process's drawing, or nothing new): a few
 # notices gathered into the next look, which another process's drawing may follow at once.
 LOOK_GAP = 0.05
 # How long a process waits for another's drawing of a change before drawing it itself.
 WAIT_FOR_DRAWING = 1.0
 WAIT = object()  # _look's answer when another process is drawing
+WHOLE = "whole"  # a notice's type: a process asks for the next drawing whole
 END = b""  # queued to a member: its stream ends
 MAX_FAILURES = 5  # drawings failed in a row before the feed gives its streams up
 KNOWN_DRAWINGS = 8  # drawings kept by id, for other processes' diffs against them
@@ -89,14 +102,21 @@ def sse(event: str, revision: int, data: dict) -> bytes:
 
 
 class Feed:
-    def __init__(self, session_id: int) -> None:
+    def __init__(self, session_id: int, *, headless: bool = False) -> None:
         self.session_id = session_id
+        # The live drawer's feed: no member of its own; it draws while anyone is here.
+        self.headless = headless
+        self.anyone_here = True  # as the last look found (a headless feed ends on False)
+        self.drawer_draws = False  # the last look left the drawing to the live drawer
+        self.whole_next = False  # publish the next drawing whole, not as a diff
+        self.asked_whole_at = -WAIT_FOR_DRAWING
         self.members: set[Member] = set()
         self.last: regions.Snapshot | None = None
         self.wake = asyncio.Event()
         self.stale_users: set[int] = set()
         self.stale_all = False
-        self.presence_dirty = True  # someone arrived or left: renew and tell the others
+        # Someone arrived or left: renew and tell the others (a headless feed has nobody).
+        self.presence_dirty = not headless
         self.left: set[int] = set()  # participants whose last stream here closed
         self.drawn: regions.Snapshot | None = None  # another process's latest drawing
         self.waiting_since: float | None = None
@@ -119,9 +139,7 @@ class Feed:
             member.needs_all = True
         self.presence_dirty = True
         self.wake.set()
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(
-                self.run(), name=f"live-feed-{self.session_id}")
+        self.start()
 
     def leave(self, member: Member) -> None:
         self.members.discard(member)
@@ -131,13 +149,30 @@ class Feed:
         self.presence_dirty = True
         self.wake.set()
 
+    def _ask_for_whole(self) -> None:
+        now = time.monotonic()
+        if now - self.asked_whole_at >= WAIT_FOR_DRAWING:
+            self.asked_whole_at = now
+            broadcast.publish({"type": WHOLE, "session": self.session_id})
+
     def notice(self, notice: dict) -> None:
+        if notice.get("type") == WHOLE:
+            # A process lacks what the diffs are against: the next drawing goes whole.
+            self.whole_next = True
+            self.wake.set()
+            return
         if notice.get("type") == "drawing":
             if notice.get("origin") != broadcast.hub().origin:
                 drawn = regions.Snapshot.from_json(notice["snapshot"], self.known)
                 if drawn is None:
-                    return  # a diff against a drawing this process never had: draw here
+                    # A diff against a drawing this process never had (its members came
+                    # after it, or it missed one): ask for a whole one, or draw here.
+                    self._ask_for_whole()
+                    return
                 self._remember(drawn)
+                # A drawing came: whoever draws is at work (the drawer, or another
+                # process); this process's wait for one starts again.
+                self.waiting_since = None
                 if self.last is None or drawn.revision > self.last.revision:
                     # Newer than what our members have: sent at once, here in the loop. It
                     # is the session as it was at that revision, which is all a member's
@@ -155,11 +190,20 @@ class Feed:
 
     # ------------------------------------------------------------ the loop
 
+    def start(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(
+                self.run(), name=f"live-feed-{self.session_id}")
+
+    def running(self) -> bool:
+        """Whether the loop goes on: members here, or (headless) anyone in the session."""
+        return bool(self.members or self.left or (self.headless and self.anyone_here))
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         ready_at = 0.0  # no look before this (loop time)
         failures = 0
-        while self.members or self.left:
+        while self.running():
             waiting = self.waiting_since is not None
             try:
                 await asyncio.wait_for(self.wake.wait(),
@@ -174,11 +218,19 @@ class Feed:
             left, self.left = self.left, set()
             presence_changed, self.presence_dirty = self.presence_dirty, False
             drawn, self.drawn = self.drawn, None
-            # Waited long enough for another process's drawing: draw it here.
-            overdue = waiting and loop.time() - self.waiting_since >= WAIT_FOR_DRAWING
+            # Waited long enough for another process's drawing: draw it here. (A drawing
+            # that came meanwhile started the wait again: see notice.)
+            overdue = (self.waiting_since is not None
+                       and loop.time() - self.waiting_since >= WAIT_FOR_DRAWING)
             # Presence is renewed once a pulse, not with every drawing: in a busy meeting
             # that was an UPDATE of every member's row five times a second.
             renew = presence_changed or loop.time() - self.renewed_at >= PULSE
+            if (self.drawer_draws and self.waiting_since is not None and not overdue
+                    and not (renew or left or presence_changed) and drawn is None):
+                # The live drawer draws what changed: its drawing is sent as it arrives
+                # (notice), and the look after it checks that it is the latest. Looking
+                # at every notice meanwhile cost a query each, 20 a second at 200 members.
+                continue
             try:
                 snapshot = await sync_to_async(self._look, thread_sensitive=False)(
                     here, left, force=woken or waiting, drawn=drawn, overdue=overdue,
@@ -209,8 +261,12 @@ class Feed:
             self.waiting_since = None
             # Two processes' drawings take turns: while one draws, the other may draw
             # what came after (another revision: drawings are claimed by revision).
-            ready_at = loop.time() + (max(MIN_GAP, snapshot.cost)
-                                      if snapshot is not None and snapshot.cost else LOOK_GAP)
+            if snapshot is None or not snapshot.cost:
+                ready_at = loop.time() + LOOK_GAP
+            elif self.headless:
+                ready_at = started + max(DRAWER_GAP, 2 * snapshot.cost)
+            else:
+                ready_at = loop.time() + max(MIN_GAP, snapshot.cost)
             if presence_changed:
                 # Other web processes draw who is here too.
                 await sync_to_async(push.presence_changed, thread_sensitive=False)(
@@ -243,6 +299,7 @@ class Feed:
                 Participant.objects.filter(pk__in=left).exclude(pk__in=here).update(
                     last_seen_at=now - presence_window() - presence_window())
             revision, present = self.revision_and_present(now)
+            self.anyone_here = bool(present)
             if revision is None:
                 return regions.draw(self.session_id)  # None: the session is gone
             current = (revision, present)
@@ -251,6 +308,9 @@ class Feed:
             if not force and self.last is not None and (
                     (self.last.revision, self.last.present) == current):
                 return None
+            self.drawer_draws = not self.headless and not overdue and drawer_here()
+            if self.drawer_draws:
+                return WAIT  # the live drawer draws it
             key = f"draw:{self.session_id}:{revision}:{','.join(map(str, sorted(present)))}"
             if not overdue and not broadcast.hub().claim(key, ms=int(WAIT_FOR_DRAWING * 1000)):
                 return WAIT
@@ -261,10 +321,12 @@ class Feed:
                 note_drawing(started, snapshot)
             if snapshot is not None and broadcast.hub().url:
                 # As a diff against what this process's members have, which the others
-                # have too (they drew it, or had it from here).
+                # have too (they drew it, or had it from here); whole when one asked.
+                whole, self.whole_next = self.whole_next, False
                 broadcast.publish({"type": "drawing", "session": self.session_id,
                                    "origin": broadcast.hub().origin,
-                                   "snapshot": snapshot.to_json(base=self.last)})
+                                   "snapshot": snapshot.to_json(
+                                       base=None if whole else self.last)})
             return snapshot
         finally:
             close_old_connections()  # both aliases: back to their pools
@@ -331,6 +393,23 @@ def note_drawing(started: float, snapshot: regions.Snapshot) -> None:
             f"{snapshot.revision}\n")
     with open(os.path.join(folder, f"drawings-{os.getpid()}.log"), "a") as trace:
         trace.write(line)
+
+
+DRAWER = "drawer"  # the name the live drawer announces itself by (sessions.drawer)
+DRAWER_LOOK_EVERY = 1.0  # seconds a web process trusts its last look for the drawer
+_drawer_seen: tuple[float, bool] = (-DRAWER_LOOK_EVERY, False)
+
+
+def drawer_here() -> bool:
+    """Whether the live drawer has announced itself lately (asked of Redis at most once a
+    DRAWER_LOOK_EVERY; no Redis, no drawer)."""
+    global _drawer_seen
+    now = time.monotonic()
+    looked_at, here = _drawer_seen
+    if now - looked_at >= DRAWER_LOOK_EVERY:
+        here = broadcast.hub().announced(DRAWER)
+        _drawer_seen = (now, here)
+    return here
 
 
 FEEDS: dict[int, Feed] = {}

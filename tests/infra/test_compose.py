@@ -29,7 +29,7 @@ def command_of(service: dict) -> list[str]:
 
 def test_the_stack_has_every_service_with_a_health_check(compose):
     services = compose["services"]
-    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
+    assert set(services) == {"web", "live", "worker", "beat", "postgres", "redis"}
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
 
@@ -60,13 +60,24 @@ def test_worker_consumes_both_queues_of_the_real_celery_app(compose):
     assert words[3] == "worker"
 
 
+def test_the_live_service_runs_the_drawer_and_checks_it_announced_itself(compose):
+    """One live drawer for the web processes (sessions.drawer): a real command, and a
+    health check that asks Redis whether it announced itself lately."""
+    from sessions.management.commands import live_drawer
+
+    live = compose["services"]["live"]
+    assert command_of(live) == ["python", "manage.py", "live_drawer"]
+    assert hasattr(live_drawer, "Command")
+    assert live["healthcheck"]["test"][1:] == ["python", "manage.py", "live_drawer", "--check"]
+
+
 def test_beat_runs_the_scheduler(compose):
     words = command_of(compose["services"]["beat"])
     assert words[:4] == ["celery", "-A", "hypothesislab", "beat"]
 
 
 def test_app_services_point_at_postgres_redis_and_a_data_volume(compose):
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "live", "worker", "beat"):
         service = compose["services"][name]
         env = service["environment"]
         assert env["DATABASE_URL"].startswith("postgres://")

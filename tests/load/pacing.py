@@ -14,6 +14,16 @@ from pathlib import Path
 from .report import percentile
 
 
+def by_process(folder: Path) -> dict[int, int]:
+    """How many drawings each process made (its pid: the trace file's name)."""
+    counts = {}
+    for path in sorted(folder.glob("drawings-*.log")):
+        pid = path.stem.removeprefix("drawings-")
+        if pid.isdigit():
+            counts[int(pid)] = len(path.read_text().splitlines())
+    return counts
+
+
 def read(folder: Path) -> list[tuple[float, float, float, int]]:
     """Every drawing of every web process: (start, end, CPU seconds, revision), by start.
     A line cut short by a process stopping mid-write is skipped."""

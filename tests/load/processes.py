@@ -189,6 +189,26 @@ def start_uvicorn(env: dict[str, str], log_path: Path, *, port: int, workers: in
     return process
 
 
+def start_drawer(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """The live drawer as docker-compose runs it (`manage.py live_drawer`, the `live`
+    service), in a process group of its own (see group_cpu_seconds)."""
+    command = [sys.executable, "manage.py", "live_drawer"]
+    log = log_path.open("a")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    return process
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A live process's resident memory at its highest so far (VmHWM), in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 # What the run sets itself, rather than take from docker-compose.yml.
 RUN_OWN = {"DATABASE_URL", "REDIS_URL", "DATA_DIR", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
 
@@ -213,6 +233,18 @@ def compose_web(default_workers: int = 3) -> tuple[int, dict[str, str]]:
     if isinstance(environment, list):  # the KEY=value form
         environment = dict(item.split("=", 1) for item in environment if "=" in item)
     return workers, {k: str(v) for k, v in environment.items() if k not in RUN_OWN}
+
+
+def compose_drawer() -> bool:
+    """Whether docker-compose.yml runs the live drawer (a service running `live_drawer`)."""
+    import yaml
+
+    try:
+        services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return False
+    return any("live_drawer" in str((service or {}).get("command") or "")
+               for service in services.values())
 
 
 def _group_stats(group: int):

@@ -139,6 +139,11 @@ def _details(summary: dict) -> str:
            f"{summary['machine_cpu']['of']} cores busy over the meeting and its deliveries "
            f"(every process: the web server's above, the load client's, PostgreSQL's, "
            f"Redis's and the worker's)"] if "machine_cpu" in summary else []),
+        *([f"live drawer: {summary['drawer']['cpu_seconds']:.1f} s of CPU over the meeting, "
+           f"peak RSS {summary['drawer']['peak_rss_mb']:.0f} MB"
+           + ("" if summary["drawer"].get("exited") is None
+              else f"; EXITED during the meeting (status {summary['drawer']['exited']})")]
+          if summary.get("drawer") else []),
         *([f"worker CPU: {summary['worker_cpu']['seconds']:.1f} s until the last test was "
            f"done, {summary['worker_cpu']['wall_seconds']:.0f} s after the meeting began "
            f"({summary['worker_cpu']['ms_per_job']:.1f} ms per test)"]
@@ -180,7 +185,9 @@ def pacing_line(pacing: dict) -> str:
         return f"p50 {figures['p50_ms']:.0f} / p95 {figures['p95_ms']:.0f} ms"
 
     between = pacing["between_starts"]
-    return (f"drawings: {pacing['count']} over the web processes, starts "
+    drawer = (f" ({pacing['by_drawer']} by the live drawer)" if pacing.get("by_drawer")
+              else "")
+    return (f"drawings: {pacing['count']} over the web processes{drawer}, starts "
             + (pair(between) if between["p50_ms"] is not None else "-")
             + f" apart (a change waits for the next); each took {pair(pacing['wall'])} of "
             f"wall time for {pair(pacing['cpu'])} of CPU; "

@@ -65,6 +65,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="concurrent clients in the yardstick")
     parser.add_argument("--database-url", help="use this migrated PostgreSQL database as it "
                         "is (the smoke test's) instead of creating a throwaway one")
+    parser.add_argument("--no-drawer", action="store_true",
+                        help="without the live drawer that docker-compose.yml runs: the web "
+                        "processes draw the session themselves (to compare)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     args.sizes = tuple(args.members or SIZES)
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             summaries.append(summary)
             print(table(summary) + "\n", flush=True)
             if not summary["passed"]:
-                for name in (f"web-{members}.log", "worker.log"):
+                for name in (f"web-{members}.log", f"drawer-{members}.log", "worker.log"):
                     print(log_excerpt(tmp / name), file=sys.stderr)
         if args.json:
             args.json.write_text(json.dumps({"runs": summaries}, indent=1, default=str))
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 def log_excerpt(path: Path) -> str:
     """A failed run's log: its first error in full (the cause, not the cascade), and
     its end."""
-    text = path.read_text()
+    text = path.read_text() if path.exists() else ""
     first = text.find("Traceback")
     head = f"--- {path.name} (first error)\n{text[first:first + 6000]}\n" if first >= 0 else ""
     return f"{head}--- {path.name} (end)\n{text[-3000:]}"
@@ -145,12 +148,16 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
     workers = args.web_workers or workers
     web = processes.start_uvicorn({**env, **compose_env, "LIVE_TRACE_DIR": str(trace)}, log,
                                   port=port, workers=workers, wait=False)
+    drawer = (processes.start_drawer({**env, **compose_env, "LIVE_TRACE_DIR": str(trace)},
+                                     tmp / f"drawer-{members}.log")
+              if processes.compose_drawer() and not args.no_drawer else None)
     try:
         meeting = build_meeting(members=members, users=args.users)  # while uvicorn boots
         _close_connections()  # the web and worker processes take over
         processes.wait_for_web(web, port, log)
         phase(f"{members} members in a session; uvicorn answering", clock)
         worker_cpu = processes.group_cpu_seconds(worker_group)
+        drawer_cpu = processes.group_cpu_seconds(drawer.pid) if drawer else 0.0
         worker_started = time.monotonic()
         with ahead_of_the_server() as args.prioritized:
             summary, people = asyncio.run(
@@ -159,10 +166,19 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
         phase(f"{members} members: meeting over", clock)
         summary["web"] = f"uvicorn, {workers} worker processes" + "".join(
             f", {k}={v}" for k, v in sorted(compose_env.items()))
+        if drawer is not None:
+            summary["drawer"] = {
+                "cpu_seconds": processes.group_cpu_seconds(drawer.pid) - drawer_cpu,
+                "peak_rss_mb": processes.peak_rss_mb(drawer.pid),
+                "exited": drawer.poll()}  # None: it ran all along
         summary["yardstick"] = yardstick(port, args)
     finally:
         processes.stop(web, timeout=10)
+        processes.stop(drawer, timeout=10)
     summary["pacing"] = pacing.summary(pacing.read(trace))
+    if summary["pacing"] is not None:
+        drew = pacing.by_process(trace)
+        summary["pacing"]["by_drawer"] = drew.get(drawer.pid, 0) if drawer else 0
     lost = count_lost(meeting, people)
     summary["lost"] = {**lost.__dict__, "total": lost.total}
     summary["jobs"] = drain_jobs(meeting)
@@ -177,7 +193,8 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
     phase(f"{members} members: analysis jobs finished", clock)
     summary["errors"] += summary["yardstick"]["errors"]
     summary["passed"] = (summary["errors"] == 0 and lost.total == 0
-                         and summary["delivery"]["undelivered"] == 0)
+                         and summary["delivery"]["undelivered"] == 0
+                         and (summary.get("drawer") or {}).get("exited") is None)
     return summary
 
 

@@ -1,7 +1,7 @@
 """`make loadtest` in miniature (4 members for 4 seconds, on the test database), so that
 the harness cannot rot: it must run end to end against uvicorn, hold every member's event
 stream, answer every request, lose no write, deliver every write to every other member,
-and print its table."""
+and print its table. The live drawer runs beside the web processes, as in production."""
 
 from __future__ import annotations
 
@@ -54,4 +54,8 @@ def test_the_load_test_runs_end_to_end(transactional_db, tmp_path):
     # The web processes noted their drawings (LIVE_TRACE_DIR) and the run read them.
     assert run["pacing"]["count"] >= 1 and run["pacing"]["cpu"]["p50_ms"] > 0, table
     assert "drawings:" in result.stdout, table
+    # The live drawer ran as docker-compose runs it, all along, and drew the session for
+    # the web processes.
+    assert run["drawer"]["exited"] is None and run["drawer"]["cpu_seconds"] > 0, table
+    assert run["pacing"]["by_drawer"] >= 1, table
     assert "lost writes" in result.stdout and "delivery" in result.stdout
