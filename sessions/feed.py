@@ -61,7 +61,7 @@ MIN_GAP = 0.15
 # session no sooner than this after the last one started, nor sooner than twice the last
 # one's CPU: at most half a core for one session, and a change waits at most this long
 # for the drawing that shows it to start.
-DRAWER_GAP = 0.25
+DRAWER_GAP = 0.2
 # After a look that drew nothing here (another process's drawing, or nothing new): a few
 # notices gathered into the next look, which another process's drawing may follow at once.
 LOOK_GAP = 0.05

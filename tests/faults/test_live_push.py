@@ -10,12 +10,14 @@ page), none duplicated (a write is never sent twice, and a page never shows one 
 
 uvicorn runs 2 worker processes with LIVE_BROADCAST_URL pointing at a private
 redis-server, so a change written through one process reaches the streams of the other
-only through Redis."""
+only through Redis, and the live drawer runs beside them as in production (it draws, they
+send). A third test stops the drawer itself: the web processes draw again."""
 
 from __future__ import annotations
 
 import json
 import re
+import signal
 from collections import Counter
 from contextlib import ExitStack
 
@@ -24,6 +26,7 @@ import pytest
 from accounts.models import Membership
 from hypothesislab import broadcast
 from sessions import services
+from sessions.feed import DRAWER
 from sessions.models import Finding, WorkingSession
 from sessions.steps import Step
 from tests.asgi_server import AsgiServer, Stream, server_environment
@@ -47,8 +50,34 @@ def redis(services_available, tmp_path):
         yield server
 
 
+class Drawer:
+    """The live drawer (`manage.py live_drawer`), as docker-compose runs it."""
+
+    def __init__(self, env: dict[str, str], log_path) -> None:
+        self.env, self.log_path, self.process = env, log_path, None
+
+    def start(self) -> None:
+        self.process = processes.start_drawer(self.env, self.log_path)
+        processes.wait_until(lambda: broadcast.Hub(self.env["LIVE_BROADCAST_URL"]).announced(
+            DRAWER), timeout=20, what="the live drawer announced itself")
+
+    def kill(self) -> None:
+        processes.stop(self.process, sig=signal.SIGKILL)
+
+
 @pytest.fixture
-def web(redis, tmp_path):
+def drawer(redis, tmp_path):
+    the_drawer = Drawer(server_environment(LIVE_BROADCAST_URL=redis.url),
+                        tmp_path / "drawer.log")
+    the_drawer.start()
+    try:
+        yield the_drawer
+    finally:
+        the_drawer.kill()
+
+
+@pytest.fixture
+def web(redis, drawer, tmp_path):
     server = AsgiServer(server_environment(LIVE_BROADCAST_URL=redis.url),
                         tmp_path / "uvicorn.log", workers=2)
     server.start()
@@ -215,3 +244,20 @@ def test_redis_restarted_mid_session(meeting, redis):
     assert all(meeting.written.values()), meeting.written
     # The streams themselves were never cut: only the notices between processes were.
     assert [stream.connects for stream in meeting.streams] == [1, 1, 1]
+
+
+def test_the_live_drawer_stopped_mid_session(meeting, drawer):
+    """The drawer killed (its announcement lingers until it expires): the web processes
+    wait for its drawings, then draw themselves, and every member converges; started
+    again, it draws for them again."""
+    meeting.write("before")
+    meeting.wait_converged("every stream shows the writes the drawer drew")
+    drawer.kill()
+    meeting.write("without-drawer")
+    meeting.wait_converged("every stream shows the writes the web processes drew")
+    drawer.start()
+    meeting.write("drawer-back")
+    meeting.wait_converged("every stream shows the writes after the drawer came back")
+    meeting.assert_nothing_lost_or_doubled()
+    _, rows = meeting.in_database()
+    assert len(rows) == 3 * 3 and all(meeting.written.values()), meeting.written

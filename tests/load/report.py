@@ -185,9 +185,9 @@ def pacing_line(pacing: dict) -> str:
         return f"p50 {figures['p50_ms']:.0f} / p95 {figures['p95_ms']:.0f} ms"
 
     between = pacing["between_starts"]
-    drawer = (f" ({pacing['by_drawer']} by the live drawer)" if pacing.get("by_drawer")
-              else "")
-    return (f"drawings: {pacing['count']} over the web processes{drawer}, starts "
+    by = (f"{pacing['by_drawer']} by the live drawer, the rest by the web processes"
+          if pacing.get("by_drawer") else "by the web processes")
+    return (f"drawings: {pacing['count']} ({by}), starts "
             + (pair(between) if between["p50_ms"] is not None else "-")
             + f" apart (a change waits for the next); each took {pair(pacing['wall'])} of "
             f"wall time for {pair(pacing['cpu'])} of CPU; "

@@ -25,8 +25,12 @@ def test_drawings_of_every_process_are_read_in_order_and_summed_up(tmp_path):
     assert figures["cpu"]["p50_ms"] == pytest.approx(40)
     assert figures["overlapping"] == pytest.approx(0.5)  # 10.2 began before 10.3
     line = pacing_line(figures)
-    assert line.startswith("drawings: 3 over the web processes, starts p50 200 / p95 300 ms")
+    assert line.startswith("drawings: 3 (by the web processes), starts p50 200 / p95 300 ms")
     assert "50% began while the one before was drawing" in line
+    # Who drew them: each process's file is named by its pid (the drawer's among them).
+    assert pacing.by_process(tmp_path) == {11: 2, 12: 2}  # a line cut short still counts
+    drew = pacing_line({**figures, "by_drawer": 2})
+    assert drew.startswith("drawings: 3 (2 by the live drawer, the rest by the web processes)")
 
 
 def test_no_drawing_no_figures(tmp_path):
