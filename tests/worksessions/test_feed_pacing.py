@@ -79,3 +79,37 @@ def test_presence_is_renewed_once_a_pulse_not_with_every_look(paced):
     looks = looks_of([drawing(1, cost=0.0), None, drawing(2, cost=0.0)])
     # The first renews (a member arrived); the next ones, within the pulse, do not.
     assert [renewed for _, renewed in looks] == [True, False, False]
+
+
+def test_the_drawers_drawings_start_apart_by_their_cpu_within_its_bounds(monkeypatch):
+    """The live drawer's headless feed starts the next drawing DRAWER_CPU_RATIO times the
+    last one's CPU after the last one started, never sooner than the least gap, never
+    later than the most."""
+    monkeypatch.setattr(feed, "DRAWER_GAP", (GAP, 2 * GAP))
+    monkeypatch.setattr(feed, "DRAWER_CPU_RATIO", 3)
+    monkeypatch.setattr(feed, "PULSE", 30.0)
+    costs = [0.001, GAP / 2, 10 * GAP, 0.001]  # least, 1.5 x GAP, most, (last)
+    starts: list[float] = []
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        headless = feed.Feed(999_998, headless=True)
+
+        def look(here, left, **kwargs):
+            starts.append(loop.time())
+            cost = costs[len(starts) - 1]
+            if len(starts) == len(costs):
+                headless.anyone_here = False  # nobody left: the feed ends
+            loop.call_soon_threadsafe(headless.wake.set)  # the next change waits already
+            return drawing(len(starts), cost=cost)
+
+        headless._look = look
+        headless.wake.set()
+        headless.start()
+        await asyncio.wait_for(headless.task, timeout=20)
+
+    run_in_own_loop(scenario())
+    least, middle, most = gaps([(when, False) for when in starts])
+    assert GAP <= least < 1.4 * GAP
+    assert 1.5 * GAP <= middle < 1.9 * GAP
+    assert 2 * GAP <= most < 2.4 * GAP
