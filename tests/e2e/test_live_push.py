@@ -263,6 +263,13 @@ WATCH = """() => {
 
 
 def test_a_write_reaches_the_other_pages_within_300_ms_p95(meeting, server, new_page, sign_in):
+    delivery_within_300_ms_p95(meeting, server, new_page, sign_in)
+
+
+def delivery_within_300_ms_p95(meeting, server, new_page, sign_in) -> None:
+    """DELIVERY_WRITES findings, each written by one member in turn: each shows on the
+    two other pages within PUSH_MS, and p95 <= DELIVERY_P95_MS from the write's response
+    (also run against the production stack: test_live_drawer.py)."""
     session, people = meeting
     pages = open_pages(new_page, sign_in, server, session, people)
     for page in pages:
