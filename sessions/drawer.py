@@ -48,7 +48,6 @@ class Drawer:
             if notice.get("type") == "drawing":
                 return  # another process drew a session nobody changed since: not ours yet
             feed = self.feeds[session_id] = Feed(session_id, headless=True)
-            feed.anyone_here = True  # until its first look says otherwise
         feed.notice(notice)
         feed.start()
 

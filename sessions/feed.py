@@ -229,7 +229,7 @@ class Feed:
             # that was an UPDATE of every member's row five times a second.
             renew = presence_changed or loop.time() - self.renewed_at >= PULSE
             if (self.drawer_draws and self.waiting_since is not None and not overdue
-                    and not (renew or left or presence_changed) and drawn is None):
+                    and not (renew or left) and drawn is None):
                 # The live drawer draws what changed: its drawing is sent as it arrives
                 # (notice), and the look after it checks that it is the latest. Looking
                 # at every notice meanwhile cost a query each, 20 a second at 200 members.

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from hypothesislab import broadcast
-from sessions.feed import DRAWER
 from tests.conftest import require
 from tests.e2e.conftest import trio_at_test
 from tests.load import processes
@@ -34,8 +32,7 @@ def server(transactional_db, tmp_path):
         env = server_environment(LIVE_BROADCAST_URL=redis.url)
         drawer = processes.start_drawer(env, tmp_path / "drawer.log")
         try:
-            processes.wait_until(lambda: broadcast.Hub(redis.url).announced(DRAWER),
-                                 timeout=30, what="the live drawer announced itself")
+            processes.wait_for_drawer(redis.url)
             web = AsgiServer(env, tmp_path / "uvicorn.log", workers=2).start()
             try:
                 yield web

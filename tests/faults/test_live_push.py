@@ -26,7 +26,6 @@ import pytest
 from accounts.models import Membership
 from hypothesislab import broadcast
 from sessions import services
-from sessions.feed import DRAWER
 from sessions.models import Finding, WorkingSession
 from sessions.steps import Step
 from tests.asgi_server import AsgiServer, Stream, server_environment
@@ -58,8 +57,7 @@ class Drawer:
 
     def start(self) -> None:
         self.process = processes.start_drawer(self.env, self.log_path)
-        processes.wait_until(lambda: broadcast.Hub(self.env["LIVE_BROADCAST_URL"]).announced(
-            DRAWER), timeout=20, what="the live drawer announced itself")
+        processes.wait_for_drawer(self.env["LIVE_BROADCAST_URL"])
 
     def kill(self) -> None:
         processes.stop(self.process, sig=signal.SIGKILL)

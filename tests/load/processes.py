@@ -200,6 +200,15 @@ def start_drawer(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     return process
 
 
+def wait_for_drawer(broadcast_url: str, *, timeout: float = 30) -> None:
+    """Until the live drawer has announced itself on that Redis (it then draws)."""
+    from hypothesislab import broadcast
+    from sessions.feed import DRAWER
+
+    wait_until(lambda: broadcast.Hub(broadcast_url).announced(DRAWER), timeout=timeout,
+               what="the live drawer announced itself")
+
+
 def peak_rss_mb(pid: int) -> float:
     """A live process's resident memory at its highest so far (VmHWM), in MB."""
     with open(f"/proc/{pid}/status") as status:
@@ -213,15 +222,23 @@ def peak_rss_mb(pid: int) -> float:
 RUN_OWN = {"DATABASE_URL", "REDIS_URL", "DATA_DIR", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
 
 
+def _compose_services() -> dict:
+    """docker-compose.yml's services by name ({} when it cannot be read)."""
+    import yaml
+
+    try:
+        services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return {}
+    return services if isinstance(services, dict) else {}
+
+
 def compose_web(default_workers: int = 3) -> tuple[int, dict[str, str]]:
     """How docker-compose.yml runs the web service: uvicorn's --workers, and the
     environment it adds (memory tuning such as MALLOC_ARENA_MAX; not the addresses of
     its database and Redis), so that the load test measures what production runs."""
-    import yaml
-
-    try:
-        web = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
+    web = _compose_services().get("web")
+    if not isinstance(web, dict):
         return default_workers, {}
     command = web.get("command") or ""
     command = " ".join(command) if isinstance(command, list) else command
@@ -237,14 +254,8 @@ def compose_web(default_workers: int = 3) -> tuple[int, dict[str, str]]:
 
 def compose_drawer() -> bool:
     """Whether docker-compose.yml runs the live drawer (a service running `live_drawer`)."""
-    import yaml
-
-    try:
-        services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
-        return False
     return any("live_drawer" in str((service or {}).get("command") or "")
-               for service in services.values())
+               for service in _compose_services().values())
 
 
 def _group_stats(group: int):

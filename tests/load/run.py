@@ -146,10 +146,9 @@ def one_size(members: int, args, env: dict[str, str], tmp: Path, clock: list[flo
     trace.mkdir()
     workers, compose_env = processes.compose_web()
     workers = args.web_workers or workers
-    web = processes.start_uvicorn({**env, **compose_env, "LIVE_TRACE_DIR": str(trace)}, log,
-                                  port=port, workers=workers, wait=False)
-    drawer = (processes.start_drawer({**env, **compose_env, "LIVE_TRACE_DIR": str(trace)},
-                                     tmp / f"drawer-{members}.log")
+    served = {**env, **compose_env, "LIVE_TRACE_DIR": str(trace)}
+    web = processes.start_uvicorn(served, log, port=port, workers=workers, wait=False)
+    drawer = (processes.start_drawer(served, tmp / f"drawer-{members}.log")
               if processes.compose_drawer() and not args.no_drawer else None)
     try:
         meeting = build_meeting(members=members, users=args.users)  # while uvicorn boots
